@@ -1,0 +1,49 @@
+"""The normalised ward layer every other part of Wardplan works on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+
+#: Columns of ``WardLayer.wards``, in order. ``geometry`` is (Multi)Polygon in EPSG:4326.
+#: ``ward_id`` is a normalised string ("2.0" -> "2"); ``ward_name``/``zone`` are strings or None;
+#: ``population``/``households``/``poor_households`` are floats or NaN where not known.
+WARD_COLUMNS = (
+    "ward_id",
+    "ward_name",
+    "zone",
+    "population",
+    "households",
+    "poor_households",
+    "geometry",
+)
+
+#: The CRS every stored and exchanged layer uses; metric work reprojects with ``gis.crs.metric_crs``.
+STORAGE_CRS = "EPSG:4326"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file that went into a layer: its name as given, and the SHA-256 of its bytes."""
+
+    path: str
+    sha256: str
+
+
+@dataclass
+class WardLayer:
+    """Wards ready to plan on, plus everything that was done to get them there.
+
+    ``warnings`` lists each normalisation applied, in words a GIS cell understands
+    ("reprojected EPSG:32643 → EPSG:4326", "repaired 3 invalid rings, area change 0.02 %").
+    """
+
+    wards: gpd.GeoDataFrame
+    sources: list[SourceFile] = field(default_factory=list)
+    source_crs: str = STORAGE_CRS
+    warnings: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.wards)
