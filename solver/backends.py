@@ -1,0 +1,263 @@
+"""MIP solvers behind one small interface: HiGHS (through highspy) and CBC (through PuLP's command).
+
+PuLP's own status is not enough: after a time limit it reports ``LpStatusOptimal`` for a plan that is
+only feasible. Each backend therefore reads what the solver itself says (HiGHS model status and dual
+bound; CBC's result line and bound from its log) and returns a :class:`MipResult` that says plainly
+whether optimality was proved.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pulp
+
+#: Called with (incumbent, bound) as the MIP solver improves either; may return True to stop.
+MipCallback = Callable[[float | None, float | None], bool]
+
+
+@dataclass(frozen=True)
+class MipResult:
+    status: str  # optimal | feasible | infeasible | no_solution
+    objective: float | None
+    bound: float | None
+    values: dict[str, float]
+    seconds: float
+
+
+class Backend(Protocol):
+    name: str
+
+    @property
+    def version(self) -> str: ...
+
+    def solve(
+        self,
+        model: pulp.LpProblem,
+        *,
+        time_limit: float,
+        gap: float,
+        warm_start: Mapping[str, float] | None = None,
+        on_progress: MipCallback | None = None,
+    ) -> MipResult: ...
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) and abs(x) < 1e29 else None
+
+
+class _PulpHighs(pulp.HiGHS):  # type: ignore[misc]
+    """PuLP's HiGHS class plus a MIP start and a progress callback (PuLP offers neither)."""
+
+    def __init__(
+        self,
+        warm: Mapping[str, float] | None,
+        on_progress: MipCallback | None,
+        **kw: Any,
+    ):
+        super().__init__(**kw)
+        self._warm = warm
+        self._on_progress = on_progress
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        h = lp.solverModel
+        if self._warm:
+            variables = lp.variables()
+            idx = [v.index for v in variables if v.name in self._warm]
+            vals = [float(self._warm[v.name]) for v in variables if v.name in self._warm]
+            sol = highspy_module().HighsSolution()
+            col = [0.0] * h.getNumCol()
+            for i, x in zip(idx, vals, strict=True):
+                col[i] = x
+            sol.col_value = col
+            sol.value_valid = True
+            h.setSolution(sol)
+        if self._on_progress is not None:
+            callback = self._on_progress
+            hs = highspy_module()
+            last: list[float | None] = [None, None]
+
+            def cb(kind: Any, _msg: str, data_out: Any, data_in: Any, _user: Any) -> None:
+                inc = _finite(data_out.mip_primal_bound)
+                bnd = _finite(data_out.mip_dual_bound)
+                if [inc, bnd] != last:
+                    last[:] = [inc, bnd]
+                    if callback(inc, bnd):
+                        data_in.user_interrupt = True
+                elif kind == hs.cb.HighsCallbackType.kCallbackMipInterrupt and callback(inc, bnd):
+                    data_in.user_interrupt = True
+
+            h.setCallback(cb, None)
+            h.startCallback(hs.cb.HighsCallbackType.kCallbackMipInterrupt)
+            h.startCallback(hs.cb.HighsCallbackType.kCallbackMipImprovingSolution)
+        h.run()
+
+
+_BANNER_SILENCED = False
+
+
+def highspy_module() -> Any:
+    """highspy, imported with its once-per-process banner kept off standard output."""
+    global _BANNER_SILENCED
+    import highspy
+
+    if not _BANNER_SILENCED:
+        _BANNER_SILENCED = True
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    return highspy
+
+
+class HighsBackend:
+    """HiGHS through highspy (in-process)."""
+
+    name = "highs"
+
+    def __init__(self, threads: int | None = None, seed: int = 0):
+        self.threads = threads
+        self.seed = seed
+
+    @property
+    def version(self) -> str:
+        h = highspy_module()
+        return f"HiGHS {h.Highs().version()}"
+
+    def solve(
+        self,
+        model: pulp.LpProblem,
+        *,
+        time_limit: float,
+        gap: float,
+        warm_start: Mapping[str, float] | None = None,
+        on_progress: MipCallback | None = None,
+    ) -> MipResult:
+        hs = highspy_module()
+        opts: dict[str, Any] = {"random_seed": self.seed}
+        solver = _PulpHighs(
+            warm_start,
+            on_progress,
+            msg=False,
+            timeLimit=max(0.5, time_limit),
+            gapRel=gap,
+            threads=self.threads,
+            **opts,
+        )
+        t0 = time.monotonic()
+        model.solve(solver)
+        seconds = time.monotonic() - t0
+        h = model.solverModel
+        ms = h.getModelStatus()
+        info = h.getInfo()
+        obj = _finite(info.objective_function_value) if info.primal_solution_status == 2 else None
+        bound = _finite(info.mip_dual_bound)
+        values = {v.name: float(v.varValue or 0.0) for v in model.variables()} if obj is not None else {}
+        S = hs.HighsModelStatus
+        if ms == S.kOptimal:
+            status = "optimal"
+            bound = obj if bound is None else bound
+        elif ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
+            status = "infeasible"
+        elif obj is not None:
+            status = "feasible"
+        else:
+            status = "no_solution"
+        return MipResult(status, obj, bound, values, seconds)
+
+
+_CBC_RESULT = re.compile(r"^Result - (.+)$", re.M)
+_CBC_OBJ = re.compile(r"^Objective value:\s+(\S+)", re.M)
+_CBC_BOUND = re.compile(r"^Lower bound:\s+(\S+)", re.M)
+
+
+def _cbc_path() -> str:
+    import cbcbox
+
+    return str(cbcbox.cbc_bin_path())
+
+
+class CbcBackend:
+    """COIN-OR CBC as a command (the ``cbcbox`` build), driven through PuLP's ``COIN_CMD``."""
+
+    name = "cbc"
+
+    def __init__(self, threads: int | None = None, seed: int = 0):
+        self.threads = threads
+        self.seed = seed
+
+    @property
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return f"CBC (cbcbox {version('cbcbox')})"
+
+    def solve(
+        self,
+        model: pulp.LpProblem,
+        *,
+        time_limit: float,
+        gap: float,
+        warm_start: Mapping[str, float] | None = None,
+        on_progress: MipCallback | None = None,
+    ) -> MipResult:
+        if warm_start:
+            for v in model.variables():
+                if v.name in warm_start:
+                    v.setInitialValue(warm_start[v.name])
+        fd, log_path = tempfile.mkstemp(prefix="wardplan-cbc-", suffix=".log")
+        os.close(fd)
+        try:
+            solver = pulp.COIN_CMD(
+                path=_cbc_path(),
+                msg=False,
+                timeLimit=max(1, math.ceil(time_limit)),
+                gapRel=gap,
+                threads=self.threads,
+                warmStart=bool(warm_start),
+                logPath=log_path,
+                options=[f"randomCbcSeed {self.seed + 1}"],
+            )
+            t0 = time.monotonic()
+            model.solve(solver)
+            seconds = time.monotonic() - t0
+            with open(log_path, encoding="utf-8", errors="replace") as fh:
+                log = fh.read()
+        finally:
+            os.unlink(log_path)
+        result = _CBC_RESULT.search(log)
+        text = result.group(1).lower() if result else ""
+        m_obj = _CBC_OBJ.search(log)
+        m_bound = _CBC_BOUND.search(log)
+        has_sol = model.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+        obj = float(m_obj.group(1)) if (m_obj and has_sol) else None
+        if obj is None and has_sol:
+            obj = pulp.value(model.objective)
+        bound = float(m_bound.group(1)) if m_bound else None
+        values = {v.name: float(v.varValue or 0.0) for v in model.variables()} if has_sol else {}
+        if "infeasible" in text or model.status == pulp.LpStatusInfeasible:
+            return MipResult("infeasible", None, None, {}, seconds)
+        if text.startswith("optimal") and obj is not None:
+            return MipResult("optimal", obj, obj if bound is None else bound, values, seconds)
+        if obj is not None:
+            return MipResult("feasible", obj, bound, values, seconds)
+        return MipResult("no_solution", None, bound, {}, seconds)
+
+
+def make_backend(name: str, *, threads: int | None = None, seed: int = 0) -> Backend:
+    if name == "highs":
+        return HighsBackend(threads=threads, seed=seed)
+    if name == "cbc":
+        return CbcBackend(threads=threads, seed=seed)
+    raise ValueError(f"unknown solver {name!r}: choose 'highs' or 'cbc'")
