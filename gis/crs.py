@@ -10,7 +10,7 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
     """The UTM zone that fits the layer (estimated from its bounds), for lengths and distances."""
     if gdf.crs is None:
         raise ValueError("layer has no CRS; cannot choose a metric CRS")
-    crs = gdf.estimate_utm_crs()
+    crs: CRS = gdf.estimate_utm_crs()
     return crs
 
 

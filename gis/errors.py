@@ -38,7 +38,9 @@ class Issue:
 class InputError(Exception):
     """An input was refused. Carries every problem found, not just the first."""
 
-    def __init__(self, title: str, issues: list[Issue] | None = None, *, code: str = "invalid-input"):
+    def __init__(
+        self, title: str, issues: list[Issue] | None = None, *, code: str = "invalid-input"
+    ):
         self.title = title
         self.code = code
         self.issues: list[Issue] = list(issues or [])

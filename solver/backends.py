@@ -106,7 +106,9 @@ _BANNER_SILENCED = False
 def highspy_module() -> Any:
     """highspy, imported with its once-per-process banner kept off standard output."""
     global _BANNER_SILENCED
-    import highspy
+    import highspy as hs
+
+    highspy: Any = hs
 
     if not _BANNER_SILENCED:
         _BANNER_SILENCED = True
@@ -163,7 +165,9 @@ class HighsBackend:
         info = h.getInfo()
         obj = _finite(info.objective_function_value) if info.primal_solution_status == 2 else None
         bound = _finite(info.mip_dual_bound)
-        values = {v.name: float(v.varValue or 0.0) for v in model.variables()} if obj is not None else {}
+        values = (
+            {v.name: float(v.varValue or 0.0) for v in model.variables()} if obj is not None else {}
+        )
         S = hs.HighsModelStatus
         if ms == S.kOptimal:
             status = "optimal"

@@ -74,9 +74,11 @@ def grow(
         seed = min(free, key=lambda i: problem.distance_km[i][j])
         assign[seed] = j
     plan = _Plan(problem, assign)
-    org_zone = [problem.zones[next(iter(plan.members[j]))] for j in range(k)] if (
-        respect_zones and problem.zones is not None
-    ) else None
+    org_zone = (
+        [problem.zones[next(iter(plan.members[j]))] for j in range(k)]
+        if (respect_zones and problem.zones is not None)
+        else None
+    )
     target = problem.mean_load
     unassigned = n - k
     while unassigned:
@@ -120,7 +122,9 @@ def improve(
     k = p.n_organisers
     org_zone = None
     if respect_zones and p.zones is not None:
-        org_zone = [p.zones[next(iter(plan.members[j]))] if plan.members[j] else None for j in range(k)]
+        org_zone = [
+            p.zones[next(iter(plan.members[j]))] if plan.members[j] else None for j in range(k)
+        ]
     max_d = max(max(row) for row in p.distance_km)
     penalty = 2.0 * max_d + 1.0
     rng = random.Random(seed)
@@ -144,10 +148,7 @@ def improve(
                 if not _zone_ok(p, i, b, org_zone):
                     continue
                 d_bal = (
-                    ex_a2
-                    + _excess(plan.load[b] + w, lo, hi)
-                    - ex_a
-                    - _excess(plan.load[b], lo, hi)
+                    ex_a2 + _excess(plan.load[b] + w, lo, hi) - ex_a - _excess(plan.load[b], lo, hi)
                 )
                 delta = penalty * d_bal + w * (p.distance_km[i][b] - p.distance_km[i][a])
                 if delta < best:

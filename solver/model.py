@@ -11,9 +11,7 @@ several pieces, the a–b separator inequalities
 which every connected area satisfies. Re-solving until the optimum is connected therefore gives the
 exact contiguous optimum; the bound of every round is a valid lower bound on it.
 
-Two objectives: ``distance`` (Σ load × km to the organiser's home) and ``balance`` (the smallest
-relative deviation ``t`` from the mean load, with a tie-break on distance too small to change ``t``
-by more than ``BALANCE_TIE_WEIGHT``).
+The objective is Σ load × km from each unit to its organiser's home.
 """
 
 from __future__ import annotations
@@ -25,8 +23,6 @@ import pulp
 from solver.graph import components, minimal_separator
 from solver.problem import Problem
 
-BALANCE_TIE_WEIGHT = 1e-5
-
 
 class AssignmentModel:
     def __init__(
@@ -36,12 +32,8 @@ class AssignmentModel:
         lo: float,
         hi: float,
         respect_zones: bool = False,
-        objective: str = "distance",
     ):
-        if objective not in ("distance", "balance"):
-            raise ValueError(f"unknown objective {objective!r}")
         self.problem = problem
-        self.objective = objective
         self.nb = problem.neighbours()
         n, k = problem.n_units, problem.n_organisers
         self.lp = pulp.LpProblem("wardplan", pulp.LpMinimize)
@@ -55,22 +47,12 @@ class AssignmentModel:
         distance = pulp.lpSum(w[i] * d[i][j] * self.x[i][j] for i in range(n) for j in range(k))
         for i in range(n):
             self.lp += pulp.lpSum(self.x[i]) == 1, f"one_{i}"
-        m = problem.mean_load
-        loads = [pulp.lpSum(w[i] * self.x[i][j] for i in range(n)) for j in range(k)]
-        if objective == "distance":
-            self.t = None
-            self.lp += distance
-            for j in range(k):
-                self.lp += loads[j] <= hi, f"hi_{j}"
-                if lo > 0:
-                    self.lp += loads[j] >= lo, f"lo_{j}"
-        else:
-            self.t = self.lp.add_variable("t", lowBound=0)
-            scale = max(problem.total_weight * max(max(r) for r in d), 1e-9)
-            self.lp += self.t + (BALANCE_TIE_WEIGHT / scale) * distance
-            for j in range(k):
-                self.lp += loads[j] <= m + m * self.t, f"hi_{j}"
-                self.lp += loads[j] >= m - m * self.t, f"lo_{j}"
+        self.lp += distance
+        for j in range(k):
+            load = pulp.lpSum(w[i] * self.x[i][j] for i in range(n))
+            self.lp += load <= hi, f"hi_{j}"
+            if lo > 0:
+                self.lp += load >= lo, f"lo_{j}"
         for j in range(k):
             self.lp += pulp.lpSum(self.x[i][j] for i in range(n)) >= 1, f"nonempty_{j}"
         if respect_zones and problem.zones is not None:
@@ -98,17 +80,15 @@ class AssignmentModel:
             out.append(j)
         return out
 
-    def start_values(self, assignment: Sequence[int], t: float | None = None) -> dict[str, float]:
-        """A complete MIP start for ``assignment`` (``t`` for the balance objective)."""
+    def start_values(self, assignment: Sequence[int]) -> dict[str, float]:
+        """A complete MIP start for ``assignment``."""
         vals = {v.name: 0.0 for row in self.x for v in row}
         for i, j in enumerate(assignment):
             vals[self.x[i][j].name] = 1.0
-        if self.t is not None and t is not None:
-            vals[self.t.name] = t
         if hasattr(self, "y") and self.problem.zones is not None:
             zones = sorted({z for z in self.problem.zones if z is not None})
             for j, row in enumerate(self.y):
-                for q, var in enumerate(row):
+                for _q, var in enumerate(row):
                     vals[var.name] = 0.0
                 units = [i for i, a in enumerate(assignment) if a == j]
                 if units:

@@ -43,7 +43,9 @@ class EstimateParams:
     def check(self) -> list[str]:
         """Refuse unusable values; return warnings for unusual ones."""
         if not (math.isfinite(self.rate) and 0 < self.rate <= 1):
-            raise EstimateError(f"poverty rate {self.rate!r} must be a fraction in (0, 1], e.g. 0.25")
+            raise EstimateError(
+                f"poverty rate {self.rate!r} must be a fraction in (0, 1], e.g. 0.25"
+            )
         if not (math.isfinite(self.household_size) and 1 <= self.household_size <= 20):
             raise EstimateError(
                 f"household size {self.household_size!r} must be between 1 and 20 persons"
@@ -85,12 +87,12 @@ def poor_households(w: WardFigures, rate: float, household_size: float) -> float
     A ward-level poverty figure overrides the flat estimate; otherwise households × rate; otherwise
     population × rate ÷ household size.
     """
-    if _known(w.poor_households):
-        return float(w.poor_households)  # type: ignore[arg-type]
-    if _known(w.households):
-        return float(w.households) * rate  # type: ignore[operator]
-    if _known(w.population):
-        return float(w.population) * rate / household_size  # type: ignore[operator]
+    if w.poor_households is not None and _known(w.poor_households):
+        return float(w.poor_households)
+    if w.households is not None and _known(w.households):
+        return float(w.households) * rate
+    if w.population is not None and _known(w.population):
+        return float(w.population) * rate / household_size
     raise EstimateError("ward has neither population, households nor a poverty figure")
 
 
@@ -146,7 +148,9 @@ def requirement(
     bases: dict[str, int] = {}
     for w in wards:
         bases[basis(w)] = bases.get(basis(w), 0) + 1
-    population = math.fsum(float(w.population) for w in wards if _known(w.population))  # type: ignore[arg-type]
+    population = math.fsum(
+        w.population for w in wards if w.population is not None and _known(w.population)
+    )
     return Requirement(
         population=population,
         poor_households_low=low,

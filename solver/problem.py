@@ -52,7 +52,9 @@ class Problem:
             raise ValueError(f"{len(self.weights)} weights for {n} units")
         for i, w in enumerate(self.weights):
             if not math.isfinite(w) or w < 0:
-                raise ValueError(f"unit {self.unit_ids[i]!r}: weight {w!r} is not a finite number ≥ 0")
+                raise ValueError(
+                    f"unit {self.unit_ids[i]!r}: weight {w!r} is not a finite number ≥ 0"
+                )
         if len(self.distance_km) != n or any(len(row) != k for row in self.distance_km):
             raise ValueError(f"distance_km must be {n} rows of {k} distances")
         for i, row in enumerate(self.distance_km):

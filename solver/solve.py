@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from solver import heuristic, verify
 from solver.backends import Backend, MipResult, make_backend
 from solver.graph import components
-from solver.model import BALANCE_TIE_WEIGHT, AssignmentModel
+from solver.model import AssignmentModel
 from solver.problem import Problem, Progress, Solution, Status, relative_gap
 
 ProgressFn = Callable[[Progress], None]
@@ -170,26 +170,37 @@ def solve(
     if params.tolerance is None:
         reason = precheck(problem, 9.0, params.respect_zones)
         if reason:
-            return finish(_LoopResult(Status.INFEASIBLE, None, None, None, 0, 0, reason), None, None)
+            return finish(
+                _LoopResult(Status.INFEASIBLE, None, None, None, 0, 0, reason), None, None
+            )
         t0 = time.monotonic()
         stage_clock = _Clock(clock.start, params.time_limit * params.auto_share)
-        balance = _cut_loop(problem, params, backend, stage_clock, "balance", 9.0, report)
+        search = _tightest_balance(problem, params, backend, stage_clock, report)
         timings["tightest_balance_s"] = time.monotonic() - t0
-        if balance.assignment is None:
-            balance.explanation = (
+        if search.plan is None:
+            loop = _LoopResult(
+                Status.NO_SOLUTION,
+                None,
+                None,
+                None,
+                search.probes,
+                0,
                 "no contiguous plan was found while searching for the tightest balance; "
-                "allow more time"
+                "allow more time",
             )
-            return finish(balance, None, None)
-        tightest = verify.max_deviation(problem, balance.assignment)
-        if balance.status is not Status.OPTIMAL:
-            gap = relative_gap(balance.objective, balance.bound)
-            warnings.append(
-                f"tightest balance ±{tightest * 100:.2f} % is the best found, not proven "
-                f"(bound ±{(balance.bound or 0) * 100:.2f} %, gap {100 * (gap or 0):.1f} %)"
+            return finish(loop, None, None)
+        tightest = verify.max_deviation(problem, search.plan)
+        floor = search.proven_floor
+        warnings.append(
+            f"tightest balance found ±{tightest * 100:.2f} % after {search.probes} probes; "
+            + (
+                f"no plan exists below ±{floor * 100:.2f} % (proved)"
+                if floor > 0
+                else "not proved to be the tightest"
             )
+        )
         tolerance = math.ceil(tightest / TOLERANCE_STEP - 1e-6) * TOLERANCE_STEP
-        start = balance.assignment
+        start = search.plan
     else:
         tolerance = params.tolerance
         reason = precheck(problem, tolerance, params.respect_zones)
@@ -199,7 +210,7 @@ def solve(
             )
         start = None
     t0 = time.monotonic()
-    loop = _cut_loop(problem, params, backend, clock, "distance", tolerance, report, start=start)
+    loop = _cut_loop(problem, params, backend, clock, tolerance, report, start=start)
     timings["distance_s"] = time.monotonic() - t0
     if loop.status is Status.INFEASIBLE and params.tolerance is not None:
         loop.explanation = (
@@ -215,32 +226,25 @@ def _cut_loop(
     params: SolveParams,
     backend: Backend,
     clock: _Clock,
-    objective: str,
     tolerance: float,
     report: Callable[[str, float | None, float | None, str], None],
     *,
     start: list[int] | None = None,
+    first_plan: bool = False,
 ) -> _LoopResult:
+    """Minimise distance at ``tolerance``: solve, cut off areas in pieces, solve again.
+
+    With ``first_plan`` it stops at the first contiguous plan (a feasibility probe).
+    """
     lo, hi = problem.load_bounds(tolerance)
     nb = problem.neighbours()
-    model = AssignmentModel(
-        problem, lo=lo, hi=hi, respect_zones=params.respect_zones, objective=objective
-    )
-
-    def value(a: list[int]) -> float:
-        if objective == "distance":
-            return verify.objective(problem, a)
-        return verify.max_deviation(problem, a)
-
-    def valid(a: list[int] | None) -> bool:
-        return a is not None and not verify.check_plan(
-            problem, a, tolerance if objective == "distance" else None
-        )
-
+    model = AssignmentModel(problem, lo=lo, hi=hi, respect_zones=params.respect_zones)
+    phase = "probe" if first_plan else "distance"
     incumbent: list[int] | None = None
     inc_val = math.inf
 
     def offer(a: list[int] | None) -> None:
+        """Polish a candidate with boundary moves and keep the best valid plan seen."""
         nonlocal incumbent, inc_val
         if a is None:
             return
@@ -248,104 +252,164 @@ def _cut_loop(
             problem,
             nb,
             a,
-            lo if objective == "distance" else problem.mean_load,
-            hi if objective == "distance" else problem.mean_load,
+            lo,
+            hi,
             respect_zones=params.respect_zones,
             seed=params.seed,
-            deadline=time.monotonic() + max(0.5, min(5.0, clock.remaining() / 10)),
-        ) if objective == "distance" else a
+            deadline=time.monotonic() + max(0.2, min(5.0, clock.remaining() / 10)),
+        )
         for cand in (polished, a):
-            if valid(cand) and value(cand) < inc_val - 1e-9:
-                incumbent, inc_val = list(cand), value(cand)
+            if not verify.check_plan(problem, cand, tolerance):
+                val = verify.objective(problem, cand)
+                if val < inc_val - 1e-9:
+                    incumbent, inc_val = list(cand), val
 
-    if start is not None:
-        offer(start)
-    grown = heuristic.grow(problem, nb, lo, hi, respect_zones=params.respect_zones)
-    if grown is not None:
-        if objective == "balance":
-            grown = heuristic.improve(
-                problem, nb, grown, problem.mean_load, problem.mean_load,
-                respect_zones=params.respect_zones, seed=params.seed,
-                deadline=time.monotonic() + max(0.5, min(5.0, clock.remaining() / 10)),
-            )
-        offer(grown)
-    report(objective, None if incumbent is None else inc_val, None, "heuristic plan")
+    offer(start)
+    offer(heuristic.grow(problem, nb, lo, hi, respect_zones=params.respect_zones))
+    report(phase, None if incumbent is None else inc_val, None, "heuristic plan")
 
     best_bound = -math.inf
     iterations = 0
     status = Status.NO_SOLUTION
     explanation = ""
-    while True:
-        remaining = clock.remaining()
-        if remaining <= 0.05:
-            break
-        if incumbent is not None and _proved(objective, inc_val, best_bound, params.gap):
-            status = Status.OPTIMAL
+    while clock.remaining() > 0.05:
+        if incumbent is not None and (first_plan or _proved(inc_val, best_bound, params.gap)):
             break
         iterations += 1
-        warm = None
-        if incumbent is not None:
-            warm = model.start_values(incumbent, inc_val if objective == "balance" else None)
+        warm = model.start_values(incumbent) if incumbent is not None else None
 
-        def progress(inc: float | None, bnd: float | None) -> bool:
-            shown_inc = min(x for x in (inc, inc_val) if x is not None) if (
-                inc is not None or incumbent is not None
-            ) else None
-            report(objective, shown_inc, max(best_bound, bnd) if bnd is not None else None,
-                   f"round {iterations}")
+        def progress(
+            inc: float | None,
+            bnd: float | None,
+            floor: float = best_bound,
+            best: float = inc_val,
+            label: str = f"round {iterations}",
+        ) -> bool:
+            known = [x for x in (inc, best) if x is not None and math.isfinite(x)]
+            report(
+                phase,
+                min(known) if known else None,
+                None if bnd is None else max(floor, bnd),
+                label,
+            )
             return False
 
         res: MipResult = backend.solve(
-            model.lp, time_limit=remaining, gap=params.gap, warm_start=warm, on_progress=progress
+            model.lp,
+            time_limit=clock.remaining(),
+            gap=0.5 if first_plan else params.gap,
+            warm_start=warm,
+            on_progress=progress,
         )
         if res.status == "infeasible":
             if incumbent is None:
                 status = Status.INFEASIBLE
                 explanation = (
-                    "proved by the model" if iterations == 1 and model.cuts == 0
+                    "proved by the model"
+                    if model.cuts == 0
                     else f"proved after {model.cuts} contiguity cuts"
                 )
-            else:  # cannot happen: the incumbent satisfies every row; keep it, claim nothing more
-                status = Status.FEASIBLE
-            break
+            break  # (with an incumbent this cannot happen: it satisfies every row)
         if res.bound is not None:
-            # the balance objective carries a tie-break worth at most BALANCE_TIE_WEIGHT
-            tie = BALANCE_TIE_WEIGHT if objective == "balance" else 0.0
-            best_bound = max(best_bound, res.bound - tie)
+            best_bound = max(best_bound, res.bound)
         if res.status == "no_solution":
             break
         a = model.assignment_from(res.values)
-        if all(len(components([i for i, x in enumerate(a) if x == j], nb)) == 1
-               for j in range(problem.n_organisers)):
+        pieces = [
+            components([i for i, x in enumerate(a) if x == j], nb)
+            for j in range(problem.n_organisers)
+        ]
+        if all(len(c) == 1 for c in pieces):
             offer(a)
-            if res.status == "optimal":
-                status = Status.OPTIMAL
             break  # optimal, or time ran out on a connected plan
         added = model.add_separator_cuts(a)
         offer(heuristic.repair(problem, nb, a))
-        report(objective, None if incumbent is None else inc_val,
-               best_bound if best_bound > -math.inf else None,
-               f"round {iterations}: {added} contiguity cuts")
+        report(
+            phase,
+            None if incumbent is None else inc_val,
+            best_bound if best_bound > -math.inf else None,
+            f"round {iterations}: {added} contiguity cuts",
+        )
         if res.status != "optimal":
-            break
+            break  # time ran out on a disconnected solution
     bound = best_bound if best_bound > -math.inf else None
     if incumbent is None:
         if status is not Status.INFEASIBLE:
-            status = Status.NO_SOLUTION
             explanation = "time ran out before any contiguous plan was found"
         return _LoopResult(status, None, None, bound, iterations, model.cuts, explanation)
     if bound is not None:
         bound = min(bound, inc_val)
-    status = Status.OPTIMAL if _proved(objective, inc_val, bound, params.gap) else Status.FEASIBLE
+    status = Status.OPTIMAL if _proved(inc_val, bound, params.gap) else Status.FEASIBLE
     return _LoopResult(status, incumbent, inc_val, bound, iterations, model.cuts, explanation)
 
 
-def _proved(objective: str, value: float, bound: float | None, gap: float) -> bool:
-    """Whether ``bound`` proves ``value`` optimal: relative gap for distance; for balance, within
-    one tolerance step (0.01 percentage point) — the tie-break term blurs it below that."""
+def _proved(value: float, bound: float | None, gap: float) -> bool:
+    """Whether ``bound`` proves ``value`` optimal within the relative ``gap``."""
     if bound is None or not math.isfinite(bound):
         return False
-    if objective == "balance":
-        return value - bound <= TOLERANCE_STEP
     g = relative_gap(value, bound)
     return g is not None and g <= gap
+
+
+@dataclass
+class _BalanceSearch:
+    plan: list[int] | None
+    proven_floor: float  # no contiguous plan exists at any tolerance below this (0: nothing proved)
+    probes: int
+
+
+#: The auto search stops when the tightest plan found is this close to what is known impossible.
+BALANCE_RESOLUTION = 0.001
+
+
+def _tightest_balance(
+    problem: Problem,
+    params: SolveParams,
+    backend: Backend,
+    clock: _Clock,
+    report: Callable[[str, float | None, float | None, str], None],
+) -> _BalanceSearch:
+    """Bisection on the tolerance: each probe asks the cut loop for any contiguous plan.
+
+    A probe that finds a plan lowers the upper end to that plan's actual deviation; one that proves
+    infeasibility raises the proven floor; one that runs out of time raises only the search's lower
+    end (so the floor stays honest).
+    """
+    nb = problem.neighbours()
+    m = problem.mean_load
+    floor = max(0.0, max(problem.weights) / m - 1) if m > 0 else 0.0
+    plan = heuristic.grow(problem, nb, m, m, respect_zones=params.respect_zones)
+    if plan is not None:
+        plan = heuristic.improve(
+            problem,
+            nb,
+            plan,
+            m,
+            m,
+            respect_zones=params.respect_zones,
+            seed=params.seed,
+            deadline=time.monotonic() + max(0.5, min(5.0, clock.remaining() / 10)),
+        )
+    hi = verify.max_deviation(problem, plan) if plan is not None else 1.0
+    lo = floor
+    probes = 0
+    while clock.remaining() > 0.2 and hi - lo > BALANCE_RESOLUTION:
+        mid = (lo + hi) / 2 if plan is not None else hi
+        budget = max(0.5, clock.remaining() / max(2.0, math.log2((hi - lo) / BALANCE_RESOLUTION)))
+        probe_clock = _Clock(time.monotonic(), min(budget, clock.remaining()))
+        probes += 1
+        report("balance", hi if plan is not None else None, lo, f"probe ±{mid * 100:.2f} %")
+        if precheck(problem, mid, params.respect_zones) is not None:
+            lo = floor = max(floor, mid)
+            continue
+        res = _cut_loop(problem, params, backend, probe_clock, mid, report, first_plan=True)
+        if res.assignment is not None:
+            plan = res.assignment
+            hi = min(mid, verify.max_deviation(problem, plan))
+        elif res.status is Status.INFEASIBLE:
+            lo = floor = max(floor, mid)
+        elif plan is None:
+            hi = min(9.0, hi * 2)  # nothing found yet anywhere: look wider
+        else:
+            lo = mid
+    return _BalanceSearch(plan, floor, probes)

@@ -66,7 +66,9 @@ def check_plan(
             continue
         pieces = _pieces(units, nb)
         if pieces > 1:
-            out.append(Violation("contiguity", f"organiser {oid}'s area is in {pieces} pieces", oid))
+            out.append(
+                Violation("contiguity", f"organiser {oid}'s area is in {pieces} pieces", oid)
+            )
         load = math.fsum(problem.weights[i] for i in units)
         if lo is not None and hi is not None:
             slack = LOAD_EPS * max(1.0, problem.mean_load)
@@ -99,4 +101,6 @@ def max_deviation(problem: Problem, assignment: Sequence[int]) -> float:
 
 def objective(problem: Problem, assignment: Sequence[int]) -> float:
     """Σ load × km from the ward to its organiser's home."""
-    return math.fsum(problem.weights[i] * problem.distance_km[i][j] for i, j in enumerate(assignment))
+    return math.fsum(
+        problem.weights[i] * problem.distance_km[i][j] for i, j in enumerate(assignment)
+    )

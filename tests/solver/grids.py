@@ -25,5 +25,7 @@ def grid(
             if r + 1 < rows:
                 edges.append((u, u + cols))
     w = list(weights) if weights is not None else [10.0] * (rows * cols)
-    dist = [[math.hypot(r - hr, c - hc) for hr, hc in homes] for r in range(rows) for c in range(cols)]
+    dist = [
+        [math.hypot(r - hr, c - hc) for hr, hc in homes] for r in range(rows) for c in range(cols)
+    ]
     return Problem.from_lists(ids, w, edges, [f"CO{q}" for q in range(len(homes))], dist, zones)

@@ -20,7 +20,9 @@ def grid_problems(draw: st.DrawFn):  # type: ignore[no-untyped-def]
     n = rows * cols
     k = draw(st.integers(1, min(4, n)))
     homes = draw(
-        st.lists(st.tuples(st.integers(0, rows - 1), st.integers(0, cols - 1)), min_size=k, max_size=k)
+        st.lists(
+            st.tuples(st.integers(0, rows - 1), st.integers(0, cols - 1)), min_size=k, max_size=k
+        )
     )
     weights = draw(st.lists(st.integers(1, 30), min_size=n, max_size=n))
     tol = draw(st.sampled_from([0.1, 0.3, 0.6]))

@@ -33,7 +33,8 @@ def test_four_corners_is_optimal_quadrants(backend: str) -> None:
     sol = solve(p, SolveParams(tolerance=0.0, time_limit=30), backend=make_backend(backend))
     assert sol.status is Status.OPTIMAL
     assert sol.assignment == (0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3)
-    assert sol.gap is not None and sol.gap <= 1e-4
+    assert sol.gap is not None
+    assert sol.gap <= 1e-4
     assert verify.check_plan(p, sol.assignment, 0.0) == []
 
 
@@ -67,16 +68,18 @@ def test_more_organisers_than_wards_is_infeasible() -> None:
 def test_contiguity_makes_a_balance_infeasible() -> None:
     # A path a-b-c with loads 1, 2, 1 and two COs: {a,c} vs {b} balances exactly but is not
     # contiguous; every contiguous split is 1 vs 3.
-    p = Problem.from_lists(["a", "b", "c"], [1, 2, 1], [(0, 1), (1, 2)], ["X", "Y"],
-                           [[0, 1], [1, 0], [0, 1]])
+    p = Problem.from_lists(
+        ["a", "b", "c"], [1, 2, 1], [(0, 1), (1, 2)], ["X", "Y"], [[0, 1], [1, 0], [0, 1]]
+    )
     sol = solve(p, SolveParams(tolerance=0.1, time_limit=20))
     assert sol.status is Status.INFEASIBLE
     assert "no contiguous plan" in sol.explanation
 
 
 def test_auto_tolerance_finds_the_tightest_contiguous_balance() -> None:
-    p = Problem.from_lists(["a", "b", "c"], [1, 2, 1], [(0, 1), (1, 2)], ["X", "Y"],
-                           [[0, 1], [1, 0], [0, 1]])
+    p = Problem.from_lists(
+        ["a", "b", "c"], [1, 2, 1], [(0, 1), (1, 2)], ["X", "Y"], [[0, 1], [1, 0], [0, 1]]
+    )
     sol = solve(p, SolveParams(tolerance=None, time_limit=20))
     assert sol.status is Status.OPTIMAL
     assert sol.tightest_tolerance == pytest.approx(0.5)
@@ -112,9 +115,11 @@ def test_time_limited_solve_is_never_called_optimal(backend: str) -> None:
     sol = solve(p, SolveParams(tolerance=0.02, time_limit=2), backend=make_backend(backend))
     assert sol.status in (Status.FEASIBLE, Status.NO_SOLUTION, Status.OPTIMAL)
     if sol.status is Status.OPTIMAL:  # only when the bound truly meets the plan
-        assert sol.gap is not None and sol.gap <= 1e-4
+        assert sol.gap is not None
+        assert sol.gap <= 1e-4
     if sol.status is Status.FEASIBLE:
-        assert sol.gap is not None and sol.gap > 1e-4
+        assert sol.gap is not None
+        assert sol.gap > 1e-4
         assert "feasible, gap" in sol.describe()
         assert verify.check_plan(p, sol.assignment or (), 0.02) == []
     assert sol.seconds < 60  # the limit is honoured in the large (not a timing test: 30x slack)

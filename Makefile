@@ -1,0 +1,33 @@
+# One command surface. `make demo` and `make test` are the README's two commands.
+.PHONY: setup demo test lint typecheck contracts check-all bench clean
+
+UV ?= uv
+OUT ?= out/lucknow
+DATA ?= ../shared/data
+
+setup:
+	./scripts/bootstrap.sh
+
+## The main job: Lucknow's raw ward shapefile + census table, 20 illustrative COs, plan + map.
+demo: setup
+	./scripts/demo.sh "$(DATA)" "$(OUT)"
+
+## Every test, the linters and the layer contract.
+test: setup lint typecheck contracts
+	$(UV) run pytest
+
+lint:
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+typecheck:
+	$(UV) run mypy solver gis app
+
+contracts:
+	$(UV) run lint-imports
+
+bench: setup
+	$(UV) run python -m benchmarks.run
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis

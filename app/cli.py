@@ -1,0 +1,424 @@
+"""The ``wardplan`` command line: thin wiring over :mod:`app.planning`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app import planning
+from app.checking import check_plan_dir
+from gis.errors import InputError
+from gis.fields import FieldMapping
+from solver.poverty import (
+    DEFAULT_HOUSEHOLD_SIZE,
+    DEFAULT_RATE,
+    HOUSEHOLDS_PER_ORGANISER,
+    EstimateError,
+    EstimateParams,
+)
+from solver.problem import Progress
+from solver.solve import SolveParams
+
+cli = typer.Typer(
+    name="wardplan",
+    help="Divide a city's wards among its Community Organisers (DAY-NULM): one contiguous, "
+    "balanced area per CO, near the CO's home.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# -- shared options --------------------------------------------------------------------------------
+
+WardsArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Ward layer: zipped shapefile, GeoJSON, KML or GeoPackage.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+IdField = Annotated[str | None, typer.Option("--id-field", help="Column with the ward number.")]
+NameField = Annotated[str | None, typer.Option("--name-field", help="Column with the ward name.")]
+ZoneField = Annotated[str | None, typer.Option("--zone-field", help="Column with the zone.")]
+PopField = Annotated[
+    str | None, typer.Option("--population-field", help="Column with the population.")
+]
+HhField = Annotated[
+    str | None, typer.Option("--households-field", help="Column with the households.")
+]
+PoorField = Annotated[
+    str | None,
+    typer.Option(
+        "--poor-households-field",
+        help="Column with a ward-level poverty figure (e.g. slum households); overrides the "
+        "flat estimate for every ward that has it.",
+    ),
+]
+CrsOpt = Annotated[
+    str | None,
+    typer.Option("--crs", help="CRS of the file when it has none (e.g. EPSG:32644)."),
+]
+ExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--exclude", help="Ward id to leave out (non-ward areas); repeatable."),
+]
+TableOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--population-table",
+        help="CSV with population/households per ward number (census style), joined by ward id.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+TableKeyOpt = Annotated[
+    str | None, typer.Option("--table-key", help="Ward-number column of the population table.")
+]
+RateOpt = Annotated[
+    float,
+    typer.Option(
+        "--poverty-rate",
+        help="Share of the population (or households) that is urban poor. The mission letter says "
+        "0.25–0.30; other values are used with a warning.",
+    ),
+]
+HhSizeOpt = Annotated[
+    float,
+    typer.Option(
+        "--household-size",
+        help="Persons per household, used only where no household count is known "
+        "(default: Census 2011, urban India).",
+    ),
+]
+PerCoOpt = Annotated[
+    int,
+    typer.Option("--households-per-organiser", help="Guideline: poor households per CO."),
+]
+
+
+def _layer_request(
+    wards: Path,
+    id_field: str | None,
+    name_field: str | None,
+    zone_field: str | None,
+    population_field: str | None,
+    households_field: str | None,
+    poor_field: str | None,
+    crs: str | None,
+    exclude: list[str] | None,
+    table: Path | None,
+    table_key: str | None,
+) -> planning.LayerRequest:
+    return planning.LayerRequest(
+        wards=wards,
+        mapping=FieldMapping(
+            ward_id=id_field,
+            ward_name=name_field,
+            zone=zone_field,
+            population=population_field,
+            households=households_field,
+            poor_households=poor_field,
+        ),
+        crs=crs,
+        exclude_ids=tuple(exclude or ()),
+        population_table=table,
+        table_key=table_key,
+    )
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _parse_tolerance(text: str) -> float | None:
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise _fail(
+            f"--tolerance {text!r}: give a fraction like 0.1, a percentage like 10%, or auto"
+        ) from None
+    if not 0 <= value < 1:
+        raise _fail(f"--tolerance {text!r}: must be between 0 and 1 (0.1 = ±10 %), or auto")
+    return value
+
+
+class _ProgressLine:
+    """One updating line on stderr while the solver runs."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, p: Progress) -> None:
+        inc = "—" if p.incumbent is None else f"{p.incumbent:,.4g}"
+        bnd = "—" if p.bound is None else f"{p.bound:,.4g}"
+        gap = "—" if p.gap is None else f"{p.gap * 100:.2f} %"
+        line = f"[{p.elapsed_s:6.1f} s] {p.phase:<8} best {inc:>10}  bound {bnd:>10}  gap {gap:>8}  {p.message}"
+        if line == self.last:
+            return
+        self.last = line
+        if self.tty:
+            sys.stderr.write("\r" + line[:150].ljust(150))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty and self.last:
+            sys.stderr.write("\n")
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+
+@cli.command()
+def requirement(
+    wards: WardsArg,
+    organisers_in_post: Annotated[
+        int | None, typer.Option("--organisers-in-post", help="COs the city has.")
+    ] = None,
+    id_field: IdField = None,
+    name_field: NameField = None,
+    zone_field: ZoneField = None,
+    population_field: PopField = None,
+    households_field: HhField = None,
+    poor_households_field: PoorField = None,
+    crs: CrsOpt = None,
+    exclude: ExcludeOpt = None,
+    population_table: TableOpt = None,
+    table_key: TableKeyOpt = None,
+    poverty_rate: RateOpt = DEFAULT_RATE,
+    household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
+    households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
+) -> None:
+    """Estimated poor households and the COs they require, at both ends of the 25–30 % band."""
+    req = _layer_request(
+        wards,
+        id_field,
+        name_field,
+        zone_field,
+        population_field,
+        households_field,
+        poor_households_field,
+        crs,
+        exclude,
+        population_table,
+        table_key,
+    )
+    params = EstimateParams(poverty_rate, household_size, households_per_organiser)
+    try:
+        warnings = params.check()
+        layer = planning.load_layer(req)
+        r = planning.estimate_requirement(layer, params, organisers_in_post)
+    except (InputError, EstimateError) as exc:
+        raise _fail(str(exc)) from None
+    for w in layer.warnings + warnings:
+        typer.echo(f"warning: {w}", err=True)
+    per = params.households_per_organiser
+    typer.echo(f"Wards: {len(layer)}   population: {r.population:,.0f}")
+    typer.echo(
+        f"Basis: {', '.join(f'{n} wards by {b}' for b, n in r.bases.items())}; "
+        f"household size {params.household_size} where needed"
+    )
+    typer.echo(f"{'rate':>8} {'poor households':>16} {'COs required':>13}  (1 CO per {per:,})")
+    typer.echo(f"{'25 %':>8} {r.poor_households_low:>16,.0f} {r.organisers_required_low:>13}")
+    typer.echo(f"{'30 %':>8} {r.poor_households_high:>16,.0f} {r.organisers_required_high:>13}")
+    typer.echo(
+        f"{params.rate * 100:>6.1f} % {r.poor_households:>16,.0f} {r.organisers_required:>13}  (chosen rate)"
+    )
+    if organisers_in_post is not None:
+        typer.echo(
+            f"COs in post: {organisers_in_post}; shortfall at the chosen rate: {r.shortfall} "
+            f"(at 25 %: {max(0, r.organisers_required_low - organisers_in_post)}, "
+            f"at 30 %: {max(0, r.organisers_required_high - organisers_in_post)}); "
+            f"each CO in post serves {r.households_per_organiser_in_post:,.0f} poor households"
+        )
+
+
+@cli.command()
+def allocate(
+    wards: WardsArg,
+    organisers: Annotated[
+        Path,
+        typer.Option(
+            "--organisers",
+            help="CSV: organiser_id, name, and lat,lon (WGS 84) or home_ward.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the plan files.")],
+    id_field: IdField = None,
+    name_field: NameField = None,
+    zone_field: ZoneField = None,
+    population_field: PopField = None,
+    households_field: HhField = None,
+    poor_households_field: PoorField = None,
+    crs: CrsOpt = None,
+    exclude: ExcludeOpt = None,
+    population_table: TableOpt = None,
+    table_key: TableKeyOpt = None,
+    poverty_rate: RateOpt = DEFAULT_RATE,
+    household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
+    households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
+    tolerance: Annotated[
+        str,
+        typer.Option(
+            "--tolerance",
+            help="Allowed deviation of each CO's load from the mean: 0.1, 10%, or auto (the "
+            "tightest balance a contiguous plan reaches).",
+        ),
+    ] = "0.1",
+    respect_zones: Annotated[
+        bool, typer.Option("--respect-zones", help="Keep each CO's area inside one zone.")
+    ] = False,
+    snap_metres: Annotated[
+        float,
+        typer.Option("--snap-metres", help="Wards closer than this are neighbours (metres)."),
+    ] = 5.0,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", help="Seconds the solver may use in all.")
+    ] = 60.0,
+    solver: Annotated[str, typer.Option("--solver", help="highs or cbc.")] = "highs",
+    seed: Annotated[int, typer.Option("--seed", help="Solver random seed.")] = 0,
+) -> None:
+    """Divide the wards among the COs and write the plan, its checks and its map to --out."""
+    if solver not in ("highs", "cbc"):
+        raise _fail(f"--solver {solver!r}: choose highs or cbc")
+    req = planning.PlanRequest(
+        layer=_layer_request(
+            wards,
+            id_field,
+            name_field,
+            zone_field,
+            population_field,
+            households_field,
+            poor_households_field,
+            crs,
+            exclude,
+            population_table,
+            table_key,
+        ),
+        organisers=organisers,
+        estimate=EstimateParams(poverty_rate, household_size, households_per_organiser),
+        solve=SolveParams(
+            tolerance=_parse_tolerance(tolerance),
+            respect_zones=respect_zones,
+            time_limit=time_limit,
+            seed=seed,
+        ),
+        solver=solver,
+        snap_metres=snap_metres,
+    )
+    progress = _ProgressLine()
+    try:
+        result = planning.plan(req, on_progress=progress)
+    except (InputError, EstimateError, ValueError) as exc:
+        progress.close()
+        raise _fail(str(exc)) from None
+    progress.close()
+    for w in result.warnings + list(result.solution.warnings):
+        typer.echo(f"warning: {w}", err=True)
+    written = planning.write_outputs(result, out)
+    sol = result.solution
+    typer.echo(
+        f"{len(result.problem.unit_ids)} wards, {result.problem.n_organisers} COs: {sol.describe()}"
+    )
+    if sol.tightest_tolerance is not None:
+        typer.echo(f"tightest balance found: ±{sol.tightest_tolerance * 100:.2f} %")
+    if sol.tolerance is not None and sol.has_plan:
+        typer.echo(
+            f"balance: every CO within ±{sol.tolerance * 100:.2f} % of the mean "
+            f"{result.problem.mean_load:,.0f} poor households"
+        )
+    typer.echo(
+        f"solver {sol.solver_version}, {sol.seconds:.1f} s, {sol.iterations} rounds, {sol.cuts} contiguity cuts"
+    )
+    typer.echo(f"wrote {', '.join(p.name for p in written)} to {out}")
+    if not sol.has_plan:
+        raise typer.Exit(1)
+    if not result.verified:
+        for v in result.violations:
+            typer.echo(f"check failed: {v.message}", err=True)
+        raise typer.Exit(3)
+    typer.echo("check: passed (coverage, one connected area per CO, balance)")
+
+
+@cli.command()
+def check(
+    plan_dir: Annotated[
+        Path, typer.Argument(help="A folder written by 'wardplan allocate'.", file_okay=False)
+    ],
+    tolerance: Annotated[
+        float | None,
+        typer.Option("--tolerance", help="Check against this tolerance instead of the plan's."),
+    ] = None,
+    snap_metres: Annotated[
+        float | None, typer.Option("--snap-metres", help="Adjacency snapping (metres).")
+    ] = None,
+) -> None:
+    """Re-verify a plan from its files: coverage, one connected area per CO, balance."""
+    try:
+        result = check_plan_dir(plan_dir, tolerance=tolerance, snap_metres=snap_metres)
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    tol = "none" if result.tolerance is None else f"±{result.tolerance * 100:.2f} %"
+    typer.echo(
+        f"{result.wards} wards, {result.organisers} COs, tolerance {tol}, "
+        f"largest deviation ±{result.max_deviation * 100:.2f} %"
+    )
+    if result.passed:
+        typer.echo("check: passed (coverage, one connected area per CO, balance)")
+        return
+    for v in result.violations:
+        typer.echo(f"check failed: {v.message}", err=True)
+    raise typer.Exit(1)
+
+
+@cli.command("example-organisers")
+def example_organisers(
+    wards: WardsArg,
+    count: Annotated[int, typer.Option("--count", help="How many COs.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
+    seed: Annotated[int, typer.Option("--seed")] = 2017,
+    id_field: IdField = None,
+    population_field: PopField = None,
+    crs: CrsOpt = None,
+    exclude: ExcludeOpt = None,
+    population_table: TableOpt = None,
+    table_key: TableKeyOpt = None,
+) -> None:
+    """Write an ILLUSTRATIVE organisers file: fictional COs whose homes are drawn, with a fixed
+    seed, in proportion to ward population. No real CO list is public (homes are personal data)."""
+    from gis.organisers import illustrative_organisers, write_organisers_csv
+
+    req = _layer_request(
+        wards,
+        id_field,
+        None,
+        None,
+        population_field,
+        None,
+        None,
+        crs,
+        exclude,
+        population_table,
+        table_key,
+    )
+    try:
+        layer = planning.load_layer(req)
+        orgs = illustrative_organisers(layer.wards, count, seed=seed)
+    except (InputError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    write_organisers_csv(orgs, out)
+    typer.echo(f"wrote {len(orgs)} illustrative organisers (seed {seed}) to {out}")
+
+
+def main() -> None:
+    cli()

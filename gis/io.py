@@ -1,0 +1,628 @@
+"""Reading the ward layers GIS cells upload: zipped shapefile, GeoJSON, KML or GeoPackage.
+
+The pipeline, each step reported as a warning when it changes anything:
+
+1. structural checks before parsing: size, format sniffed from the bytes, archive safety
+   (``gis.archive``), GeoJSON ``crs`` links and KML DTDs / network links refused;
+2. the file is copied (or extracted) into a server-made temporary directory under a fixed name
+   whose extension matches the sniffed format, so GDAL only ever sees paths we made;
+3. CRS: the file's own, or the one the user names (which must not contradict the file's);
+4. columns recognised (``gis.fields``), ids normalised ("2.0" -> "2"), excluded ids dropped,
+   multi-feature wards merged on request, attributes and geometries checked — every problem of
+   the file is collected and raised together as one ``InputError``;
+5. Z/M dropped, reprojected to EPSG:4326, checked to lie in India, invalid polygons repaired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import warnings
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from gis.archive import extract_shapefile
+from gis.attributes import ValueProblem, clean_text, echo, parse_count, text_problem
+from gis.errors import InputError, Issue
+from gis.fields import FieldMapping, ResolvedFields, id_key, normalise_id, resolve_fields
+from gis.geometry import drop_z, geometry_problem, polygonal, repair_invalid
+from gis.layer import STORAGE_CRS, WARD_COLUMNS, SourceFile, WardLayer
+
+#: Largest upload accepted (bytes of the file as uploaded).
+MAX_UPLOAD_BYTES = 500 * 1024 * 1024
+#: Largest number of vertices in one layer (a city's wards need far fewer).
+MAX_VERTICES = 5_000_000
+#: lon/lat box every ward must lie in: (min lon, min lat, max lon, max lat).
+INDIA_BOUNDS = (68.0, 6.0, 98.0, 38.0)
+#: CRS names a user may give: authority codes only (never URLs, files or PROJ strings).
+USER_CRS = re.compile(r"^(?:(?:EPSG|ESRI):\d{4,6}|OGC:CRS84)$", re.IGNORECASE)
+
+COUNT_FIELDS = ("population", "households", "poor_households")
+_SUFFIX = {"geojson": ".geojson", "kml": ".kml", "gpkg": ".gpkg"}
+_FORMAT_NAMES = "a zipped shapefile (.zip), GeoJSON, KML or GeoPackage"
+_KML_REFUSED = (b"<!doctype", b"<!entity", b"<networklink")
+_GEOJSON_CRS = re.compile(r"^urn:ogc:def:crs:(?:OGC:1\.3:CRS84|EPSG::\d{4,6})$|^EPSG:\d{4,6}$")
+
+
+@dataclass
+class _Source:
+    """A layer as read from the file, before any normalisation."""
+
+    frame: gpd.GeoDataFrame
+    declares_crs: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_ward_layer(
+    path: Path,
+    *,
+    mapping: FieldMapping = FieldMapping(),  # noqa: B008 - frozen dataclass, immutable default
+    crs: str | None = None,
+    exclude_ids: Collection[str] = (),
+    merge_ids: Collection[str] = (),
+) -> WardLayer:
+    """Read an uploaded ward layer into a normalised ``WardLayer`` (EPSG:4326, ``WARD_COLUMNS``).
+
+    ``crs`` names the CRS ("EPSG:32644") when the file has none; it must agree with a CRS the file
+    declares. ``exclude_ids`` drops features that are not wards (airport, cantonment, "reserve").
+    ``merge_ids`` joins several features carrying the same id into one ward (a ward digitised as
+    main part + exclave); differing attributes of the parts are left empty with a warning.
+    Raises ``InputError`` listing every problem found.
+    """
+    label = path.name
+    user_crs = _parse_user_crs(crs, label)
+    digest = _sha256(path, label)
+    with tempfile.TemporaryDirectory(prefix="wardplan-upload-") as tmp:
+        source = _read_source(path, Path(tmp), label, crs_given=user_crs is not None)
+    notes = list(source.warnings)
+    frame, source_crs = _apply_crs(source, user_crs, label, notes)
+    resolved = resolve_fields(frame, mapping, exclude_ids=exclude_ids, source=label)
+    notes.extend(resolved.warnings)
+    work = _attributes(frame, resolved, label, notes)
+    work = _exclude(work, exclude_ids, notes)
+    _check_features(work, resolved, label, merge_ids)
+    work = _merge(work, merge_ids, notes)
+    wards = _to_storage(work, label, notes)
+    return WardLayer(
+        wards=wards,
+        sources=[SourceFile(label, digest)],
+        source_crs=crs_label(source_crs),
+        warnings=notes,
+    )
+
+
+# --- the file -----------------------------------------------------------------------------------
+
+
+def file_error(label: str, message: str, code: str = "bad-file") -> InputError:
+    """A whole-file problem."""
+    return InputError(f"{label}: {message}", [Issue(code, message, file=label)], code=code)
+
+
+def _sha256(path: Path, label: str) -> str:
+    if not path.is_file():
+        raise file_error(label, "no such file", "missing-file")
+    size = path.stat().st_size
+    if size > MAX_UPLOAD_BYTES:
+        limit = MAX_UPLOAD_BYTES // (1024 * 1024)
+        raise file_error(label, f"the file is {size} bytes; the limit is {limit} MB", "too-large")
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sniff_format(path: Path, label: str) -> str:
+    """``zip``, ``gpkg``, ``kml`` or ``geojson``, decided from the first bytes of the file."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if head.startswith(b"SQLite format 3\x00"):
+        return "gpkg"
+    if head.startswith(b"\x00\x00\x27\x0a"):
+        raise file_error(
+            label,
+            "this is a bare .shp; upload a .zip holding the .shp with its .shx, .dbf and .prj",
+            "unsupported-format",
+        )
+    if text.startswith(b"{"):
+        return "geojson"
+    if text.startswith(b"<") and b"<kml" in head.lower():
+        return "kml"
+    raise file_error(label, f"not {_FORMAT_NAMES}", "unsupported-format")
+
+
+def _read_source(path: Path, tmp: Path, label: str, *, crs_given: bool) -> _Source:
+    kind = sniff_format(path, label)
+    if kind == "zip":
+        return _read_zip(path, tmp, label, crs_given=crs_given)
+    staged = tmp / f"upload{_SUFFIX[kind]}"
+    shutil.copyfile(path, staged)
+    declares_crs = True
+    if kind == "geojson":
+        declares_crs = _check_geojson_crs(staged, label)
+    elif kind == "kml":
+        _check_kml(staged, label)
+    layer = _choose_layer(staged, kind, label, tmp)
+    frame, notes = _read_frame(staged, label, tmp, layer=layer)
+    if kind == "gpkg" and frame.crs is None:
+        declares_crs = False
+    return _Source(frame, declares_crs, notes)
+
+
+def _read_zip(path: Path, tmp: Path, label: str, *, crs_given: bool) -> _Source:
+    staged = tmp / "upload.zip"
+    shutil.copyfile(path, staged)
+    dest = tmp / "extracted"
+    dest.mkdir()
+    found = extract_shapefile(staged, dest, label=label, crs_given=crs_given)
+    frame, notes = _read_frame(found.shp, label, tmp)
+    if not found.has_cpg:
+        frame, more = _fix_encoding(frame, found.shp, label, tmp)
+        notes.extend(more)
+    declares = found.has_prj and frame.crs is not None
+    return _Source(frame, declares, found.warnings + notes)
+
+
+def _check_geojson_crs(staged: Path, label: str) -> bool:
+    """Whether the GeoJSON declares a CRS; refuses a ``crs`` member GDAL would have to fetch."""
+    data = staged.read_bytes()
+    if b'"crs"' not in data:
+        return False
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        raise file_error(label, "the GeoJSON is not valid JSON", "bad-geojson") from None
+    member = doc.get("crs") if isinstance(doc, dict) else None
+    if member is None:
+        return False
+    props = member.get("properties") if isinstance(member, dict) else None
+    name = props.get("name") if isinstance(props, dict) else None
+    if member.get("type") != "name" or not isinstance(name, str) or not _GEOJSON_CRS.match(name):
+        raise file_error(
+            label,
+            f"the GeoJSON 'crs' member {echo(json.dumps(member))} is not accepted: use a named CRS "
+            "such as urn:ogc:def:crs:OGC:1.3:CRS84, or drop the member (WGS 84 is the default)",
+            "bad-crs",
+        )
+    return True
+
+
+def _check_kml(staged: Path, label: str) -> None:
+    lowered = staged.read_bytes().lower()
+    for marker in _KML_REFUSED:
+        if marker in lowered:
+            what = marker.decode().lstrip("<")
+            raise file_error(
+                label,
+                f"the KML contains {what!r}, which is not accepted (save a plain KML)",
+                "bad-kml",
+            )
+
+
+def _choose_layer(staged: Path, kind: str, label: str, tmp: Path) -> str | None:
+    """The one ward layer of a GeoPackage or KML; ``None`` for single-layer formats."""
+    if kind == "geojson":
+        return None
+    try:
+        layers = [(str(name), str(gtype)) for name, gtype in pyogrio.list_layers(staged)]
+    except pyogrio.errors.DataSourceError as exc:
+        raise _gdal_error(label, tmp, exc) from None
+    if kind == "gpkg":
+        usable = [name for name, gtype in layers if "polygon" in gtype.lower()]
+    else:
+        usable = [name for name, _ in layers if _feature_count(staged, name) != 0]
+    if len(usable) == 1:
+        return usable[0]
+    listed = ", ".join(f"{name!r} ({gtype})" for name, gtype in layers) or "none"
+    if not usable:
+        raise file_error(label, f"no polygon layer in the file (layers: {listed})", "no-layer")
+    raise file_error(
+        label,
+        f"{len(usable)} candidate layers ({', '.join(map(repr, usable))}); upload a file holding "
+        f"only the ward layer (layers: {listed})",
+        "several-layers",
+    )
+
+
+def _feature_count(staged: Path, layer: str) -> int:
+    return int(pyogrio.read_info(staged, layer=layer)["features"])
+
+
+def _read_frame(
+    shp_or_file: Path,
+    label: str,
+    tmp: Path,
+    *,
+    layer: str | None = None,
+    encoding: str | None = None,
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Read with pyogrio; warnings GDAL raises while reading are returned as notes, not leaked."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            frame = pyogrio.read_dataframe(shp_or_file, layer=layer, encoding=encoding)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise _gdal_error(label, tmp, exc) from None
+        except (pyogrio.errors.GeometryError, pyogrio.errors.FieldError) as exc:
+            raise _gdal_error(label, tmp, exc) from None
+    notes = [f"reader: {_scrub(str(w.message), tmp)}" for w in caught]
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise file_error(label, "the file has no geometry column", "no-geometry")
+    return frame, notes
+
+
+def _scrub(message: str, tmp: Path) -> str:
+    """A GDAL message without our temporary paths, truncated."""
+    cleaned = message.replace(str(tmp) + "/", "").replace(str(tmp), "")
+    return cleaned if len(cleaned) <= 300 else cleaned[:299] + "…"
+
+
+def _gdal_error(label: str, tmp: Path, exc: Exception) -> InputError:
+    return file_error(label, f"could not be read: {_scrub(str(exc), tmp)}", "unreadable")
+
+
+def _fix_encoding(
+    frame: gpd.GeoDataFrame, shp: Path, label: str, tmp: Path
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """A shapefile without .cpg is decoded as Latin-1; if its text is really UTF-8, re-read it."""
+    texts = [
+        v for c in frame.columns if c != "geometry" for v in frame[c].tolist() if isinstance(v, str)
+    ]
+    foreign = [v for v in texts if not v.isascii()]
+    if not foreign:
+        return frame, []
+    if all(_is_utf8_mojibake(v) for v in foreign):
+        frame, notes = _read_frame(shp, label, tmp, encoding="UTF-8")
+        return frame, [
+            *notes,
+            "the shapefile has no .cpg file; its text is UTF-8 and was read as such "
+            "(add a .cpg file containing 'UTF-8' to make this explicit)",
+        ]
+    return frame, [
+        "the shapefile has no .cpg file; text was decoded as Latin-1 (ISO-8859-1): check that "
+        "names are right, and add a .cpg file naming the encoding (e.g. 'UTF-8')"
+    ]
+
+
+def _is_utf8_mojibake(text: str) -> bool:
+    try:
+        text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
+# --- CRS ----------------------------------------------------------------------------------------
+
+
+def _parse_user_crs(crs: str | None, label: str) -> CRS | None:
+    if crs is None:
+        return None
+    if not USER_CRS.match(crs.strip()):
+        raise file_error(
+            label,
+            f"the CRS {echo(crs)} is not accepted: give an authority code such as 'EPSG:32644'",
+            "bad-crs",
+        )
+    try:
+        return CRS.from_user_input(crs.strip().upper())
+    except CRSError:
+        raise file_error(label, f"unknown CRS {echo(crs)}", "bad-crs") from None
+
+
+def crs_label(crs: CRS) -> str:
+    """A short name for a CRS: "EPSG:32644", "OGC:CRS84", or its name."""
+    epsg = crs.to_epsg()
+    if epsg is not None:
+        return f"EPSG:{epsg}"
+    authority = crs.to_authority()
+    return ":".join(authority) if authority else str(crs.name)
+
+
+def _apply_crs(
+    source: _Source, user_crs: CRS | None, label: str, notes: list[str]
+) -> tuple[gpd.GeoDataFrame, CRS]:
+    """The frame with the CRS it is really in, and that CRS."""
+    frame = source.frame
+    declared = CRS.from_user_input(frame.crs) if source.declares_crs and frame.crs else None
+    if user_crs is None:
+        if frame.crs is None:
+            raise file_error(
+                label, "the file declares no CRS; name it (e.g. crs='EPSG:4326')", "missing-crs"
+            )
+        return frame, CRS.from_user_input(frame.crs)
+    if declared is not None:
+        if not declared.equals(user_crs, ignore_axis_order=True):
+            raise file_error(
+                label,
+                f"the file declares {crs_label(declared)} but {crs_label(user_crs)} was given; "
+                "leave the CRS out to use the file's, or fix the file",
+                "crs-mismatch",
+            )
+        return frame, declared
+    notes.append(f"the file declares no CRS; using {crs_label(user_crs)} as given")
+    return frame.set_crs(user_crs, allow_override=True), user_crs
+
+
+# --- attributes ---------------------------------------------------------------------------------
+
+
+def _attributes(
+    frame: gpd.GeoDataFrame, resolved: ResolvedFields, label: str, notes: list[str]
+) -> gpd.GeoDataFrame:
+    """A working frame: feature index, normalised id, name, zone, raw counts, geometry."""
+    id_column = resolved["ward_id"]
+    assert id_column is not None  # resolve_fields guarantees an id column
+    raw_ids = frame[id_column].tolist()
+    ids = [normalise_id(v) for v in raw_ids]
+    changed = sum(
+        1
+        for raw, new in zip(raw_ids, ids, strict=True)
+        if new is not None and isinstance(raw, float | str) and str(raw).strip() != new
+    )
+    if changed:
+        example = next(
+            (str(r).strip(), n)
+            for r, n in zip(raw_ids, ids, strict=True)
+            if n is not None and isinstance(r, float | str) and str(r).strip() != n
+        )
+        notes.append(
+            f"normalised {changed} ward id(s) written as decimals, e.g. {example[0]!r} → "
+            f"{example[1]!r}"
+        )
+    data: dict[str, Any] = {
+        "feature": range(len(frame)),
+        "ward_id": pd.Series(ids, dtype=object),
+        "ward_name": pd.Series(_column(frame, resolved["ward_name"], clean_text), dtype=object),
+        "zone": pd.Series(_column(frame, resolved["zone"], normalise_id), dtype=object),
+    }
+    for name in COUNT_FIELDS:
+        data[name] = pd.Series(_column(frame, resolved[name], lambda v: v), dtype=object)
+    return gpd.GeoDataFrame(data, geometry=frame.geometry.to_numpy(), crs=frame.crs)
+
+
+def _column(frame: pd.DataFrame, column: str | None, convert: Any) -> list[Any]:
+    if column is None:
+        return [None] * len(frame)
+    return [convert(v) for v in frame[column].tolist()]
+
+
+def _exclude(
+    work: gpd.GeoDataFrame, exclude_ids: Collection[str], notes: list[str]
+) -> gpd.GeoDataFrame:
+    wanted = {id_key(i) for i in (normalise_id(x) for x in exclude_ids) if i is not None}
+    if not wanted:
+        return work
+    keys = work["ward_id"].map(lambda v: id_key(v) if v is not None else None)
+    dropped = work[keys.isin(wanted)]
+    if len(dropped):
+        listed = ", ".join(_describe(row) for row in dropped.itertuples())
+        notes.append(f"excluded {len(dropped)} feature(s) by id: {listed}")
+    unmatched = sorted(wanted - set(keys.dropna()))
+    if unmatched:
+        notes.append(f"exclude_ids matched no feature: {', '.join(unmatched)}")
+    return work[~keys.isin(wanted)].reset_index(drop=True)
+
+
+def _describe(row: Any) -> str:
+    name = f" {row.ward_name}" if row.ward_name else ""
+    return f"{row.ward_id}{name} (feature {row.feature})"
+
+
+def _check_features(
+    work: gpd.GeoDataFrame, resolved: ResolvedFields, label: str, merge_ids: Collection[str]
+) -> None:
+    """Raise one ``InputError`` for every bad id, text, count, geometry and duplicate id."""
+    issues: list[Issue] = []
+    for row in work.itertuples():
+        issues.extend(_row_issues(row, resolved, label))
+    issues.extend(_duplicate_issues(work, label, merge_ids))
+    if shapely.get_num_coordinates(work.geometry.to_numpy()).sum() > MAX_VERTICES:
+        issues.append(Issue("too-complex", f"more than {MAX_VERTICES} vertices", file=label))
+    if issues:
+        raise InputError(
+            f"{label}: {len(issues)} problem(s) in the ward layer", issues, code="invalid-layer"
+        )
+    for name in COUNT_FIELDS:
+        work[name] = [parse_count(v) for v in work[name]]
+
+
+def _row_issues(row: Any, resolved: ResolvedFields, label: str) -> list[Issue]:
+    where: dict[str, Any] = {"file": label, "feature": row.feature, "ward_id": row.ward_id}
+    issues: list[Issue] = []
+    if row.ward_id is None:
+        issues.append(Issue("missing-id", "has no ward id", field=resolved["ward_id"], **where))
+    for name in ("ward_id", "ward_name", "zone"):
+        text = getattr(row, name)
+        problem = text_problem(text) if text is not None else None
+        if problem:
+            issues.append(Issue("bad-text", f"{name} {problem}", field=resolved[name], **where))
+    for name in COUNT_FIELDS:
+        try:
+            parse_count(getattr(row, name))
+        except ValueProblem as exc:
+            value = echo(getattr(row, name))
+            issues.append(
+                Issue("bad-number", f"{name} {exc}", field=resolved[name], value=value, **where)
+            )
+    problem = geometry_problem(row.geometry)
+    if problem:
+        issues.append(Issue("bad-geometry", problem, **where))
+    return issues
+
+
+def _duplicate_issues(
+    work: gpd.GeoDataFrame, label: str, merge_ids: Collection[str]
+) -> list[Issue]:
+    merging = {id_key(i) for i in (normalise_id(x) for x in merge_ids) if i is not None}
+    groups: dict[str, list[Any]] = {}
+    for row in work.itertuples():
+        if row.ward_id is not None and id_key(row.ward_id) not in merging:
+            groups.setdefault(id_key(row.ward_id), []).append(row)
+    issues = [
+        Issue(
+            "duplicate-id",
+            f"ward id {rows[0].ward_id!r} is used by {len(rows)} features: "
+            + ", ".join(_describe(r) for r in rows),
+            file=label,
+            ward_id=rows[0].ward_id,
+        )
+        for rows in groups.values()
+        if len(rows) > 1
+    ]
+    if issues:
+        issues.append(
+            Issue(
+                "duplicate-id",
+                "features that are not wards (airport, cantonment…) can be left out with "
+                "exclude_ids; parts of one ward can be joined with merge_ids",
+                file=label,
+            )
+        )
+    return issues
+
+
+def _merge(
+    work: gpd.GeoDataFrame, merge_ids: Collection[str], notes: list[str]
+) -> gpd.GeoDataFrame:
+    """Join the features of each id in ``merge_ids`` into one ward."""
+    wanted = {i for i in (normalise_id(x) for x in merge_ids) if i is not None}
+    for ward_id in sorted(wanted):
+        mask = work["ward_id"].map(lambda v, w=ward_id: v is not None and id_key(v) == id_key(w))
+        parts = work[mask]
+        if len(parts) < 2:
+            notes.append(f"merge_ids: ward {ward_id} has {len(parts)} feature(s); nothing merged")
+            continue
+        merged = _merged_row(parts, notes)
+        work = pd.concat([work[~mask], merged]).sort_values("feature").reset_index(drop=True)
+    return work
+
+
+def _merged_row(parts: gpd.GeoDataFrame, notes: list[str]) -> gpd.GeoDataFrame:
+    first = parts.iloc[[0]].copy()
+    ward_id = first["ward_id"].iloc[0]
+    features = ", ".join(str(f) for f in parts["feature"])
+    notes.append(f"merged {len(parts)} features of ward {ward_id} (features {features}) into one")
+    first.loc[first.index[0], first.geometry.name] = polygonal(
+        shapely.union_all(parts.geometry.to_numpy())
+    )
+    for name in ("ward_name", "zone", *COUNT_FIELDS):
+        values = parts[name].tolist()
+        known = {v for v in values if v is not None and v == v}
+        if len(known) > 1:
+            shown = ", ".join(echo(v) for v in values)
+            notes.append(
+                f"ward {ward_id}: the merged parts disagree on {name} ({shown}); left empty"
+            )
+            first[name] = [None] if name in ("ward_name", "zone") else [float("nan")]
+        elif known:
+            first[name] = [known.pop()]
+    return first
+
+
+# --- geometry and storage -----------------------------------------------------------------------
+
+
+def _to_storage(work: gpd.GeoDataFrame, label: str, notes: list[str]) -> gpd.GeoDataFrame:
+    work = work.copy()
+    flattened = drop_z(work)
+    if flattened:
+        notes.append(f"dropped Z/M values from {flattened} feature(s)")
+    work["geometry"] = [polygonal(g) for g in work.geometry]
+    source = CRS.from_user_input(work.crs)
+    if not source.equals(CRS.from_user_input(STORAGE_CRS), ignore_axis_order=True):
+        work = work.to_crs(STORAGE_CRS)
+        notes.append(f"reprojected {crs_label(source)} → {STORAGE_CRS}")
+    work = work.set_crs(STORAGE_CRS, allow_override=True)
+    _check_bounds(work, label, source)
+    repair = repair_invalid(work)
+    if repair.collapsed:
+        raise InputError(
+            f"{label}: geometry cannot be repaired",
+            [
+                Issue(
+                    "bad-geometry",
+                    "is invalid and has no area left once repaired",
+                    file=label,
+                    feature=int(work["feature"].iloc[pos]),
+                    ward_id=str(work["ward_id"].iloc[pos]),
+                )
+                for pos in repair.collapsed
+            ],
+            code="invalid-layer",
+        )
+    if repair.ward_ids:
+        notes.append(
+            f"repaired {len(repair.ward_ids)} invalid geometry(ies) (wards "
+            f"{', '.join(repair.ward_ids)}), area change {repair.area_change_percent:.2g} %"
+        )
+    columns: dict[str, pd.Series[Any]] = {
+        name: pd.Series([_none(v) for v in work[name]], dtype=object)
+        for name in ("ward_id", "ward_name", "zone")
+    }
+    for name in COUNT_FIELDS:
+        columns[name] = pd.Series(work[name].to_numpy(), dtype="float64")
+    out = gpd.GeoDataFrame(columns, geometry=work.geometry.to_numpy(), crs=STORAGE_CRS)
+    return out[list(WARD_COLUMNS)]
+
+
+def _none(value: object) -> object:
+    """Missing text as ``None`` (never NaN or pandas.NA)."""
+    return None if value is None or value is pd.NA or value != value else value
+
+
+def _check_bounds(work: gpd.GeoDataFrame, label: str, source: CRS) -> None:
+    """Refuse a layer that does not lie in India, with a hint at the likely cause."""
+    bounds = work.geometry.bounds
+    lon0, lat0, lon1, lat1 = INDIA_BOUNDS
+    finite = bounds.notna().all(axis=1) & bounds.abs().lt(float("inf")).all(axis=1)
+    inside = (
+        finite
+        & bounds["minx"].ge(lon0)
+        & bounds["maxx"].le(lon1)
+        & bounds["miny"].ge(lat0)
+        & bounds["maxy"].le(lat1)
+    )
+    if inside.all():
+        return
+    outside = work.loc[~inside, "feature"].tolist()
+    minx, miny, maxx, maxy = work.total_bounds
+    issues = [
+        Issue(
+            "outside-india",
+            f"{len(outside)} feature(s) lie outside India (lon {lon0:g}–{lon1:g}, lat "
+            f"{lat0:g}–{lat1:g}), e.g. features {', '.join(map(str, outside[:5]))}; layer bounds "
+            f"lon {minx:.6g}…{maxx:.6g}, lat {miny:.6g}…{maxy:.6g} (read as {crs_label(source)})",
+            file=label,
+        ),
+        Issue("outside-india", _bounds_hint(minx, miny, maxx, maxy), file=label),
+    ]
+    raise InputError(f"{label}: the wards do not lie in India", issues, code="outside-india")
+
+
+def _bounds_hint(minx: float, miny: float, maxx: float, maxy: float) -> str:
+    lon0, lat0, lon1, lat1 = INDIA_BOUNDS
+    if lat0 <= minx and maxx <= lat1 and lon0 <= miny and maxy <= lon1:
+        return "longitude and latitude look swapped: check the axis order of the file or its CRS"
+    if max(abs(minx), abs(maxx), abs(miny), abs(maxy)) > 180:
+        return (
+            "the coordinates look like metres, not degrees: the CRS the file declares (or was "
+            "given) is wrong — name the right one, e.g. crs='EPSG:32644'"
+        )
+    return "check the CRS: the file must be a ward layer of a city in India"

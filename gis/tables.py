@@ -1,0 +1,221 @@
+"""Joining a census-style table (CSV) onto a ward layer by ward number.
+
+The usual real workflow is "boundaries from the GIS cell, population from a separate table". The
+table is a CSV, UTF-8 (a BOM is fine); lines whose first non-blank character is ``#`` are comments.
+Row numbers in messages are 1-based line numbers of the file, comments included, so a person can
+find them in a text editor.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import geopandas as gpd
+
+from gis.attributes import ValueProblem, echo, parse_count
+from gis.errors import InputError, Issue
+from gis.fields import ALIASES, FIELD_LABELS, find_column, id_key, normalise_id
+from gis.layer import SourceFile, WardLayer
+
+#: Largest table accepted.
+MAX_TABLE_BYTES = 20 * 1024 * 1024
+#: Key column names recognised, best first.
+KEY_ALIASES = ("census_ward_no", *ALIASES["ward_id"])
+VALUE_FIELDS = ("population", "households", "poor_households")
+_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    key: str
+    values: dict[str, float]
+
+
+def join_population_table(
+    layer: WardLayer,
+    table: Path,
+    *,
+    key: str | None = None,
+    population: str | None = None,
+    households: str | None = None,
+    poor_households: str | None = None,
+) -> WardLayer:
+    """A copy of ``layer`` with population/households/poor households taken from ``table``.
+
+    Column names left as ``None`` are recognised by alias (``poor_households`` only when named).
+    Table values fill the layer's columns and override them (a warning names each overridden
+    ward); an empty table cell leaves the layer's value alone. Table rows matching no ward and
+    wards without a row are reported as warnings. Raises ``InputError`` for a missing column,
+    duplicate keys and values that are not counts.
+    """
+    label = table.name
+    digest, text = _read_text(table, label)
+    header, records = _parse_csv(text, label)
+    columns = _columns(header, label, key, population, households, poor_households)
+    rows = _rows(header, records, columns, label)
+    wards, notes = _apply(layer, rows, columns, label)
+    return replace(
+        layer,
+        wards=wards,
+        sources=[*layer.sources, SourceFile(label, digest)],
+        warnings=[*layer.warnings, *notes],
+    )
+
+
+def _error(label: str, issues: list[Issue], title: str) -> InputError:
+    return InputError(f"{label}: {title}", issues, code="invalid-table")
+
+
+def _read_text(table: Path, label: str) -> tuple[str, str]:
+    if not table.is_file():
+        raise _error(label, [Issue("missing-file", "no such file", file=label)], "no such file")
+    data = table.read_bytes() if table.stat().st_size <= MAX_TABLE_BYTES else b""
+    if not data and table.stat().st_size:
+        limit = MAX_TABLE_BYTES // (1024 * 1024)
+        raise _error(label, [Issue("too-large", f"limit {limit} MB", file=label)], "too large")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        issue = Issue("bad-encoding", f"not UTF-8 (byte {exc.start}); save as UTF-8", file=label)
+        raise _error(label, [issue], "not UTF-8 text") from None
+    return hashlib.sha256(data).hexdigest(), text
+
+
+def _parse_csv(text: str, label: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and data records, each with its 1-based line number; comments and blanks skipped."""
+    lines = [
+        (number, line)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not lines:
+        raise _error(label, [Issue("empty", "no header row", file=label)], "the table is empty")
+    parsed = list(csv.reader(line for _, line in lines))
+    header = [h.strip() for h in parsed[0]]
+    return header, [(lines[i][0], rec) for i, rec in enumerate(parsed[1:], start=1)]
+
+
+def _columns(
+    header: list[str],
+    label: str,
+    key: str | None,
+    population: str | None,
+    households: str | None,
+    poor_households: str | None,
+) -> dict[str, str]:
+    """field -> table column, for the key and each value field present."""
+    explicit = {
+        "key": key,
+        "population": population,
+        "households": households,
+        "poor_households": poor_households,
+    }
+    chosen: dict[str, str] = {}
+    for name, column in explicit.items():
+        if column is not None and column not in header:
+            raise _missing(label, header, name, column)
+        aliases = KEY_ALIASES if name == "key" else ALIASES[name]
+        found = column if column is not None else find_column(header, aliases)
+        if found is not None:
+            chosen[name] = found
+    if "key" not in chosen:
+        raise _missing(label, header, "key", None)
+    if len(chosen) == 1:
+        raise _missing(label, header, "population", None)
+    return chosen
+
+
+def _missing(label: str, header: list[str], name: str, column: str | None) -> InputError:
+    what = "ward number" if name == "key" else FIELD_LABELS[name]
+    aliases = KEY_ALIASES if name == "key" else ALIASES[name]
+    accepted = ", ".join(aliases) or "none (name the column)"
+    issues = [
+        Issue(
+            "missing-column", f"columns in the table: {', '.join(map(repr, header))}", file=label
+        ),
+        Issue("missing-column", f"{what} column names recognised: {accepted}", file=label),
+    ]
+    if column is not None:
+        return _error(label, issues, f"the {what} column {column!r} is not in the table")
+    if name == "key":
+        return _error(label, issues, "no ward number column found")
+    return _error(label, issues, "no population, households or poor households column found")
+
+
+def _rows(
+    header: list[str], records: list[tuple[int, list[str]]], columns: dict[str, str], label: str
+) -> list[_Row]:
+    index = {name: header.index(column) for name, column in columns.items()}
+    issues: list[Issue] = []
+    rows: list[_Row] = []
+    first_line: dict[str, int] = {}
+    for line, record in records:
+        cells = {name: record[i] if i < len(record) else "" for name, i in index.items()}
+        ward = normalise_id(cells["key"])
+        if ward is None:
+            issues.append(_row_issue(label, line, columns["key"], "", "has no ward number"))
+            continue
+        if id_key(ward) in first_line:
+            message = f"ward {ward} appears again (first on line {first_line[id_key(ward)]})"
+            issues.append(_row_issue(label, line, columns["key"], cells["key"], message))
+            continue
+        first_line[id_key(ward)] = line
+        values: dict[str, float] = {}
+        for name in VALUE_FIELDS:
+            if name not in cells:
+                continue
+            try:
+                values[name] = parse_count(cells[name])
+            except ValueProblem as exc:
+                issues.append(_row_issue(label, line, columns[name], cells[name], str(exc)))
+        rows.append(_Row(line, ward, values))
+    if issues:
+        raise _error(label, issues, f"{len(issues)} problem(s) in the table")
+    return rows
+
+
+def _row_issue(label: str, line: int, column: str, value: str, message: str) -> Issue:
+    return Issue("bad-row", f"line {line}: {message}", file=label, field=column, value=echo(value))
+
+
+def _apply(
+    layer: WardLayer, rows: list[_Row], columns: dict[str, str], label: str
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    wards = layer.wards.copy()
+    by_key = {id_key(row.key): row for row in rows}
+    ward_keys = [id_key(str(w)) for w in wards["ward_id"]]
+    notes: list[str] = []
+    overridden: list[str] = []
+    for position, ward_key in enumerate(ward_keys):
+        row = by_key.get(ward_key)
+        if row is None:
+            continue
+        for name, value in row.values.items():
+            if math.isnan(value):
+                continue
+            old = float(wards[name].iloc[position])
+            if not math.isnan(old) and old != value:
+                overridden.append(f"{wards['ward_id'].iloc[position]} {name} {old:g} → {value:g}")
+            wards.iloc[position, wards.columns.get_loc(name)] = value
+    used = ", ".join(f"{name} ← {columns[name]!r}" for name in columns)
+    notes.append(f"joined {label} on {used}")
+    if overridden:
+        notes.append(_listing(f"{label} replaced {len(overridden)} layer value(s)", overridden))
+    unmatched = [row.key for row in rows if id_key(row.key) not in set(ward_keys)]
+    if unmatched:
+        notes.append(_listing(f"{len(unmatched)} table row(s) match no ward", unmatched))
+    lacking = [str(w) for w, k in zip(wards["ward_id"], ward_keys, strict=True) if k not in by_key]
+    if lacking:
+        notes.append(_listing(f"{len(lacking)} ward(s) have no row in {label}", lacking))
+    return wards, notes
+
+
+def _listing(title: str, items: list[str]) -> str:
+    shown = ", ".join(items[:_SHOWN])
+    more = f" … and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
+    return f"{title}: {shown}{more}"

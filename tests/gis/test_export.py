@@ -1,0 +1,144 @@
+"""Export: plan wards, dissolved areas without cracks, and the three files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from gis.export import (
+    assignment_mapping,
+    dissolve_areas,
+    plan_wards,
+    write_plan_files,
+)
+from gis.layer import WardLayer
+from gis.organisers import Organiser
+from solver.problem import Problem, Solution, Status
+
+UTM_44N = "EPSG:32644"
+X0, Y0 = 500_000.0, 2_970_000.0
+
+
+def _strip(gap_m: float = 0.0) -> gpd.GeoDataFrame:
+    """Four 100 m squares in a row, ``gap_m`` apart, with population 10, 20, 30, 40."""
+    geoms = [
+        box(X0 + k * (100 + gap_m), Y0, X0 + k * (100 + gap_m) + 100, Y0 + 100) for k in range(4)
+    ]
+    return gpd.GeoDataFrame(
+        {"ward_id": ["1", "2", "3", "4"], "population": [10.0, 20.0, 30.0, 40.0]},
+        geometry=geoms,
+        crs=UTM_44N,
+    ).to_crs("EPSG:4326")
+
+
+ASSIGNMENT = {"1": "CO-A", "2": "CO-A", "3": "CO-B", "4": "CO-B"}
+
+
+def test_plan_wards_adds_the_organiser() -> None:
+    plan = plan_wards(_strip(), ASSIGNMENT)
+    assert list(plan["organiser_id"]) == ["CO-A", "CO-A", "CO-B", "CO-B"]
+    assert "organiser_id" not in _strip().columns  # input untouched
+
+
+def test_plan_wards_refuses_gaps_and_strangers() -> None:
+    with pytest.raises(ValueError, match=r"without an organiser: 4.*not in the layer: 9"):
+        plan_wards(_strip(), {"1": "A", "2": "A", "3": "B", "9": "B"})
+
+
+def test_areas_close_sliver_gaps_between_wards() -> None:
+    areas = dissolve_areas(_strip(gap_m=2.0), ASSIGNMENT, sum_columns=["population"])
+    assert list(areas["organiser_id"]) == ["CO-A", "CO-B"]
+    assert list(areas["n_wards"]) == [2, 2]
+    assert list(areas["ward_ids"]) == ["1,2", "3,4"]
+    assert list(areas["n_parts"]) == [1, 1]
+    assert list(areas["population"]) == [30.0, 70.0]
+    assert areas.crs == "EPSG:4326"
+    assert areas.geometry.geom_type.tolist() == ["Polygon", "Polygon"]
+    # the 2 m crack inside each area is filled: area ≈ 202 m × 100 m
+    assert areas["area_km2"].tolist() == pytest.approx([0.0202, 0.0202], rel=1e-3)
+
+
+def test_wide_gap_stays_a_second_part() -> None:
+    areas = dissolve_areas(_strip(gap_m=20.0), ASSIGNMENT)
+    assert list(areas["n_parts"]) == [2, 2]
+
+
+def test_organisers_add_homes_and_keep_their_order() -> None:
+    organisers = [
+        Organiser("CO-B", "Bela", 81.0, 26.8),
+        Organiser("CO-A", "Asha", 81.1, 26.9),
+        Organiser("CO-C", "Chetan", 81.2, 26.7),
+    ]
+    areas = dissolve_areas(_strip(), ASSIGNMENT, organisers=organisers)
+    assert list(areas["organiser_id"]) == ["CO-B", "CO-A", "CO-C"]
+    assert list(areas["name"]) == ["Bela", "Asha", "Chetan"]
+    assert list(areas["home_lat"]) == [26.8, 26.9, 26.7]
+    assert list(areas["n_wards"]) == [2, 2, 0]
+    assert areas.geometry.iloc[2].is_empty
+
+
+def test_unknown_organiser_in_assignment_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown organiser"):
+        dissolve_areas(_strip(), ASSIGNMENT, organisers=[Organiser("CO-A", "A", 81.0, 26.8)])
+
+
+def test_assignment_from_a_solution() -> None:
+    problem = Problem.from_lists(
+        ["1", "2", "3"], [1, 1, 1], [(0, 1), (1, 2)], ["A", "B"], [[0, 1], [0, 1], [1, 0]]
+    )
+    solution = Solution(Status.OPTIMAL, (0, 0, 1), 1.0, 1.0, 0.1, "test", "0", 0.0)
+    assert assignment_mapping(problem, solution) == {"1": "A", "2": "A", "3": "B"}
+    empty = Solution(Status.NO_SOLUTION, None, None, None, 0.1, "test", "0", 1.0, "time limit")
+    with pytest.raises(ValueError, match="no plan"):
+        assignment_mapping(problem, empty)
+
+
+def test_write_plan_files(tmp_path: Path) -> None:
+    plan = plan_wards(_strip(), ASSIGNMENT)
+    plan["poor_low"] = [2.5, 5.0, 7.5, 10.0]
+    plan["poor_high"] = [3.0, 6.0, 9.0, 12.0]
+    areas = dissolve_areas(_strip(), ASSIGNMENT)
+    areas["load"] = [7.5, 17.5]
+    written = write_plan_files(tmp_path / "out", plan, areas)
+    assert [p.name for p in written] == ["plan.geojson", "areas.geojson", "assignment.csv"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in written)
+
+    features = json.loads(written[0].read_text())["features"]
+    assert [f["properties"]["organiser_id"] for f in features] == ["CO-A", "CO-A", "CO-B", "CO-B"]
+    assert features[3]["properties"]["poor_high"] == 12.0
+    assert "crs" not in json.loads(written[0].read_text())  # RFC 7946: WGS 84, no crs member
+
+    read_back = gpd.read_file(written[1])
+    assert list(read_back["load"]) == [7.5, 17.5]
+    assert list(read_back["ward_ids"]) == ["1,2", "3,4"]
+
+    with written[2].open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["ward_id", "organiser_id"], *[[w, o] for w, o in ASSIGNMENT.items()]]
+
+
+def test_write_refuses_frames_without_organisers(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="organiser_id"):
+        write_plan_files(tmp_path, _strip(), dissolve_areas(_strip(), ASSIGNMENT))
+
+
+@pytest.mark.slow
+def test_lucknow_zones_dissolve_to_one_piece_each(
+    load_clean_layer: Callable[[str], WardLayer],
+) -> None:
+    wards = load_clean_layer("lucknow").wards
+    by_zone = {w: f"Z{z}" for w, z in zip(wards["ward_id"], wards["zone"], strict=True)}
+    areas = dissolve_areas(wards, by_zone, sum_columns=["population"])
+    assert len(areas) == 6
+    assert set(areas["n_parts"]) == {1}
+    assert areas["population"].sum() == pytest.approx(wards["population"].sum())
+    assert areas["n_wards"].sum() == len(wards)
+    # 1,097 gaps in the raw union; the cleaned areas keep only a few real holes
+    holes = sum(len(p.interiors) for g in areas.geometry for p in getattr(g, "geoms", [g]))
+    assert holes <= 5

@@ -1,0 +1,159 @@
+"""Maps: rendered to an HTML string and inspected; user strings must arrive escaped."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import folium
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from gis.adjacency import build_adjacency
+from gis.export import dissolve_areas, plan_wards
+from gis.layer import WardLayer
+from gis.maps import DATA_CREDITS, PALETTE, area_colours, escape, plan_map
+from gis.organisers import Organiser, illustrative_organisers
+
+UTM_44N = "EPSG:32644"
+X0, Y0 = 500_000.0, 2_970_000.0
+EVIL = "<script>alert(1)</script>"
+
+
+def _grid() -> gpd.GeoDataFrame:
+    """A 3×3 grid of 1 km wards; ward 5 (the centre) carries a hostile name."""
+    geoms, ids, names = [], [], []
+    for row in range(3):
+        for col in range(3):
+            x, y = X0 + col * 1000, Y0 + row * 1000
+            geoms.append(box(x, y, x + 1000, y + 1000))
+            ids.append(str(row * 3 + col + 1))
+            names.append(EVIL if row * 3 + col + 1 == 5 else f"Ward {row * 3 + col + 1}")
+    frame = gpd.GeoDataFrame({"ward_id": ids, "ward_name": names}, geometry=geoms, crs=UTM_44N)
+    return frame.to_crs("EPSG:4326")
+
+
+def _column_plan() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, list[Organiser]]:
+    """Three column-shaped areas, west to east: CO-1 | CO-2 | CO-3."""
+    wards = _grid()
+    assignment = {w: f"CO-{(int(w) - 1) % 3 + 1}" for w in wards["ward_id"]}
+    homes = [
+        Organiser("CO-1", "Asha", 81.0, 26.84),
+        Organiser("CO-2", "Bina `${document.cookie}` \\u0041", 81.01, 26.84),
+        Organiser("CO-3", EVIL, 81.02, 26.84),
+    ]
+    areas = dissolve_areas(wards, assignment, organisers=homes)
+    areas["load"] = [900.0, 1000.0, 1100.0]
+    return plan_wards(wards, assignment), areas, homes
+
+
+def _render(fmap: folium.Map) -> str:
+    return fmap.get_root().render()
+
+
+def test_escape_covers_html_and_template_literals() -> None:
+    assert escape(EVIL) == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert escape("a`b${c}\\d\"e'") == "a&#96;b&#36;{c}&#92;d&quot;e&#x27;"
+
+
+def test_map_shows_every_area_and_ward() -> None:
+    plan, areas, homes = _column_plan()
+    fmap = plan_map(plan, areas, homes, title="Test city", credits=DATA_CREDITS)
+    assert isinstance(fmap, folium.Map)
+    page = _render(fmap)
+    for ward_id in plan["ward_id"]:
+        assert f'\\u003cdiv class=\\"wp-ward-label\\"\\u003e{ward_id}\\u003c/div' in page
+        assert f"ward {ward_id} " in page
+    for oid in areas["organiser_id"]:
+        assert f'"organiser": "{oid}"' in page
+    assert "Test city" in page
+    assert "DataMeet Municipal_Spatial_Data" in page
+    assert "Census of India 2011" in page
+    assert "CO areas" in page
+    assert "Ward boundaries" in page
+    assert "CO homes" in page
+    assert "L.control.layers" in page
+    assert "tile.openstreetmap" not in page
+    assert "L.tileLayer" not in page
+
+
+def test_user_strings_never_reach_the_page_raw() -> None:
+    plan, areas, homes = _column_plan()
+    page = _render(plan_map(plan, areas, homes, title=EVIL, credits=EVIL))
+    assert EVIL not in page
+    assert "alert(1)" in page  # the name is shown, as text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # title, credits, legend, tooltip
+    assert "\\u0026lt;script\\u0026gt;alert(1)" in page  # ward name inside the GeoJSON data
+    assert "${document.cookie}" not in page
+    assert "`${" not in page
+
+
+def test_legend_has_one_row_per_organiser() -> None:
+    plan, areas, homes = _column_plan()
+    page = _render(plan_map(plan, areas, homes, title="t", credits="c"))
+    rows = re.findall(r'<tr class="wp-legend-row">(.*?)</tr>', page)
+    assert len(rows) == 3
+    assert "CO-1 — Asha" in rows[0]
+    assert "<td>3</td>" in rows[0]
+    assert "<td>900</td>" in rows[0]
+    assert "-10.0 %" in rows[0]
+    assert "+0.0 %" in rows[1]
+    assert "+10.0 %" in rows[2]
+
+
+def test_legend_prefers_the_callers_deviation_and_tolerates_missing_load() -> None:
+    plan, areas, homes = _column_plan()
+    areas["deviation_pct"] = [1.5, -2.0, 0.5]
+    page = _render(plan_map(plan, areas, homes, title="t", credits="c"))
+    assert "+1.5 %" in page
+    assert "-2.0 %" in page
+    page = _render(
+        plan_map(plan, areas.drop(columns=["load", "deviation_pct"]), [], title="t", credits="c")
+    )
+    assert len(re.findall(r'<tr class="wp-legend-row">', page)) == 3
+
+
+def test_neighbouring_areas_get_different_colours() -> None:
+    _, areas, _ = _column_plan()
+    colours = area_colours(areas)
+    assert colours["CO-1"] != colours["CO-2"] != colours["CO-3"]
+    assert colours["CO-1"] == colours["CO-3"] == PALETTE[1]
+    assert colours["CO-2"] == PALETTE[0]
+
+
+def test_legend_columns_can_be_named() -> None:
+    plan, areas, homes = _column_plan()
+    areas = areas.rename(columns={"load": "poor_est"})
+    areas["dev"] = [-7.0, 0.0, 7.0]
+    fmap = plan_map(
+        plan, areas, homes, title="t", credits="c", load_column="poor_est", deviation_column="dev"
+    )
+    rows = re.findall(r'<tr class="wp-legend-row">(.*?)</tr>', _render(fmap))
+    assert "<td>1,100</td>" in rows[2]
+    assert "+7.0 %" in rows[2]
+
+
+def test_tiles_are_optional() -> None:
+    plan, areas, homes = _column_plan()
+    page = _render(plan_map(plan, areas, homes, title="t", credits="c", tiles="OpenStreetMap"))
+    assert "L.tileLayer" in page
+
+
+@pytest.mark.slow
+def test_lucknow_plan_map(load_clean_layer: Callable[[str], WardLayer]) -> None:
+    wards = load_clean_layer("lucknow").wards
+    assignment = {w: f"Z{z}" for w, z in zip(wards["ward_id"], wards["zone"], strict=True)}
+    areas = dissolve_areas(wards, assignment)
+    colours = area_colours(areas)
+    plan = plan_wards(wards, assignment)
+    adjacency = build_adjacency(wards)
+    zone_of = list(plan["organiser_id"])
+    touching = {(zone_of[a], zone_of[b]) for a, b in adjacency.edges if zone_of[a] != zone_of[b]}
+    assert touching
+    assert all(colours[a] != colours[b] for a, b in touching)
+
+    homes = illustrative_organisers(wards, 6, seed=1)
+    page = _render(plan_map(plan, areas, homes, title="Lucknow", credits=DATA_CREDITS))
+    assert len(re.findall(r"wp-ward-label", page)) == len(wards) + 1  # + the CSS rule
+    assert len(re.findall(r'<tr class="wp-legend-row">', page)) == 6
