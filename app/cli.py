@@ -65,6 +65,14 @@ ExcludeOpt = Annotated[
     list[str] | None,
     typer.Option("--exclude", help="Ward id to leave out (non-ward areas); repeatable."),
 ]
+MergeOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--merge",
+        help="Ward id stored as several features (a ward in detached parts) to merge into one; "
+        "repeatable.",
+    ),
+]
 TableOpt = Annotated[
     Path | None,
     typer.Option(
@@ -111,6 +119,7 @@ def _layer_request(
     exclude: list[str] | None,
     table: Path | None,
     table_key: str | None,
+    merge: list[str] | None = None,
 ) -> planning.LayerRequest:
     return planning.LayerRequest(
         wards=wards,
@@ -124,6 +133,7 @@ def _layer_request(
         ),
         crs=crs,
         exclude_ids=tuple(exclude or ()),
+        merge_ids=tuple(merge or ()),
         population_table=table,
         table_key=table_key,
     )
@@ -151,18 +161,20 @@ def _parse_tolerance(text: str) -> float | None:
 class _ProgressLine:
     """One updating line on stderr while the solver runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, every_s: float = 2.0) -> None:
         self.tty = sys.stderr.isatty()
         self.last = ""
+        self.every_s = every_s
+        self.shown_at = -1e9
 
     def __call__(self, p: Progress) -> None:
         inc = "—" if p.incumbent is None else f"{p.incumbent:,.4g}"
         bnd = "—" if p.bound is None else f"{p.bound:,.4g}"
         gap = "—" if p.gap is None else f"{p.gap * 100:.2f} %"
         line = f"[{p.elapsed_s:6.1f} s] {p.phase:<8} best {inc:>10}  bound {bnd:>10}  gap {gap:>8}  {p.message}"
-        if line == self.last:
+        if line == self.last or (not self.tty and p.elapsed_s - self.shown_at < self.every_s):
             return
-        self.last = line
+        self.last, self.shown_at = line, p.elapsed_s
         if self.tty:
             sys.stderr.write("\r" + line[:150].ljust(150))
         else:
@@ -191,6 +203,7 @@ def requirement(
     poor_households_field: PoorField = None,
     crs: CrsOpt = None,
     exclude: ExcludeOpt = None,
+    merge: MergeOpt = None,
     population_table: TableOpt = None,
     table_key: TableKeyOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
@@ -210,6 +223,7 @@ def requirement(
         exclude,
         population_table,
         table_key,
+        merge,
     )
     params = EstimateParams(poverty_rate, household_size, households_per_organiser)
     try:
@@ -262,6 +276,7 @@ def allocate(
     poor_households_field: PoorField = None,
     crs: CrsOpt = None,
     exclude: ExcludeOpt = None,
+    merge: MergeOpt = None,
     population_table: TableOpt = None,
     table_key: TableKeyOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
@@ -304,6 +319,7 @@ def allocate(
             exclude,
             population_table,
             table_key,
+            merge,
         ),
         organisers=organisers,
         estimate=EstimateParams(poverty_rate, household_size, households_per_organiser),
@@ -391,6 +407,7 @@ def example_organisers(
     population_field: PopField = None,
     crs: CrsOpt = None,
     exclude: ExcludeOpt = None,
+    merge: MergeOpt = None,
     population_table: TableOpt = None,
     table_key: TableKeyOpt = None,
 ) -> None:
@@ -410,6 +427,7 @@ def example_organisers(
         exclude,
         population_table,
         table_key,
+        merge,
     )
     try:
         layer = planning.load_layer(req)

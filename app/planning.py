@@ -56,6 +56,7 @@ class LayerRequest:
     mapping: FieldMapping = field(default_factory=FieldMapping)
     crs: str | None = None
     exclude_ids: tuple[str, ...] = ()
+    merge_ids: tuple[str, ...] = ()
     population_table: Path | None = None
     table_key: str | None = None
 
@@ -89,7 +90,11 @@ class PlanResult:
 def load_layer(req: LayerRequest) -> WardLayer:
     """Read the ward file, join the population table, and make sure every ward can be estimated."""
     layer = read_ward_layer(
-        req.wards, mapping=req.mapping, crs=req.crs, exclude_ids=req.exclude_ids
+        req.wards,
+        mapping=req.mapping,
+        crs=req.crs,
+        exclude_ids=req.exclude_ids,
+        merge_ids=req.merge_ids,
     )
     if req.population_table is not None:
         layer = join_population_table(layer, req.population_table, key=req.table_key)
@@ -262,6 +267,7 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
             "field_mapping": asdict(req.layer.mapping),
             "crs": req.layer.crs,
             "exclude_ids": list(req.layer.exclude_ids),
+            "merge_ids": list(req.layer.merge_ids),
             "poverty_rate": req.estimate.rate,
             "poverty_rate_band": [RATE_LOW, RATE_HIGH],
             "household_size": req.estimate.household_size,

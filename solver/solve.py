@@ -21,6 +21,11 @@ from solver.problem import Problem, Progress, Solution, Status, relative_gap
 
 ProgressFn = Callable[[Progress], None]
 
+#: A round of the cut loop gets at most this share of the time limit, and stops at ROUND_GAP: early
+#: rounds are for finding the areas in pieces; the final round proves the gap.
+ROUND_SHARE = 0.25
+ROUND_GAP = 0.005
+
 #: Tolerances are rounded up to this step when ``auto`` hands its result to the distance stage.
 TOLERANCE_STEP = 1e-4
 
@@ -272,10 +277,16 @@ def _cut_loop(
     iterations = 0
     status = Status.NO_SOLUTION
     explanation = ""
+    final = False  # the last round: nothing new to cut, so it gets all the time and the true gap
     while clock.remaining() > 0.05:
         if incumbent is not None and (first_plan or _proved(inc_val, best_bound, params.gap)):
             break
         iterations += 1
+        if final or first_plan:
+            round_limit, round_gap = clock.remaining(), (0.5 if first_plan else params.gap)
+        else:
+            round_limit = min(clock.remaining(), max(1.0, clock.limit * ROUND_SHARE))
+            round_gap = max(params.gap, ROUND_GAP)
         warm = model.start_values(incumbent) if incumbent is not None else None
 
         def progress(
@@ -296,8 +307,8 @@ def _cut_loop(
 
         res: MipResult = backend.solve(
             model.lp,
-            time_limit=clock.remaining(),
-            gap=0.5 if first_plan else params.gap,
+            time_limit=round_limit,
+            gap=round_gap,
             warm_start=warm,
             on_progress=progress,
         )
@@ -313,7 +324,10 @@ def _cut_loop(
         if res.bound is not None:
             best_bound = max(best_bound, res.bound)
         if res.status == "no_solution":
-            break
+            if final:
+                break
+            final = True  # nothing to learn from this round: try once more with all the time
+            continue
         a = model.assignment_from(res.values)
         pieces = [
             components([i for i, x in enumerate(a) if x == j], nb)
@@ -321,7 +335,10 @@ def _cut_loop(
         ]
         if all(len(c) == 1 for c in pieces):
             offer(a)
-            break  # optimal, or time ran out on a connected plan
+            if final or (res.status == "optimal" and round_gap <= params.gap):
+                break  # proved, or time ran out with all the time given
+            final = True  # connected, but not yet proved to the accepted gap
+            continue
         added = model.add_separator_cuts(a)
         offer(heuristic.repair(problem, nb, a))
         report(
@@ -330,8 +347,6 @@ def _cut_loop(
             best_bound if best_bound > -math.inf else None,
             f"round {iterations}: {added} contiguity cuts",
         )
-        if res.status != "optimal":
-            break  # time ran out on a disconnected solution
     bound = best_bound if best_bound > -math.inf else None
     if incumbent is None:
         if status is not Status.INFEASIBLE:
