@@ -300,6 +300,14 @@ def allocate(
     time_limit: Annotated[
         float, typer.Option("--time-limit", help="Seconds the solver may use in all.")
     ] = 60.0,
+    gap: Annotated[
+        float,
+        typer.Option(
+            "--gap",
+            help="Relative gap accepted as optimal: the plan is proved to be at most this far "
+            "above the best possible.",
+        ),
+    ] = 0.001,
     solver: Annotated[str, typer.Option("--solver", help="highs or cbc.")] = "highs",
     seed: Annotated[int, typer.Option("--seed", help="Solver random seed.")] = 0,
 ) -> None:
@@ -327,6 +335,7 @@ def allocate(
             tolerance=_parse_tolerance(tolerance),
             respect_zones=respect_zones,
             time_limit=time_limit,
+            gap=gap,
             seed=seed,
         ),
         solver=solver,

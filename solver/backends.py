@@ -21,6 +21,8 @@ import pulp
 
 #: Called with (incumbent, bound) as the MIP solver improves either; may return True to stop.
 MipCallback = Callable[[float | None, float | None], bool]
+#: Called with each improving integer solution (variable name → value); may return True to stop.
+SolutionCallback = Callable[[Mapping[str, float]], bool]
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Backend(Protocol):
         gap: float,
         warm_start: Mapping[str, float] | None = None,
         on_progress: MipCallback | None = None,
+        on_solution: SolutionCallback | None = None,
     ) -> MipResult: ...
 
 
@@ -54,17 +57,19 @@ def _finite(x: float) -> float | None:
 
 
 class _PulpHighs(pulp.HiGHS):  # type: ignore[misc]
-    """PuLP's HiGHS class plus a MIP start and a progress callback (PuLP offers neither)."""
+    """PuLP's HiGHS class plus a MIP start and callbacks (PuLP offers neither)."""
 
     def __init__(
         self,
         warm: Mapping[str, float] | None,
         on_progress: MipCallback | None,
+        on_solution: SolutionCallback | None,
         **kw: Any,
     ):
         super().__init__(**kw)
         self._warm = warm
         self._on_progress = on_progress
+        self._on_solution = on_solution
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
         h = lp.solverModel
@@ -79,20 +84,27 @@ class _PulpHighs(pulp.HiGHS):  # type: ignore[misc]
             sol.col_value = col
             sol.value_valid = True
             h.setSolution(sol)
-        if self._on_progress is not None:
-            callback = self._on_progress
+        if self._on_progress is not None or self._on_solution is not None:
+            progress = self._on_progress
+            on_solution = self._on_solution
             hs = highspy_module()
             last: list[float | None] = [None, None]
+            names = [v.name for v in sorted(lp.variables(), key=lambda v: v.index)]
+            improving = hs.cb.HighsCallbackType.kCallbackMipImprovingSolution
 
             def cb(kind: Any, _msg: str, data_out: Any, data_in: Any, _user: Any) -> None:
+                if kind == improving and on_solution is not None:
+                    values = dict(zip(names, data_out.mip_solution.tolist(), strict=True))
+                    if on_solution(values):
+                        data_in.user_interrupt = True
+                if progress is None:
+                    return
                 inc = _finite(data_out.mip_primal_bound)
                 bnd = _finite(data_out.mip_dual_bound)
                 if [inc, bnd] != last:
                     last[:] = [inc, bnd]
-                    if callback(inc, bnd):
+                    if progress(inc, bnd):
                         data_in.user_interrupt = True
-                elif kind == hs.cb.HighsCallbackType.kCallbackMipInterrupt and callback(inc, bnd):
-                    data_in.user_interrupt = True
 
             h.setCallback(cb, None)
             h.startCallback(hs.cb.HighsCallbackType.kCallbackMipInterrupt)
@@ -145,12 +157,14 @@ class HighsBackend:
         gap: float,
         warm_start: Mapping[str, float] | None = None,
         on_progress: MipCallback | None = None,
+        on_solution: SolutionCallback | None = None,
     ) -> MipResult:
         hs = highspy_module()
         opts: dict[str, Any] = {"random_seed": self.seed}
         solver = _PulpHighs(
             warm_start,
             on_progress,
+            on_solution,
             msg=False,
             timeLimit=max(0.5, time_limit),
             gapRel=gap,
@@ -215,7 +229,9 @@ class CbcBackend:
         gap: float,
         warm_start: Mapping[str, float] | None = None,
         on_progress: MipCallback | None = None,
+        on_solution: SolutionCallback | None = None,
     ) -> MipResult:
+        """CBC runs as a separate command: neither callback is available, both are ignored."""
         if warm_start:
             for v in model.variables():
                 if v.name in warm_start:

@@ -55,6 +55,22 @@ def _zone_ok(problem: Problem, i: int, j: int, org_zone: Sequence[str | None] | 
     return problem.zones[i] == org_zone[j]
 
 
+def home_units(problem: Problem) -> list[int]:
+    """A distinct unit for each organiser: the nearest one to its home that no closer organiser
+    has taken (organisers living nearest to some unit choose first)."""
+    n, k = problem.n_units, problem.n_organisers
+    if k > n:
+        raise ValueError(f"{k} organisers but only {n} units")
+    taken: set[int] = set()
+    out = [-1] * k
+    order = sorted(range(k), key=lambda j: min(problem.distance_km[i][j] for i in range(n)))
+    for j in order:
+        seed = min((i for i in range(n) if i not in taken), key=lambda i: problem.distance_km[i][j])
+        out[j] = seed
+        taken.add(seed)
+    return out
+
+
 def grow(
     problem: Problem,
     nb: Sequence[Sequence[int]],
@@ -68,10 +84,7 @@ def grow(
     if k > n:
         return None
     assign = [-1] * n
-    order = sorted(range(k), key=lambda j: min(problem.distance_km[i][j] for i in range(n)))
-    for j in order:
-        free = [i for i in range(n) if assign[i] < 0]
-        seed = min(free, key=lambda i: problem.distance_km[i][j])
+    for j, seed in enumerate(home_units(problem)):
         assign[seed] = j
     plan = _Plan(problem, assign)
     org_zone = (

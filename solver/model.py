@@ -16,7 +16,7 @@ The objective is Σ load × km from each unit to its organiser's home.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pulp
 
@@ -32,6 +32,7 @@ class AssignmentModel:
         lo: float,
         hi: float,
         respect_zones: bool = False,
+        centres: Sequence[int] | None = None,
     ):
         self.problem = problem
         self.nb = problem.neighbours()
@@ -69,9 +70,32 @@ class AssignmentModel:
                     if z is not None:
                         self.lp += self.x[i][j] <= self.y[j][zi[z]], f"inzone_{i}_{j}"
 
+        if centres is not None:
+            self._add_star_rows(centres)
+
+    def _add_star_rows(self, centres: Sequence[int]) -> None:
+        """Restrict each area to a 'star' around its centre: a unit may join organiser ``j`` only
+        with a neighbour on ``j``'s side that is nearer the centre (by hops, then by km to the
+        home). Every such area is connected, so no cuts are needed — but the restriction can exclude
+        the true optimum: this model gives good plans fast, never bounds."""
+        p = self.problem
+        d = p.distance_km
+        for j, c in enumerate(centres):
+            hops = _hops_from(c, self.nb)
+            self.lp += self.x[c][j] == 1, f"centre_{j}"
+            for i in range(p.n_units):
+                if i == c:
+                    continue
+                key = (hops[i], d[i][j])
+                closer = [v for v in self.nb[i] if (hops[v], d[v][j]) < key]
+                self.lp += (
+                    self.x[i][j] <= pulp.lpSum(self.x[v][j] for v in closer),
+                    f"star_{i}_{j}",
+                )
+
     # -- reading and writing assignments ---------------------------------------------------------
 
-    def assignment_from(self, values: dict[str, float]) -> list[int]:
+    def assignment_from(self, values: Mapping[str, float]) -> list[int]:
         out = []
         for i, row in enumerate(self.x):
             j = max(range(len(row)), key=lambda j: values.get(row[j].name, 0.0))
@@ -137,3 +161,19 @@ class AssignmentModel:
             f"sep_{len(self._cut_keys)}",
         )
         return 1
+
+
+def _hops_from(source: int, nb: Sequence[Sequence[int]]) -> list[float]:
+    """Breadth-first hop counts from ``source`` (infinity where unreachable)."""
+    hops = [float("inf")] * len(nb)
+    hops[source] = 0
+    frontier = [source]
+    while frontier:
+        nxt = []
+        for u in frontier:
+            for v in nb[u]:
+                if hops[v] == float("inf"):
+                    hops[v] = hops[u] + 1
+                    nxt.append(v)
+        frontier = nxt
+    return hops

@@ -161,7 +161,9 @@ class Solution:
     def describe(self) -> str:
         """One line a person can read: what was proved."""
         if self.status is Status.OPTIMAL:
-            return f"optimal (objective {self.objective:,.1f})"
+            gap = self.gap or 0.0
+            within = f" within {gap * 100:.2f} %" if gap >= 5e-5 else ""
+            return f"optimal{within} (objective {self.objective:,.1f}, bound {self.bound:,.1f})"
         if self.status is Status.FEASIBLE:
             gap = self.gap
             gap_txt = "unknown" if gap is None else f"{gap * 100:.2f} %"

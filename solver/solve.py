@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from solver import heuristic, verify
@@ -39,10 +39,12 @@ class SolveParams:
     tolerance: float | None = 0.10
     respect_zones: bool = False
     time_limit: float = 60.0
-    gap: float = 1e-4
+    gap: float = 1e-3
     seed: int = 0
     threads: int | None = None
     auto_share: float = 0.5  # share of the time limit the auto stage may use
+    restart_on_pieces: bool = True  # stop a round at its first solution with an area in pieces
+    star_share: float = 0.3  # share of the time for the star-shaped primal model (0: skip it)
 
     def __post_init__(self) -> None:
         if self.tolerance is not None and not (0 <= self.tolerance < 10):
@@ -272,6 +274,9 @@ def _cut_loop(
     offer(start)
     offer(heuristic.grow(problem, nb, lo, hi, respect_zones=params.respect_zones))
     report(phase, None if incumbent is None else inc_val, None, "heuristic plan")
+    if params.star_share > 0:
+        offer(_star_plan(problem, params, backend, clock, lo, hi, incumbent, first_plan))
+        report(phase, None if incumbent is None else inc_val, None, "star-shaped plan")
 
     best_bound = -math.inf
     iterations = 0
@@ -305,13 +310,45 @@ def _cut_loop(
             )
             return False
 
+        in_pieces: list[list[int]] = []
+        connected: list[list[int]] = []
+
+        def on_solution(
+            values: Mapping[str, float],
+            connected: list[list[int]] = connected,
+            in_pieces: list[list[int]] = in_pieces,
+        ) -> bool:
+            """Keep connected solutions; stop the round at the first one with an area in pieces,
+            so that it can be cut off at once (PuLP's solvers offer no lazy constraints)."""
+            a = model.assignment_from(values)
+            if _all_connected(a, nb, problem.n_organisers):
+                connected.append(a)
+                return False
+            in_pieces.append(a)
+            return True
+
         res: MipResult = backend.solve(
             model.lp,
             time_limit=round_limit,
             gap=round_gap,
             warm_start=warm,
             on_progress=progress,
+            on_solution=on_solution if (params.restart_on_pieces and not final) else None,
         )
+        for a in connected:
+            offer(a)
+        if res.bound is not None:
+            best_bound = max(best_bound, res.bound)
+        if in_pieces:
+            added = sum(model.add_separator_cuts(a) for a in in_pieces)
+            offer(heuristic.repair(problem, nb, in_pieces[-1]))
+            report(
+                phase,
+                None if incumbent is None else inc_val,
+                best_bound if best_bound > -math.inf else None,
+                f"round {iterations}: {added} contiguity cuts (restart)",
+            )
+            continue
         if res.status == "infeasible":
             if incumbent is None:
                 status = Status.INFEASIBLE
@@ -329,11 +366,7 @@ def _cut_loop(
             final = True  # nothing to learn from this round: try once more with all the time
             continue
         a = model.assignment_from(res.values)
-        pieces = [
-            components([i for i, x in enumerate(a) if x == j], nb)
-            for j in range(problem.n_organisers)
-        ]
-        if all(len(c) == 1 for c in pieces):
+        if _all_connected(a, nb, problem.n_organisers):
             offer(a)
             if final or (res.status == "optimal" and round_gap <= params.gap):
                 break  # proved, or time ran out with all the time given
@@ -356,6 +389,41 @@ def _cut_loop(
         bound = min(bound, inc_val)
     status = Status.OPTIMAL if _proved(inc_val, bound, params.gap) else Status.FEASIBLE
     return _LoopResult(status, incumbent, inc_val, bound, iterations, model.cuts, explanation)
+
+
+def _star_plan(
+    problem: Problem,
+    params: SolveParams,
+    backend: Backend,
+    clock: _Clock,
+    lo: float,
+    hi: float,
+    incumbent: list[int] | None,
+    first_plan: bool,
+) -> list[int] | None:
+    """The best plan whose areas are 'stars' around each organiser's home unit (connected by
+    construction): a strong early incumbent. It proves nothing about the unrestricted optimum."""
+    try:
+        centres = heuristic.home_units(problem)
+    except ValueError:
+        return None
+    model = AssignmentModel(
+        problem, lo=lo, hi=hi, respect_zones=params.respect_zones, centres=centres
+    )
+    res = backend.solve(
+        model.lp,
+        time_limit=max(0.5, clock.remaining() * params.star_share),
+        gap=0.5 if first_plan else max(params.gap, ROUND_GAP / 5),
+        warm_start=None,
+    )
+    return model.assignment_from(res.values) if res.values else None
+
+
+def _all_connected(a: Sequence[int], nb: Sequence[Sequence[int]], k: int) -> bool:
+    members: list[list[int]] = [[] for _ in range(k)]
+    for i, j in enumerate(a):
+        members[j].append(i)
+    return all(len(components(m, nb)) == 1 for m in members)
 
 
 def _proved(value: float, bound: float | None, gap: float) -> bool:

@@ -34,7 +34,7 @@ def test_four_corners_is_optimal_quadrants(backend: str) -> None:
     assert sol.status is Status.OPTIMAL
     assert sol.assignment == (0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3)
     assert sol.gap is not None
-    assert sol.gap <= 1e-4
+    assert sol.gap <= 1e-3
     assert verify.check_plan(p, sol.assignment, 0.0) == []
 
 
@@ -116,10 +116,10 @@ def test_time_limited_solve_is_never_called_optimal(backend: str) -> None:
     assert sol.status in (Status.FEASIBLE, Status.NO_SOLUTION, Status.OPTIMAL)
     if sol.status is Status.OPTIMAL:  # only when the bound truly meets the plan
         assert sol.gap is not None
-        assert sol.gap <= 1e-4
+        assert sol.gap <= 1e-3
     if sol.status is Status.FEASIBLE:
         assert sol.gap is not None
-        assert sol.gap > 1e-4
+        assert sol.gap > 1e-3
         assert "feasible, gap" in sol.describe()
         assert verify.check_plan(p, sol.assignment or (), 0.02) == []
     assert sol.seconds < 60  # the limit is honoured in the large (not a timing test: 30x slack)
