@@ -160,17 +160,22 @@ class Solution:
 
     def describe(self) -> str:
         """One line a person can read: what was proved."""
+        numbers = f"objective {_num(self.objective)}, bound {_num(self.bound)}"
         if self.status is Status.OPTIMAL:
-            gap = self.gap or 0.0
-            within = f" within {gap * 100:.2f} %" if gap >= 5e-5 else ""
-            return f"optimal{within} (objective {self.objective:,.1f}, bound {self.bound:,.1f})"
+            proved = self.gap or 0.0
+            within = f" within {proved * 100:.2f} %" if proved >= 5e-5 else ""
+            return f"optimal{within} ({numbers})"
         if self.status is Status.FEASIBLE:
             gap = self.gap
             gap_txt = "unknown" if gap is None else f"{gap * 100:.2f} %"
-            return f"feasible, gap {gap_txt} (objective {self.objective:,.1f}, bound {self.bound:,.1f})"
+            return f"feasible, gap {gap_txt} ({numbers})"
         if self.status is Status.INFEASIBLE:
             return f"infeasible — {self.explanation}"
         return f"no plan found in time — {self.explanation}"
+
+
+def _num(x: float | None) -> str:
+    return "unknown" if x is None else f"{x:,.1f}"
 
 
 def relative_gap(objective: float | None, bound: float | None) -> float | None:

@@ -54,3 +54,15 @@ def test_rates_outside_the_band_warn_and_nonsense_is_refused() -> None:
     for bad in (0.0, -0.1, 1.5, float("nan")):
         with pytest.raises(EstimateError):
             EstimateParams(rate=bad).check()
+
+
+def test_describe_never_claims_more_than_was_proved() -> None:
+    from solver.problem import Solution, Status
+
+    def sol(status: Status, obj: float | None, bound: float | None) -> Solution:
+        return Solution(status, (0,), obj, bound, 0.1, "highs", "x", 1.0)
+
+    assert sol(Status.FEASIBLE, 100.0, None).describe().startswith("feasible, gap unknown")
+    assert sol(Status.FEASIBLE, 100.0, 97.5).describe().startswith("feasible, gap 2.50 %")
+    assert sol(Status.OPTIMAL, 100.0, 99.95).describe().startswith("optimal within 0.05 %")
+    assert sol(Status.OPTIMAL, 100.0, 100.0).describe().startswith("optimal (")
