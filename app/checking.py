@@ -65,14 +65,19 @@ def check_plan_dir(
     pos = {o: j for j, o in enumerate(organisers)}
     assignment = [pos.get(str(o), -1) for o in wards["organiser_id"]]
     adjacency = build_adjacency(wards, snap_metres=snap_metres)
+    respect_zones = bool(params.get("respect_zones", False))
+    zones = None
+    if respect_zones and "zone" in wards.columns:
+        zones = [None if pd.isna(z) else str(z) for z in wards["zone"]]
     problem = Problem.from_lists(
         unit_ids=ids,
         weights=[float(x) for x in wards["poor_households_est"]],
         edges=list(adjacency.edges),
         organiser_ids=organisers,
         distance_km=[[0.0] * len(organisers) for _ in ids],
+        zones=zones,
     )
-    violations = verify.check_plan(problem, assignment, tolerance)
+    violations = verify.check_plan(problem, assignment, tolerance, respect_zones=respect_zones)
     if wards_expected is not None:
         for w in sorted(wards_expected - set(ids)):
             violations.append(verify.Violation("coverage", f"ward {w} is missing from the plan"))

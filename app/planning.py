@@ -177,7 +177,12 @@ def plan(req: PlanRequest, on_progress: Callable[[Progress], None] | None = None
     backend = make_backend(req.solver, threads=req.solve.threads, seed=req.solve.seed)
     solution = solve(problem, req.solve, backend=backend, on_progress=on_progress)
     violations = (
-        verify.check_plan(problem, solution.assignment, solution.tolerance)
+        verify.check_plan(
+            problem,
+            solution.assignment,
+            solution.tolerance,
+            respect_zones=req.solve.respect_zones,
+        )
         if solution.assignment is not None
         else []
     )

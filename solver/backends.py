@@ -70,9 +70,12 @@ class _PulpHighs(pulp.HiGHS):  # type: ignore[misc]
         self._warm = warm
         self._on_progress = on_progress
         self._on_solution = on_solution
+        # PuLP builds the HiGHS model before running it: count that time against the limit too
+        self._deadline = time.monotonic() + float(kw.get("timeLimit") or 1e9)
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
         h = lp.solverModel
+        h.setOptionValue("time_limit", max(0.05, self._deadline - time.monotonic()))
         if self._warm:
             variables = lp.variables()
             idx = [v.index for v in variables if v.name in self._warm]

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from solver import heuristic, verify
+from solver import heuristic, treepart, verify
 from solver.backends import Backend, MipResult, make_backend
 from solver.graph import components
 from solver.model import AssignmentModel
@@ -25,6 +25,12 @@ ProgressFn = Callable[[Progress], None]
 #: rounds are for finding the areas in pieces; the final round proves the gap.
 ROUND_SHARE = 0.25
 ROUND_GAP = 0.005
+
+#: Spanning-tree splits for a balanced starting plan: at most this many plans, this many seconds,
+#: this share of the time left.
+TREE_PLANS = 5
+TREE_SECONDS = 5.0
+TREE_SHARE = 0.1
 
 #: Tolerances are rounded up to this step when ``auto`` hands its result to the distance stage.
 TOLERANCE_STEP = 1e-4
@@ -266,13 +272,17 @@ def _cut_loop(
             deadline=time.monotonic() + max(0.2, min(5.0, clock.remaining() / 10)),
         )
         for cand in (polished, a):
-            if not verify.check_plan(problem, cand, tolerance):
+            if not verify.check_plan(problem, cand, tolerance, respect_zones=params.respect_zones):
                 val = verify.objective(problem, cand)
                 if val < inc_val - 1e-9:
                     incumbent, inc_val = list(cand), val
 
     offer(start)
     offer(heuristic.grow(problem, nb, lo, hi, respect_zones=params.respect_zones))
+    if not params.respect_zones:
+        budget = min(TREE_SECONDS, clock.remaining() * TREE_SHARE)
+        for plan in _tree_plans(problem, tolerance, params.seed, time.monotonic() + budget):
+            offer(plan)
     report(phase, None if incumbent is None else inc_val, None, "heuristic plan")
     if params.star_share > 0:
         offer(_star_plan(problem, params, backend, clock, lo, hi, incumbent, first_plan))
@@ -391,6 +401,19 @@ def _cut_loop(
     return _LoopResult(status, incumbent, inc_val, bound, iterations, model.cuts, explanation)
 
 
+def _tree_plans(problem: Problem, tolerance: float, seed: int, deadline: float) -> list[list[int]]:
+    """Balanced contiguous plans from random spanning-tree splits, until the deadline."""
+    plans: list[list[int]] = []
+    attempt = 0
+    while time.monotonic() < deadline and len(plans) < TREE_PLANS:
+        pieces = treepart.tree_partition(problem, tolerance, seed=seed + attempt, deadline=deadline)
+        attempt += 1
+        if pieces is None:
+            break
+        plans.append(treepart.match_to_organisers(problem, pieces))
+    return plans
+
+
 def _star_plan(
     problem: Problem,
     params: SolveParams,
@@ -484,6 +507,15 @@ def _tightest_balance(
         report("balance", hi if plan is not None else None, lo, f"probe ±{mid * 100:.2f} %")
         if precheck(problem, mid, params.respect_zones) is not None:
             lo = floor = max(floor, mid)
+            continue
+        quick = (
+            []
+            if params.respect_zones
+            else _tree_plans(problem, mid, params.seed + probes, time.monotonic() + budget / 3)
+        )
+        if quick:
+            plan = min(quick, key=lambda a: verify.max_deviation(problem, a))
+            hi = min(mid, verify.max_deviation(problem, plan))
             continue
         res = _cut_loop(problem, params, backend, probe_clock, mid, report, first_plan=True)
         if res.assignment is not None:

@@ -19,7 +19,7 @@ LOAD_EPS = 1e-7
 
 @dataclass(frozen=True)
 class Violation:
-    kind: str  # coverage | empty | contiguity | balance
+    kind: str  # coverage | empty | contiguity | zone | balance
     message: str
     organiser: str | None = None
 
@@ -39,9 +39,15 @@ def _pieces(units: list[int], nb: list[set[int]]) -> int:
 
 
 def check_plan(
-    problem: Problem, assignment: Sequence[int], tolerance: float | None
+    problem: Problem,
+    assignment: Sequence[int],
+    tolerance: float | None,
+    *,
+    respect_zones: bool = False,
 ) -> list[Violation]:
-    """Every way ``assignment`` breaks the rules; an empty list means the plan is valid."""
+    """Every way ``assignment`` breaks the rules; an empty list means the plan is valid.
+
+    With ``respect_zones``, every area must also lie inside one zone."""
     n, k = problem.n_units, problem.n_organisers
     out: list[Violation] = []
     if len(assignment) != n:
@@ -69,6 +75,12 @@ def check_plan(
             out.append(
                 Violation("contiguity", f"organiser {oid}'s area is in {pieces} pieces", oid)
             )
+        if respect_zones and problem.zones is not None:
+            zones = sorted({str(problem.zones[i]) for i in units})
+            if len(zones) > 1:
+                out.append(
+                    Violation("zone", f"organiser {oid}'s area spans zones {', '.join(zones)}", oid)
+                )
         load = math.fsum(problem.weights[i] for i in units)
         if lo is not None and hi is not None:
             slack = LOAD_EPS * max(1.0, problem.mean_load)
