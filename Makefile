@@ -1,5 +1,5 @@
 # One command surface. `make demo` and `make test` are the README's two commands.
-.PHONY: setup demo test lint typecheck contracts check-all bench clean
+.PHONY: setup demo test lint typecheck contracts check-all bench clean db db-stop migrate
 
 UV ?= uv
 OUT ?= out/lucknow
@@ -12,9 +12,20 @@ setup:
 demo: setup
 	./scripts/demo.sh "$(DATA)" "$(OUT)"
 
-## Every test, the linters and the layer contract.
-test: setup lint typecheck contracts
+## Every test, the linters and the layer contract. The database tests use the private PostGIS cluster.
+test: setup db lint typecheck contracts
 	$(UV) run pytest
+
+## The private PostgreSQL + PostGIS cluster (var/pg; installs Debian's packages when missing).
+db:
+	./scripts/postgres.sh start
+
+db-stop:
+	./scripts/postgres.sh stop
+
+## Apply the Alembic migrations to the database of app.settings (WARDPLAN_DB_URL).
+migrate: setup db
+	$(UV) run alembic upgrade head
 
 lint:
 	$(UV) run ruff check .

@@ -1,0 +1,331 @@
+"""The database tables (SQLAlchemy 2 ORM + GeoAlchemy2). ORM tables only: API schemas live elsewhere.
+
+state → district → city (ULB) → zone; a city's ward boundaries are stored as immutable **layer versions**
+(``ward_layer`` → ``ward``), and ``city.current_layer_id`` names the version in use. Organisers belong to a
+city. A ``plan`` is immutable: its inputs, the solver's answer, the assignment and the dissolved areas.
+``audit_event`` records who uploaded, planned and approved what.
+
+Geometries are stored in WGS 84 (SRID 4326); measure them in a metric CRS (or as ``geography``).
+Column names ending in ``_pk`` hold a row's surrogate key where the plain name is the user's own
+identifier (``ward.ward_id`` is the ward number from the file; ``plan_assignment.ward_pk`` is ``ward.id``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Final
+
+from geoalchemy2 import Geometry, WKBElement, WKTElement
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Double,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+SRID: Final = 4326
+
+#: The statuses a plan can have (what the solver proved; see solver.Solution).
+PLAN_STATUSES: Final = ("optimal", "feasible", "infeasible", "no_solution")
+
+#: A geometry value: read back as WKB, written as WKB or WKT (e.g. ``WKTElement(wkt, srid=4326)``).
+GeometryValue = WKBElement | WKTElement
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSONB,
+        list[Any]: JSONB,
+        datetime: DateTime(timezone=True),
+        str: Text,
+    }
+
+
+def _pk() -> Mapped[int]:
+    return mapped_column(BigInteger, Identity(always=True), primary_key=True)
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(server_default=func.now())
+
+
+def _non_blank(column: str) -> CheckConstraint:
+    return CheckConstraint(f"btrim({column}) <> ''", name=f"{column}_not_blank")
+
+
+def _multipolygon(*, index: bool) -> Geometry:
+    return Geometry("MULTIPOLYGON", srid=SRID, spatial_index=index)
+
+
+class State(Base):
+    __tablename__ = "state"
+    __table_args__ = (_non_blank("code"), _non_blank("name"))
+
+    id: Mapped[int] = _pk()
+    code: Mapped[str] = mapped_column(unique=True, comment="e.g. UP")
+    name: Mapped[str] = mapped_column(unique=True)
+
+    districts: Mapped[list[District]] = relationship(back_populates="state")
+
+
+class District(Base):
+    __tablename__ = "district"
+    __table_args__ = (UniqueConstraint("state_id", "name"), _non_blank("name"))
+
+    id: Mapped[int] = _pk()
+    state_id: Mapped[int] = mapped_column(ForeignKey("state.id"))
+    name: Mapped[str]
+
+    state: Mapped[State] = relationship(back_populates="districts")
+    cities: Mapped[list[City]] = relationship(back_populates="district")
+
+
+class City(Base):
+    """An urban local body (ULB)."""
+
+    __tablename__ = "city"
+    __table_args__ = (
+        UniqueConstraint("district_id", "name"),
+        _non_blank("code"),
+        _non_blank("name"),
+        # The current layer must be one of this city's own layers (checked only when set).
+        ForeignKeyConstraint(
+            ["id", "current_layer_id"],
+            ["ward_layer.city_id", "ward_layer.id"],
+            name="fk_city_current_layer_ward_layer",
+            use_alter=True,
+        ),
+    )
+
+    id: Mapped[int] = _pk()
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"))
+    code: Mapped[str] = mapped_column(unique=True, comment="stable short name, e.g. lucknow")
+    name: Mapped[str]
+    current_layer_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    district: Mapped[District] = relationship(back_populates="cities")
+    zones: Mapped[list[Zone]] = relationship(back_populates="city")
+    layers: Mapped[list[WardLayer]] = relationship(
+        back_populates="city", foreign_keys="WardLayer.city_id"
+    )
+    current_layer: Mapped[WardLayer | None] = relationship(
+        foreign_keys=[current_layer_id],
+        primaryjoin="City.current_layer_id == WardLayer.id",
+        viewonly=True,  # set current_layer_id itself
+    )
+
+
+class Zone(Base):
+    __tablename__ = "zone"
+    __table_args__ = (UniqueConstraint("city_id", "name"), _non_blank("name"))
+
+    id: Mapped[int] = _pk()
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
+    name: Mapped[str]
+
+    city: Mapped[City] = relationship(back_populates="zones")
+
+
+class WardLayer(Base):
+    """One immutable version of a city's ward boundaries, as uploaded and validated."""
+
+    __tablename__ = "ward_layer"
+    __table_args__ = (
+        UniqueConstraint("city_id", "version"),
+        UniqueConstraint("city_id", "id"),  # target of city.current_layer_id and plan's layer
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+        CheckConstraint(
+            "jsonb_typeof(validation_report -> 'warnings') = 'array'", name="report_has_warnings"
+        ),
+        CheckConstraint("jsonb_typeof(field_mapping) = 'object'", name="field_mapping_object"),
+        _non_blank("source_filename"),
+    )
+
+    id: Mapped[int] = _pk()
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _created_at()
+    uploaded_by: Mapped[str]
+    source_filename: Mapped[str]
+    sha256: Mapped[str] = mapped_column(String(64), comment="of the uploaded file, lowercase hex")
+    source_crs: Mapped[str] = mapped_column(comment="e.g. EPSG:32644, before reprojection")
+    validation_report: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("""'{"warnings": []}'::jsonb""")
+    )
+    field_mapping: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+
+    city: Mapped[City] = relationship(back_populates="layers", foreign_keys=[city_id])
+    wards: Mapped[list[Ward]] = relationship(back_populates="layer", order_by="Ward.id")
+
+
+class Ward(Base):
+    __tablename__ = "ward"
+    __table_args__ = (
+        UniqueConstraint("layer_id", "ward_id"),
+        _non_blank("ward_id"),
+        CheckConstraint("population >= 0", name="population_non_negative"),
+        CheckConstraint("households IS NULL OR households >= 0", name="households_non_negative"),
+        CheckConstraint(
+            "poor_households IS NULL OR poor_households >= 0", name="poor_households_non_negative"
+        ),
+    )
+
+    id: Mapped[int] = _pk()
+    layer_id: Mapped[int] = mapped_column(ForeignKey("ward_layer.id"))
+    ward_id: Mapped[str] = mapped_column(comment="the ward's own identifier in the file")
+    name: Mapped[str | None]
+    zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
+    population: Mapped[int] = mapped_column(BigInteger)
+    households: Mapped[int | None] = mapped_column(BigInteger)
+    poor_households: Mapped[Decimal | None] = mapped_column(
+        Numeric(14, 2), comment="a ward-level poverty figure, when the file has one"
+    )
+    geom: Mapped[GeometryValue] = mapped_column(_multipolygon(index=True))
+
+    layer: Mapped[WardLayer] = relationship(back_populates="wards")
+    zone: Mapped[Zone | None] = relationship()
+
+
+class Organiser(Base):
+    """A Community Organiser of a city. The home location is personal data."""
+
+    __tablename__ = "organiser"
+    __table_args__ = (
+        UniqueConstraint("city_id", "organiser_id"),
+        _non_blank("organiser_id"),
+        _non_blank("name"),
+        CheckConstraint("home IS NOT NULL OR home_ward IS NOT NULL", name="home_known"),
+        CheckConstraint("active = (retired_at IS NULL)", name="retired_iff_inactive"),
+    )
+
+    id: Mapped[int] = _pk()
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
+    organiser_id: Mapped[str] = mapped_column(comment="the city's own identifier for the CO")
+    name: Mapped[str]
+    home: Mapped[GeometryValue | None] = mapped_column(
+        Geometry("POINT", srid=SRID, spatial_index=False)
+    )
+    home_ward: Mapped[str | None] = mapped_column(comment="a ward_id, when no exact home is known")
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+    retired_at: Mapped[datetime | None]
+
+    city: Mapped[City] = relationship()
+
+
+class Plan(Base):
+    """One immutable allocation: its inputs, what the solver proved, and (later) its approval."""
+
+    __tablename__ = "plan"
+    __table_args__ = (
+        # The layer must be one of the plan's city's layers.
+        ForeignKeyConstraint(["city_id", "layer_id"], ["ward_layer.city_id", "ward_layer.id"]),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in PLAN_STATUSES) + ")", name="status_known"
+        ),
+        CheckConstraint("gap IS NULL OR gap >= 0", name="gap_non_negative"),
+        CheckConstraint(
+            "tolerance_used IS NULL OR tolerance_used >= 0", name="tolerance_non_negative"
+        ),
+        CheckConstraint("seconds >= 0", name="seconds_non_negative"),
+        CheckConstraint("(approved_at IS NULL) = (approved_by IS NULL)", name="approval_complete"),
+        CheckConstraint(
+            "approved_at IS NULL OR status IN ('optimal', 'feasible')", name="approved_has_plan"
+        ),
+        Index("ix_plan_city_id_layer_id", "city_id", "layer_id"),
+    )
+
+    id: Mapped[int] = _pk()
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
+    layer_id: Mapped[int] = mapped_column(BigInteger)
+    parameters: Mapped[dict[str, Any]]
+    input_hashes: Mapped[dict[str, Any]]
+    solver: Mapped[str]
+    solver_version: Mapped[str]
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str]
+    objective: Mapped[float | None] = mapped_column(Double)
+    bound: Mapped[float | None] = mapped_column(Double)
+    gap: Mapped[float | None] = mapped_column(Double)
+    tolerance_used: Mapped[float | None] = mapped_column(Double)
+    seconds: Mapped[float] = mapped_column(Double)
+    timings: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    warnings: Mapped[list[Any]] = mapped_column(server_default=text("'[]'::jsonb"))
+    created_at: Mapped[datetime] = _created_at()
+    created_by: Mapped[str]
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None]
+
+    assignments: Mapped[list[PlanAssignment]] = relationship(back_populates="plan")
+    areas: Mapped[list[PlanArea]] = relationship(back_populates="plan")
+
+
+class PlanAssignment(Base):
+    """Which organiser serves which ward in a plan (each ward exactly once)."""
+
+    __tablename__ = "plan_assignment"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), primary_key=True)
+    ward_pk: Mapped[int] = mapped_column(ForeignKey("ward.id"), primary_key=True)
+    organiser_pk: Mapped[int] = mapped_column(ForeignKey("organiser.id"), index=True)
+
+    plan: Mapped[Plan] = relationship(back_populates="assignments")
+
+
+class PlanArea(Base):
+    """One organiser's dissolved area in a plan, with its load."""
+
+    __tablename__ = "plan_area"
+    __table_args__ = (CheckConstraint("load >= 0", name="load_non_negative"),)
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), primary_key=True)
+    organiser_pk: Mapped[int] = mapped_column(ForeignKey("organiser.id"), primary_key=True)
+    geom: Mapped[GeometryValue] = mapped_column(_multipolygon(index=True))
+    load: Mapped[float] = mapped_column(Double, comment="poor households served")
+    deviation: Mapped[float] = mapped_column(Double, comment="relative to the mean load")
+
+    plan: Mapped[Plan] = relationship(back_populates="areas")
+
+
+class AuditEvent(Base):
+    """Who did what to which object. Written in the same transaction as the change it records."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        _non_blank("actor"),
+        _non_blank("action"),
+        CheckConstraint("jsonb_typeof(details) = 'object'", name="details_object"),
+        Index("ix_audit_event_object", "object_type", "object_id"),
+    )
+
+    id: Mapped[int] = _pk()
+    at: Mapped[datetime] = mapped_column(server_default=func.now(), index=True)
+    actor: Mapped[str]
+    action: Mapped[str] = mapped_column(comment="e.g. layer.upload, plan.create, plan.approve")
+    object_type: Mapped[str]
+    object_id: Mapped[str]
+    details: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))

@@ -1,0 +1,95 @@
+"""Settings, split by concern: each class reads its own environment prefix.
+
+Nothing is read at import time: call :func:`get_settings` (cached) where settings are needed. Values come
+from the environment, then from a ``.env`` file in the working directory (see ``.env.example``), then
+from the defaults below, which suit the private cluster of ``scripts/postgres.sh``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+#: The URL of the private development cluster (``scripts/postgres.sh url``).
+LOCAL_DATABASE_URL = "postgresql+psycopg://wardplan@127.0.0.1:54329/wardplan"
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(
+        env_prefix=prefix, env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+
+class DatabaseSettings(BaseSettings):
+    """``WARDPLAN_DB_*``: where the PostGIS database is."""
+
+    model_config = _config("WARDPLAN_DB_")
+
+    url: str = Field(
+        default=LOCAL_DATABASE_URL,
+        description="SQLAlchemy URL; the driver must be psycopg 3 (postgresql+psycopg://).",
+    )
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
+    pool_size: int = Field(default=5, ge=1, le=100)
+
+    @field_validator("url")
+    @classmethod
+    def _psycopg_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("not a database URL (postgresql+psycopg://user@host:port/db)") from exc
+        if url.drivername != "postgresql+psycopg":
+            raise ValueError(
+                f"driver {url.drivername!r}: use postgresql+psycopg:// (PostgreSQL with psycopg 3)"
+            )
+        if not url.database:
+            raise ValueError("the URL names no database")
+        return value
+
+
+class SolverSettings(BaseSettings):
+    """``WARDPLAN_SOLVER_*``: defaults for solves the service runs."""
+
+    model_config = _config("WARDPLAN_SOLVER_")
+
+    time_limit: float = Field(
+        default=60.0, gt=0, le=3600, description="Default seconds a solve may use in all."
+    )
+    name: Literal["highs", "cbc"] = Field(default="highs", description="MIP solver backend.")
+
+
+class ApiSettings(BaseSettings):
+    """``WARDPLAN_API_*``: the HTTP service."""
+
+    model_config = _config("WARDPLAN_API_")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_upload_bytes: int = Field(
+        default=50 * 1024 * 1024, gt=0, description="Largest request body accepted (bytes)."
+    )
+
+
+class Settings(BaseModel):
+    """All settings, one attribute per concern."""
+
+    model_config = ConfigDict(frozen=True)
+
+    db: DatabaseSettings
+    solver: SolverSettings
+    api: ApiSettings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read the settings once (environment, then ``.env``, then defaults) and keep them.
+
+    Tests that change the environment call ``get_settings.cache_clear()``.
+    """
+    return Settings(db=DatabaseSettings(), solver=SolverSettings(), api=ApiSettings())
