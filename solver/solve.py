@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from solver import heuristic, treepart, verify
+from solver import heuristic, lns, treepart, verify
 from solver.backends import Backend, MipResult, make_backend
 from solver.graph import components
 from solver.model import AssignmentModel
@@ -51,6 +51,7 @@ class SolveParams:
     auto_share: float = 0.5  # share of the time limit the auto stage may use
     restart_on_pieces: bool = True  # stop a round at its first solution with an area in pieces
     star_share: float = 0.3  # share of the time for the star-shaped primal model (0: skip it)
+    lns_share: float = 0.2  # share of the time left for re-optimising neighbouring areas (0: skip)
 
     def __post_init__(self) -> None:
         if self.tolerance is not None and not (0 <= self.tolerance < 10):
@@ -287,6 +288,20 @@ def _cut_loop(
     if params.star_share > 0:
         offer(_star_plan(problem, params, backend, clock, lo, hi, incumbent, first_plan))
         report(phase, None if incumbent is None else inc_val, None, "star-shaped plan")
+    if incumbent is not None and not first_plan and params.lns_share > 0:
+        offer(
+            lns.improve(
+                problem,
+                incumbent,
+                lo,
+                hi,
+                backend,
+                deadline=time.monotonic() + clock.remaining() * params.lns_share,
+                respect_zones=params.respect_zones,
+                seed=params.seed,
+            )
+        )
+        report(phase, inc_val, None, "neighbourhood search")
 
     best_bound = -math.inf
     iterations = 0
