@@ -275,6 +275,10 @@ class Plan(Base):
     seconds: Mapped[float] = mapped_column(Double)
     timings: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     warnings: Mapped[list[Any]] = mapped_column(server_default=text("'[]'::jsonb"))
+    report: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{}'::jsonb"),
+        comment="what the solve proved beyond the columns: explanation, the check, loads",
+    )
     created_at: Mapped[datetime] = _created_at()
     created_by: Mapped[str]
     approved_at: Mapped[datetime | None]

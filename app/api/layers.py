@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+
+from app.api.deps import ACTOR, CityCode, SessionDep
+from app.db.models import City, WardLayer
+from app.schemas import PROBLEM_RESPONSES, FeatureCollection, LayerOut
+from app.services import layers as service
+from gis.fields import FieldMapping
+
+router = APIRouter(tags=["layers"], responses=PROBLEM_RESPONSES)
+
+OptionalText = Annotated[str | None, Form(max_length=200)]
+
+
+def layer_out(city: City, layer: WardLayer, ward_count: int) -> LayerOut:
+    return LayerOut(
+        city=city.code,
+        version=layer.version,
+        ward_count=ward_count,
+        source_filename=layer.source_filename,
+        sha256=layer.sha256,
+        source_crs=layer.source_crs,
+        current=city.current_layer_id == layer.id,
+        uploaded_by=layer.uploaded_by,
+        created_at=layer.created_at,
+        field_mapping=layer.field_mapping,
+        warnings=[str(w) for w in layer.validation_report.get("warnings", [])],
+    )
+
+
+def _ids(text: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (text or "").split(",") if p.strip())
+
+
+def read_upload(upload: UploadFile, default_name: str) -> service.Upload:
+    """The uploaded part's bytes (routes are sync: reading and solving run in the thread pool)."""
+    upload.file.seek(0)
+    return service.Upload(upload.filename or default_name, upload.file.read())
+
+
+@router.post("/cities/{city}/layers", status_code=201, response_model=LayerOut)
+def upload_layer(
+    city: CityCode,
+    session: SessionDep,
+    file: Annotated[UploadFile, File(description="zipped shapefile, GeoJSON, KML or GeoPackage")],
+    population_table: Annotated[UploadFile | None, File(description="census CSV")] = None,
+    id_field: OptionalText = None,
+    name_field: OptionalText = None,
+    zone_field: OptionalText = None,
+    population_field: OptionalText = None,
+    households_field: OptionalText = None,
+    poor_households_field: OptionalText = None,
+    table_key: OptionalText = None,
+    exclude: Annotated[
+        str | None, Form(max_length=2000, description="ward ids, comma-separated")
+    ] = None,
+    merge: Annotated[
+        str | None, Form(max_length=2000, description="ward ids, comma-separated")
+    ] = None,
+    crs: OptionalText = None,
+) -> LayerOut:
+    """Store a new version of the city's ward layer (all or nothing) and make it current."""
+    wards = read_upload(file, "wards")
+    table = (
+        read_upload(population_table, "population.csv") if population_table is not None else None
+    )
+    options = service.LayerOptions(
+        mapping=FieldMapping(
+            ward_id=id_field or None,
+            ward_name=name_field or None,
+            zone=zone_field or None,
+            population=population_field or None,
+            households=households_field or None,
+            poor_households=poor_households_field or None,
+        ),
+        crs=crs or None,
+        exclude_ids=_ids(exclude),
+        merge_ids=_ids(merge),
+        table_key=table_key or None,
+    )
+    stored = service.upload_layer(
+        session, city, wards, population_table=table, options=options, actor=ACTOR
+    )
+    return layer_out(stored.city, stored.layer, stored.ward_count)
+
+
+@router.get("/cities/{city}/layers", response_model=list[LayerOut])
+def list_layers(city: CityCode, session: SessionDep) -> list[LayerOut]:
+    rows = service.list_layers(session, city)
+    return [layer_out(layer.city, layer, count) for layer, count in rows]
+
+
+@router.get("/cities/{city}/layers/{version}", response_model=LayerOut)
+def get_layer(city: CityCode, version: int, session: SessionDep) -> LayerOut:
+    found_city, layer = service.get_layer(session, city, version)
+    return layer_out(found_city, layer, service.ward_count(session, layer))
+
+
+@router.get(
+    "/cities/{city}/layers/{version}/wards",
+    response_model=FeatureCollection,
+)
+def layer_wards(
+    city: CityCode,
+    version: int,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    bbox: Annotated[str | None, Query(max_length=200, description="minx,miny,maxx,maxy")] = None,
+) -> FeatureCollection:
+    """One page of the layer's wards as GeoJSON (WGS 84), optionally only those meeting ``bbox``."""
+    box = service.parse_bbox(bbox) if bbox is not None else None
+    page = service.wards_geojson(session, city, version, limit=limit, offset=offset, bbox=box)
+    return FeatureCollection.model_validate(page)

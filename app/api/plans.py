@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+
+from app.api.deps import ACTOR, CityCode, SessionDep, SettingsDep
+from app.schemas import (
+    PROBLEM_RESPONSES,
+    AreaSummary,
+    CheckOut,
+    FeatureCollection,
+    PlanOut,
+    PlanParameters,
+    RequirementOut,
+)
+from app.services import plans as service
+from app.services import solving
+from app.services.requirement import city_requirement
+from app.settings import Settings
+from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE, EstimateParams
+
+router = APIRouter(tags=["plans"], responses=PROBLEM_RESPONSES)
+
+GEOJSON = "application/geo+json"
+
+
+def config_for(params: PlanParameters, settings: Settings) -> solving.SolveConfig:
+    limit = settings.solver.time_limit
+    return solving.solve_config(
+        params, default_time_limit=limit, max_time_limit=limit, solver=settings.solver.name
+    )
+
+
+def plan_out(stored: service.StoredPlan) -> PlanOut:
+    plan, report = stored.plan, stored.plan.report
+    check = report.get("check", {"passed": False, "violations": ["not checked"]})
+    return PlanOut(
+        id=plan.id,
+        city=stored.city.code,
+        layer_version=stored.layer.version,
+        status=plan.status,  # type: ignore[arg-type]  # the table's CHECK constraint
+        summary=str(report.get("summary", plan.status)),
+        explanation=str(report.get("explanation", "")),
+        objective=plan.objective,
+        bound=plan.bound,
+        gap=plan.gap,
+        tolerance_used=plan.tolerance_used,
+        seconds=plan.seconds,
+        solver=plan.solver,
+        solver_version=plan.solver_version,
+        parameters=plan.parameters,
+        check=CheckOut.model_validate(check),
+        warnings=[str(w) for w in plan.warnings],
+        areas=[AreaSummary.model_validate(a) for a in report.get("areas", [])],
+        created_at=plan.created_at,
+        created_by=plan.created_by,
+    )
+
+
+@router.get("/cities/{city}/requirement", response_model=RequirementOut)
+def requirement(
+    city: CityCode,
+    session: SessionDep,
+    rate: Annotated[float, Query(gt=0, le=1)] = DEFAULT_RATE,
+    household_size: Annotated[float, Query(ge=1, le=20)] = DEFAULT_HOUSEHOLD_SIZE,
+) -> RequirementOut:
+    """Poor households and COs required at both ends of the 25–30 % band and at ``rate``."""
+    found = city_requirement(
+        session, city, EstimateParams(rate=rate, household_size=household_size)
+    )
+    r = found.requirement
+    return RequirementOut(
+        city=city,
+        layer_version=found.layer_version,
+        population=r.population,
+        poverty_rate=r.params.rate,
+        household_size=r.params.household_size,
+        households_per_organiser=r.params.households_per_organiser,
+        poor_households=round(r.poor_households, 1),
+        poor_households_at_25pct=round(r.poor_households_low, 1),
+        poor_households_at_30pct=round(r.poor_households_high, 1),
+        organisers_required=r.organisers_required,
+        organisers_required_at_25pct=r.organisers_required_low,
+        organisers_required_at_30pct=r.organisers_required_high,
+        organisers_in_post=r.organisers_in_post or 0,
+        shortfall=r.shortfall,
+        bases=r.bases,
+        warnings=found.warnings,
+    )
+
+
+@router.post("/cities/{city}/plans", status_code=201, response_model=PlanOut)
+def create_plan(
+    city: CityCode, params: PlanParameters, session: SessionDep, settings: SettingsDep
+) -> PlanOut:
+    """Divide the current layer's wards among the city's active COs (synchronously, for now)."""
+    stored = service.create_plan(session, city, config_for(params, settings), actor=ACTOR)
+    return plan_out(stored)
+
+
+@router.get("/cities/{city}/plans/{plan_id}", response_model=PlanOut)
+def get_plan(city: CityCode, plan_id: int, session: SessionDep) -> PlanOut:
+    return plan_out(service.get_plan(session, city, plan_id))
+
+
+@router.get("/cities/{city}/plans/{plan_id}/wards.geojson", response_model=FeatureCollection)
+def plan_wards(city: CityCode, plan_id: int, session: SessionDep) -> JSONResponse:
+    stored = service.get_plan(session, city, plan_id)
+    return JSONResponse(service.plan_wards_geojson(session, stored), media_type=GEOJSON)
+
+
+@router.get("/cities/{city}/plans/{plan_id}/areas.geojson", response_model=FeatureCollection)
+def plan_areas(city: CityCode, plan_id: int, session: SessionDep) -> JSONResponse:
+    stored = service.get_plan(session, city, plan_id)
+    return JSONResponse(service.plan_areas_geojson(session, stored), media_type=GEOJSON)
+
+
+@router.get("/cities/{city}/plans/{plan_id}/assignment.csv", response_class=PlainTextResponse)
+def plan_assignment(city: CityCode, plan_id: int, session: SessionDep) -> PlainTextResponse:
+    stored = service.get_plan(session, city, plan_id)
+    return PlainTextResponse(
+        service.assignment_csv(session, stored),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}-assignment.csv"'},
+    )
+
+
+@router.get("/cities/{city}/plans/{plan_id}/map", response_class=HTMLResponse)
+def plan_map(city: CityCode, plan_id: int, session: SessionDep) -> HTMLResponse:
+    stored = service.get_plan(session, city, plan_id)
+    return HTMLResponse(service.plan_map_html(session, stored))

@@ -1,0 +1,282 @@
+"""Domain errors → HTTP statuses, in one table, and the one error shape: RFC 9457 problem+json.
+
+Routes and services raise domain errors (``gis.errors.InputError``, ``solver.poverty.EstimateError``,
+:class:`NotFound`, :class:`Conflict`, :class:`RequestTooLarge`); the handlers installed by
+:func:`install_handlers` turn each into ``application/problem+json`` with a stable ``type``
+(``/problems/<code>``), ``title``, ``status``, ``detail`` and ``errors[]``. FastAPI's request
+validation errors, unknown routes and unexpected exceptions get the same shape; nothing of a stack
+trace, SQL or a server path reaches the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gis.errors import InputError, Issue
+from solver.poverty import EstimateError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON: Final = "application/problem+json"
+#: Echoed strings (values, messages) are cut to this many characters.
+MAX_ECHO: Final = 200
+#: At most this many entries in ``errors[]``.
+MAX_ERRORS: Final = 100
+
+
+class DomainError(Exception):
+    """An error the service explains to its client. ``code`` becomes the problem ``type``."""
+
+    code: str = "error"
+
+    def __init__(self, title: str, detail: str | None = None, *, code: str | None = None):
+        self.title = title
+        self.detail = detail or title
+        if code is not None:
+            self.code = code
+        super().__init__(title)
+
+
+class NotFound(DomainError):
+    code = "not-found"
+
+
+class Conflict(DomainError):
+    """The request is valid but the stored state does not allow it (e.g. no ward layer yet)."""
+
+    code = "conflict"
+
+
+class RequestTooLarge(DomainError):
+    code = "too-large"
+
+
+#: Input-error codes that mean "this is not a file we can read at all" (400, not 422).
+STRUCTURAL_CODES: Final = frozenset(
+    {
+        "bad-archive",
+        "bad-file",
+        "bad-encoding",
+        "missing-file",
+        "missing-sidecar",
+        "no-layer",
+        "several-layers",
+        "too-large",
+        "unsupported-format",
+        "unreadable",
+        "bad-kml",
+        "bad-geojson",
+        "invalid-csv",
+    }
+)
+
+#: The one table: domain exception class → HTTP status (first match in order wins).
+STATUS_BY_EXCEPTION: Final[tuple[tuple[type[Exception], int], ...]] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (RequestTooLarge, 413),
+    (InputError, 422),  # 400 for structural codes, see status_for
+    (EstimateError, 422),
+    (DomainError, 422),
+)
+
+
+def status_for(exc: Exception) -> int:
+    if isinstance(exc, InputError) and _is_structural(exc):
+        return 400
+    for cls, status in STATUS_BY_EXCEPTION:
+        if isinstance(exc, cls):
+            return status
+    return 500
+
+
+def _is_structural(exc: InputError) -> bool:
+    codes = {exc.code, *(i.code for i in exc.issues)}
+    return bool(codes & STRUCTURAL_CODES) and not codes - STRUCTURAL_CODES - {"invalid-input"}
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean(value: object, limit: int = MAX_ECHO) -> str | None:
+    """A client-safe echo of ``value``: control and bidi characters escaped, at most ``limit``."""
+    if value is None:
+        return None
+    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def issue_dict(issue: Issue) -> dict[str, Any]:
+    return {
+        "code": clean(issue.code),
+        "message": clean(issue.message, 1000),
+        "file": clean(issue.file),
+        "feature": issue.feature,
+        "ward_id": clean(issue.ward_id),
+        "field": clean(issue.field),
+        "value": clean(issue.value),
+    }
+
+
+def problem_body(
+    *,
+    code: str,
+    title: str,
+    status: int,
+    detail: str,
+    errors: Iterable[Mapping[str, Any]] = (),
+    instance: str | None = None,
+) -> dict[str, Any]:
+    listed = list(errors)
+    body: dict[str, Any] = {
+        "type": f"/problems/{code}",
+        "title": clean(title, 1000),
+        "status": status,
+        "detail": clean(detail, 4000),
+        "errors": listed[:MAX_ERRORS],
+    }
+    if len(listed) > MAX_ERRORS:
+        body["errors_omitted"] = len(listed) - MAX_ERRORS
+    if instance is not None:
+        body["instance"] = clean(instance)
+    return body
+
+
+def problem_response(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, status_code=int(body["status"]), media_type=PROBLEM_JSON)
+
+
+def body_for(exc: Exception, path: str | None = None) -> dict[str, Any]:
+    """The problem body of a domain exception (or a generic 500 for anything else)."""
+    status = status_for(exc)
+    if isinstance(exc, InputError):
+        return problem_body(
+            code=input_error_code(exc),
+            title=exc.title,
+            status=status,
+            detail=exc.render(limit=10),
+            errors=[issue_dict(i) for i in exc.issues],
+            instance=path,
+        )
+    if isinstance(exc, DomainError):
+        return problem_body(
+            code=exc.code, title=exc.title, status=status, detail=exc.detail, instance=path
+        )
+    if isinstance(exc, EstimateError):
+        return problem_body(
+            code="bad-estimate",
+            title="estimate parameters refused",
+            status=status,
+            detail=str(exc),
+            errors=[_error("bad-estimate", str(exc))],
+            instance=path,
+        )
+    return problem_body(
+        code="internal-error",
+        title="internal error",
+        status=500,
+        detail="the server could not complete the request; it has been logged",
+        instance=path,
+    )
+
+
+def input_error_code(exc: InputError) -> str:
+    """The problem ``type`` of an input error: the issues' own code when they all share one
+    (``duplicate-id``), else the error's (``invalid-layer``)."""
+    codes = {i.code for i in exc.issues}
+    return codes.pop() if len(codes) == 1 else exc.code
+
+
+def _error(code: str, message: str, **where: object) -> dict[str, Any]:
+    return {
+        "code": clean(code),
+        "message": clean(message, 1000),
+        "file": clean(where.get("file")),
+        "feature": where.get("feature"),
+        "ward_id": clean(where.get("ward_id")),
+        "field": clean(where.get("field")),
+        "value": clean(where.get("value")),
+    }
+
+
+def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """FastAPI/pydantic validation errors as ``errors[]`` entries (``field``: dotted location)."""
+    out = []
+    for e in errors:
+        loc = [str(p) for p in e.get("loc", ())]
+        out.append(
+            _error(
+                str(e.get("type", "invalid")),
+                str(e.get("msg", "invalid value")),
+                field=".".join(loc) or None,
+                value=_short_input(e.get("input")),
+            )
+        )
+    return out
+
+
+def _short_input(value: object) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None  # whole bodies are not echoed
+    return clean(value)
+
+
+async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(body_for(exc, request.url.path))
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(exc.errors())
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
+    return problem_response(
+        problem_body(
+            code="invalid-request",
+            title="the request is not valid",
+            status=422,
+            detail=detail or "the request is not valid",
+            errors=errors,
+            instance=request.url.path,
+        )
+    )
+
+
+async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not-found", 405: "method-not-allowed", 413: "too-large"}.get(
+        exc.status_code, "http-error"
+    )
+    detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+    response = problem_response(
+        problem_body(
+            code=code,
+            title=detail,
+            status=exc.status_code,
+            detail=detail,
+            instance=request.url.path,
+        )
+    )
+    for key, value in (exc.headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(body_for(exc, request.url.path))
+
+
+def install_handlers(app: FastAPI) -> None:
+    for cls, _status in STATUS_BY_EXCEPTION:
+        app.add_exception_handler(cls, _domain_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(Exception, _unexpected_handler)

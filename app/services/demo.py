@@ -1,0 +1,61 @@
+"""The database demo: Lucknow's raw ward layer and census table, 20 illustrative COs, one plan.
+
+``load_demo`` goes through the same services as the HTTP routes (upload → organisers → plan).
+The COs are illustrative (no real CO list is public): drawn with seed 2017 in proportion to ward
+population, and named "Illustrative CO NN".
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from app.schemas import PlanParameters
+from app.services import layers, organisers, plans, solving
+from app.services.frames import stored_layer
+from gis.organisers import illustrative_organisers, write_organisers_csv
+
+CITY = "lucknow"
+ACTOR = "demo"
+
+
+def load_demo(
+    session: Session,
+    data_dir: Path,
+    organisers_count: int = 20,
+    *,
+    time_limit: float = 120.0,
+    seed: int = 2017,
+) -> int:
+    """Load Lucknow into the database and plan it with ``tolerance="auto"``; returns the plan id.
+
+    ``data_dir`` is the shared data folder (holding ``lucknow/raw/Lucknow_ward_boundary-SHP.zip``
+    and ``lucknow/census2011_wards.csv``). Each call stores a new layer version and plan.
+    """
+    lucknow = data_dir / "lucknow"
+    raw = lucknow / "raw" / "Lucknow_ward_boundary-SHP.zip"
+    census = lucknow / "census2011_wards.csv"
+    stored = layers.upload_layer(
+        session,
+        CITY,
+        layers.Upload(raw.name, raw.read_bytes()),
+        population_table=layers.Upload(census.name, census.read_bytes()),
+        options=layers.LayerOptions(exclude_ids=("0",)),
+        actor=ACTOR,
+    )
+    wards = stored_layer(session, stored.layer).wards
+    cos = illustrative_organisers(wards, organisers_count, seed=seed)
+    with tempfile.TemporaryDirectory(prefix="wardplan-demo-") as tmp:
+        csv_bytes = write_organisers_csv(cos, Path(tmp) / "organisers.csv").read_bytes()
+    organisers.import_organisers(
+        session, CITY, layers.Upload("organisers_illustrative.csv", csv_bytes), actor=ACTOR
+    )
+    config = solving.solve_config(
+        PlanParameters(tolerance="auto", time_limit=time_limit),
+        default_time_limit=time_limit,
+        max_time_limit=time_limit,
+        solver="highs",
+    )
+    return plans.create_plan(session, CITY, config, actor=ACTOR).plan.id

@@ -1,0 +1,105 @@
+"""Organisers: a city's roster imported from a CSV, checked against the current layer's wards."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.db.models import AuditEvent, Organiser, WardLayer
+from app.services.cities import get_city, require_current_layer
+from app.services.frames import point, stored_layer
+from app.services.layers import Upload, safe_name
+from gis.organisers import read_organisers
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    imported: int
+    retired: int
+    active: list[Organiser]
+    warnings: list[str]
+
+
+def import_organisers(
+    session: Session, city_code: str, upload: Upload, *, actor: str = "api"
+) -> ImportResult:
+    """Make the CSV the city's roster of active COs.
+
+    COs in the file are added or updated (name, home) and active; active COs missing from the file
+    are retired (kept, because plans refer to them). The file is checked completely first
+    (``gis.organisers.read_organisers`` against the current layer's wards); a refused file changes
+    nothing.
+    """
+    city = get_city(session, city_code, lock=True)
+    layer = session.get_one(WardLayer, require_current_layer(city))
+    wards = stored_layer(session, layer).wards
+    warnings: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
+        path = Path(tmp) / safe_name(upload.filename, "organisers.csv")
+        path.write_bytes(upload.data)
+        found = read_organisers(path, wards, warnings=warnings)
+
+    existing = {
+        o.organiser_id: o
+        for o in session.scalars(select(Organiser).where(Organiser.city_id == city.id))
+    }
+    listed = {o.organiser_id for o in found}
+    now = datetime.now(UTC)
+    retired = 0
+    for oid, row in existing.items():
+        if oid not in listed and row.active:
+            row.active, row.retired_at = False, now
+            retired += 1
+    for o in found:
+        row = existing.get(o.organiser_id) or Organiser(
+            city_id=city.id, organiser_id=o.organiser_id
+        )
+        session.add(row)
+        row.name = o.name
+        row.home = point(o.lon, o.lat)
+        row.home_ward = o.home_ward
+        row.active, row.retired_at = True, None
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action="organisers.import",
+            object_type="city",
+            object_id=str(city.id),
+            details={"city": city.code, "imported": len(found), "retired": retired},
+        )
+    )
+    session.flush()
+    return ImportResult(len(found), retired, active_organisers(session, city.id), warnings)
+
+
+def active_organisers(session: Session, city_id: int) -> list[Organiser]:
+    """A city's active COs, ordered by their id (the order plans use)."""
+    return list(
+        session.scalars(
+            select(Organiser)
+            .where(Organiser.city_id == city_id, Organiser.active)
+            .order_by(Organiser.organiser_id)
+        )
+    )
+
+
+def list_organisers(session: Session, city_code: str, *, include_retired: bool) -> list[Organiser]:
+    city = get_city(session, city_code)
+    query = select(Organiser).where(Organiser.city_id == city.id)
+    if not include_retired:
+        query = query.where(Organiser.active)
+    return list(session.scalars(query.order_by(Organiser.organiser_id)))
+
+
+def count_active(session: Session, city_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count(Organiser.id)).where(Organiser.city_id == city_id, Organiser.active)
+        )
+        or 0
+    )

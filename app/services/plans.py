@@ -1,0 +1,324 @@
+"""Plans: solve a stored layer for a city's active COs, store the answer, and read it back."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import planning
+from app.db.models import (
+    AuditEvent,
+    City,
+    Organiser,
+    Plan,
+    PlanArea,
+    PlanAssignment,
+    Ward,
+    WardLayer,
+    Zone,
+)
+from app.errors import Conflict, NotFound
+from app.services import solving
+from app.services.cities import get_city, require_current_layer
+from app.services.frames import gis_organisers, multipolygon, stored_layer, ward_pks
+from app.services.organisers import active_organisers
+from gis.layer import STORAGE_CRS
+from gis.maps import plan_map
+from solver.poverty import WardFigures, poor_households
+
+
+@dataclass(frozen=True)
+class StoredPlan:
+    plan: Plan
+    city: City
+    layer: WardLayer
+
+
+def create_plan(
+    session: Session,
+    city_code: str,
+    config: solving.SolveConfig,
+    *,
+    layer_version: int | None = None,
+    actor: str = "api",
+) -> StoredPlan:
+    """Solve the city's current (or given) layer for its active COs and store the plan.
+
+    Runs synchronously; a worker can call it as it is. Plans without an answer (infeasible, no
+    solution in time) are stored too, with their explanation.
+    """
+    city = get_city(session, city_code)
+    if layer_version is None:
+        layer = session.get_one(WardLayer, require_current_layer(city))
+    else:
+        found = session.scalars(
+            select(WardLayer).where(
+                WardLayer.city_id == city.id, WardLayer.version == layer_version
+            )
+        ).one_or_none()
+        if found is None:
+            raise NotFound("layer not found", f"{city_code!r} has no layer version {layer_version}")
+        layer = found
+    rows = active_organisers(session, city.id)
+    if not rows:
+        raise Conflict(
+            "the city has no active organisers",
+            f"import organisers first (POST /cities/{city.code}/organisers)",
+            code="no-organisers",
+        )
+    organisers = gis_organisers(rows)
+    result = solving.run(
+        stored_layer(session, layer), organisers, config, label=layer.source_filename
+    )
+    sol = result.solution
+    roster = [
+        {"organiser_id": o.organiser_id, "lon": round(o.lon, 7), "lat": round(o.lat, 7)}
+        for o in organisers
+    ]
+    plan = Plan(
+        city_id=city.id,
+        layer_id=layer.id,
+        parameters={**config.as_dict(), "layer_version": layer.version},
+        input_hashes={
+            "layer_sha256": layer.sha256,
+            "organisers_sha256": hashlib.sha256(
+                json.dumps(roster, sort_keys=True).encode()
+            ).hexdigest(),
+        },
+        solver=sol.solver,
+        solver_version=sol.solver_version,
+        seed=config.solve.seed,
+        status=sol.status.value,
+        objective=sol.objective,
+        bound=sol.bound,
+        gap=sol.gap,
+        tolerance_used=sol.tolerance,
+        seconds=round(sol.seconds, 3),
+        timings={k: round(v, 3) for k, v in sol.timings.items()},
+        warnings=solving.all_warnings(result),
+        report=solving.outcome(result),
+        created_by=actor,
+    )
+    session.add(plan)
+    session.flush()
+    if sol.has_plan:
+        _store_answer(session, plan, layer, rows, result)
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action="plan.create",
+            object_type="plan",
+            object_id=str(plan.id),
+            details={"city": city.code, "layer_version": layer.version, "status": plan.status},
+        )
+    )
+    session.flush()
+    return StoredPlan(plan, city, layer)
+
+
+def _store_answer(
+    session: Session,
+    plan: Plan,
+    layer: WardLayer,
+    rows: list[Organiser],
+    result: planning.PlanResult,
+) -> None:
+    pks = ward_pks(session, layer)
+    organiser_pk = {o.organiser_id: o.id for o in rows}
+    plan_wards, areas = planning.plan_frames(result)
+    session.add_all(
+        PlanAssignment(plan_id=plan.id, ward_pk=pks[str(w)], organiser_pk=organiser_pk[str(o)])
+        for w, o in zip(plan_wards["ward_id"], plan_wards["organiser_id"], strict=True)
+    )
+    session.add_all(
+        PlanArea(
+            plan_id=plan.id,
+            organiser_pk=organiser_pk[str(a.organiser_id)],
+            geom=multipolygon(a.geometry),
+            load=float(a.poor_households_est),
+            deviation=float(a.deviation_from_mean_pct) / 100.0,
+        )
+        for a in areas.itertuples()
+        if a.n_wards > 0
+    )
+    plan.report = {
+        **plan.report,
+        "areas": [
+            {
+                "organiser_id": str(a.organiser_id),
+                "name": str(a.name),
+                "wards": int(a.n_wards),
+                "load": round(float(a.poor_households_est), 1),
+                "deviation_from_mean_pct": float(a.deviation_from_mean_pct),
+            }
+            for a in areas.itertuples()
+        ],
+    }
+
+
+def get_plan(session: Session, city_code: str, plan_id: int) -> StoredPlan:
+    """A plan of this city; ``NotFound`` for another city's plan, as for a missing one."""
+    row = session.execute(
+        select(Plan, City, WardLayer)
+        .join(City, Plan.city_id == City.id)
+        .join(WardLayer, Plan.layer_id == WardLayer.id)
+        .where(City.code == city_code, Plan.id == plan_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("plan not found", f"{city_code!r} has no plan {plan_id}")
+    plan, city, layer = row
+    return StoredPlan(plan, city, layer)
+
+
+def _require_answer(stored: StoredPlan) -> None:
+    if stored.plan.status not in ("optimal", "feasible"):
+        raise Conflict(
+            "the plan has no assignment",
+            f"plan {stored.plan.id} is {stored.plan.status}: "
+            f"{stored.plan.report.get('explanation', '')}",
+            code="plan-without-answer",
+        )
+
+
+def _estimate(stored: StoredPlan, ward: Ward) -> float:
+    params = stored.plan.parameters
+    figures = WardFigures(
+        float(ward.population),
+        None if ward.households is None else float(ward.households),
+        None if ward.poor_households is None else float(ward.poor_households),
+    )
+    return poor_households(figures, float(params["poverty_rate"]), float(params["household_size"]))
+
+
+def plan_wards_geojson(session: Session, stored: StoredPlan) -> dict[str, Any]:
+    _require_answer(stored)
+    rows = session.execute(
+        select(Ward, Zone.name, Organiser.organiser_id, func.ST_AsGeoJSON(Ward.geom, 7))
+        .join(PlanAssignment, PlanAssignment.ward_pk == Ward.id)
+        .join(Organiser, PlanAssignment.organiser_pk == Organiser.id)
+        .outerjoin(Zone, Ward.zone_id == Zone.id)
+        .where(PlanAssignment.plan_id == stored.plan.id)
+        .order_by(Ward.id)
+    ).all()
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                "ward_id": ward.ward_id,
+                "ward_name": ward.name,
+                "zone": zone,
+                "population": ward.population,
+                "households": ward.households,
+                "poor_households_est": round(_estimate(stored, ward), 1),
+                "organiser_id": oid,
+            },
+            "geometry": json.loads(geometry),
+        }
+        for ward, zone, oid, geometry in rows
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def plan_areas_geojson(session: Session, stored: StoredPlan) -> dict[str, Any]:
+    _require_answer(stored)
+    summary = {a["organiser_id"]: a for a in stored.plan.report.get("areas", [])}
+    rows = session.execute(
+        select(
+            PlanArea, Organiser.organiser_id, Organiser.name, func.ST_AsGeoJSON(PlanArea.geom, 7)
+        )
+        .join(Organiser, PlanArea.organiser_pk == Organiser.id)
+        .where(PlanArea.plan_id == stored.plan.id)
+        .order_by(Organiser.organiser_id)
+    ).all()
+    features = [
+        {
+            "type": "Feature",
+            "properties": {
+                "organiser_id": oid,
+                "name": name,
+                "wards": summary.get(oid, {}).get("wards"),
+                "load": round(area.load, 1),
+                "deviation_from_mean_pct": round(100 * area.deviation, 2),
+            },
+            "geometry": json.loads(geometry),
+        }
+        for area, oid, name, geometry in rows
+    ]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def assignment_csv(session: Session, stored: StoredPlan) -> str:
+    _require_answer(stored)
+    rows = session.execute(
+        select(Ward.ward_id, Organiser.organiser_id)
+        .join(PlanAssignment, PlanAssignment.ward_pk == Ward.id)
+        .join(Organiser, PlanAssignment.organiser_pk == Organiser.id)
+        .where(PlanAssignment.plan_id == stored.plan.id)
+        .order_by(Ward.id)
+    ).all()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["ward_id", "organiser_id"])
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def plan_map_html(session: Session, stored: StoredPlan) -> str:
+    """The plan drawn by ``gis.maps.plan_map`` (which escapes every user string)."""
+    _require_answer(stored)
+    layer = stored_layer(session, stored.layer)
+    assigned = session.execute(
+        select(Ward.ward_id, Organiser.organiser_id)
+        .join(PlanAssignment, PlanAssignment.ward_pk == Ward.id)
+        .join(Organiser, PlanAssignment.organiser_pk == Organiser.id)
+        .where(PlanAssignment.plan_id == stored.plan.id)
+    ).all()
+    by_ward = {ward_id: oid for ward_id, oid in assigned}
+    wards = layer.wards.copy()
+    wards["organiser_id"] = [by_ward[str(w)] for w in wards["ward_id"]]
+    area_rows = session.execute(
+        select(PlanArea, Organiser)
+        .join(Organiser, PlanArea.organiser_pk == Organiser.id)
+        .where(PlanArea.plan_id == stored.plan.id)
+        .order_by(Organiser.organiser_id)
+    ).all()
+    counts = wards["organiser_id"].value_counts()
+    areas = gpd.GeoDataFrame(
+        [
+            {
+                "organiser_id": o.organiser_id,
+                "name": o.name,
+                "n_wards": int(counts.get(o.organiser_id, 0)),
+                "poor_households_est": area.load,
+                "deviation_from_mean_pct": 100 * area.deviation,
+                "geometry": to_shape(area.geom),
+            }
+            for area, o in area_rows
+        ],
+        geometry="geometry",
+        crs=STORAGE_CRS,
+    )
+    homes = gis_organisers([o for _, o in area_rows])
+    title = (
+        f"Wardplan: {stored.city.name}, layer {stored.layer.version}, plan {stored.plan.id} — "
+        f"{stored.plan.report.get('summary', stored.plan.status)}"
+    )
+    fmap = plan_map(
+        wards,
+        areas,
+        homes,
+        title=title,
+        credits=planning.DATA_CREDITS,
+        load_column="poor_households_est",
+        deviation_column="deviation_from_mean_pct",
+    )
+    return str(fmap.get_root().render())

@@ -1,0 +1,26 @@
+"""Load the Lucknow demo into the database of app.settings (WARDPLAN_DB_URL) and print the plan id.
+
+Usage: uv run python scripts/load_demo.py [DATA_DIR] [TIME_LIMIT_SECONDS]
+(apply the migrations first: uv run alembic upgrade head)
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from app.db.session import session_scope
+from app.services.demo import load_demo
+
+
+def main(argv: list[str]) -> int:
+    data = Path(argv[1]) if len(argv) > 1 else Path("../shared/data")
+    time_limit = float(argv[2]) if len(argv) > 2 else 120.0
+    with session_scope() as session:
+        plan_id = load_demo(session, data, time_limit=time_limit)
+    sys.stdout.write(f"plan {plan_id}: GET /cities/lucknow/plans/{plan_id}/map\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,194 @@
+"""The Lucknow flow over HTTP on the real PostGIS: upload → organisers → plan → outputs.
+
+The flow takes a solve, so it is built once for this module on its own connection, inside a
+transaction rolled back at the end of the module. It lives in its own module so that no other test
+writes while that transaction holds its locks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.orm import sessionmaker
+
+from app.db.models import City, Ward, WardLayer
+from app.schemas import (
+    FeatureCollection,
+    LayerOut,
+    OrganiserImport,
+    OrganiserOut,
+    PlanOut,
+    RequirementOut,
+)
+from tests.app.apihelp import expect_problem, make_app, upload_lucknow
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Flow:
+    client: TestClient
+    layer: LayerOut
+    organisers: OrganiserImport
+    plan: PlanOut
+    connection: Connection
+
+
+@pytest.fixture(scope="module")
+def lucknow(migrated_engine: Engine, lucknow_files: dict[str, Path]) -> Iterator[Flow]:
+    """Lucknow uploaded, 10 illustrative COs imported and one plan made; rolled back afterwards."""
+    with migrated_engine.connect() as connection:
+        outer = connection.begin()
+        factory = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            with TestClient(make_app(factory)) as client:
+                uploaded = upload_lucknow(client, "lucknow", lucknow_files, exclude="0")
+                assert uploaded.status_code == 201, uploaded.text
+                with lucknow_files["organisers"].open("rb") as fh:
+                    imported = client.post(
+                        "/cities/lucknow/organisers",
+                        files={"file": ("organisers.csv", fh, "text/csv")},
+                    )
+                assert imported.status_code == 201, imported.text
+                planned = client.post(
+                    "/cities/lucknow/plans", json={"tolerance": 0.5, "time_limit": 20}
+                )
+                assert planned.status_code == 201, planned.text
+                yield Flow(
+                    client,
+                    LayerOut.model_validate(uploaded.json()),
+                    OrganiserImport.model_validate(imported.json()),
+                    PlanOut.model_validate(planned.json()),
+                    connection,
+                )
+        finally:
+            outer.rollback()
+
+
+def test_layer_upload_stores_a_version(lucknow: Flow) -> None:
+    layer = lucknow.layer
+    assert (layer.city, layer.version, layer.ward_count) == ("lucknow", 1, 110)
+    assert layer.current
+    assert any("Airport" in w for w in layer.warnings)
+    assert len(layer.sha256) == 64
+
+    listed = lucknow.client.get("/cities/lucknow/layers")
+    assert listed.status_code == 200
+    assert [LayerOut.model_validate(x).version for x in listed.json()] == [1]
+    one = lucknow.client.get("/cities/lucknow/layers/1")
+    assert LayerOut.model_validate(one.json()).ward_count == 110
+    expect_problem(lucknow.client.get("/cities/lucknow/layers/7"), 404)
+
+    stored = lucknow.connection.execute(
+        select(func.count(), func.sum(Ward.population))
+        .select_from(Ward)
+        .join(WardLayer)
+        .join(City, WardLayer.city_id == City.id)
+        .where(City.code == "lucknow")
+    ).one()
+    assert stored[0] == 110
+    assert stored[1] > 2_000_000
+
+
+def test_layer_wards_are_paged_geojson(lucknow: Flow) -> None:
+    client = lucknow.client
+    first = FeatureCollection.model_validate(
+        client.get("/cities/lucknow/layers/1/wards", params={"limit": 50}).json()
+    )
+    second = FeatureCollection.model_validate(
+        client.get("/cities/lucknow/layers/1/wards", params={"limit": 50, "offset": 100}).json()
+    )
+    assert (first.numberMatched, first.numberReturned, second.numberReturned) == (110, 50, 10)
+    ids = {f["properties"]["ward_id"] for f in first.features + second.features}
+    assert len(ids) == 60
+    assert first.features[0]["geometry"]["type"] == "MultiPolygon"
+
+    expect_problem(client.get("/cities/lucknow/layers/1/wards", params={"limit": 100_000}), 422)
+    bbox = client.get(
+        "/cities/lucknow/layers/1/wards", params={"bbox": "80.90,26.83,80.95,26.87", "limit": 1000}
+    )
+    some = FeatureCollection.model_validate(bbox.json())
+    assert 0 < (some.numberMatched or 0) < 110
+    problem = expect_problem(
+        client.get("/cities/lucknow/layers/1/wards", params={"bbox": "1,2,x"}), 422
+    )
+    assert problem.type == "/problems/bad-bbox"
+
+
+# --- organisers, requirement and plans --------------------------------------------------------------
+
+
+def test_organisers_import(lucknow: Flow) -> None:
+    assert (lucknow.organisers.imported, lucknow.organisers.active) == (10, 10)
+    listed = lucknow.client.get("/cities/lucknow/organisers")
+    organisers = [OrganiserOut.model_validate(o) for o in listed.json()]
+    assert [o.organiser_id for o in organisers] == [f"CO-{k:02d}" for k in range(1, 11)]
+    assert "lat" not in listed.text  # exact homes are personal data
+
+
+def test_requirement(lucknow: Flow) -> None:
+    response = lucknow.client.get("/cities/lucknow/requirement", params={"rate": 0.25})
+    req = RequirementOut.model_validate(response.json())
+    assert req.poor_households_at_25pct < req.poor_households_at_30pct
+    assert req.organisers_required_at_25pct <= req.organisers_required_at_30pct
+    assert req.organisers_in_post == 10
+    assert req.shortfall == max(0, req.organisers_required - 10)
+    expect_problem(lucknow.client.get("/cities/lucknow/requirement", params={"rate": 2}), 422)
+
+
+def test_plan(lucknow: Flow) -> None:
+    plan = lucknow.plan
+    assert plan.status in ("optimal", "feasible")
+    assert plan.check.passed, plan.check.violations
+    assert plan.gap is not None
+    assert len(plan.areas) == 10
+    again = PlanOut.model_validate(lucknow.client.get(f"/cities/lucknow/plans/{plan.id}").json())
+    assert again == plan
+
+
+def test_plan_outputs(lucknow: Flow) -> None:
+    client, plan_id = lucknow.client, lucknow.plan.id
+    wards = client.get(f"/cities/lucknow/plans/{plan_id}/wards.geojson")
+    assert wards.headers["content-type"].startswith("application/geo+json")
+    ward_fc = FeatureCollection.model_validate(wards.json())
+    assert len(ward_fc.features) == 110
+    assert all(f["properties"]["organiser_id"] for f in ward_fc.features)
+
+    areas = FeatureCollection.model_validate(
+        client.get(f"/cities/lucknow/plans/{plan_id}/areas.geojson").json()
+    )
+    assert len(areas.features) == 10
+
+    csv_text = client.get(f"/cities/lucknow/plans/{plan_id}/assignment.csv").text
+    lines = csv_text.strip().splitlines()
+    assert lines[0] == "ward_id,organiser_id"
+    assert len({line.split(",")[0] for line in lines[1:]}) == 110
+
+    html = client.get(f"/cities/lucknow/plans/{plan_id}/map")
+    assert html.headers["content-type"].startswith("text/html")
+    for k in range(1, 11):
+        assert f"CO-{k:02d}" in html.text
+
+
+def test_another_citys_plan_is_not_found(lucknow: Flow) -> None:
+    client, plan_id = lucknow.client, lucknow.plan.id
+    for suffix in ("", "/wards.geojson", "/areas.geojson", "/assignment.csv", "/map"):
+        expect_problem(client.get(f"/cities/kanpur/plans/{plan_id}{suffix}"), 404)
+    expect_problem(client.get(f"/cities/lucknow/plans/{plan_id + 1000}"), 404)
+
+
+def test_another_existing_citys_plan_is_not_found(lucknow: Flow, shared_data: Path) -> None:
+    client = lucknow.client
+    wards = shared_data / "chandigarh" / "wards.geojson"
+    with wards.open("rb") as fh:
+        created = client.post("/cities/chandigarh/layers", files={"file": (wards.name, fh)})
+    assert created.status_code == 201, created.text
+    expect_problem(client.get(f"/cities/chandigarh/plans/{lucknow.plan.id}"), 404)
+    expect_problem(client.get(f"/cities/chandigarh/plans/{lucknow.plan.id}/map"), 404)
