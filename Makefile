@@ -1,5 +1,5 @@
 # One command surface. `make demo` and `make test` are the README's two commands.
-.PHONY: setup demo test lint typecheck contracts check-all bench clean db db-stop migrate
+.PHONY: setup demo test lint typecheck contracts check-all bench clean db db-stop migrate serve
 
 UV ?= uv
 OUT ?= out/lucknow
@@ -26,6 +26,11 @@ db-stop:
 ## Apply the Alembic migrations to the database of app.settings (WARDPLAN_DB_URL).
 migrate: setup db
 	$(UV) run alembic upgrade head
+
+## The HTTP API on 127.0.0.1:8000 (OpenAPI docs at /docs), on the private cluster, migrated first.
+serve: setup db
+	$(UV) run alembic upgrade head
+	$(UV) run uvicorn app.main:create_app --factory --host 127.0.0.1 --port 8000
 
 lint:
 	$(UV) run ruff check .

@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# Allocate Lucknow's 110 wards among 20 illustrative COs and write the plan and its map.
-# Usage: scripts/demo.sh [DATA_DIR] [OUT_DIR]
+# The main job on Lucknow: allocate its wards among 20 COs, write the plan and its map, then load the
+# same city into a private PostGIS, plan it through the service, and serve the API and map.
+# Usage: scripts/demo.sh [DATA_DIR] [OUT_DIR]      (WARDPLAN_TIME_LIMIT: solver seconds, default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data="${1:-../shared/data}"
 out="${2:-out/lucknow}"
+limit="${WARDPLAN_TIME_LIMIT:-60}"
+port="${WARDPLAN_API_PORT:-8000}"
 lucknow="$data/lucknow"
+wards=("$lucknow/raw/Lucknow_ward_boundary-SHP.zip" --exclude 0 --population-table "$lucknow/census2011_wards.csv")
 mkdir -p "$out"
 
-# No real CO list is public (homes are personal data): the COs are illustrative, drawn with a
-# fixed seed in proportion to ward population.
-uv run wardplan example-organisers "$lucknow/raw/Lucknow_ward_boundary-SHP.zip" \
-  --exclude 0 --population-table "$lucknow/census2011_wards.csv" \
-  --count 20 --seed 2017 --out "$out/organisers_illustrative.csv"
-
-uv run wardplan requirement "$lucknow/raw/Lucknow_ward_boundary-SHP.zip" \
-  --exclude 0 --population-table "$lucknow/census2011_wards.csv" --organisers-in-post 20
-
-uv run wardplan allocate "$lucknow/raw/Lucknow_ward_boundary-SHP.zip" \
-  --exclude 0 --population-table "$lucknow/census2011_wards.csv" \
-  --organisers "$out/organisers_illustrative.csv" \
-  --tolerance auto --time-limit "${WARDPLAN_TIME_LIMIT:-120}" --out "$out"
-
+# 1. The command line. No real CO list is public (homes are personal data): the COs are
+#    illustrative, drawn with a fixed seed in proportion to ward population.
+uv run wardplan example-organisers "${wards[@]}" --count 20 --seed 2017 --out "$out/organisers_illustrative.csv"
+uv run wardplan requirement "${wards[@]}" --organisers-in-post 20
+uv run wardplan allocate "${wards[@]}" --organisers "$out/organisers_illustrative.csv" \
+  --tolerance auto --time-limit "$limit" --out "$out"
 uv run wardplan check "$out"
-echo "Open $out/map.html in a browser to see the demarcation."
+
+# 2. The service: PostGIS (started here, installed when missing), migrations, Lucknow stored and
+#    planned through the same services the API uses, then the API and map on localhost.
+./scripts/postgres.sh start
+uv run alembic upgrade head
+plan_id=$(uv run python scripts/load_demo.py "$data" "$limit" | sed -n 's/^plan \([0-9]*\):.*/\1/p')
+echo
+echo "Files: $out (open $out/map.html)"
+echo "Map:   http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/map"
+echo "API:   http://127.0.0.1:$port/docs"
+exec uv run uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$port"

@@ -15,7 +15,7 @@ from app.cli import cli
 runner = CliRunner()
 
 
-def run(*args: str | Path) -> tuple[int, str]:
+def run(*args: str | Path | int) -> tuple[int, str]:
     result = runner.invoke(cli, [str(a) for a in args])
     return result.exit_code, result.output
 
