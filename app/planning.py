@@ -159,20 +159,32 @@ def build_problem(
 
 
 def plan(req: PlanRequest, on_progress: Callable[[Progress], None] | None = None) -> PlanResult:
-    """Run the whole job and verify its answer independently. Raises ``InputError`` on bad input."""
+    """Run the whole job from files and verify its answer. Raises ``InputError`` on bad input."""
     layer = load_layer(req.layer)
-    warnings = list(layer.warnings)
-    estimate_warnings = req.estimate.check()
-    warnings += estimate_warnings
-    adjacency = build_adjacency(layer.wards, snap_metres=req.snap_metres)
-    warnings += list(adjacency.warnings)
+    warnings: list[str] = []
     organisers = read_organisers(req.organisers, layer.wards, warnings=warnings)
+    return solve_layer(req, layer, organisers, warnings, on_progress=on_progress)
+
+
+def solve_layer(
+    req: PlanRequest,
+    layer: WardLayer,
+    organisers: list[Organiser],
+    warnings: Sequence[str] = (),
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> PlanResult:
+    """Adjacency → problem → solve → independent check, for a layer and organisers already read
+    (from files by :func:`plan`, from the database by the service)."""
+    notes = [*layer.warnings, *warnings, *req.estimate.check()]
     if req.solve.respect_zones and layer.wards["zone"].isna().all():
         raise InputError(
-            "--respect-zones needs a zone for every ward, and this layer has none",
+            "respecting zones needs a zone for every ward, and this layer has none",
             [Issue("missing-zone", "no zone column found or mapped", file=req.layer.wards.name)],
             code="missing-zone",
         )
+    adjacency = build_adjacency(layer.wards, snap_metres=req.snap_metres)
+    notes += list(adjacency.warnings)
     problem = build_problem(layer, adjacency, organisers, req.estimate)
     backend = make_backend(req.solver, threads=req.solve.threads, seed=req.solve.seed)
     solution = solve(problem, req.solve, backend=backend, on_progress=on_progress)
@@ -186,7 +198,7 @@ def plan(req: PlanRequest, on_progress: Callable[[Progress], None] | None = None
         if solution.assignment is not None
         else []
     )
-    return PlanResult(req, layer, adjacency, organisers, problem, solution, violations, warnings)
+    return PlanResult(req, layer, adjacency, organisers, problem, solution, violations, notes)
 
 
 # -- outputs ---------------------------------------------------------------------------------------

@@ -13,14 +13,11 @@ from typing import Any
 from app import planning
 from app.errors import DomainError
 from app.schemas import PlanParameters
-from gis.adjacency import build_adjacency
-from gis.errors import InputError, Issue
 from gis.layer import WardLayer
 from gis.organisers import Organiser
 from solver import verify
-from solver.backends import make_backend
 from solver.poverty import EstimateParams
-from solver.solve import SolveParams, solve
+from solver.solve import SolveParams
 
 
 class TimeLimitTooLong(DomainError):
@@ -80,29 +77,6 @@ def run(
     layer: WardLayer, organisers: list[Organiser], config: SolveConfig, *, label: str
 ) -> planning.PlanResult:
     """Solve and independently verify; ``label`` names the layer in messages and reports."""
-    warnings = list(layer.warnings)
-    warnings += config.estimate.check()
-    if config.solve.respect_zones and layer.wards["zone"].isna().all():
-        raise InputError(
-            "respect_zones needs a zone for every ward, and this layer has none",
-            [Issue("missing-zone", "no zone column found or mapped", file=label)],
-            code="missing-zone",
-        )
-    adjacency = build_adjacency(layer.wards, snap_metres=config.snap_metres)
-    warnings += list(adjacency.warnings)
-    problem = planning.build_problem(layer, adjacency, organisers, config.estimate)
-    backend = make_backend(config.solver, threads=config.solve.threads, seed=config.solve.seed)
-    solution = solve(problem, config.solve, backend=backend)
-    violations = (
-        verify.check_plan(
-            problem,
-            solution.assignment,
-            solution.tolerance,
-            respect_zones=config.solve.respect_zones,
-        )
-        if solution.assignment is not None
-        else []
-    )
     request = planning.PlanRequest(
         layer=planning.LayerRequest(wards=Path(label)),
         organisers=Path("organisers"),
@@ -111,9 +85,7 @@ def run(
         solver=config.solver,
         snap_metres=config.snap_metres,
     )
-    return planning.PlanResult(
-        request, layer, adjacency, organisers, problem, solution, violations, warnings
-    )
+    return planning.solve_layer(request, layer, organisers)
 
 
 def outcome(result: planning.PlanResult) -> dict[str, Any]:
