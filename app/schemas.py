@@ -281,6 +281,8 @@ class PlanOut(_Out):
                     "areas": [],
                     "created_at": "2026-11-25T14:00:00Z",
                     "created_by": "api",
+                    "approved_at": None,
+                    "approved_by": None,
                 }
             ]
         },
@@ -305,6 +307,24 @@ class PlanOut(_Out):
     areas: list[AreaSummary]
     created_at: datetime
     created_by: str
+    approved_at: datetime | None = None
+    approved_by: str | None = None
+
+
+class WardChange(_Out):
+    ward_id: str
+    organiser_a: str | None
+    organiser_b: str | None
+
+
+class PlanComparisonOut(_Out):
+    """Wards that change organiser between plan ``a`` and plan ``b`` (matched by ward id)."""
+
+    city: str
+    plan_a: int
+    plan_b: int
+    changed: list[WardChange]
+    unchanged: int
 
 
 # -- stateless allocation --------------------------------------------------------------------------

@@ -11,9 +11,11 @@ from app.schemas import (
     AreaSummary,
     CheckOut,
     FeatureCollection,
+    PlanComparisonOut,
     PlanOut,
     PlanParameters,
     RequirementOut,
+    WardChange,
 )
 from app.services import plans as service
 from app.services import solving
@@ -56,6 +58,8 @@ def plan_out(stored: service.StoredPlan) -> PlanOut:
         areas=[AreaSummary.model_validate(a) for a in report.get("areas", [])],
         created_at=plan.created_at,
         created_by=plan.created_by,
+        approved_at=plan.approved_at,
+        approved_by=plan.approved_by,
     )
 
 
@@ -131,3 +135,24 @@ def plan_assignment(city: CityCode, plan_id: int, session: SessionDep) -> PlainT
 def plan_map(city: CityCode, plan_id: int, session: SessionDep) -> HTMLResponse:
     stored = service.get_plan(session, city, plan_id)
     return HTMLResponse(service.plan_map_html(session, stored))
+
+
+@router.post("/cities/{city}/plans/{plan_id}/approve", response_model=PlanOut)
+def approve_plan(city: CityCode, plan_id: int, session: SessionDep) -> PlanOut:
+    """The CMMU approves this plan; an earlier approved plan of the city is withdrawn."""
+    return plan_out(service.approve_plan(session, city, plan_id, actor=ACTOR))
+
+
+@router.get("/cities/{city}/plans/{plan_id}/compare/{other_id}", response_model=PlanComparisonOut)
+def compare_plans(
+    city: CityCode, plan_id: int, other_id: int, session: SessionDep
+) -> PlanComparisonOut:
+    """Which wards change CO between two plans of the city."""
+    found = service.compare_plans(session, city, plan_id, other_id)
+    return PlanComparisonOut(
+        city=city,
+        plan_a=plan_id,
+        plan_b=other_id,
+        changed=[WardChange(ward_id=w, organiser_a=a, organiser_b=b) for w, a, b in found.changed],
+        unchanged=found.unchanged,
+    )

@@ -322,3 +322,78 @@ def plan_map_html(session: Session, stored: StoredPlan) -> str:
         deviation_column="deviation_from_mean_pct",
     )
     return str(fmap.get_root().render())
+
+
+def approve_plan(session: Session, city_code: str, plan_id: int, *, actor: str) -> StoredPlan:
+    """Mark a plan as the city's approved plan (the CMMU's decision).
+
+    Only a plan with an answer that passed its check can be approved; approving another plan of the
+    city withdraws the earlier approval, and both are kept in the audit trail.
+    """
+    stored = get_plan(session, city_code, plan_id)
+    _require_answer(stored)
+    if not stored.plan.report.get("check", {}).get("passed", False):
+        raise Conflict(
+            "the plan did not pass its check",
+            f"plan {plan_id} failed the independent check and cannot be approved",
+            code="plan-not-checked",
+        )
+    if stored.plan.approved_at is not None:
+        return stored
+    earlier = session.scalars(
+        select(Plan).where(
+            Plan.city_id == stored.city.id, Plan.approved_at.is_not(None), Plan.id != plan_id
+        )
+    ).all()
+    for old in earlier:
+        old.approved_at, old.approved_by = None, None
+        session.add(
+            AuditEvent(
+                actor=actor,
+                action="plan.approval_withdrawn",
+                object_type="plan",
+                object_id=str(old.id),
+                details={"city": city_code, "superseded_by": plan_id},
+            )
+        )
+    stored.plan.approved_at = func.now()
+    stored.plan.approved_by = actor
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action="plan.approve",
+            object_type="plan",
+            object_id=str(plan_id),
+            details={"city": city_code},
+        )
+    )
+    session.flush()
+    session.refresh(stored.plan)
+    return stored
+
+
+def _assignment_by_ward(session: Session, plan_id: int) -> dict[str, str]:
+    rows = session.execute(
+        select(Ward.ward_id, Organiser.organiser_id)
+        .join(PlanAssignment, PlanAssignment.ward_pk == Ward.id)
+        .join(Organiser, PlanAssignment.organiser_pk == Organiser.id)
+        .where(PlanAssignment.plan_id == plan_id)
+    ).all()
+    return {str(w): str(o) for w, o in rows}
+
+
+@dataclass(frozen=True)
+class PlanComparison:
+    changed: list[tuple[str, str | None, str | None]]  # ward, organiser in a, organiser in b
+    unchanged: int
+
+
+def compare_plans(session: Session, city_code: str, a_id: int, b_id: int) -> PlanComparison:
+    """Which wards change organiser between two plans of a city (matched by ward id)."""
+    a, b = get_plan(session, city_code, a_id), get_plan(session, city_code, b_id)
+    _require_answer(a)
+    _require_answer(b)
+    in_a, in_b = _assignment_by_ward(session, a_id), _assignment_by_ward(session, b_id)
+    wards = sorted(set(in_a) | set(in_b), key=lambda w: (len(w), w))
+    changed = [(w, in_a.get(w), in_b.get(w)) for w in wards if in_a.get(w) != in_b.get(w)]
+    return PlanComparison(changed, len(wards) - len(changed))

@@ -22,6 +22,7 @@ from app.schemas import (
     LayerOut,
     OrganiserImport,
     OrganiserOut,
+    PlanComparisonOut,
     PlanOut,
     RequirementOut,
 )
@@ -192,3 +193,42 @@ def test_another_existing_citys_plan_is_not_found(lucknow: Flow, shared_data: Pa
     assert created.status_code == 201, created.text
     expect_problem(client.get(f"/cities/chandigarh/plans/{lucknow.plan.id}"), 404)
     expect_problem(client.get(f"/cities/chandigarh/plans/{lucknow.plan.id}/map"), 404)
+
+
+def _assignment(client: TestClient, plan_id: int) -> dict[str, str]:
+    lines = client.get(f"/cities/lucknow/plans/{plan_id}/assignment.csv").text.strip().splitlines()
+    return dict(line.split(",") for line in lines[1:])
+
+
+def test_compare_and_approve(lucknow: Flow) -> None:
+    client, first = lucknow.client, lucknow.plan.id
+    made = client.post("/cities/lucknow/plans", json={"tolerance": 0.3, "time_limit": 10})
+    assert made.status_code == 201, made.text
+    second = PlanOut.model_validate(made.json())
+    assert second.status in ("optimal", "feasible")
+
+    diff = PlanComparisonOut.model_validate(
+        client.get(f"/cities/lucknow/plans/{first}/compare/{second.id}").json()
+    )
+    a, b = _assignment(client, first), _assignment(client, second.id)
+    expected = sorted(w for w in a if a[w] != b[w])
+    assert sorted(c.ward_id for c in diff.changed) == expected
+    assert all(
+        c.organiser_a == a[c.ward_id] and c.organiser_b == b[c.ward_id] for c in diff.changed
+    )
+    assert diff.unchanged == 110 - len(expected)
+    expect_problem(client.get(f"/cities/kanpur/plans/{first}/compare/{second.id}"), 404)
+
+    approved = PlanOut.model_validate(client.post(f"/cities/lucknow/plans/{first}/approve").json())
+    assert approved.approved_at is not None
+    assert approved.approved_by
+    # approving the second withdraws the first
+    client.post(f"/cities/lucknow/plans/{second.id}/approve").raise_for_status()
+    assert PlanOut.model_validate(
+        client.get(f"/cities/lucknow/plans/{second.id}").json()
+    ).approved_at
+    assert (
+        PlanOut.model_validate(client.get(f"/cities/lucknow/plans/{first}").json()).approved_at
+        is None
+    )
+    expect_problem(client.post(f"/cities/kanpur/plans/{first}/approve"), 404)
