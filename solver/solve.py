@@ -286,7 +286,7 @@ def _cut_loop(
             offer(plan)
     report(phase, None if incumbent is None else inc_val, None, "heuristic plan")
     if params.star_share > 0:
-        offer(_star_plan(problem, params, backend, clock, lo, hi, incumbent, first_plan))
+        offer(_star_plan(problem, params, backend, clock, lo, hi, first_plan))
         report(phase, None if incumbent is None else inc_val, None, "star-shaped plan")
     if incumbent is not None and not first_plan and params.lns_share > 0:
         offer(
@@ -436,7 +436,6 @@ def _star_plan(
     clock: _Clock,
     lo: float,
     hi: float,
-    incumbent: list[int] | None,
     first_plan: bool,
 ) -> list[int] | None:
     """The best plan whose areas are 'stars' around each organiser's home unit (connected by

@@ -16,9 +16,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app import planning
-from app.db.models import AuditEvent
 from app.schemas import AllocateRequest
-from app.services import solving
+from app.services import audit, solving
 from app.services.layers import LayerOptions, Upload, read_upload
 from gis.organisers import CSV_COLUMNS, read_organisers
 
@@ -54,19 +53,16 @@ def allocate(
     if result.solution.has_plan:
         _wards, frame = planning.plan_frames(result)
         areas = json.loads(frame.to_crs("EPSG:4326").to_json(drop_id=True))
-    session.add(
-        AuditEvent(
-            actor=actor,
-            action="allocate.stateless",
-            object_type="allocation",
-            object_id=hashlib.sha256(wards_bytes).hexdigest()[:16],
-            details={
-                "wards": len(layer),
-                "organisers": len(organisers),
-                "status": result.solution.status.value,
-                "parameters": config.as_dict(),
-            },
-        )
+    audit.record(
+        session,
+        actor,
+        "allocate.stateless",
+        "allocation",
+        hashlib.sha256(wards_bytes).hexdigest()[:16],
+        wards=len(layer),
+        organisers=len(organisers),
+        status=result.solution.status.value,
+        parameters=config.as_dict(),
     )
     session.flush()
     return result, areas

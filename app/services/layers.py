@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import planning
-from app.db.models import AuditEvent, City, Ward, WardLayer, Zone
+from app.db.models import City, Ward, WardLayer, Zone
 from app.errors import NotFound
+from app.services import audit
 from app.services.cities import ensure_city, get_city
 from app.services.frames import multipolygon
 from gis.errors import InputError, Issue
@@ -150,14 +151,15 @@ def upload_layer(
         for w in layer.wards.itertuples()
     )
     city.current_layer_id = row.id
-    session.add(
-        AuditEvent(
-            actor=actor,
-            action="layer.upload",
-            object_type="ward_layer",
-            object_id=str(row.id),
-            details={"city": city.code, "version": version, "wards": len(layer)},
-        )
+    audit.record(
+        session,
+        actor,
+        "layer.upload",
+        "ward_layer",
+        row.id,
+        city=city.code,
+        version=version,
+        wards=len(layer),
     )
     session.flush()
     return StoredLayer(row, city, len(layer), list(layer.warnings))

@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db.models import AuditEvent, Organiser, WardLayer
+from app.db.models import Organiser, WardLayer
+from app.services import audit
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import point, stored_layer
 from app.services.layers import Upload, safe_name
@@ -64,14 +65,15 @@ def import_organisers(
         row.home = point(o.lon, o.lat)
         row.home_ward = o.home_ward
         row.active, row.retired_at = True, None
-    session.add(
-        AuditEvent(
-            actor=actor,
-            action="organisers.import",
-            object_type="city",
-            object_id=str(city.id),
-            details={"city": city.code, "imported": len(found), "retired": retired},
-        )
+    audit.record(
+        session,
+        actor,
+        "organisers.import",
+        "city",
+        city.id,
+        city=city.code,
+        imported=len(found),
+        retired=retired,
     )
     session.flush()
     return ImportResult(len(found), retired, active_organisers(session, city.id), warnings)

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from app import planning
 from app.db.models import (
-    AuditEvent,
     City,
     Organiser,
     Plan,
@@ -27,7 +26,7 @@ from app.db.models import (
     Zone,
 )
 from app.errors import Conflict, NotFound
-from app.services import solving
+from app.services import audit, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import gis_organisers, multipolygon, stored_layer, ward_pks
 from app.services.organisers import active_organisers
@@ -112,14 +111,15 @@ def create_plan(
     session.flush()
     if sol.has_plan:
         _store_answer(session, plan, layer, rows, result)
-    session.add(
-        AuditEvent(
-            actor=actor,
-            action="plan.create",
-            object_type="plan",
-            object_id=str(plan.id),
-            details={"city": city.code, "layer_version": layer.version, "status": plan.status},
-        )
+    audit.record(
+        session,
+        actor,
+        "plan.create",
+        "plan",
+        plan.id,
+        city=city.code,
+        layer_version=layer.version,
+        status=plan.status,
     )
     session.flush()
     return StoredPlan(plan, city, layer)
@@ -347,26 +347,18 @@ def approve_plan(session: Session, city_code: str, plan_id: int, *, actor: str) 
     ).all()
     for old in earlier:
         old.approved_at, old.approved_by = None, None
-        session.add(
-            AuditEvent(
-                actor=actor,
-                action="plan.approval_withdrawn",
-                object_type="plan",
-                object_id=str(old.id),
-                details={"city": city_code, "superseded_by": plan_id},
-            )
+        audit.record(
+            session,
+            actor,
+            "plan.approval_withdrawn",
+            "plan",
+            old.id,
+            city=city_code,
+            superseded_by=plan_id,
         )
     stored.plan.approved_at = func.now()
     stored.plan.approved_by = actor
-    session.add(
-        AuditEvent(
-            actor=actor,
-            action="plan.approve",
-            object_type="plan",
-            object_id=str(plan_id),
-            details={"city": city_code},
-        )
-    )
+    audit.record(session, actor, "plan.approve", "plan", plan_id, city=city_code)
     session.flush()
     session.refresh(stored.plan)
     return stored

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import sessionmaker
 
-from app.db.models import City, Ward, WardLayer
+from app.db.models import AuditEvent, City, Ward, WardLayer
 from app.schemas import (
     FeatureCollection,
     LayerOut,
@@ -232,3 +232,12 @@ def test_compare_and_approve(lucknow: Flow) -> None:
         is None
     )
     expect_problem(client.post(f"/cities/kanpur/plans/{first}/approve"), 404)
+    actions = [
+        a
+        for (a,) in lucknow.connection.execute(
+            select(AuditEvent.action).where(AuditEvent.action.like("plan.%"))
+        )
+    ]
+    assert actions.count("plan.approve") == 2
+    assert actions.count("plan.approval_withdrawn") == 1
+    assert actions.count("plan.create") == 2
