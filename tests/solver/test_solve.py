@@ -122,7 +122,9 @@ def test_time_limited_solve_is_never_called_optimal(backend: str) -> None:
         assert sol.gap > 1e-3
         assert "feasible, gap" in sol.describe()
         assert verify.check_plan(p, sol.assignment or (), 0.02) == []
-    assert sol.seconds < 60  # the limit is honoured in the large (not a timing test: 30x slack)
+    if sol.status is Status.NO_SOLUTION:
+        assert sol.assignment is None
+        assert "time ran out" in sol.explanation
 
 
 def test_every_returned_area_is_connected() -> None:
