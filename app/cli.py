@@ -447,5 +447,21 @@ def example_organisers(
     typer.echo(f"wrote {len(orgs)} illustrative organisers (seed {seed}) to {out}")
 
 
+@cli.command()
+def worker() -> None:
+    """Run a solve worker: take plan jobs from the database's queue until stopped (Ctrl-C).
+
+    Settings come from the environment (WARDPLAN_DB_URL, WARDPLAN_JOBS_*); run one per core you
+    want to give to solving, on any machine that reaches the database.
+    """
+    import asyncio
+    import logging
+
+    from app.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(run_worker())
+
+
 def main() -> None:
     cli()

@@ -311,6 +311,75 @@ class PlanOut(_Out):
     approved_by: str | None = None
 
 
+class JobProgress(_Out):
+    """The latest report of a running solve (empty before the first)."""
+
+    elapsed_s: float | None = None
+    incumbent: float | None = Field(default=None, description="best plan's objective so far")
+    bound: float | None = Field(default=None, description="proven lower bound on the objective")
+    gap: float | None = Field(default=None, description="(incumbent − bound) / incumbent")
+    phase: str | None = None
+    message: str | None = None
+
+
+class JobOut(_Out):
+    """A plan request and how far it has got. Poll ``url`` until ``status`` is final."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 7,
+                    "city": "lucknow",
+                    "status": "running",
+                    "queue_position": None,
+                    "attempts": 1,
+                    "progress": {
+                        "elapsed_s": 12.0,
+                        "incumbent": 334114.0,
+                        "bound": 321051.0,
+                        "gap": 0.039,
+                        "phase": "exact",
+                        "message": "",
+                    },
+                    "cancel_requested": False,
+                    "error": None,
+                    "plan_id": None,
+                    "plan_url": None,
+                    "url": "/cities/lucknow/jobs/7",
+                    "request": {"tolerance": "auto", "time_limit": 60},
+                    "time_limit": 60.0,
+                    "solver": "highs",
+                    "created_at": "2026-11-25T16:00:00Z",
+                    "created_by": "api",
+                    "started_at": "2026-11-25T16:00:01Z",
+                    "finished_at": None,
+                }
+            ]
+        },
+    )
+
+    id: int
+    city: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    queue_position: int | None = Field(description="1 = next to run; only while queued")
+    attempts: int = Field(description="times a worker started it (more than 1 after a crash)")
+    progress: JobProgress
+    cancel_requested: bool
+    error: str | None
+    plan_id: int | None
+    plan_url: str | None
+    url: str
+    request: dict[str, Any]
+    time_limit: float
+    solver: str
+    created_at: datetime
+    created_by: str
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
 class WardChange(_Out):
     ward_id: str
     organiser_a: str | None

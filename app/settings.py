@@ -64,6 +64,32 @@ class SolverSettings(BaseSettings):
     name: Literal["highs", "cbc"] = Field(default="highs", description="MIP solver backend.")
 
 
+class JobSettings(BaseSettings):
+    """``WARDPLAN_JOBS_*``: the solve workers (``wardplan worker``) and their queue."""
+
+    model_config = _config("WARDPLAN_JOBS_")
+
+    concurrency: int = Field(default=1, ge=1, le=64, description="Solves one worker runs at once.")
+    heartbeat_s: float = Field(
+        default=10.0, gt=0, le=300, description="How often a worker says it is alive."
+    )
+    stalled_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="A worker silent this long is dead: its running jobs are queued again.",
+    )
+    grace_s: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="Seconds beyond a job's time limit before the watchdog kills its solver.",
+    )
+    poll_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often a running job looks for a cancellation."
+    )
+
+
 class ApiSettings(BaseSettings):
     """``WARDPLAN_API_*``: the HTTP service."""
 
@@ -84,6 +110,7 @@ class Settings(BaseModel):
     db: DatabaseSettings
     solver: SolverSettings
     api: ApiSettings
+    jobs: JobSettings
 
 
 @lru_cache(maxsize=1)
@@ -92,4 +119,6 @@ def get_settings() -> Settings:
 
     Tests that change the environment call ``get_settings.cache_clear()``.
     """
-    return Settings(db=DatabaseSettings(), solver=SolverSettings(), api=ApiSettings())
+    return Settings(
+        db=DatabaseSettings(), solver=SolverSettings(), api=ApiSettings(), jobs=JobSettings()
+    )

@@ -13,6 +13,7 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+from app.db.compare import include_object
 from app.db.models import Base
 from app.settings import get_settings
 
@@ -24,7 +25,7 @@ target_metadata = Base.metadata
 
 COMMON: dict[str, Any] = {
     "target_metadata": target_metadata,
-    "include_object": alembic_helpers.include_object,
+    "include_object": include_object,
     "process_revision_directives": alembic_helpers.writer,
     "render_item": alembic_helpers.render_item,
     "compare_type": True,

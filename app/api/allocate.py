@@ -3,7 +3,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import ACTOR, SessionDep, SettingsDep
-from app.api.plans import config_for
 from app.schemas import PROBLEM_RESPONSES, AllocateOut, AllocateRequest, CheckOut, FeatureCollection
 from app.services import solving
 from app.services.allocate import allocate as allocate_service
@@ -16,7 +15,7 @@ router = APIRouter(tags=["allocate"], responses=PROBLEM_RESPONSES)
 def allocate(body: AllocateRequest, session: SessionDep, settings: SettingsDep) -> AllocateOut:
     """Divide the wards in the body among its organisers; nothing is stored but an audit event."""
     result, areas = allocate_service(
-        session, body, config_for(body.parameters, settings), actor=ACTOR
+        session, body, solving.server_config(body.parameters, settings), actor=ACTOR
     )
     sol = result.solution
     outcome = solving.outcome(result)

@@ -2,37 +2,31 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from app.api.deps import ACTOR, CityCode, SessionDep, SettingsDep
+from app.api.jobs import job_out, job_url
 from app.schemas import (
     PROBLEM_RESPONSES,
     AreaSummary,
     CheckOut,
     FeatureCollection,
+    JobOut,
     PlanComparisonOut,
     PlanOut,
     PlanParameters,
     RequirementOut,
     WardChange,
 )
+from app.services import jobs
 from app.services import plans as service
-from app.services import solving
 from app.services.requirement import city_requirement
-from app.settings import Settings
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE, EstimateParams
 
 router = APIRouter(tags=["plans"], responses=PROBLEM_RESPONSES)
 
 GEOJSON = "application/geo+json"
-
-
-def config_for(params: PlanParameters, settings: Settings) -> solving.SolveConfig:
-    limit = settings.solver.time_limit
-    return solving.solve_config(
-        params, default_time_limit=limit, max_time_limit=limit, solver=settings.solver.name
-    )
 
 
 def plan_out(stored: service.StoredPlan) -> PlanOut:
@@ -95,13 +89,22 @@ def requirement(
     )
 
 
-@router.post("/cities/{city}/plans", status_code=201, response_model=PlanOut)
+@router.post("/cities/{city}/plans", status_code=202, response_model=JobOut)
 def create_plan(
-    city: CityCode, params: PlanParameters, session: SessionDep, settings: SettingsDep
-) -> PlanOut:
-    """Divide the current layer's wards among the city's active COs (synchronously, for now)."""
-    stored = service.create_plan(session, city, config_for(params, settings), actor=ACTOR)
-    return plan_out(stored)
+    city: CityCode,
+    params: PlanParameters,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+) -> JobOut:
+    """Ask for a plan of the current layer's wards among the city's active COs.
+
+    Answers ``202`` with the job at once (``Location``: the job); a worker solves it. Follow the
+    job until ``status`` is ``succeeded``, then read ``plan_url``.
+    """
+    job = jobs.submit(session, city, params, settings, actor=ACTOR)
+    response.headers["Location"] = job_url(city, job.id)
+    return job_out(jobs.get_job(session, city, job.id))
 
 
 @router.get("/cities/{city}/plans/{plan_id}", response_model=PlanOut)

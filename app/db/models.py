@@ -43,6 +43,11 @@ SRID: Final = 4326
 #: The statuses a plan can have (what the solver proved; see solver.Solution).
 PLAN_STATUSES: Final = ("optimal", "feasible", "infeasible", "no_solution")
 
+#: The life of a solve job: queued → running → succeeded | failed | cancelled.
+JOB_STATUSES: Final = ("queued", "running", "succeeded", "failed", "cancelled")
+#: The statuses a job never leaves.
+JOB_FINAL: Final = ("succeeded", "failed", "cancelled")
+
 #: A geometry value: read back as WKB, written as WKB or WKT (e.g. ``WKTElement(wkt, srid=4326)``).
 GeometryValue = WKBElement | WKTElement
 
@@ -313,6 +318,54 @@ class PlanArea(Base):
     deviation: Mapped[float] = mapped_column(Double, comment="relative to the mean load")
 
     plan: Mapped[Plan] = relationship(back_populates="areas")
+
+
+class SolveJob(Base):
+    """One request to plan a city, run by a worker (``app.worker``) and kept after it finishes.
+
+    The queue itself is procrastinate's (its ``procrastinate_*`` tables); this row is what users
+    see: status, live progress, and the plan it produced. The plan and the ``succeeded`` status are
+    written in one transaction, so a job whose worker died is run again and never stored twice.
+    """
+
+    __tablename__ = "solve_job"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in JOB_STATUSES) + ")", name="status_known"
+        ),
+        CheckConstraint("(status = 'succeeded') = (plan_id IS NOT NULL)", name="plan_iff_success"),
+        CheckConstraint(
+            "(finished_at IS NOT NULL) = (status IN ("
+            + ", ".join(f"'{s}'" for s in JOB_FINAL)
+            + "))",
+            name="finished_iff_final",
+        ),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        Index("ix_solve_job_status", "status", "id"),
+    )
+
+    id: Mapped[int] = _pk()
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"), index=True)
+    layer_id: Mapped[int] = mapped_column(ForeignKey("ward_layer.id"))
+    request: Mapped[dict[str, Any]] = mapped_column(comment="the plan parameters as requested")
+    time_limit: Mapped[float] = mapped_column(Double, comment="seconds, resolved at submission")
+    solver: Mapped[str] = mapped_column(comment="resolved at submission")
+    status: Mapped[str] = mapped_column(server_default=text("'queued'"))
+    progress: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{}'::jsonb"),
+        comment="latest report of the running solve: elapsed_s, incumbent, bound, gap, phase",
+    )
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    cancel_requested: Mapped[bool] = mapped_column(server_default=text("false"))
+    error: Mapped[str | None] = mapped_column(comment="why a failed job failed")
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"), unique=True)
+    queue_job_id: Mapped[int | None] = mapped_column(
+        BigInteger, comment="procrastinate_jobs.id once the job is queued"
+    )
+    created_at: Mapped[datetime] = _created_at()
+    created_by: Mapped[str]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ from app.services.organisers import active_organisers
 from gis.layer import STORAGE_CRS
 from gis.maps import plan_map
 from solver.poverty import WardFigures, poor_households
+from solver.problem import Progress
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,12 @@ def create_plan(
     *,
     layer_version: int | None = None,
     actor: str = "api",
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> StoredPlan:
     """Solve the city's current (or given) layer for its active COs and store the plan.
 
-    Runs synchronously; a worker can call it as it is. Plans without an answer (infeasible, no
+    Runs synchronously (a worker runs it for a solve job, ``app.services.jobs``); ``on_progress``
+    hears the solver's reports. Plans without an answer (infeasible, no
     solution in time) are stored too, with their explanation.
     """
     city = get_city(session, city_code)
@@ -76,7 +80,11 @@ def create_plan(
         )
     organisers = gis_organisers(rows)
     result = solving.run(
-        stored_layer(session, layer), organisers, config, label=layer.source_filename
+        stored_layer(session, layer),
+        organisers,
+        config,
+        label=layer.source_filename,
+        on_progress=on_progress,
     )
     sol = result.solution
     roster = [
@@ -123,6 +131,10 @@ def create_plan(
     )
     session.flush()
     return StoredPlan(plan, city, layer)
+
+
+def layer_version_of(session: Session, layer_id: int) -> int:
+    return session.get_one(WardLayer, layer_id).version
 
 
 def _store_answer(

@@ -6,6 +6,7 @@ those of ``app.planning.plan`` without its file reading.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,12 @@ from typing import Any
 from app import planning
 from app.errors import DomainError
 from app.schemas import PlanParameters
+from app.settings import Settings
 from gis.layer import WardLayer
 from gis.organisers import Organiser
 from solver import verify
 from solver.poverty import EstimateParams
+from solver.problem import Progress
 from solver.solve import SolveParams
 
 
@@ -73,8 +76,21 @@ def solve_config(
     )
 
 
+def server_config(params: PlanParameters, settings: Settings) -> SolveConfig:
+    """``params`` resolved against this server's solver settings (its time limit is the maximum)."""
+    limit = settings.solver.time_limit
+    return solve_config(
+        params, default_time_limit=limit, max_time_limit=limit, solver=settings.solver.name
+    )
+
+
 def run(
-    layer: WardLayer, organisers: list[Organiser], config: SolveConfig, *, label: str
+    layer: WardLayer,
+    organisers: list[Organiser],
+    config: SolveConfig,
+    *,
+    label: str,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> planning.PlanResult:
     """Solve and independently verify; ``label`` names the layer in messages and reports."""
     request = planning.PlanRequest(
@@ -85,7 +101,7 @@ def run(
         solver=config.solver,
         snap_metres=config.snap_metres,
     )
-    return planning.solve_layer(request, layer, organisers)
+    return planning.solve_layer(request, layer, organisers, on_progress=on_progress)
 
 
 def outcome(result: planning.PlanResult) -> dict[str, Any]:

@@ -21,8 +21,10 @@ from app.db.models import (
     WardLayer,
     Zone,
 )
+from app.db.session import session_scope
 from app.main import create_app
-from app.schemas import ProblemDetails
+from app.schemas import JobOut, PlanOut, ProblemDetails
+from app.services import jobs
 from app.settings import get_settings
 
 DOMAIN_TABLES = (State, District, City, Zone, WardLayer, Ward, Organiser, Plan, PlanAssignment)
@@ -63,3 +65,29 @@ def upload_lucknow(client: TestClient, city: str, files: dict[str, Path], **form
             },
             data=form,
         )
+
+
+def run_job_here(factory: sessionmaker[Session], job_id: int) -> None:
+    """What a worker's job process does (claim, solve, store), in this process and transaction."""
+    with session_scope(factory) as session:
+        assert jobs.claim(session, job_id) is not None, f"job {job_id} could not be claimed"
+    jobs.run_claimed(factory, job_id)
+
+
+def plan_through_job(
+    client: TestClient, factory: sessionmaker[Session], city: str, body: dict[str, Any]
+) -> tuple[JobOut, PlanOut]:
+    """POST a plan request (202 + job), run the job here, and read back the job and its plan."""
+    made = client.post(f"/cities/{city}/plans", json=body)
+    assert made.status_code == 202, made.text
+    job = JobOut.model_validate(made.json())
+    assert made.headers["location"] == job.url
+    assert job.status == "queued"
+    assert job.queue_position is not None
+    run_job_here(factory, job.id)
+    done = JobOut.model_validate(client.get(job.url).json())
+    assert done.status == "succeeded", done
+    assert done.plan_url is not None
+    plan = client.get(done.plan_url)
+    assert plan.status_code == 200, plan.text
+    return done, PlanOut.model_validate(plan.json())

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import AuditEvent, City, Ward, WardLayer
 from app.schemas import (
@@ -26,7 +26,7 @@ from app.schemas import (
     PlanOut,
     RequirementOut,
 )
-from tests.app.apihelp import expect_problem, make_app, upload_lucknow
+from tests.app.apihelp import expect_problem, make_app, plan_through_job, upload_lucknow
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +38,7 @@ class Flow:
     organisers: OrganiserImport
     plan: PlanOut
     connection: Connection
+    factory: sessionmaker[Session]
 
 
 @pytest.fixture(scope="module")
@@ -58,16 +59,16 @@ def lucknow(migrated_engine: Engine, lucknow_files: dict[str, Path]) -> Iterator
                         files={"file": ("organisers.csv", fh, "text/csv")},
                     )
                 assert imported.status_code == 201, imported.text
-                planned = client.post(
-                    "/cities/lucknow/plans", json={"tolerance": 0.5, "time_limit": 20}
+                _, plan = plan_through_job(
+                    client, factory, "lucknow", {"tolerance": 0.5, "time_limit": 20}
                 )
-                assert planned.status_code == 201, planned.text
                 yield Flow(
                     client,
                     LayerOut.model_validate(uploaded.json()),
                     OrganiserImport.model_validate(imported.json()),
-                    PlanOut.model_validate(planned.json()),
+                    plan,
                     connection,
+                    factory,
                 )
         finally:
             outer.rollback()
@@ -202,9 +203,9 @@ def _assignment(client: TestClient, plan_id: int) -> dict[str, str]:
 
 def test_compare_and_approve(lucknow: Flow) -> None:
     client, first = lucknow.client, lucknow.plan.id
-    made = client.post("/cities/lucknow/plans", json={"tolerance": 0.3, "time_limit": 10})
-    assert made.status_code == 201, made.text
-    second = PlanOut.model_validate(made.json())
+    _, second = plan_through_job(
+        client, lucknow.factory, "lucknow", {"tolerance": 0.3, "time_limit": 10}
+    )
     assert second.status in ("optimal", "feasible")
 
     diff = PlanComparisonOut.model_validate(

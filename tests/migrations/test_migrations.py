@@ -11,9 +11,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from geoalchemy2 import alembic_helpers
 from sqlalchemy import Column, Engine, MetaData, Text, inspect, text
 
+from app.db.compare import include_object
 from app.db.models import Base
 from tests.conftest import REPO
 
@@ -29,6 +29,9 @@ TABLES = {
     "plan_assignment",
     "plan_area",
     "audit_event",
+    "solve_job",
+    "procrastinate_jobs",
+    "procrastinate_workers",
 }
 
 
@@ -51,7 +54,7 @@ def _diffs(engine: Engine, metadata: MetaData) -> list[Any]:
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
-            opts={"include_object": alembic_helpers.include_object, "compare_type": True},
+            opts={"include_object": include_object, "compare_type": True},
         )
         return list(compare_metadata(context, metadata))
 
@@ -69,6 +72,15 @@ def test_upgrade_downgrade_upgrade(migrated_engine: Engine, alembic_config: Conf
         left = _tables(engine)
         assert not (TABLES & left), f"tables left after downgrade: {TABLES & left}"
         assert not {"idx_ward_geom", "idx_plan_area_geom"} & set(_gist_indexes(engine))
+        with engine.connect() as connection:  # nothing of the job queue is left either
+            queue_objects = connection.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM pg_proc WHERE proname LIKE 'procrastinate%')"
+                    " + (SELECT count(*) FROM pg_type WHERE typname LIKE 'procrastinate%')"
+                    " + (SELECT count(*) FROM pg_class WHERE relname LIKE 'procrastinate%')"
+                )
+            ).scalar_one()
+        assert queue_objects == 0
         with engine.connect() as connection:  # the extension is not the migration's to drop
             assert connection.execute(text("SELECT postgis_version()")).scalar_one()
     finally:
@@ -78,7 +90,7 @@ def test_upgrade_downgrade_upgrade(migrated_engine: Engine, alembic_config: Conf
     assert "idx_ward_geom" in _gist_indexes(engine)
     with engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    assert version == "0002"
+    assert version == "0003"
 
 
 def test_models_and_migrations_agree(migrated_engine: Engine) -> None:

@@ -1,0 +1,67 @@
+"""Solve jobs: follow a plan request to its plan, or cancel it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import ACTOR, CityCode, SessionDep
+from app.schemas import PROBLEM_RESPONSES, JobOut, JobProgress
+from app.services import jobs as service
+
+router = APIRouter(tags=["jobs"], responses=PROBLEM_RESPONSES)
+
+
+def job_url(city: str, job_id: int) -> str:
+    return f"/cities/{city}/jobs/{job_id}"
+
+
+def job_out(found: service.StoredJob) -> JobOut:
+    job, city = found.job, found.city.code
+    return JobOut(
+        id=job.id,
+        city=city,
+        status=job.status,  # type: ignore[arg-type]  # the table's CHECK constraint
+        queue_position=found.queue_position,
+        attempts=job.attempts,
+        progress=JobProgress.model_validate(job.progress),
+        cancel_requested=job.cancel_requested,
+        error=job.error,
+        plan_id=job.plan_id,
+        plan_url=None if job.plan_id is None else f"/cities/{city}/plans/{job.plan_id}",
+        url=job_url(city, job.id),
+        request=job.request,
+        time_limit=job.time_limit,
+        solver=job.solver,
+        created_at=job.created_at,
+        created_by=job.created_by,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+@router.get("/cities/{city}/jobs", response_model=list[JobOut])
+def list_jobs(
+    city: CityCode,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[JobOut]:
+    """The city's plan requests, newest first."""
+    return [
+        job_out(service.get_job(session, city, job.id))
+        for job in service.list_jobs(session, city, limit=limit, offset=offset)
+    ]
+
+
+@router.get("/cities/{city}/jobs/{job_id}", response_model=JobOut)
+def get_job(city: CityCode, job_id: int, session: SessionDep) -> JobOut:
+    """Status, queue position, live progress (incumbent, bound, gap) and, when done, the plan."""
+    return job_out(service.get_job(session, city, job_id))
+
+
+@router.post("/cities/{city}/jobs/{job_id}/cancel", response_model=JobOut)
+def cancel_job(city: CityCode, job_id: int, session: SessionDep) -> JobOut:
+    """Cancel: a queued job at once; a running one within a second (its solver is stopped)."""
+    return job_out(service.cancel(session, city, job_id, actor=ACTOR))

@@ -1,0 +1,264 @@
+"""Solve jobs: submit a plan request, follow it, cancel it, and run it once.
+
+A job's life: ``queued`` (submitted and on procrastinate's queue, in one transaction) → ``running``
+(a worker claimed it; ``attempts`` counts the claims) → ``succeeded`` (its plan stored), ``failed``
+or ``cancelled``. The plan and the ``succeeded`` status are committed together, and only by an
+attempt that still finds the job ``running`` and not cancelled: a job whose worker died is run
+again, and a job never has two plans.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app import queue
+from app.db.models import JOB_FINAL, City, SolveJob
+from app.db.session import session_scope
+from app.errors import Conflict, NotFound
+from app.schemas import PlanParameters
+from app.services import audit, plans, solving
+from app.services.cities import get_city, require_current_layer
+from app.services.organisers import active_organisers
+from app.settings import Settings
+from solver.problem import Progress
+
+
+class JobSuperseded(Exception):
+    """The job was cancelled or finished by another attempt while this one solved."""
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    job: SolveJob
+    city: City
+    queue_position: int | None
+
+
+def config_for(request: dict[str, Any], time_limit: float, solver: str) -> solving.SolveConfig:
+    """The solve configuration of a job, as resolved when it was submitted."""
+    return solving.solve_config(
+        PlanParameters.model_validate(request),
+        default_time_limit=time_limit,
+        max_time_limit=time_limit,
+        solver=solver,
+    )
+
+
+def submit(
+    session: Session, city_code: str, params: PlanParameters, settings: Settings, *, actor: str
+) -> SolveJob:
+    """Check that the city can be planned, store the job and queue it, all in ``session``.
+
+    Everything a solve would refuse at once (unknown city, no layer, no COs, a time limit above
+    the server's) is refused here, before anything is queued.
+    """
+    config = solving.server_config(params, settings)
+    city = get_city(session, city_code)
+    layer_id = require_current_layer(city)
+    if not active_organisers(session, city.id):
+        raise Conflict(
+            "the city has no active organisers",
+            f"import organisers first (POST /cities/{city.code}/organisers)",
+            code="no-organisers",
+        )
+    job = SolveJob(
+        city_id=city.id,
+        layer_id=layer_id,
+        request=params.model_dump(mode="json"),
+        time_limit=config.solve.time_limit,
+        solver=config.solver,
+        created_by=actor,
+    )
+    session.add(job)
+    session.flush()
+    job.queue_job_id = queue.defer_solve(session, job.id)
+    audit.record(session, actor, "plan.request", "solve_job", job.id, city=city.code)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, city_code: str, job_id: int) -> StoredJob:
+    """A job of this city (``NotFound`` for another city's, as for a missing one)."""
+    row = session.execute(
+        select(SolveJob, City)
+        .join(City, SolveJob.city_id == City.id)
+        .where(City.code == city_code, SolveJob.id == job_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("job not found", f"{city_code!r} has no job {job_id}")
+    job, city = row
+    position = None
+    if job.status == "queued":
+        position = session.scalar(
+            select(func.count())
+            .select_from(SolveJob)
+            .where(SolveJob.status == "queued", SolveJob.id <= job.id)
+        )
+    return StoredJob(job, city, position)
+
+
+def list_jobs(session: Session, city_code: str, *, limit: int, offset: int) -> list[SolveJob]:
+    city = get_city(session, city_code)
+    return list(
+        session.scalars(
+            select(SolveJob)
+            .where(SolveJob.city_id == city.id)
+            .order_by(SolveJob.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def cancel(session: Session, city_code: str, job_id: int, *, actor: str) -> StoredJob:
+    """Cancel a job: a queued one at once, a running one by asking its worker's watchdog."""
+    found = get_job(session, city_code, job_id)
+    job = found.job
+    if job.status in JOB_FINAL:
+        raise Conflict("the job has finished", f"job {job_id} is {job.status}", code="job-finished")
+    if job.status == "queued":
+        if job.queue_job_id is not None:
+            queue.cancel_queued(session, job.queue_job_id)
+        job.status, job.finished_at = "cancelled", func.now()
+    else:
+        job.cancel_requested = True
+    audit.record(session, actor, "plan.cancel", "solve_job", job.id, city=city_code)
+    session.flush()
+    session.refresh(job)
+    return get_job(session, city_code, job_id)
+
+
+# --- What a worker does -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    job_id: int
+    time_limit: float
+    attempt: int
+
+
+def claim(session: Session, job_id: int) -> Claim | None:
+    """Mark the job running (again, if an earlier worker died); None when there is nothing to run."""
+    row = session.execute(
+        update(SolveJob)
+        .where(
+            SolveJob.id == job_id,
+            SolveJob.status.in_(("queued", "running")),
+            SolveJob.cancel_requested.is_(False),
+        )
+        .values(
+            status="running",
+            attempts=SolveJob.attempts + 1,
+            started_at=func.now(),
+            progress={},
+        )
+        .returning(SolveJob.time_limit, SolveJob.attempts)
+    ).one_or_none()
+    if row is None:
+        return None
+    return Claim(job_id, float(row.time_limit), int(row.attempts))
+
+
+def finish(session: Session, job_id: int, status: str, error: str | None = None) -> bool:
+    """End a running job as ``failed`` or ``cancelled``; False when it had already ended."""
+    assert status in ("failed", "cancelled")
+    done = session.execute(
+        update(SolveJob)
+        .where(SolveJob.id == job_id, SolveJob.status == "running")
+        .values(status=status, error=error, finished_at=func.now())
+        .returning(SolveJob.id)
+    ).one_or_none()
+    return done is not None
+
+
+def requeue(session: Session, job_id: int) -> bool:
+    """Put a running job back on the queue (its worker is shutting down); False if it ended."""
+    job = session.get(SolveJob, job_id)
+    if job is None or job.status != "running":
+        return False
+    job.status = "queued"
+    job.queue_job_id = queue.defer_solve(session, job_id)
+    return True
+
+
+def cancel_requested(session: Session, job_id: int) -> bool:
+    return bool(session.scalar(select(SolveJob.cancel_requested).where(SolveJob.id == job_id)))
+
+
+def run_claimed(
+    factory: sessionmaker[Session],
+    job_id: int,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> int:
+    """Solve a claimed job and store its plan; returns the plan id.
+
+    Raises :class:`JobSuperseded` (storing nothing) when the job was cancelled or finished by
+    another attempt meanwhile. A refusal the service explains (``DomainError``) ends the job as
+    ``failed`` with that explanation.
+    """
+    with session_scope(factory) as session:
+        job = session.get_one(SolveJob, job_id)
+        city = session.get_one(City, job.city_id)
+        config = config_for(job.request, job.time_limit, job.solver)
+        layer_version = plans.layer_version_of(session, job.layer_id)
+        stored = plans.create_plan(
+            session,
+            city.code,
+            config,
+            layer_version=layer_version,
+            actor=job.created_by,
+            on_progress=on_progress,
+        )
+        done = session.execute(
+            update(SolveJob)
+            .where(
+                SolveJob.id == job_id,
+                SolveJob.status == "running",
+                SolveJob.cancel_requested.is_(False),
+            )
+            .values(status="succeeded", plan_id=stored.plan.id, finished_at=func.now())
+            .returning(SolveJob.id)
+        ).one_or_none()
+        if done is None:
+            raise JobSuperseded(f"job {job_id} was cancelled or finished while it ran")
+        return stored.plan.id
+
+
+class ProgressWriter:
+    """Writes a running job's latest progress on its own connection, at most every ``every_s``."""
+
+    def __init__(self, engine: Engine, job_id: int, every_s: float = 1.0):
+        self._engine = engine
+        self._job_id = job_id
+        self._every_s = every_s
+        self._last = float("-inf")
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if now - self._last < self._every_s:
+            return
+        self._last = now
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(SolveJob)
+                .where(SolveJob.id == self._job_id, SolveJob.status == "running")
+                .values(progress=progress_dict(progress))
+            )
+
+
+def progress_dict(progress: Progress) -> dict[str, Any]:
+    return {
+        "elapsed_s": round(progress.elapsed_s, 1),
+        "incumbent": progress.incumbent,
+        "bound": progress.bound,
+        "gap": progress.gap,
+        "phase": progress.phase,
+        "message": progress.message,
+    }

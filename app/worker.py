@@ -1,0 +1,175 @@
+"""The solve worker (``wardplan worker``): takes solve jobs from procrastinate's queue.
+
+Each job runs in a child process (``app.jobrunner``) that leads its own process group, watched from
+here: the watchdog kills the group when the job is cancelled or runs past its time limit plus
+``WARDPLAN_JOBS_GRACE_S``, and the child's group dies with the worker even when the worker is
+SIGKILLed (``PR_SET_PDEATHSIG``; see ``app.jobrunner``). So no CBC process outlives its job.
+
+A worker that stops answering (no heartbeat for ``WARDPLAN_JOBS_STALLED_AFTER_S``) leaves its
+jobs in procrastinate's ``doing`` state; every worker looks for such jobs and queues them again.
+The job then runs once more from the start, and ``app.services.jobs`` makes sure only one attempt
+stores a plan. Run as many workers, on as many machines, as the state needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import functools
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from procrastinate import App
+from sqlalchemy.orm import Session
+
+from app import queue
+from app.db.session import session_scope
+from app.jobrunner import EXIT_SUPERSEDED
+from app.services import jobs
+from app.settings import JobSettings, get_settings
+
+log = logging.getLogger("wardplan.worker")
+
+T = TypeVar("T")
+
+#: prctl(2) option: the signal this process gets when its parent thread dies.
+PR_SET_PDEATHSIG = 1
+#: Bytes of a crashed job's stderr kept as its error.
+STDERR_TAIL = 4000
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: SIGTERM when the worker dies (Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+async def _in_db(work: Callable[[Session], T]) -> T:
+    """Run a short unit of work on the database off the event loop."""
+
+    def run() -> T:
+        with session_scope() as session:
+            return work(session)
+
+    return await asyncio.to_thread(run)
+
+
+async def _drain(stream: asyncio.StreamReader, keep: bytearray) -> None:
+    while chunk := await stream.read(65536):
+        keep.extend(chunk)
+        del keep[:-STDERR_TAIL]
+
+
+async def watch(job_id: int, settings: JobSettings) -> str:
+    """Run one job in its own process group and watch it; returns how it ended (for the log)."""
+    claim = await _in_db(lambda s: jobs.claim(s, job_id))
+    if claim is None:
+        return "nothing to do (finished or cancelled)"
+    deadline = time.monotonic() + claim.time_limit + settings.grace_s
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.jobrunner",
+        str(job_id),
+        str(os.getpid()),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    stderr = bytearray()
+    assert child.stderr is not None
+    drain = asyncio.create_task(_drain(child.stderr, stderr))
+    try:
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(child.wait()), settings.poll_s)
+                break
+            except TimeoutError:
+                pass
+            if time.monotonic() > deadline:
+                _kill_group(child.pid)
+                why = (
+                    f"stopped by the watchdog: still running {settings.grace_s:g} s after "
+                    f"its time limit of {claim.time_limit:g} s"
+                )
+                await _in_db(
+                    functools.partial(jobs.finish, job_id=job_id, status="failed", error=why)
+                )
+                return "killed past its deadline"
+            if await _in_db(lambda s: jobs.cancel_requested(s, job_id)):
+                _kill_group(child.pid)
+                await _in_db(lambda s: jobs.finish(s, job_id, "cancelled"))
+                return "cancelled"
+    except asyncio.CancelledError:
+        # The worker is stopping: end the solve and hand the job back to the queue.
+        _kill_group(child.pid)
+        await asyncio.shield(_in_db(lambda s: jobs.requeue(s, job_id)))
+        raise
+    finally:
+        _kill_group(child.pid)  # the group may hold a solver even after the leader exited
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(drain, 5)
+    code = child.returncode
+    if code in (0, EXIT_SUPERSEDED):
+        return "done" if code == 0 else "superseded"
+    tail = stderr.decode("utf-8", "replace").strip()[-STDERR_TAIL:]
+    why = f"the solve process ended with status {code}: {tail or 'no message'}"
+    await _in_db(lambda s: jobs.finish(s, job_id, "failed", why))
+    return f"crashed ({code})"
+
+
+def make_worker_queue(database_url: str, settings: JobSettings) -> App:
+    """procrastinate's app for a worker, with the solve task registered."""
+    app = queue.worker_queue(database_url)
+
+    @app.task(name=queue.SOLVE_TASK, queue=queue.SOLVE_QUEUE)
+    async def solve_plan(job_id: int) -> None:
+        outcome = await watch(job_id, settings)
+        log.info("job %s: %s", job_id, outcome)
+
+    return app
+
+
+async def recover_stalled(app: App, settings: JobSettings) -> None:
+    """Queue again the jobs of workers that stopped sending heartbeats, now and periodically."""
+    while True:
+        stalled = await app.job_manager.get_stalled_jobs(
+            queue=queue.SOLVE_QUEUE, seconds_since_heartbeat=settings.stalled_after_s
+        )
+        for job in stalled:
+            log.warning("job %s: its worker stopped answering; queued again", job.id)
+            await app.job_manager.retry_job(job)
+        await asyncio.sleep(settings.heartbeat_s)
+
+
+async def run_worker() -> None:
+    """Run a worker until SIGINT or SIGTERM (procrastinate's handlers stop it gracefully)."""
+    settings = get_settings()
+    app = make_worker_queue(settings.db.url, settings.jobs)
+    async with app.open_async():
+        recovery = asyncio.create_task(recover_stalled(app, settings.jobs))
+        try:
+            await app.run_worker_async(
+                queues=[queue.SOLVE_QUEUE],
+                concurrency=settings.jobs.concurrency,
+                update_heartbeat_interval=settings.jobs.heartbeat_s,
+                stalled_worker_timeout=settings.jobs.stalled_after_s,
+                shutdown_graceful_timeout=settings.jobs.grace_s,
+            )
+        finally:
+            recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recovery
