@@ -5,7 +5,8 @@
 #
 # Usage: scripts/postgres.sh [start|stop|status|url]
 #   start   (default) install the packages when missing, create the cluster when missing, start it,
-#           create the role and databases `wardplan` and `wardplan_test` with PostGIS. Idempotent.
+#           create the role and databases `wardplan`, `wardplan_test` and `wardplan_jobs_test`
+#           with PostGIS. Idempotent.
 #   stop    stop the cluster (fast shutdown).
 #   status  say whether it is running; exit 0 when it is, 3 when it is not.
 #   url     print the SQLAlchemy URL of the `wardplan` database.
@@ -25,7 +26,7 @@ PACKAGES=("postgresql-${PG_VERSION}" "postgresql-${PG_VERSION}-postgis-3")
 PORT="${WARDPLAN_PG_PORT:-54329}"
 HOST=127.0.0.1
 ROLE=wardplan
-DATABASES=(wardplan wardplan_test)
+DATABASES=(wardplan wardplan_test wardplan_jobs_test) # the last: tests with real worker processes
 SUPERUSER=postgres
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
@@ -159,6 +160,7 @@ cmd_start() {
   check_paths
   if running; then
     say "already running on $HOST:$PORT (data $data_dir)"
+    create_databases # a newer checkout may list more databases
     return 0
   fi
   init_cluster

@@ -1,0 +1,344 @@
+"""Durable solve jobs with real worker processes (``wardplan worker``) on a real PostGIS.
+
+Workers are separate processes, so they only see committed rows: this module has a database of its
+own (``wardplan_jobs_test``), created, migrated and dropped here, and every step goes through the
+HTTP API as a client would: upload Lucknow's raw ward zip and census table → import COs →
+request a plan (202) → follow the job → download the plan. Then the faults: a worker SIGKILLed in
+the middle of a CBC solve leaves no solver behind and its job is run again, once; cancellation; the
+watchdog's deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, func, pool, select, text
+from sqlalchemy.engine import make_url
+
+from app.db.models import Plan, SolveJob
+from app.db.session import default_session_factory, make_engine, make_session_factory
+from app.main import create_app
+from app.schemas import FeatureCollection, JobOut, PlanOut
+from app.settings import (
+    ApiSettings,
+    DatabaseSettings,
+    JobSettings,
+    Settings,
+    SolverSettings,
+    get_settings,
+)
+from app.worker import watch
+from tests.app.apihelp import upload_lucknow
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+JOBS_DATABASE = "wardplan_jobs_test"
+#: Fast failure detection for the tests (production defaults are 10 s and 60 s).
+WORKER_ENV = {"WARDPLAN_JOBS_HEARTBEAT_S": "1", "WARDPLAN_JOBS_STALLED_AFTER_S": "3"}
+
+
+@pytest.fixture(scope="module")
+def jobs_db(database_url: str) -> Iterator[str]:
+    """``wardplan_jobs_test`` (made by scripts/postgres.sh), emptied by migrating down and up."""
+    url = make_url(database_url).set(database=JOBS_DATABASE).render_as_string(hide_password=False)
+
+    def alembic(*args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "alembic", *args],
+            cwd=REPO,
+            env={**os.environ, "WARDPLAN_DB_URL": url},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+
+    alembic("downgrade", "base")
+    alembic("upgrade", "head")
+    yield url
+    alembic("downgrade", "base")
+
+
+@contextlib.contextmanager
+def settings_on(url: str) -> Iterator[None]:
+    """``app.settings`` (and so the default session factory) on ``url`` for a block."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WARDPLAN_DB_URL", url)
+        get_settings.cache_clear()
+        default_session_factory.cache_clear()
+        try:
+            yield
+        finally:
+            default_session_factory().kw["bind"].dispose()
+            get_settings.cache_clear()
+            default_session_factory.cache_clear()
+
+
+def settings_for(url: str, **jobs: Any) -> Settings:
+    return Settings(
+        db=DatabaseSettings(url=url),
+        solver=SolverSettings(time_limit=120),
+        api=ApiSettings(),
+        jobs=JobSettings(**jobs),
+    )
+
+
+@dataclass
+class Service:
+    client: TestClient
+    url: str
+    settings: Settings
+    ward_count: int
+
+    def request_plan(self, **body: Any) -> JobOut:
+        made = self.client.post("/cities/lucknow/plans", json=body)
+        assert made.status_code == 202, made.text
+        return JobOut.model_validate(made.json())
+
+    def job(self, job: JobOut) -> JobOut:
+        got = self.client.get(job.url)
+        assert got.status_code == 200, got.text
+        return JobOut.model_validate(got.json())
+
+    def wait(
+        self, job: JobOut, until: Callable[[JobOut], bool], timeout: float = 240
+    ) -> list[JobOut]:
+        """Poll the job until ``until`` holds; returns every state seen (fails on timeout)."""
+        seen = [self.job(job)]
+        deadline = time.monotonic() + timeout
+        while not until(seen[-1]):
+            assert time.monotonic() < deadline, f"job never got there: {seen[-1]}"
+            time.sleep(0.3)
+            seen.append(self.job(job))
+        return seen
+
+    def plans(self) -> int:
+        engine = create_engine(self.url, poolclass=pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                return int(connection.execute(select(func.count()).select_from(Plan)).scalar_one())
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def service(jobs_db: str, lucknow_files: dict[str, Path]) -> Iterator[Service]:
+    """The API on the jobs database with Lucknow uploaded and 10 COs imported (committed)."""
+    settings = settings_for(jobs_db)
+    with TestClient(create_app(settings)) as client:
+        uploaded = upload_lucknow(client, "lucknow", lucknow_files, exclude="0")
+        assert uploaded.status_code == 201, uploaded.text
+        with lucknow_files["organisers"].open("rb") as fh:
+            imported = client.post(
+                "/cities/lucknow/organisers", files={"file": ("organisers.csv", fh, "text/csv")}
+            )
+        assert imported.status_code == 201, imported.text
+        yield Service(client, jobs_db, settings, int(uploaded.json()["ward_count"]))
+
+
+class Worker:
+    """``wardplan worker`` as a real process (its own session, so the test can kill it)."""
+
+    def __init__(self, url: str):
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "wardplan"), "worker"],
+            cwd=REPO,
+            env={**os.environ, **WORKER_ENV, "WARDPLAN_DB_URL": url},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        assert self.process.stderr is not None
+        with self.process.stderr as stderr:
+            return stderr.read().decode("utf-8", "replace")[-3000:]
+
+
+@pytest.fixture
+def worker_factory(service: Service) -> Iterator[Callable[[], Worker]]:
+    started: list[Worker] = []
+
+    def start() -> Worker:
+        started.append(Worker(service.url))
+        return started[-1]
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _group(pgid: int) -> list[tuple[int, str]]:
+    """Live (non-zombie) processes of process group ``pgid``, with their command names."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1 : stat.rindex(")")]
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append((int(entry.name), name))
+    return members
+
+
+def _wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return found
+
+
+def test_upload_plan_follow_download(
+    service: Service, worker_factory: Callable[[], Worker]
+) -> None:
+    """The client's whole path: the job is queued, runs with progress, and its plan is served."""
+    worker_factory()
+    job = service.request_plan(tolerance=0.3, time_limit=20)
+    assert job.status == "queued"
+    seen = service.wait(job, lambda j: j.status not in ("queued", "running"))
+    done = seen[-1]
+    assert done.status == "succeeded", done
+    assert done.attempts == 1
+    assert any(s.status == "running" and s.progress.phase for s in seen), "no progress seen"
+    assert done.plan_url is not None
+    plan = PlanOut.model_validate(service.client.get(done.plan_url).json())
+    assert plan.status in ("optimal", "feasible")
+    assert plan.check.passed
+    wards = FeatureCollection.model_validate(
+        service.client.get(f"{done.plan_url}/wards.geojson").json()
+    )
+    assert len(wards.features) == service.ward_count == 110  # ward 0 (2 features) excluded
+    assert {f["properties"]["organiser_id"] for f in wards.features} == {
+        a.organiser_id for a in plan.areas
+    }
+    assert service.client.get(f"{done.plan_url}/map").status_code == 200
+
+
+def test_worker_killed_mid_solve_leaves_no_solver_and_the_job_runs_once(
+    service: Service, worker_factory: Callable[[], Worker]
+) -> None:
+    before = service.plans()
+    first = worker_factory()
+    job = service.request_plan(tolerance=0.3, time_limit=40, solver="cbc")
+    service.wait(job, lambda j: j.status == "running")
+    runner = _wait_for(lambda: _children(first.process.pid), 60, "the job process")[0]
+    group = _wait_for(
+        lambda: [m for m in _group(runner) if m[1].lower().startswith("cbc")] and _group(runner),
+        90,
+        "CBC to start in the job's process group",
+    )
+    assert any(pid != runner for pid, _ in group)
+
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait(10)
+    _wait_for(lambda: not _group(runner), 15, "the job process and CBC to die with the worker")
+    assert service.job(job).status == "running"  # nobody has finished it
+
+    worker_factory()  # another worker finds the stalled job and runs it again
+    done = service.wait(job, lambda j: j.status not in ("queued", "running"))[-1]
+    assert done.status == "succeeded", done
+    assert done.attempts == 2
+    assert service.plans() == before + 1
+
+    # Delivered once more (as a queue may do): nothing runs, nothing is stored.
+    with settings_on(service.url):
+        assert asyncio.run(watch(job.id, service.settings.jobs)).startswith("nothing to do")
+    assert service.job(job).attempts == 2
+    assert service.plans() == before + 1
+
+
+def test_cancel_a_running_job(service: Service, worker_factory: Callable[[], Worker]) -> None:
+    before = service.plans()
+    w = worker_factory()
+    job = service.request_plan(tolerance=0.3, time_limit=60, solver="cbc")
+    service.wait(job, lambda j: j.status == "running")
+    runner = _wait_for(lambda: _children(w.process.pid), 60, "the job process")[0]
+    cancelled = service.client.post(f"{job.url}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    assert JobOut.model_validate(cancelled.json()).cancel_requested
+    done = service.wait(job, lambda j: j.status != "running", timeout=30)[-1]
+    assert done.status == "cancelled"
+    assert done.plan_id is None
+    _wait_for(lambda: not _group(runner), 15, "the job's processes to end")
+    assert service.plans() == before
+    again = service.client.post(f"{job.url}/cancel")
+    assert again.status_code == 409
+
+
+def test_cancel_a_queued_job(service: Service) -> None:
+    """No worker runs here: the job is withdrawn from the queue before anyone takes it."""
+    job = service.request_plan(tolerance=0.3, time_limit=10)
+    cancelled = JobOut.model_validate(service.client.post(f"{job.url}/cancel").json())
+    assert cancelled.status == "cancelled"
+    assert cancelled.finished_at is not None
+    engine = make_engine(service.settings.db)
+    try:
+        with make_session_factory(engine)() as session:
+            queue_id = session.scalar(select(SolveJob.queue_job_id).where(SolveJob.id == job.id))
+            status = session.execute(
+                text("SELECT status FROM procrastinate_jobs WHERE id = :id"), {"id": queue_id}
+            ).scalar_one()
+        assert status == "cancelled"
+    finally:
+        engine.dispose()
+
+
+def test_watchdog_kills_a_job_past_its_deadline(service: Service) -> None:
+    """With no grace, a 1 s limit cannot cover even the job process's start: the watchdog ends it."""
+    job = service.request_plan(tolerance=0.3, time_limit=1)
+    strict = JobSettings(grace_s=0, poll_s=0.2)
+    # The watchdog as the worker runs it, here; the job process is real.
+    with settings_on(service.url):
+        outcome = asyncio.run(watch(job.id, strict))
+    assert outcome == "killed past its deadline"
+    done = service.job(job)
+    assert done.status == "failed"
+    assert done.error is not None
+    assert "watchdog" in done.error
+    # The killed attempt stored nothing and the job is not claimable again.
+    engine = make_engine(service.settings.db)
+    try:
+        with make_session_factory(engine)() as session:
+            assert session.scalar(select(SolveJob.plan_id).where(SolveJob.id == job.id)) is None
+    finally:
+        engine.dispose()
