@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from app import planning
+from app import planning, printing
 from app.checking import check_plan_dir
 from gis.errors import InputError
 from gis.fields import FieldMapping
@@ -310,6 +310,18 @@ def allocate(
     ] = 0.001,
     solver: Annotated[str, typer.Option("--solver", help="highs or cbc.")] = "highs",
     seed: Annotated[int, typer.Option("--seed", help="Solver random seed.")] = 0,
+    sheets: Annotated[
+        bool,
+        typer.Option(
+            "--sheets",
+            help="Also write the printable sheets: city-sheet.pdf (A3) and co-sheets.pdf (A4, "
+            "one page per CO).",
+        ),
+    ] = False,
+    city: Annotated[
+        str | None,
+        typer.Option("--city", help="City name printed on the sheets (default: the file name)."),
+    ] = None,
 ) -> None:
     """Divide the wards among the COs and write the plan, its checks and its map to --out."""
     if solver not in ("highs", "cbc"):
@@ -351,6 +363,8 @@ def allocate(
     for w in result.warnings + list(result.solution.warnings):
         typer.echo(f"warning: {w}", err=True)
     written = planning.write_outputs(result, out)
+    if sheets:
+        written += printing.write_sheets(result, out, city=city or wards.stem)
     sol = result.solution
     typer.echo(
         f"{len(result.problem.unit_ids)} wards, {result.problem.n_organisers} COs: {sol.describe()}"

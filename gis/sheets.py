@@ -171,7 +171,7 @@ def _city_figure(plan_wards: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, info: Sh
     _homes(ax, area_frame, crs)
     _scale_bar(ax)
     _north_arrow(ax)
-    table = figure.add_axes((0.60, 0.22, 0.39, 0.65))
+    table = figure.add_axes((0.60, 0.22, 0.39, 0.62))
     _organiser_table(table, area_frame, colours, info)
     notes = figure.add_axes((0.60, 0.07, 0.39, 0.14))
     _notes(notes, info)
