@@ -322,6 +322,24 @@ def allocate(
         str | None,
         typer.Option("--city", help="City name printed on the sheets (default: the file name)."),
     ] = None,
+    ward_names: Annotated[
+        Path | None,
+        typer.Option(
+            "--ward-names",
+            help="With --sheets: CSV ward_id,name_en,name_hi of bilingual ward names (UTF-8).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    community_centres: Annotated[
+        Path | None,
+        typer.Option(
+            "--community-centres",
+            help="With --sheets: CSV name,lat,lon of community centres, the COs' contact points.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Divide the wards among the COs and write the plan, its checks and its map to --out."""
     if solver not in ("highs", "cbc"):
@@ -353,6 +371,11 @@ def allocate(
         solver=solver,
         snap_metres=snap_metres,
     )
+    if sheets:
+        try:
+            printing.check_sheet_inputs(ward_names, community_centres)
+        except InputError as exc:
+            raise _fail(str(exc)) from None
     progress = _ProgressLine()
     try:
         result = planning.plan(req, on_progress=progress)
@@ -364,7 +387,16 @@ def allocate(
         typer.echo(f"warning: {w}", err=True)
     written = planning.write_outputs(result, out)
     if sheets:
-        written += printing.write_sheets(result, out, city=city or wards.stem)
+        try:
+            written += printing.write_sheets(
+                result,
+                out,
+                city=city or wards.stem,
+                ward_names=ward_names,
+                centres=community_centres,
+            )
+        except InputError as exc:
+            raise _fail(str(exc)) from None
     sol = result.solution
     typer.echo(
         f"{len(result.problem.unit_ids)} wards, {result.problem.n_organisers} COs: {sol.describe()}"

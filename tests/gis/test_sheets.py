@@ -19,6 +19,7 @@ from pypdf import PdfReader
 from shapely.geometry import Point
 
 from gis import sheets
+from gis.errors import InputError
 from gis.export import dissolve_areas, plan_wards
 from gis.maps import DATA_CREDITS
 from gis.organisers import illustrative_organisers, organiser_distances_km
@@ -157,3 +158,31 @@ def test_a_co_sheet_for_an_organiser_not_in_the_plan_is_refused(
 )
 def test_scale_bar_length_is_round_and_at_most_a_fifth(span: float, expected: float) -> None:
     assert sheets.nice_length(span) == expected
+
+
+def test_ward_names_table_with_bom_blank_cells_and_a_duplicate(tmp_path: Path) -> None:
+    path = tmp_path / "names.csv"
+    path.write_text(
+        "\ufeffward_id,name_en,name_hi\n1,Aminabad,अमीनाबाद\n2,Chowk,\n", encoding="utf-8"
+    )
+    names = sheets.read_ward_names(path, ["1", "2", "3"])
+    assert names.loc["1", "name_hi"] == "अमीनाबाद"
+    assert names.loc["2", "name_hi"] is None
+    path.write_text("ward_id,name_en,name_hi\n1,A,\n1,B,\n", encoding="utf-8")
+    with pytest.raises(InputError, match="bad ward name") as caught:
+        sheets.read_ward_names(path)
+    assert [(i.code, i.ward_id, i.field) for i in caught.value.issues] == [
+        ("duplicate-id", "1", "ward_id")
+    ]
+
+
+def test_centres_outside_wgs84_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "centres.csv"
+    path.write_text("name,lat,lon\nHall,126.8,80.9\nOk,26.85,80.95\n", encoding="utf-8")
+    with pytest.raises(InputError, match="1 bad community centre") as caught:
+        sheets.read_centres(path)
+    assert "126.8, 80.9 is not a WGS 84 position" in str(caught.value)
+    path.write_text("name,lat,lon\nOk,26.85,80.95\n", encoding="utf-8")
+    centres = sheets.read_centres(path)
+    assert list(centres["name"]) == ["Ok"]
+    assert (centres.geometry.x[0], centres.geometry.y[0]) == (80.95, 26.85)
