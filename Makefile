@@ -9,7 +9,7 @@ setup:
 	./scripts/bootstrap.sh
 
 ## The main job: Lucknow's raw ward shapefile + census table, 20 illustrative COs, plan + map.
-demo: setup
+demo: setup sysdeps
 	./scripts/demo.sh "$(DATA)" "$(OUT)"
 
 ## Every test, the linters and the layer contract. The database tests use the private PostGIS cluster.
