@@ -2,12 +2,13 @@
 
 The CMMU discusses the demarcation on paper, and ward names come in English and Hindi, so the PDFs
 must shape Devanagari (conjuncts such as क्ष and श्र, the reordered ि matra, reph in र्ड). Chosen by
-testing (``tests/gis/test_sheets.py``): **matplotlib ≥ 3.11**, which lays out text with libraqm
-(HarfBuzz + FriBiDi, bundled in its wheels), draws it correctly — the glyphs it embeds are exactly
-HarfBuzz's shaping of the string — while matplotlib 3.10 puts one glyph per code point (क्‌षेत्‌र),
-as ReportLab does. WeasyPrint (Pango) would shape too, but needs Pango/Cairo system libraries and
-an HTML map; matplotlib draws the map itself from the GeoDataFrames and needs only a font, Debian's
-``fonts-lohit-deva`` (installed by ``scripts/system-deps.sh`` and in the Dockerfile).
+testing (``tests/gis/test_sheets.py``): **matplotlib ≥ 3.11** (on PyPI since 3.11.0), which lays
+out text with libraqm (HarfBuzz inside; built into its wheels), draws it correctly — the glyphs it
+embeds are exactly HarfBuzz's shaping of the string — while matplotlib 3.10.8 puts one glyph per
+code point (क्‌षेत्‌र; the same test fails under it). WeasyPrint (Pango) would shape too, but needs
+Pango/Cairo system libraries and an HTML rendering of the map; matplotlib draws the map itself from
+the GeoDataFrames and needs only a font, Debian's ``fonts-lohit-deva`` (installed by
+``scripts/system-deps.sh`` and in the Dockerfile).
 
 Frames, as for ``gis.maps.plan_map``: ``plan_wards`` needs ``ward_id``, ``organiser_id`` and
 geometry, and may carry ``ward_name`` (or ``name_en``), ``ward_name_hi`` (or ``name_hi``),
