@@ -8,6 +8,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/app/.venv \
     PATH="/app/.venv/bin:$PATH"
 
+# A Devanagari font for the printable sheets (Hindi ward names; see gis/sheets.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-lohit-deva \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN pip install --no-cache-dir "uv>=0.4"
 
 WORKDIR /app

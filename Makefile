@@ -1,5 +1,5 @@
 # One command surface. `make demo` and `make test` are the README's two commands.
-.PHONY: setup demo test lint typecheck contracts check-all bench clean db db-stop migrate serve
+.PHONY: setup sysdeps demo test lint typecheck contracts check-all bench clean db db-stop migrate serve
 
 UV ?= uv
 OUT ?= out/lucknow
@@ -9,12 +9,16 @@ setup:
 	./scripts/bootstrap.sh
 
 ## The main job: Lucknow's raw ward shapefile + census table, 20 illustrative COs, plan + map.
-demo: setup
+demo: setup sysdeps
 	./scripts/demo.sh "$(DATA)" "$(OUT)"
 
 ## Every test, the linters and the layer contract. The database tests use the private PostGIS cluster.
-test: setup db lint typecheck contracts
+test: setup sysdeps db lint typecheck contracts
 	$(UV) run pytest
+
+## Debian packages for the printable sheets and their tests (a Devanagari font, poppler-utils).
+sysdeps:
+	./scripts/system-deps.sh
 
 ## The private PostgreSQL + PostGIS cluster (var/pg; installs Debian's packages when missing).
 db:

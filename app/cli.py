@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from app import planning
+from app import planning, printing
 from app.checking import check_plan_dir
 from gis.errors import InputError
 from gis.fields import FieldMapping
@@ -310,6 +310,36 @@ def allocate(
     ] = 0.001,
     solver: Annotated[str, typer.Option("--solver", help="highs or cbc.")] = "highs",
     seed: Annotated[int, typer.Option("--seed", help="Solver random seed.")] = 0,
+    sheets: Annotated[
+        bool,
+        typer.Option(
+            "--sheets",
+            help="Also write the printable sheets: city-sheet.pdf (A3) and co-sheets.pdf (A4, "
+            "one page per CO).",
+        ),
+    ] = False,
+    city: Annotated[
+        str | None,
+        typer.Option("--city", help="City name printed on the sheets (default: the file name)."),
+    ] = None,
+    ward_names: Annotated[
+        Path | None,
+        typer.Option(
+            "--ward-names",
+            help="With --sheets: CSV ward_id,name_en,name_hi of bilingual ward names (UTF-8).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    community_centres: Annotated[
+        Path | None,
+        typer.Option(
+            "--community-centres",
+            help="With --sheets: CSV name,lat,lon of community centres, the COs' contact points.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Divide the wards among the COs and write the plan, its checks and its map to --out."""
     if solver not in ("highs", "cbc"):
@@ -341,6 +371,11 @@ def allocate(
         solver=solver,
         snap_metres=snap_metres,
     )
+    if sheets:
+        try:
+            printing.check_sheet_inputs(ward_names, community_centres)
+        except InputError as exc:
+            raise _fail(str(exc)) from None
     progress = _ProgressLine()
     try:
         result = planning.plan(req, on_progress=progress)
@@ -351,6 +386,17 @@ def allocate(
     for w in result.warnings + list(result.solution.warnings):
         typer.echo(f"warning: {w}", err=True)
     written = planning.write_outputs(result, out)
+    if sheets:
+        try:
+            written += printing.write_sheets(
+                result,
+                out,
+                city=city or wards.stem,
+                ward_names=ward_names,
+                centres=community_centres,
+            )
+        except InputError as exc:
+            raise _fail(str(exc)) from None
     sol = result.solution
     typer.echo(
         f"{len(result.problem.unit_ids)} wards, {result.problem.n_organisers} COs: {sol.describe()}"

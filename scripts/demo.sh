@@ -17,7 +17,7 @@ mkdir -p "$out"
 uv run wardplan example-organisers "${wards[@]}" --count 20 --seed 2017 --out "$out/organisers_illustrative.csv"
 uv run wardplan requirement "${wards[@]}" --organisers-in-post 20
 uv run wardplan allocate "${wards[@]}" --organisers "$out/organisers_illustrative.csv" \
-  --tolerance auto --time-limit "$limit" --out "$out"
+  --tolerance auto --time-limit "$limit" --out "$out" --sheets --city Lucknow
 uv run wardplan check "$out"
 
 # 2. The service: PostGIS (started here, installed when missing), migrations, Lucknow stored and
@@ -28,5 +28,6 @@ plan_id=$(uv run python scripts/load_demo.py "$data" "$limit" | sed -n 's/^plan 
 echo
 echo "Files: $out (open $out/map.html)"
 echo "Map:   http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/map"
+echo "Print: http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/sheet.pdf (city, A3)"
 echo "API:   http://127.0.0.1:$port/docs"
 exec uv run uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$port"

@@ -1,0 +1,134 @@
+"""Printable sheets over HTTP on the real PostGIS: Lucknow uploaded, planned, printed, approved.
+
+Like ``test_api_flow``, the plan is made once for the module on its own connection, inside a
+transaction rolled back at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx2
+import pytest
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from app.planning import DATA_CREDITS
+from app.schemas import PlanOut
+from tests.app.apihelp import expect_problem, make_app, plan_through_job, upload_lucknow
+from tests.gis.pdfglyphs import pdf_text, render_png
+
+pytestmark = pytest.mark.slow
+
+A3 = (1190.55, 841.89)
+A4 = (595.28, 841.89)
+
+
+@dataclass
+class Printed:
+    client: TestClient
+    plan: PlanOut
+
+
+@pytest.fixture(scope="module")
+def lucknow(migrated_engine: Engine, lucknow_files: dict[str, Path]) -> Iterator[Printed]:
+    with migrated_engine.connect() as connection:
+        outer = connection.begin()
+        factory = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            with TestClient(make_app(factory)) as client:
+                uploaded = upload_lucknow(client, "lucknow", lucknow_files, exclude="0")
+                assert uploaded.status_code == 201, uploaded.text
+                with lucknow_files["organisers"].open("rb") as fh:
+                    imported = client.post(
+                        "/cities/lucknow/organisers",
+                        files={"file": ("organisers.csv", fh, "text/csv")},
+                    )
+                assert imported.status_code == 201, imported.text
+                _, plan = plan_through_job(
+                    client, factory, "lucknow", {"tolerance": 0.5, "time_limit": 20}
+                )
+                yield Printed(client, plan)
+        finally:
+            outer.rollback()
+
+
+def _save(tmp_path: Path, name: str, response: httpx2.Response) -> Path:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    path = tmp_path / name
+    path.write_bytes(response.content)
+    return path
+
+
+def _size(pdf: Path) -> tuple[float, float]:
+    box = PdfReader(pdf).pages[0].mediabox
+    return float(box.width), float(box.height)
+
+
+def test_city_sheet_shows_every_co_then_the_approval(lucknow: Printed, tmp_path: Path) -> None:
+    plan = lucknow.plan
+    url = f"/cities/lucknow/plans/{plan.id}/sheet.pdf"
+    draft = _save(tmp_path, "draft.pdf", lucknow.client.get(url))
+    assert _size(draft) == pytest.approx(A3, abs=0.5)
+    assert len(render_png(draft, tmp_path / "draft")) == 1
+    text = " ".join(pdf_text(draft).split())
+    assert DATA_CREDITS in text
+    assert "DRAFT — not approved" in text
+    assert "poverty rate: 27.5 %" in text
+    assert "balance asked: ±50.0 %" in text
+    assert len(plan.areas) == 10
+    for area in plan.areas:
+        assert area.organiser_id in text
+        assert f"{area.load:,.0f}" in text
+
+    approved = lucknow.client.post(f"/cities/lucknow/plans/{plan.id}/approve")
+    assert approved.status_code == 200, approved.text
+    text = " ".join(pdf_text(_save(tmp_path, "ok.pdf", lucknow.client.get(url))).split())
+    today = datetime.now(UTC).date().isoformat()
+    assert f"APPROVED on {today} by api" in text
+    assert "DRAFT" not in text
+
+
+def test_co_sheet_lists_the_cos_wards(lucknow: Printed, tmp_path: Path) -> None:
+    plan = lucknow.plan
+    wards = lucknow.client.get(f"/cities/lucknow/plans/{plan.id}/wards.geojson").json()
+    area = plan.areas[3]
+    mine = [
+        f["properties"]
+        for f in wards["features"]
+        if f["properties"]["organiser_id"] == area.organiser_id
+    ]
+    response = lucknow.client.get(
+        f"/cities/lucknow/plans/{plan.id}/organisers/{area.organiser_id}/sheet.pdf"
+    )
+    pdf = _save(tmp_path, "co.pdf", response)
+    assert len(PdfReader(pdf).pages) == 1
+    assert _size(pdf) == pytest.approx(A4, abs=0.5)
+    text = " ".join(pdf_text(pdf).split())
+    assert area.organiser_id in text
+    assert f"Wards: {len(mine)}" in text
+    assert "Contact point (community centre): —" in text
+    assert mine
+    for ward in mine:
+        assert ward["ward_id"] in text
+        if ward["ward_name"]:
+            assert ward["ward_name"] in text
+
+
+def test_sheets_of_unknown_organisers_plans_and_cities_are_not_found(lucknow: Printed) -> None:
+    plan = lucknow.plan
+    client = lucknow.client
+    problem = expect_problem(
+        client.get(f"/cities/lucknow/plans/{plan.id}/organisers/CO-99/sheet.pdf"), 404
+    )
+    assert "CO-99" in problem.detail
+    expect_problem(client.get(f"/cities/lucknow/plans/{plan.id + 1000}/sheet.pdf"), 404)
+    expect_problem(client.get(f"/cities/kanpur/plans/{plan.id}/sheet.pdf"), 404)

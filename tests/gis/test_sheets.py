@@ -1,0 +1,188 @@
+"""Printable sheets: rendered to PDF, read back with poppler, and the Devanagari checked glyph by glyph.
+
+The shaping test compares the glyphs the PDF draws with HarfBuzz's shaping of the same string in
+the same font. It fails for a renderer that draws one glyph per code point: run it under
+matplotlib 3.10 (``uv run --with matplotlib==3.10.8 pytest tests/gis/test_sheets.py -k shaped``)
+and the PDF holds ka, virama, ssa … where HarfBuzz has the conjunct k.ssa.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from matplotlib import font_manager
+from pypdf import PdfReader
+from shapely.geometry import Point
+
+from gis import sheets
+from gis.errors import InputError
+from gis.export import dissolve_areas, plan_wards
+from gis.maps import DATA_CREDITS
+from gis.organisers import illustrative_organisers, organiser_distances_km
+from tests.gis.conftest import _read_clean_wards as read_clean_wards
+from tests.gis.pdfglyphs import (
+    harfbuzz_glyph_names,
+    pdf_glyph_names,
+    pdf_text,
+    render_png,
+    unshaped_glyph_names,
+)
+
+SHAPING_TEST = "क्षेत्र संगठनकर्ता — वार्ड श्रीनगर"
+A3 = (1190.55, 841.89)  # points, landscape
+A4 = (595.28, 841.89)
+HINDI_NAME = "श्रीनगर"
+
+
+def _font_path() -> str:
+    return str(font_manager.findfont(sheets.devanagari_font(), fallback_to_default=False))
+
+
+def test_devanagari_is_shaped_as_harfbuzz_shapes_it() -> None:
+    path = _font_path()
+    shaped = harfbuzz_glyph_names(path, SHAPING_TEST)
+    unshaped = unshaped_glyph_names(path, SHAPING_TEST)
+    assert shaped != unshaped  # the check tells the two apart: conjuncts and reordered matras
+    assert "kadeva_viramadeva_ssadeva" in shaped  # क्ष as one glyph
+    drawn = pdf_glyph_names(sheets.text_pdf(SHAPING_TEST))
+    assert drawn == shaped
+
+
+@pytest.fixture(scope="module")
+def lucknow_plan(shared_data: Path) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Lucknow with each ward given to the nearest of 20 illustrative homes (a sheet needs no
+    optimal plan), bilingual names, and the estimate column the sheets print."""
+    wards = read_clean_wards(shared_data / "lucknow" / "wards.geojson").copy()
+    organisers = illustrative_organisers(wards, 20, seed=2017)
+    nearest = np.asarray(organiser_distances_km(wards, organisers)).argmin(axis=1)
+    assignment = {
+        str(w): organisers[j].organiser_id for w, j in zip(wards["ward_id"], nearest, strict=True)
+    }
+    wards["name_en"] = wards["ward_name"]
+    wards["name_hi"] = [HINDI_NAME if i % 2 == 0 else None for i in range(len(wards))]
+    wards["poor_households_est"] = wards["population"] * 0.275 / 4.66
+    areas = dissolve_areas(
+        wards, assignment, organisers=organisers, sum_columns=["poor_households_est"]
+    )
+    return plan_wards(wards, assignment), areas
+
+
+INFO = sheets.SheetInfo(
+    city="Lucknow",
+    parameters={"poverty rate": "27.5 %", "tolerance": "±10 %", "status": "optimal, gap 0.05 %"},
+    printed_on=date(2026, 11, 25),
+)
+
+
+def _page_size(pdf: Path, page: int = 0) -> tuple[float, float]:
+    box = PdfReader(pdf).pages[page].mediabox
+    return float(box.width), float(box.height)
+
+
+def test_city_sheet_is_an_a3_landscape_page_with_every_co_and_the_credits(
+    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    pw, areas = lucknow_plan
+    pdf = tmp_path / "city-sheet.pdf"
+    pdf.write_bytes(sheets.city_sheet(pw, areas, INFO))
+    assert _page_size(pdf) == pytest.approx(A3, abs=0.5)
+    (png,) = render_png(pdf, tmp_path / "city", dpi=50)
+    assert png.stat().st_size > 10_000
+    text = " ".join(pdf_text(pdf).split())
+    for oid in areas["organiser_id"]:
+        assert oid in text
+    assert DATA_CREDITS in text
+    assert "DRAFT — not approved" in text
+    assert "poverty rate: 27.5 %" in text
+    assert "km" in text  # the scale bar
+
+
+def test_an_approved_plan_says_so_on_its_sheet(
+    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    pw, areas = lucknow_plan
+    info = sheets.SheetInfo(city="Lucknow", approved_on=date(2026, 11, 20), approved_by="CMMU")
+    pdf = tmp_path / "approved.pdf"
+    pdf.write_bytes(sheets.city_sheet(pw, areas, info))
+    text = " ".join(pdf_text(pdf).split())
+    assert "APPROVED on 2026-11-20 by CMMU" in text
+    assert "DRAFT" not in text
+
+
+def test_co_sheets_one_a4_page_per_co_with_its_wards_names_and_contact_point(
+    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    pw, areas = lucknow_plan
+    first = areas.iloc[0]
+    inside = first.geometry.representative_point()
+    centres = gpd.GeoDataFrame(
+        {"name": ["Community centre Aminabad", "Far away"]},
+        geometry=[inside, Point(0.0, 0.0)],
+        crs="EPSG:4326",
+    )
+    chosen = [str(first["organiser_id"]), str(areas.iloc[1]["organiser_id"])]
+    pdf = tmp_path / "co-sheets.pdf"
+    pdf.write_bytes(sheets.organiser_sheets(pw, areas, INFO, centres=centres, organiser_ids=chosen))
+    assert len(PdfReader(pdf).pages) == 2
+    assert _page_size(pdf, 1) == pytest.approx(A4, abs=0.5)
+    pages = [" ".join(p.split()) for p in pdf_text(pdf).split("\f") if p.strip()]
+    assert "Contact point (community centre): Community centre Aminabad" in pages[0]
+    assert "Contact point (community centre): —" in pages[1]
+    for page, oid in zip(pages, chosen, strict=True):
+        mine = pw[pw["organiser_id"] == oid]
+        assert oid in page
+        for name in mine["name_en"].dropna():
+            assert str(name) in page
+    hindi_rows = pw[(pw["organiser_id"] == chosen[0]) & pw["name_hi"].notna()]
+    glyphs = pdf_glyph_names(pdf.read_bytes(), page=0)
+    shaped_name = harfbuzz_glyph_names(_font_path(), HINDI_NAME)
+    runs = sum(glyphs[i : i + len(shaped_name)] == shaped_name for i in range(len(glyphs)))
+    assert runs == len(hindi_rows)
+    assert len(render_png(pdf, tmp_path / "co", dpi=40)) == 2
+
+
+def test_a_co_sheet_for_an_organiser_not_in_the_plan_is_refused(
+    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+) -> None:
+    pw, areas = lucknow_plan
+    with pytest.raises(KeyError, match="CO-99"):
+        sheets.organiser_sheets(pw, areas, INFO, organiser_ids=["CO-99"])
+
+
+@pytest.mark.parametrize(
+    ("span", "expected"), [(12_000.0, 2000.0), (30_000.0, 5000.0), (4_000.0, 500.0), (9.0, 1.0)]
+)
+def test_scale_bar_length_is_round_and_at_most_a_fifth(span: float, expected: float) -> None:
+    assert sheets.nice_length(span) == expected
+
+
+def test_ward_names_table_with_bom_blank_cells_and_a_duplicate(tmp_path: Path) -> None:
+    path = tmp_path / "names.csv"
+    path.write_text(
+        "\ufeffward_id,name_en,name_hi\n1,Aminabad,अमीनाबाद\n2,Chowk,\n", encoding="utf-8"
+    )
+    names = sheets.read_ward_names(path, ["1", "2", "3"])
+    assert names.loc["1", "name_hi"] == "अमीनाबाद"
+    assert names.loc["2", "name_hi"] is None
+    path.write_text("ward_id,name_en,name_hi\n1,A,\n1,B,\n", encoding="utf-8")
+    with pytest.raises(InputError, match="bad ward name") as caught:
+        sheets.read_ward_names(path)
+    assert [(i.code, i.ward_id, i.field) for i in caught.value.issues] == [
+        ("duplicate-id", "1", "ward_id")
+    ]
+
+
+def test_centres_outside_wgs84_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "centres.csv"
+    path.write_text("name,lat,lon\nHall,126.8,80.9\nOk,26.85,80.95\n", encoding="utf-8")
+    with pytest.raises(InputError, match="1 bad community centre") as caught:
+        sheets.read_centres(path)
+    assert "126.8, 80.9 is not a WGS 84 position" in str(caught.value)
+    path.write_text("name,lat,lon\nOk,26.85,80.95\n", encoding="utf-8")
+    centres = sheets.read_centres(path)
+    assert list(centres["name"]) == ["Ok"]
+    assert (centres.geometry.x[0], centres.geometry.y[0]) == (80.95, 26.85)
