@@ -1,5 +1,5 @@
 # One command surface. `make demo` and `make test` are the README's two commands.
-.PHONY: setup sysdeps demo test lint typecheck contracts check-all bench clean db db-stop migrate serve
+.PHONY: setup sysdeps demo test worker lint typecheck contracts check-all bench clean db db-stop migrate serve
 
 UV ?= uv
 OUT ?= out/lucknow
@@ -35,6 +35,11 @@ migrate: setup db
 serve: setup db
 	$(UV) run alembic upgrade head
 	$(UV) run uvicorn app.main:create_app --factory --host 127.0.0.1 --port 8000
+
+## A solve worker for plan jobs (run beside `make serve`; as many as you have cores to give).
+worker: setup db
+	$(UV) run alembic upgrade head
+	$(UV) run wardplan worker
 
 lint:
 	$(UV) run ruff check .

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on Lucknow: allocate its wards among 20 COs, write the plan and its map, then load the
-# same city into a private PostGIS, plan it through the service, and serve the API and map.
+# same city into a private PostGIS, plan it through the service, and serve the API and map with a
+# solve worker for new plan requests.
 # Usage: scripts/demo.sh [DATA_DIR] [OUT_DIR]      (WARDPLAN_TIME_LIMIT: solver seconds, default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,4 +31,9 @@ echo "Files: $out (open $out/map.html)"
 echo "Map:   http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/map"
 echo "Print: http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/sheet.pdf (city, A3)"
 echo "API:   http://127.0.0.1:$port/docs"
-exec uv run uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$port"
+echo "Jobs:  POST http://127.0.0.1:$port/cities/lucknow/plans → a job a worker solves (see README)"
+# A solve worker beside the API, stopped with it (Ctrl-C).
+uv run wardplan worker &
+worker=$!
+trap 'kill -INT "$worker" 2>/dev/null; wait "$worker" 2>/dev/null || true' EXIT
+uv run uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$port"
