@@ -331,6 +331,7 @@ class JobOut(_Out):
             "examples": [
                 {
                     "id": 7,
+                    "kind": "plan",
                     "city": "lucknow",
                     "status": "running",
                     "queue_position": None,
@@ -347,6 +348,7 @@ class JobOut(_Out):
                     "error": None,
                     "plan_id": None,
                     "plan_url": None,
+                    "result": None,
                     "url": "/cities/lucknow/jobs/7",
                     "request": {"tolerance": "auto", "time_limit": 60},
                     "time_limit": 60.0,
@@ -361,7 +363,10 @@ class JobOut(_Out):
     )
 
     id: int
-    city: str
+    kind: Literal["plan", "allocate"] = Field(
+        description="plan: a stored city's plan; allocate: a stateless allocation"
+    )
+    city: str | None
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     queue_position: int | None = Field(description="1 = next to run; only while queued")
     attempts: int = Field(description="times a worker started it (more than 1 after a crash)")
@@ -370,6 +375,9 @@ class JobOut(_Out):
     error: str | None
     plan_id: int | None
     plan_url: str | None
+    result: AllocateOut | None = Field(
+        default=None, description="a stateless allocation's answer, once it succeeded"
+    )
     url: str
     request: dict[str, Any]
     time_limit: float

@@ -97,6 +97,12 @@ class ApiSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    sync_time_limit: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="POST /allocate with a longer time limit is answered with a job (202).",
+    )
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0, description="Largest request body accepted (bytes)."
     )

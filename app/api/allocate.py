@@ -1,36 +1,36 @@
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from app.api.deps import ACTOR, SessionDep, SettingsDep
-from app.schemas import PROBLEM_RESPONSES, AllocateOut, AllocateRequest, CheckOut, FeatureCollection
-from app.services import solving
+from app.api.jobs import job_out
+from app.schemas import PROBLEM_RESPONSES, AllocateOut, AllocateRequest, JobOut
+from app.services import jobs, solving
 from app.services.allocate import allocate as allocate_service
-from gis.export import assignment_mapping
 
 router = APIRouter(tags=["allocate"], responses=PROBLEM_RESPONSES)
 
+QUEUED: dict[int | str, dict[str, Any]] = {
+    202: {"model": JobOut, "description": "Queued: a time limit above the synchronous limit."}
+}
 
-@router.post("/allocate", response_model=AllocateOut)
-def allocate(body: AllocateRequest, session: SessionDep, settings: SettingsDep) -> AllocateOut:
-    """Divide the wards in the body among its organisers; nothing is stored but an audit event."""
-    result, areas = allocate_service(
-        session, body, solving.server_config(body.parameters, settings), actor=ACTOR
-    )
-    sol = result.solution
-    outcome = solving.outcome(result)
-    return AllocateOut(
-        status=sol.status.value,
-        summary=sol.describe(),
-        explanation=sol.explanation,
-        objective=sol.objective,
-        bound=sol.bound,
-        gap=sol.gap,
-        tolerance_used=sol.tolerance,
-        seconds=round(sol.seconds, 3),
-        solver=sol.solver,
-        check=CheckOut.model_validate(outcome["check"]),
-        warnings=solving.all_warnings(result),
-        assignment=assignment_mapping(result.problem, sol) if sol.has_plan else {},
-        areas=None if areas is None else FeatureCollection.model_validate(areas),
-    )
+
+@router.post("/allocate", response_model=AllocateOut, responses=QUEUED)
+def allocate(
+    body: AllocateRequest, session: SessionDep, settings: SettingsDep
+) -> AllocateOut | JSONResponse:
+    """Divide the wards in the body among its organisers; nothing is stored but an audit event.
+
+    Answered at once when the time limit is at most ``WARDPLAN_API_SYNC_TIME_LIMIT`` (default 30 s);
+    otherwise ``202`` with a job (``Location``) whose ``result`` holds this same answer when done.
+    Unreadable wards or organisers are refused at once either way.
+    """
+    config = solving.server_config(body.parameters, settings)
+    if config.solve.time_limit <= settings.api.sync_time_limit:
+        return allocate_service(session, body, config, actor=ACTOR)
+    job = jobs.submit_allocation(session, body, settings, actor=ACTOR)
+    out = job_out(jobs.get_job(session, None, job.id))
+    return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Location": out.url})

@@ -7,20 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import ACTOR, CityCode, SessionDep
-from app.schemas import PROBLEM_RESPONSES, JobOut, JobProgress
+from app.schemas import PROBLEM_RESPONSES, AllocateOut, JobOut, JobProgress
 from app.services import jobs as service
 
 router = APIRouter(tags=["jobs"], responses=PROBLEM_RESPONSES)
 
 
-def job_url(city: str, job_id: int) -> str:
-    return f"/cities/{city}/jobs/{job_id}"
+def job_url(city: str | None, job_id: int) -> str:
+    return f"/jobs/{job_id}" if city is None else f"/cities/{city}/jobs/{job_id}"
 
 
 def job_out(found: service.StoredJob) -> JobOut:
-    job, city = found.job, found.city.code
+    job, city = found.job, None if found.city is None else found.city.code
     return JobOut(
         id=job.id,
+        kind=job.kind,  # type: ignore[arg-type]  # the table's CHECK constraint
         city=city,
         status=job.status,  # type: ignore[arg-type]  # the table's CHECK constraint
         queue_position=found.queue_position,
@@ -30,6 +31,7 @@ def job_out(found: service.StoredJob) -> JobOut:
         error=job.error,
         plan_id=job.plan_id,
         plan_url=None if job.plan_id is None else f"/cities/{city}/plans/{job.plan_id}",
+        result=None if job.result is None else AllocateOut.model_validate(job.result),
         url=job_url(city, job.id),
         request=job.request,
         time_limit=job.time_limit,
@@ -65,3 +67,15 @@ def get_job(city: CityCode, job_id: int, session: SessionDep) -> JobOut:
 def cancel_job(city: CityCode, job_id: int, session: SessionDep) -> JobOut:
     """Cancel: a queued job at once; a running one within a second (its solver is stopped)."""
     return job_out(service.cancel(session, city, job_id, actor=ACTOR))
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def get_allocation_job(job_id: int, session: SessionDep) -> JobOut:
+    """A queued stateless allocation (``POST /allocate`` with a long time limit); ``result`` is
+    the allocation's answer once ``status`` is ``succeeded``."""
+    return job_out(service.get_job(session, None, job_id))
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut)
+def cancel_allocation_job(job_id: int, session: SessionDep) -> JobOut:
+    return job_out(service.cancel(session, None, job_id, actor=ACTOR))

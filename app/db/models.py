@@ -333,7 +333,16 @@ class SolveJob(Base):
         CheckConstraint(
             "status IN (" + ", ".join(f"'{s}'" for s in JOB_STATUSES) + ")", name="status_known"
         ),
-        CheckConstraint("(status = 'succeeded') = (plan_id IS NOT NULL)", name="plan_iff_success"),
+        CheckConstraint("kind IN ('plan', 'allocate')", name="kind_known"),
+        # A plan job plans a stored city; a stateless allocation carries its wards in ``request``.
+        CheckConstraint(
+            "(kind = 'plan') = (city_id IS NOT NULL AND layer_id IS NOT NULL)",
+            name="plan_has_city",
+        ),
+        CheckConstraint(
+            "(status = 'succeeded') = (plan_id IS NOT NULL OR result IS NOT NULL)",
+            name="answer_iff_success",
+        ),
         CheckConstraint(
             "(finished_at IS NOT NULL) = (status IN ("
             + ", ".join(f"'{s}'" for s in JOB_FINAL)
@@ -345,9 +354,14 @@ class SolveJob(Base):
     )
 
     id: Mapped[int] = _pk()
-    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"), index=True)
-    layer_id: Mapped[int] = mapped_column(ForeignKey("ward_layer.id"))
-    request: Mapped[dict[str, Any]] = mapped_column(comment="the plan parameters as requested")
+    kind: Mapped[str] = mapped_column(
+        server_default=text("'plan'"), comment="plan: a stored city; allocate: stateless"
+    )
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("city.id"), index=True)
+    layer_id: Mapped[int | None] = mapped_column(ForeignKey("ward_layer.id"))
+    request: Mapped[dict[str, Any]] = mapped_column(
+        comment="plan: the parameters as requested; allocate: the whole request body"
+    )
     time_limit: Mapped[float] = mapped_column(Double, comment="seconds, resolved at submission")
     solver: Mapped[str] = mapped_column(comment="resolved at submission")
     status: Mapped[str] = mapped_column(server_default=text("'queued'"))
@@ -359,6 +373,9 @@ class SolveJob(Base):
     cancel_requested: Mapped[bool] = mapped_column(server_default=text("false"))
     error: Mapped[str | None] = mapped_column(comment="why a failed job failed")
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"), unique=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(
+        comment="a stateless allocation's answer (the /allocate response body)"
+    )
     queue_job_id: Mapped[int | None] = mapped_column(
         BigInteger, comment="procrastinate_jobs.id once the job is queued"
     )

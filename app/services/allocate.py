@@ -1,7 +1,8 @@
 """Stateless allocation: wards and organisers in the request, the plan in the answer.
 
 The wards go through the same reader as uploads (written as GeoJSON into a server-made temp dir),
-the organisers through the same CSV reader, so validation is identical. Only an audit event is stored.
+the organisers through the same CSV reader, so validation is identical. Only an audit event is stored
+(and, for a request answered by a job, the job with its answer).
 """
 
 from __future__ import annotations
@@ -10,45 +11,69 @@ import csv
 import hashlib
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app import planning
-from app.schemas import AllocateRequest
+from app.schemas import AllocateOut, AllocateRequest, CheckOut, FeatureCollection
 from app.services import audit, solving
 from app.services.layers import LayerOptions, Upload, read_upload
-from gis.organisers import CSV_COLUMNS, read_organisers
+from gis.export import assignment_mapping
+from gis.layer import WardLayer
+from gis.organisers import CSV_COLUMNS, Organiser, read_organisers
+from solver.problem import Progress
 
 LABEL = "wards.geojson"
 
 
-def allocate(
-    session: Session, body: AllocateRequest, config: solving.SolveConfig, *, actor: str = "api"
-) -> tuple[planning.PlanResult, dict[str, Any] | None]:
-    """Solve the request's wards for its organisers; returns the result and its areas GeoJSON."""
-    wards_bytes = json.dumps(body.wards.model_dump(mode="json", exclude_none=True)).encode()
-    with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
-        layer = read_upload(Path(tmp), Upload(LABEL, wards_bytes), None, LayerOptions())
-        csv_path = Path(tmp) / "organisers.csv"
-        with csv_path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(CSV_COLUMNS)
-            for o in body.organisers:
-                writer.writerow(
-                    [
-                        o.organiser_id,
-                        o.name,
-                        "" if o.lat is None else repr(o.lat),
-                        "" if o.lon is None else repr(o.lon),
-                        o.home_ward or "",
-                    ]
-                )
-        warnings: list[str] = []
-        organisers = read_organisers(csv_path, layer.wards, warnings=warnings)
+def read_request(tmp: Path, body: AllocateRequest) -> tuple[WardLayer, list[Organiser]]:
+    """The request's wards and organisers through the upload readers (``InputError`` if bad)."""
+    layer = read_upload(tmp, Upload(LABEL, wards_bytes(body)), None, LayerOptions())
+    csv_path = tmp / "organisers.csv"
+    with csv_path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for o in body.organisers:
+            writer.writerow(
+                [
+                    o.organiser_id,
+                    o.name,
+                    "" if o.lat is None else repr(o.lat),
+                    "" if o.lon is None else repr(o.lon),
+                    o.home_ward or "",
+                ]
+            )
+    warnings: list[str] = []
+    organisers = read_organisers(csv_path, layer.wards, warnings=warnings)
     layer.warnings.extend(warnings)
-    result = solving.run(layer, organisers, config, label=LABEL)
+    return layer, organisers
+
+
+def wards_bytes(body: AllocateRequest) -> bytes:
+    return json.dumps(body.wards.model_dump(mode="json", exclude_none=True)).encode()
+
+
+def check_request(body: AllocateRequest) -> None:
+    """Refuse a request whose wards or organisers cannot be read, before it is queued."""
+    with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
+        read_request(Path(tmp), body)
+
+
+def allocate(
+    session: Session,
+    body: AllocateRequest,
+    config: solving.SolveConfig,
+    *,
+    actor: str = "api",
+    on_progress: Callable[[Progress], None] | None = None,
+) -> AllocateOut:
+    """Solve the request's wards for its organisers; the answer as the API returns it."""
+    with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
+        layer, organisers = read_request(Path(tmp), body)
+    result = solving.run(layer, organisers, config, label=LABEL, on_progress=on_progress)
     areas = None
     if result.solution.has_plan:
         _wards, frame = planning.plan_frames(result)
@@ -58,11 +83,31 @@ def allocate(
         actor,
         "allocate.stateless",
         "allocation",
-        hashlib.sha256(wards_bytes).hexdigest()[:16],
+        hashlib.sha256(wards_bytes(body)).hexdigest()[:16],
         wards=len(layer),
         organisers=len(organisers),
         status=result.solution.status.value,
         parameters=config.as_dict(),
     )
     session.flush()
-    return result, areas
+    return answer(result, areas)
+
+
+def answer(result: planning.PlanResult, areas: dict[str, Any] | None) -> AllocateOut:
+    sol = result.solution
+    outcome = solving.outcome(result)
+    return AllocateOut(
+        status=sol.status.value,
+        summary=sol.describe(),
+        explanation=sol.explanation,
+        objective=sol.objective,
+        bound=sol.bound,
+        gap=sol.gap,
+        tolerance_used=sol.tolerance,
+        seconds=round(sol.seconds, 3),
+        solver=sol.solver,
+        check=CheckOut.model_validate(outcome["check"]),
+        warnings=solving.all_warnings(result),
+        assignment=assignment_mapping(result.problem, sol) if sol.has_plan else {},
+        areas=None if areas is None else FeatureCollection.model_validate(areas),
+    )

@@ -21,8 +21,8 @@ from app import queue
 from app.db.models import JOB_FINAL, City, SolveJob
 from app.db.session import session_scope
 from app.errors import Conflict, NotFound
-from app.schemas import PlanParameters
-from app.services import audit, plans, solving
+from app.schemas import AllocateRequest, PlanParameters
+from app.services import allocate, audit, plans, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.organisers import active_organisers
 from app.settings import Settings
@@ -36,7 +36,7 @@ class JobSuperseded(Exception):
 @dataclass(frozen=True)
 class StoredJob:
     job: SolveJob
-    city: City
+    city: City | None  # None for a stateless allocation
     queue_position: int | None
 
 
@@ -83,16 +83,45 @@ def submit(
     return job
 
 
-def get_job(session: Session, city_code: str, job_id: int) -> StoredJob:
-    """A job of this city (``NotFound`` for another city's, as for a missing one)."""
-    row = session.execute(
-        select(SolveJob, City)
-        .join(City, SolveJob.city_id == City.id)
-        .where(City.code == city_code, SolveJob.id == job_id)
-    ).one_or_none()
-    if row is None:
-        raise NotFound("job not found", f"{city_code!r} has no job {job_id}")
-    job, city = row
+def submit_allocation(
+    session: Session, body: AllocateRequest, settings: Settings, *, actor: str
+) -> SolveJob:
+    """Queue a stateless allocation whose wards and organisers have been read without error."""
+    config = solving.server_config(body.parameters, settings)
+    allocate.check_request(body)
+    job = SolveJob(
+        kind="allocate",
+        request=body.model_dump(mode="json", exclude_none=True),
+        time_limit=config.solve.time_limit,
+        solver=config.solver,
+        created_by=actor,
+    )
+    session.add(job)
+    session.flush()
+    job.queue_job_id = queue.defer_solve(session, job.id)
+    audit.record(session, actor, "allocate.request", "solve_job", job.id)
+    session.flush()
+    return job
+
+
+def get_job(session: Session, city_code: str | None, job_id: int) -> StoredJob:
+    """A job of this city, or a stateless one when ``city_code`` is None (``NotFound`` for
+    another city's job, as for a missing one)."""
+    if city_code is None:
+        job = session.scalars(
+            select(SolveJob).where(SolveJob.id == job_id, SolveJob.kind == "allocate")
+        ).one_or_none()
+        city = None
+    else:
+        row = session.execute(
+            select(SolveJob, City)
+            .join(City, SolveJob.city_id == City.id)
+            .where(City.code == city_code, SolveJob.id == job_id)
+        ).one_or_none()
+        job, city = (None, None) if row is None else row
+    if job is None:
+        owner = "there is" if city_code is None else f"{city_code!r} has"
+        raise NotFound("job not found", f"{owner} no job {job_id}")
     position = None
     if job.status == "queued":
         position = session.scalar(
@@ -116,7 +145,7 @@ def list_jobs(session: Session, city_code: str, *, limit: int, offset: int) -> l
     )
 
 
-def cancel(session: Session, city_code: str, job_id: int, *, actor: str) -> StoredJob:
+def cancel(session: Session, city_code: str | None, job_id: int, *, actor: str) -> StoredJob:
     """Cancel a job: a queued one at once, a running one by asking its worker's watchdog."""
     found = get_job(session, city_code, job_id)
     job = found.job
@@ -196,8 +225,8 @@ def run_claimed(
     factory: sessionmaker[Session],
     job_id: int,
     on_progress: Callable[[Progress], None] | None = None,
-) -> int:
-    """Solve a claimed job and store its plan; returns the plan id.
+) -> None:
+    """Solve a claimed job and store its plan (or, for a stateless one, its answer).
 
     Raises :class:`JobSuperseded` (storing nothing) when the job was cancelled or finished by
     another attempt meanwhile. A refusal the service explains (``DomainError``) ends the job as
@@ -205,17 +234,27 @@ def run_claimed(
     """
     with session_scope(factory) as session:
         job = session.get_one(SolveJob, job_id)
-        city = session.get_one(City, job.city_id)
-        config = config_for(job.request, job.time_limit, job.solver)
-        layer_version = plans.layer_version_of(session, job.layer_id)
-        stored = plans.create_plan(
-            session,
-            city.code,
-            config,
-            layer_version=layer_version,
-            actor=job.created_by,
-            on_progress=on_progress,
-        )
+        answer: dict[str, Any]
+        if job.kind == "allocate":
+            body = AllocateRequest.model_validate(job.request)
+            config = config_for(body.parameters.model_dump(), job.time_limit, job.solver)
+            out = allocate.allocate(
+                session, body, config, actor=job.created_by, on_progress=on_progress
+            )
+            answer = {"result": out.model_dump(mode="json")}
+        else:
+            assert job.city_id is not None
+            assert job.layer_id is not None
+            city = session.get_one(City, job.city_id)
+            stored = plans.create_plan(
+                session,
+                city.code,
+                config_for(job.request, job.time_limit, job.solver),
+                layer_version=plans.layer_version_of(session, job.layer_id),
+                actor=job.created_by,
+                on_progress=on_progress,
+            )
+            answer = {"plan_id": stored.plan.id}
         done = session.execute(
             update(SolveJob)
             .where(
@@ -223,12 +262,11 @@ def run_claimed(
                 SolveJob.status == "running",
                 SolveJob.cancel_requested.is_(False),
             )
-            .values(status="succeeded", plan_id=stored.plan.id, finished_at=func.now())
+            .values(status="succeeded", finished_at=func.now(), **answer)
             .returning(SolveJob.id)
         ).one_or_none()
         if done is None:
             raise JobSuperseded(f"job {job_id} was cancelled or finished while it ran")
-        return stored.plan.id
 
 
 class ProgressWriter:

@@ -31,13 +31,20 @@ def upgrade() -> None:
     op.create_table(
         "solve_job",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
-        sa.Column("city_id", sa.BigInteger(), nullable=False),
-        sa.Column("layer_id", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Text(),
+            server_default=sa.text("'plan'"),
+            nullable=False,
+            comment="plan: a stored city; allocate: stateless",
+        ),
+        sa.Column("city_id", sa.BigInteger(), nullable=True),
+        sa.Column("layer_id", sa.BigInteger(), nullable=True),
         sa.Column(
             "request",
             postgresql.JSONB(astext_type=sa.Text()),
             nullable=False,
-            comment="the plan parameters as requested",
+            comment="plan: the parameters as requested; allocate: the whole request body",
         ),
         sa.Column(
             "time_limit", sa.Double(), nullable=False, comment="seconds, resolved at submission"
@@ -58,6 +65,12 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True, comment="why a failed job failed"),
         sa.Column("plan_id", sa.BigInteger(), nullable=True),
         sa.Column(
+            "result",
+            postgresql.JSONB(astext_type=sa.Text()),
+            nullable=True,
+            comment="a stateless allocation's answer (the /allocate response body)",
+        ),
+        sa.Column(
             "queue_job_id",
             sa.BigInteger(),
             nullable=True,
@@ -77,8 +90,13 @@ def upgrade() -> None:
             name=op.f("ck_solve_job_finished_iff_final"),
         ),
         sa.CheckConstraint(
-            "(status = 'succeeded') = (plan_id IS NOT NULL)",
-            name=op.f("ck_solve_job_plan_iff_success"),
+            "(status = 'succeeded') = (plan_id IS NOT NULL OR result IS NOT NULL)",
+            name=op.f("ck_solve_job_answer_iff_success"),
+        ),
+        sa.CheckConstraint("kind IN ('plan', 'allocate')", name=op.f("ck_solve_job_kind_known")),
+        sa.CheckConstraint(
+            "(kind = 'plan') = (city_id IS NOT NULL AND layer_id IS NOT NULL)",
+            name=op.f("ck_solve_job_plan_has_city"),
         ),
         sa.CheckConstraint(
             "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')",

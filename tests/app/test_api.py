@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import (
@@ -26,10 +26,11 @@ from app.main import create_app
 from app.schemas import (
     AllocateOut,
     Health,
+    JobOut,
 )
 from app.services.demo import load_demo
 from app.settings import get_settings
-from tests.app.apihelp import counts, expect_problem, make_app, upload_lucknow
+from tests.app.apihelp import counts, expect_problem, make_app, run_job_here, upload_lucknow
 
 pytestmark = pytest.mark.slow
 
@@ -160,6 +161,66 @@ def test_allocate_stateless(
     assert out.areas is not None
     assert len(out.areas.features) == 4
     assert counts(db_connection) == before  # only an audit event
+
+
+def test_allocate_with_a_long_time_limit_is_a_job(
+    client: TestClient,
+    db_connection: Connection,
+    session_factory: sessionmaker[Session],
+    shared_data: Path,
+) -> None:
+    """Above the synchronous limit the answer is a job (202) whose result is the same answer."""
+    fc = json.loads((shared_data / "chandigarh" / "wards.geojson").read_text(encoding="utf-8"))
+    limit = get_settings().api.sync_time_limit + 1
+    body = {
+        "wards": fc,
+        "organisers": [
+            {"organiser_id": f"CO-{k}", "name": f"CO {k}", "home_ward": ward}
+            for k, ward in enumerate(("1", "8", "15"), start=1)
+        ],
+        "parameters": {"tolerance": 0.1, "time_limit": limit},
+    }
+    before = counts(db_connection)
+    response = client.post("/allocate", json=body)
+    assert response.status_code == 202, response.text
+    job = JobOut.model_validate(response.json())
+    assert job.kind == "allocate"
+    assert job.city is None
+    assert response.headers["location"] == job.url == f"/jobs/{job.id}"
+    assert job.status == "queued"
+    assert job.result is None
+
+    run_job_here(session_factory, job.id)
+    done = JobOut.model_validate(client.get(job.url).json())
+    assert done.status == "succeeded", done
+    assert done.result is not None
+    assert done.result.check.passed
+    assert len(done.result.assignment) == 26
+    assert set(done.result.assignment.values()) == {"CO-1", "CO-2", "CO-3"}
+    assert counts(db_connection) == before  # the job and audit rows only
+    # A stateless job is not a city's: the city routes do not know it.
+    expect_problem(client.get(f"/cities/chandigarh/jobs/{job.id}"), 404)
+    assert client.post(f"{job.url}/cancel").status_code == 409
+
+
+def test_allocate_job_refuses_bad_wards_before_queueing(
+    client: TestClient, db_connection: Connection
+) -> None:
+    square = [[[76.7, 30.7], [76.71, 30.7], [76.71, 30.71], [76.7, 30.71], [76.7, 30.7]]]
+    feature = {
+        "type": "Feature",
+        "properties": {"ward_id": "1", "population": 1000},
+        "geometry": {"type": "Polygon", "coordinates": square},
+    }
+    body = {
+        "wards": {"type": "FeatureCollection", "features": [feature, feature]},
+        "organisers": [{"organiser_id": "CO-1", "name": "A", "home_ward": "1"}],
+        "parameters": {"time_limit": get_settings().api.sync_time_limit + 1},
+    }
+    problem = expect_problem(client.post("/allocate", json=body), 422)
+    assert problem.type == "/problems/duplicate-id"
+    queued = db_connection.execute(text("SELECT count(*) FROM solve_job")).scalar_one()
+    assert queued == 0
 
 
 def test_allocate_refuses_bad_wards_like_anupload_lucknow(client: TestClient) -> None:
