@@ -127,7 +127,22 @@ def dissolve_areas(
         row["geometry"] = geom
         rows.append(row)
     areas = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).to_crs(STORAGE_CRS)
+    areas["geometry"] = [valid_polygonal(g) for g in areas.geometry]
     return _with_homes(areas, organisers)
+
+
+def valid_polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """``geom`` if valid, else its valid polygonal part (``make_valid``, polygons kept).
+
+    Reprojecting a valid union back to degrees can leave a near-duplicate vertex that makes a
+    ring touch itself (seen on Bangalore); GIS formats such as KML refuse such a polygon.
+    """
+    if geom.is_valid:
+        return geom
+    polygons = _polygons(shapely.make_valid(geom))
+    if not polygons:
+        return shapely.Polygon()
+    return shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]
 
 
 def _organiser_order(plan: gpd.GeoDataFrame, organisers: Sequence[Organiser]) -> list[str]:
@@ -318,7 +333,8 @@ def _cut(value: object) -> object:
 def _layers(
     plan_wards: gpd.GeoDataFrame, areas: gpd.GeoDataFrame
 ) -> list[tuple[gpd.GeoDataFrame, str]]:
-    """The two frames, checked, in EPSG:4326 with plain columns, and their layer names."""
+    """The two (polygon) frames, checked, valid, in EPSG:4326 with plain columns, and their layer
+    names."""
     out = []
     for frame, layer in ((plan_wards, WARDS_LAYER), (areas, AREAS_LAYER)):
         if "organiser_id" not in frame.columns:
@@ -326,6 +342,8 @@ def _layers(
         plain = frame.to_crs(STORAGE_CRS) if frame.crs is not None else frame
         plain = plain.reset_index(drop=True)
         plain = plain.astype({c: str for c in plain.columns if _needs_text(plain[c])})
+        # areas stored before dissolve_areas repaired them may still be invalid; KML refuses those
+        plain[plain.geometry.name] = [valid_polygonal(g) for g in plain.geometry]
         out.append((plain, layer))
     return out
 

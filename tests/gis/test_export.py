@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 import pytest
+import shapely
 from shapely.geometry import box
 
 from gis.export import (
@@ -18,6 +19,7 @@ from gis.export import (
     dissolve_areas,
     plan_wards,
     shp_frame,
+    valid_polygonal,
     write_gis_files,
     write_plan_files,
 )
@@ -224,3 +226,14 @@ def test_gis_files_refuse_frames_without_organisers(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="plan_wards has no 'organiser_id'"):
         write_gis_files(tmp_path, _strip(), areas)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_invalid_area_becomes_its_valid_polygons() -> None:
+    bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)])
+    assert not bowtie.is_valid
+    fixed = valid_polygonal(bowtie)
+    assert fixed.is_valid
+    assert fixed.geom_type == "MultiPolygon"
+    assert fixed.area == pytest.approx(2.0)
+    square = box(0, 0, 1, 1)
+    assert valid_polygonal(square) is square
