@@ -214,14 +214,14 @@ def items(
 
 
 @router.get(
-    "/collections/{collection_id}/items/{feature_id}",
+    "/collections/{collection_id}/items/{feature_id:path}",
     name="ogc_feature",
     responses={200: {"content": {GEOJSON: {}}}},
 )
 def feature(
     collection_id: str, feature_id: str, request: Request, session: SessionDep
 ) -> JSONResponse:
-    """One feature: a ward by its ward id, or a CO area by the CO's id."""
+    """One feature: a ward by its ward id, or a CO area by the CO's id (an id may hold ``/``)."""
     found = service.get_collection(session, collection_id)
     body = service.item(session, found, feature_id)
     body["links"] = [

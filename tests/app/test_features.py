@@ -28,6 +28,7 @@ from tests.app.plandata import ORGANISER_NAME_HI, WARD_NAME_HI, SmallCity, load_
 pytestmark = pytest.mark.slow
 
 CITY, OTHER = "chandigarh", "chandigarh-east"
+SLASHED_ID = "1/A"  # the other city's first ward: ids may hold a slash
 MINE = (f"{CITY}-wards", f"{CITY}-plan-areas", f"{CITY}-plan-wards", f"{OTHER}-wards")
 
 
@@ -41,8 +42,10 @@ def ogc(migrated_engine: Engine, shared_data: Path) -> Iterator[tuple[TestClient
         try:
             with session_scope(factory) as session:
                 city = load_small_city(session, shared_data, CITY, approve=True)
-                wards = shared_data / "chandigarh" / "wards.geojson"
-                layers.upload_layer(session, OTHER, layers.Upload(wards.name, wards.read_bytes()))
+                fc = json.loads((shared_data / "chandigarh" / "wards.geojson").read_text())
+                fc["features"][0]["properties"]["ward_id"] = SLASHED_ID
+                data = json.dumps(fc).encode()
+                layers.upload_layer(session, OTHER, layers.Upload("wards.geojson", data))
             with TestClient(make_app(factory)) as client:
                 yield client, city
         finally:
@@ -199,3 +202,10 @@ def test_unknown_collections_and_features_are_problems(ogc: tuple[TestClient, Sm
         expect_problem(client.get(f"/ogc/collections/{cid}/items"), 404)
     expect_problem(client.get(f"/ogc/collections/{CITY}-wards/items/999"), 404)
     expect_problem(client.get(f"/ogc/collections/{CITY}-plan-areas/items/CO-9"), 404)
+
+
+def test_feature_id_with_a_slash(ogc: tuple[TestClient, SmallCity]) -> None:
+    client, _ = ogc
+    ward = _get(client, f"/ogc/collections/{OTHER}-wards/items/{SLASHED_ID}").json()
+    assert ward["id"] == SLASHED_ID
+    assert ward["properties"]["population"] == 24686
