@@ -12,7 +12,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api import allocate, health, jobs, layers, organisers, plans, sheets
+from app.api import (
+    allocate,
+    downloads,
+    features,
+    health,
+    jobs,
+    layers,
+    organisers,
+    plans,
+    sheets,
+)
 from app.db.session import make_engine, make_session_factory
 from app.errors import PROBLEM_JSON, install_handlers, problem_body
 from app.settings import Settings, get_settings
@@ -110,7 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_handlers(app)
-    for module in (health, layers, organisers, plans, jobs, sheets, allocate):
+    for module in (health, layers, organisers, plans, jobs, downloads, sheets, allocate, features):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_upload_bytes)
     return app

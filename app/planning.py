@@ -20,7 +20,13 @@ import pandas as pd
 
 from gis.adjacency import Adjacency, build_adjacency
 from gis.errors import InputError, Issue
-from gis.export import assignment_mapping, dissolve_areas, plan_wards, write_plan_files
+from gis.export import (
+    assignment_mapping,
+    dissolve_areas,
+    plan_wards,
+    write_gis_files,
+    write_plan_files,
+)
 from gis.fields import FieldMapping
 from gis.io import read_ward_layer
 from gis.layer import SourceFile, WardLayer
@@ -340,6 +346,7 @@ def write_outputs(result: PlanResult, out_dir: Path) -> list[Path]:
     if result.solution.has_plan:
         pw, areas = plan_frames(result)
         written += write_plan_files(out_dir, pw, areas)
+        written += write_gis_files(out_dir, pw, areas)
         summary = out_dir / "summary.csv"
         summary_frame(result).to_csv(summary, index=False)
         written.append(summary)

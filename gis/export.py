@@ -2,15 +2,22 @@
 
 The caller computes every number (loads, deviations, estimates) and puts it in the frames; this
 module joins, dissolves geometry and writes. Files: ``plan.geojson`` (one feature per ward),
-``areas.geojson`` (one feature per organiser) and ``assignment.csv`` (``ward_id,organiser_id``).
+``areas.geojson`` (one feature per organiser) and ``assignment.csv`` (``ward_id,organiser_id``);
+and the files GIS cells open directly, each with a ward layer and an area layer
+(:data:`WARDS_LAYER`, :data:`AREAS_LAYER`): ``plan.gpkg`` (GeoPackage), ``plan.kml`` (one folder per
+layer) and ``plan-shp.zip`` (two shapefiles, UTF-8 with a ``.cpg``, field names shortened by
+:data:`SHP_FIELD_NAMES`).
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import tempfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Final
 
 import geopandas as gpd
 import pandas as pd
@@ -25,6 +32,27 @@ from solver.problem import Problem, Solution
 PLAN_FILE = "plan.geojson"
 AREAS_FILE = "areas.geojson"
 ASSIGNMENT_FILE = "assignment.csv"
+GPKG_FILE = "plan.gpkg"
+KML_FILE = "plan.kml"
+SHP_ZIP_FILE = "plan-shp.zip"
+
+#: Layer names in the GeoPackage, KML folders and shapefile names inside the zip.
+WARDS_LAYER: Final = "plan_wards"
+AREAS_LAYER: Final = "plan_areas"
+
+#: dBASE field names hold at most 10 characters. Longer column names are renamed as listed here
+#: (a longer name not listed is refused rather than cut by GDAL into something ambiguous).
+SHP_FIELD_NAMES: Final[Mapping[str, str]] = {
+    "organiser_id": "org_id",
+    "poor_households": "poor_hh_in",  # the ward-level figure of the input file
+    "poor_households_est": "poor_hh",
+    "poor_households_at_25pct": "poor_hh_25",
+    "poor_households_at_30pct": "poor_hh_30",
+    "deviation_from_mean_pct": "dev_pct",
+    "mean_km_from_home": "mean_km",
+}
+#: Longest dBASE text value in bytes; longer texts (e.g. a long ``ward_ids`` list) end in "…".
+SHP_MAX_TEXT_BYTES: Final = 254
 
 
 def assignment_mapping(problem: Problem, solution: Solution) -> dict[str, str]:
@@ -99,7 +127,22 @@ def dissolve_areas(
         row["geometry"] = geom
         rows.append(row)
     areas = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).to_crs(STORAGE_CRS)
+    areas["geometry"] = [valid_polygonal(g) for g in areas.geometry]
     return _with_homes(areas, organisers)
+
+
+def valid_polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """``geom`` if valid, else its valid polygonal part (``make_valid``, polygons kept).
+
+    Reprojecting a valid union back to degrees can leave a near-duplicate vertex that makes a
+    ring touch itself (seen on Bangalore); GIS formats such as KML refuse such a polygon.
+    """
+    if geom.is_valid:
+        return geom
+    polygons = _polygons(shapely.make_valid(geom))
+    if not polygons:
+        return shapely.Polygon()
+    return shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]
 
 
 def _organiser_order(plan: gpd.GeoDataFrame, organisers: Sequence[Organiser]) -> list[str]:
@@ -195,3 +238,125 @@ def _write_assignment(plan: gpd.GeoDataFrame, path: Path) -> Path:
             writer.writerow([ward, organiser])
     os.replace(tmp, path)
     return path
+
+
+def write_gis_files(
+    out_dir: Path, plan_wards: gpd.GeoDataFrame, areas: gpd.GeoDataFrame
+) -> list[Path]:
+    """Write ``plan.gpkg``, ``plan.kml`` and ``plan-shp.zip`` into ``out_dir``; returns the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        write_gpkg(out_dir / GPKG_FILE, plan_wards, areas),
+        write_kml(out_dir / KML_FILE, plan_wards, areas),
+        write_shapefile_zip(out_dir / SHP_ZIP_FILE, plan_wards, areas),
+    ]
+
+
+def write_gpkg(path: Path, plan_wards: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> Path:
+    """A GeoPackage with the layers ``plan_wards`` and ``plan_areas`` (EPSG:4326)."""
+    tmp = _fresh_tmp(path)
+    for frame, layer in _layers(plan_wards, areas):
+        frame.to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio", append=tmp.exists())
+    os.replace(tmp, path)
+    return path
+
+
+def write_kml(path: Path, plan_wards: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> Path:
+    """KML with two folders, ``plan_wards`` and ``plan_areas``; every attribute is kept as
+    ExtendedData. A placemark's name is the CO's name (areas) or "Ward <id>: <name>" (wards)."""
+    tmp = _fresh_tmp(path)
+    for frame, layer in _layers(plan_wards, areas):
+        out = frame
+        if layer == WARDS_LAYER and "name" not in frame.columns:
+            out = frame.assign(name=[_ward_label(w) for w in frame.itertuples()])
+        out.to_file(
+            tmp,
+            driver="LIBKML",
+            layer=layer,
+            engine="pyogrio",
+            append=tmp.exists(),
+            layer_options={"FOLDER": "YES"},
+        )
+    os.replace(tmp, path)
+    return path
+
+
+def write_shapefile_zip(path: Path, plan_wards: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> Path:
+    """A zip of two shapefiles, ``plan_wards.*`` and ``plan_areas.*`` (.shp .shx .dbf .prj .cpg).
+
+    Text is UTF-8 and the ``.cpg`` says so, so Devanagari names survive in QGIS and ArcGIS. Field
+    names longer than 10 characters are renamed by :data:`SHP_FIELD_NAMES`; texts longer than
+    :data:`SHP_MAX_TEXT_BYTES` bytes are cut and end in "…" (the GeoPackage keeps them whole).
+    """
+    tmp = _fresh_tmp(path)
+    with tempfile.TemporaryDirectory(prefix="wardplan-shp-", dir=path.parent) as work:
+        parts = Path(work)
+        for frame, layer in _layers(plan_wards, areas):
+            shp_frame(frame).to_file(
+                parts / f"{layer}.shp", driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8"
+            )
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for part in sorted(parts.iterdir()):
+                archive.write(part, part.name)
+    os.replace(tmp, path)
+    return path
+
+
+def shp_frame(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with dBASE-safe field names and texts; ``ValueError`` naming a column that has
+    no short name or two columns that would share one."""
+    renamed = {c: SHP_FIELD_NAMES.get(str(c), str(c)) for c in frame.columns if c != "geometry"}
+    too_long = [c for c, short in renamed.items() if len(short) > 10]
+    if too_long:
+        raise ValueError(
+            f"column(s) {', '.join(too_long)} have no shapefile field name of ≤ 10 characters "
+            "(add them to gis.export.SHP_FIELD_NAMES)"
+        )
+    shorts = list(renamed.values())
+    clashes = sorted({s for s in shorts if shorts.count(s) > 1})
+    if clashes:
+        raise ValueError(f"several columns would become shapefile field(s) {', '.join(clashes)}")
+    out = frame.rename(columns=renamed)
+    for column in renamed.values():
+        if not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = [_cut(v) for v in out[column]]
+    return out
+
+
+def _cut(value: object) -> object:
+    if not isinstance(value, str) or len(value.encode()) <= SHP_MAX_TEXT_BYTES:
+        return value
+    data = value.encode()[: SHP_MAX_TEXT_BYTES - len("…".encode())]
+    return data.decode(errors="ignore") + "…"
+
+
+def _layers(
+    plan_wards: gpd.GeoDataFrame, areas: gpd.GeoDataFrame
+) -> list[tuple[gpd.GeoDataFrame, str]]:
+    """The two (polygon) frames, checked, valid, in EPSG:4326 with plain columns, and their layer
+    names."""
+    out = []
+    for frame, layer in ((plan_wards, WARDS_LAYER), (areas, AREAS_LAYER)):
+        if "organiser_id" not in frame.columns:
+            raise ValueError(f"{layer} has no 'organiser_id' column")
+        plain = frame.to_crs(STORAGE_CRS) if frame.crs is not None else frame
+        plain = plain.reset_index(drop=True)
+        plain = plain.astype({c: str for c in plain.columns if _needs_text(plain[c])})
+        # areas stored before dissolve_areas repaired them may still be invalid; KML refuses those
+        plain[plain.geometry.name] = [valid_polygonal(g) for g in plain.geometry]
+        out.append((plain, layer))
+    return out
+
+
+def _ward_label(ward: object) -> str:
+    ward_id = getattr(ward, "ward_id", "")
+    name = getattr(ward, "ward_name", None)
+    return f"Ward {ward_id}: {name}" if isinstance(name, str) and name else f"Ward {ward_id}"
+
+
+def _fresh_tmp(path: Path) -> Path:
+    """``path``'s temporary sibling with the same extension (GDAL drivers go by it: LIBKML writes
+    a folder for a name without ``.kml``), removed if an earlier failed write left it behind."""
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    tmp.unlink(missing_ok=True)
+    return tmp

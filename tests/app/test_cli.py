@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import pyogrio
 import pytest
 from typer.testing import CliRunner
 
@@ -112,6 +113,16 @@ def test_lucknow_raw_zip_with_census_and_20_organisers(
     html = (out / "map.html").read_text(encoding="utf-8")
     for oid in areas["organiser_id"]:
         assert oid in html
+    # the files GIS cells open directly carry the same plan
+    gpkg = out / "plan.gpkg"
+    gpkg_wards = pyogrio.read_dataframe(gpkg, layer="plan_wards")
+    assert dict(zip(gpkg_wards["ward_id"], gpkg_wards["organiser_id"], strict=True)) == dict(
+        zip(plan["ward_id"], plan["organiser_id"], strict=True)
+    )
+    assert len(pyogrio.read_dataframe(gpkg, layer="plan_areas")) == 20
+    assert len(pyogrio.read_dataframe(out / "plan.kml", layer="plan_areas")) == 20
+    shp_wards = pyogrio.read_dataframe(f"zip://{out / 'plan-shp.zip'}!plan_wards.shp")
+    assert sorted(shp_wards["org_id"]) == sorted(plan["organiser_id"])
     # and the independent check agrees
     code, text = run("check", out)
     assert code == 0, text

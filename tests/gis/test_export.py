@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
+import pyogrio
 import pytest
+import shapely
 from shapely.geometry import box
 
 from gis.export import (
     assignment_mapping,
     dissolve_areas,
     plan_wards,
+    shp_frame,
+    valid_polygonal,
+    write_gis_files,
     write_plan_files,
 )
 from gis.layer import WardLayer
@@ -142,3 +148,92 @@ def test_lucknow_zones_dissolve_to_one_piece_each(
     # 1,097 gaps in the raw union; the cleaned areas keep only a few real holes
     holes = sum(len(p.interiors) for g in areas.geometry for p in getattr(g, "geoms", [g]))
     assert holes <= 5
+
+
+# --- the files GIS cells open directly ---------------------------------------------------------------
+
+SHP_PARTS = ("shp", "shx", "dbf", "prj", "cpg")
+HINDI = "लखनऊ वार्ड – सामुदायिक संगठक"
+
+
+def _plan_frames() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    plan = plan_wards(_strip(), ASSIGNMENT)
+    plan["ward_name"] = [HINDI, "Aliganj", None, "Chowk"]
+    plan["poor_households_est"] = [2.5, 5.0, 7.5, 10.0]
+    organisers = [Organiser("CO-A", HINDI, 83.0, 26.8), Organiser("CO-B", "Rita", 83.0, 26.8)]
+    areas = dissolve_areas(_strip(), ASSIGNMENT, organisers=organisers)
+    areas["deviation_from_mean_pct"] = [-40.0, 40.0]
+    return plan, areas
+
+
+def test_gis_files_hold_both_layers_and_hindi(tmp_path: Path) -> None:
+    plan, areas = _plan_frames()
+    written = write_gis_files(tmp_path, plan, areas)
+    assert [p.name for p in written] == ["plan.gpkg", "plan.kml", "plan-shp.zip"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
+
+    gpkg, kml, shp = (str(p) for p in written)
+    shp_wards, shp_areas = f"zip://{shp}!plan_wards.shp", f"zip://{shp}!plan_areas.shp"
+    for path in (gpkg, kml):
+        assert [name for name, _ in pyogrio.list_layers(path)] == ["plan_wards", "plan_areas"]
+    wards_read = {
+        "gpkg": pyogrio.read_dataframe(gpkg, layer="plan_wards"),
+        "kml": pyogrio.read_dataframe(kml, layer="plan_wards"),
+        "shp": pyogrio.read_dataframe(shp_wards),
+    }
+    for fmt, frame in wards_read.items():
+        org = "org_id" if fmt == "shp" else "organiser_id"
+        assert list(frame[org]) == ["CO-A", "CO-A", "CO-B", "CO-B"], fmt
+        assert frame["ward_name"].iloc[0] == HINDI, fmt
+        assert frame.crs.to_epsg() == 4326, fmt
+    assert list(wards_read["shp"]["poor_hh"]) == [2.5, 5.0, 7.5, 10.0]
+    assert wards_read["kml"]["Name"].iloc[0] == f"Ward 1: {HINDI}"
+
+    areas_shp = pyogrio.read_dataframe(shp_areas)
+    assert list(areas_shp["org_id"]) == ["CO-A", "CO-B"]
+    assert areas_shp["name"].iloc[0] == HINDI
+    assert list(areas_shp["dev_pct"]) == [-40.0, 40.0]
+    areas_kml = pyogrio.read_dataframe(kml, layer="plan_areas")
+    assert areas_kml["Name"].iloc[0] == HINDI
+
+    with zipfile.ZipFile(shp) as archive:
+        names = sorted(archive.namelist())
+        cpg = archive.read("plan_wards.cpg").decode().strip()
+    expected = {f"{layer}.{ext}" for layer in ("plan_wards", "plan_areas") for ext in SHP_PARTS}
+    assert set(names) == expected
+    assert cpg == "UTF-8"
+    assert "<Folder" in Path(kml).read_text(encoding="utf-8")
+
+
+def test_shapefile_names_are_short_and_long_texts_cut() -> None:
+    plan, _areas = _plan_frames()
+    plan["ward_ids"] = ",".join(str(k) for k in range(200))
+    out = shp_frame(plan)
+    assert all(len(c) <= 10 for c in out.columns)
+    assert out["ward_ids"].iloc[0].endswith("…")
+    assert len(out["ward_ids"].iloc[0].encode()) <= 254
+    plan["a_very_long_column"] = 1
+    with pytest.raises(ValueError, match="a_very_long_column"):
+        shp_frame(plan)
+    with pytest.raises(ValueError, match="dev_pct"):
+        shp_frame(
+            plan.drop(columns="a_very_long_column").assign(dev_pct=1, deviation_from_mean_pct=2)
+        )
+
+
+def test_gis_files_refuse_frames_without_organisers(tmp_path: Path) -> None:
+    _plan, areas = _plan_frames()
+    with pytest.raises(ValueError, match="plan_wards has no 'organiser_id'"):
+        write_gis_files(tmp_path, _strip(), areas)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_invalid_area_becomes_its_valid_polygons() -> None:
+    bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)])
+    assert not bowtie.is_valid
+    fixed = valid_polygonal(bowtie)
+    assert fixed.is_valid
+    assert fixed.geom_type == "MultiPolygon"
+    assert fixed.area == pytest.approx(2.0)
+    square = box(0, 0, 1, 1)
+    assert valid_polygonal(square) is square
