@@ -121,6 +121,7 @@ async def watch(job_id: int, settings: JobSettings) -> str:
     finally:
         _kill_group(child.pid)  # the group may hold a solver even after the leader exited
         with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(child.wait()), 10)  # reaped: no zombie
             await asyncio.wait_for(drain, 5)
     code = child.returncode
     if code in (0, EXIT_SUPERSEDED):
