@@ -117,17 +117,21 @@ def escape(text: object) -> str:
 def area_colours(areas: gpd.GeoDataFrame, palette: Sequence[str] = PALETTE) -> dict[str, str]:
     """A colour per organiser such that no two neighbouring areas share one (greedy colouring).
 
-    Areas are coloured in order of decreasing number of neighbours (Welsh–Powell); if the palette
-    runs out, colours are reused — only possible with more neighbours than colours.
+    Areas are coloured in order of decreasing number of neighbours (Welsh–Powell). Each takes the
+    least-used colour its neighbours leave free, so the palette is spread: with no more areas than
+    colours every area has its own, and a legend row points to one area. If the palette runs out,
+    colours are reused — only possible with more neighbours than colours.
     """
     ids = [str(v) for v in areas["organiser_id"]]
     neighbours = _area_neighbours(areas)
     order = sorted(range(len(ids)), key=lambda i: (-len(neighbours[i]), ids[i]))
     colour_of: dict[int, int] = {}
+    used = [0] * len(palette)
     for i in order:
         taken = {colour_of[j] for j in neighbours[i] if j in colour_of}
         free = [c for c in range(len(palette)) if c not in taken]
-        colour_of[i] = free[0] if free else i % len(palette)
+        colour_of[i] = min(free, key=lambda c: (used[c], c)) if free else i % len(palette)
+        used[colour_of[i]] += 1
     return {ids[i]: palette[colour_of[i]] for i in range(len(ids))}
 
 
@@ -179,6 +183,8 @@ def plan_map(
     if not isinstance(root, Figure):  # pragma: no cover - folium always roots a map in a Figure
         raise TypeError("folium map is not attached to a Figure")
     _use_local_assets(fmap, root, asset_base)
+    # No icon request: it would go to /favicon.ico (a 404 in the app, nothing on disk).
+    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))
     if tiles is not None:
         problem = tile_template_problem(tiles)
         if problem:
@@ -423,14 +429,30 @@ def _has_zones(wards: gpd.GeoDataFrame) -> bool:
     return "zone" in wards.columns and any(_text(z) for z in wards["zone"])
 
 
+#: Zone outlines: gaps narrower than this between a zone's wards are closed (metres), and holes
+#: and fragments smaller than ``ZONE_SPECK_M2`` dropped, so an outline is the zone's edge, not dots
+#: along every digitising sliver.
+ZONE_CLOSE_M = 25.0
+ZONE_SPECK_M2 = 20_000.0
+
+
+def _zone_outline(geoms: Sequence[shapely.Geometry]) -> shapely.Geometry:
+    merged = shapely.union_all([g.buffer(ZONE_CLOSE_M) for g in geoms]).buffer(-ZONE_CLOSE_M)
+    parts = [
+        shapely.Polygon(
+            p.exterior, [h for h in p.interiors if shapely.Polygon(h).area >= ZONE_SPECK_M2]
+        )
+        for p in getattr(merged, "geoms", [merged])
+        if isinstance(p, shapely.Polygon) and p.area >= ZONE_SPECK_M2
+    ]
+    return shapely.MultiPolygon(parts) if parts else merged
+
+
 def _zone_layer(wards: gpd.GeoDataFrame) -> folium.GeoJson:
-    """Zone outlines: the union of each zone's wards (slivers closed by a 2.5 m buffer)."""
+    """Zone outlines: the union of each zone's wards, without slivers (``_zone_outline``)."""
     metric = wards.to_crs(metric_crs(wards))
     zones = sorted({z for z in metric["zone"] if _text(z)})
-    geoms = [
-        shapely.union_all(metric.geometry[metric["zone"] == z].buffer(2.5).to_numpy()).buffer(-2.5)
-        for z in zones
-    ]
+    geoms = [_zone_outline(metric.geometry[metric["zone"] == z].to_list()) for z in zones]
     frame = gpd.GeoDataFrame({"zone": zones}, geometry=geoms, crs=metric.crs).to_crs(STORAGE_CRS)
     props = [{"wp_zone": z} for z in zones]
     return folium.GeoJson(

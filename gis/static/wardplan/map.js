@@ -115,6 +115,7 @@
 
   window.wardplan = {
     init: function (map, areas, wards) {
+      window.wardplan.layers = { map: map, areas: areas, wards: wards }; // for checks and debugging
       bindDetails(areas);
       bindDetails(wards);
       searchControl(map, wards);
