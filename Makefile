@@ -1,5 +1,5 @@
 # One command surface. `make demo` and `make test` are the README's two commands.
-.PHONY: setup demo test lint typecheck contracts check-all bench clean db db-stop migrate serve
+.PHONY: setup demo test lint typecheck contracts check-all bench clean db db-stop migrate serve browser
 
 UV ?= uv
 OUT ?= out/lucknow
@@ -13,8 +13,12 @@ demo: setup
 	./scripts/demo.sh "$(DATA)" "$(OUT)"
 
 ## Every test, the linters and the layer contract. The database tests use the private PostGIS cluster.
-test: setup db lint typecheck contracts
+test: setup db browser lint typecheck contracts
 	$(UV) run pytest
+
+## Headless Chromium (Debian's package) and a Devanagari font, for the browser tests.
+browser:
+	./scripts/chromium.sh
 
 ## The private PostgreSQL + PostGIS cluster (var/pg; installs Debian's packages when missing).
 db:
@@ -46,4 +50,4 @@ bench: setup
 	$(UV) run python -m benchmarks.run
 
 clean:
-	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/artifacts
