@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import geopandas as gpd
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Request
 
 from gis.adjacency import build_adjacency
 
@@ -32,7 +32,7 @@ def open_map(browser: Browser, url: str) -> tuple[Page, PageLog]:
     page.on("request", lambda request: log.requests.append(request.url))
     page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: log.errors.append(str(exc)))
-    page.on("requestfailed", lambda request: log.failed.append(request.url))
+    page.on("requestfailed", lambda request: _failed(log, request))
     page.on(
         "response",
         lambda response: (
@@ -44,6 +44,12 @@ def open_map(browser: Browser, url: str) -> tuple[Page, PageLog]:
     page.goto(url, wait_until="load")
     page.wait_for_function("() => window.wardplan && window.wardplan.layers")
     return page, log
+
+
+def _failed(log: PageLog, request: Request) -> None:
+    # Leaflet cancels the tiles of a view it has left (net::ERR_ABORTED): not a failure.
+    if request.failure != "net::ERR_ABORTED":
+        log.failed.append(f"{request.failure} {request.url}")
 
 
 def foreign_requests(log: PageLog, *, host: str | None) -> list[str]:
@@ -152,6 +158,10 @@ def search_and_open(page: Page, query: str) -> str:
     page.locator(".wp-search-input").press("Enter")
     popup = page.locator(".leaflet-popup-content").last  # an older one may still be fading out
     popup.wait_for(state="visible")
+    page.wait_for_function(  # faded in: what a screenshot shows is what the user sees
+        """() => [...document.querySelectorAll(".leaflet-popup")].length === 1
+            && getComputedStyle(document.querySelector(".leaflet-popup")).opacity === "1" """
+    )
     return popup.inner_text()
 
 

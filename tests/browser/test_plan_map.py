@@ -21,6 +21,7 @@ from playwright.sync_api import Browser
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
+from app.settings import get_settings
 from gis.organisers import illustrative_organisers, write_organisers_csv
 from tests.app.apihelp import make_app
 from tests.browser import mapcheck
@@ -145,6 +146,7 @@ def test_served_map_is_complete_offline_and_safe(
         )
         inside = mapcheck.inside(served.plan_wards, EVIL_WARD)
         mapcheck.assert_markup_is_text(page, EVIL_WARD, inside, log)
+        page.mouse.move(1300, 800)  # over the legend: no ward tooltip in the picture
         popup = mapcheck.search_and_open(page, SEARCHED)
         assert "Population / जनसंख्या" in popup
         assert "Estimated poor households / अनुमानित गरीब परिवार" in popup
@@ -165,3 +167,35 @@ def test_static_assets_are_served(served: Served) -> None:
         assert b'version="1.9.4"' in r.read()
     with urllib.request.urlopen(f"{served.base}/static/wardplan/map.css", timeout=30) as r:
         assert r.headers["content-type"].startswith("text/css")
+
+
+def test_a_configured_tile_server_is_the_base_layer(
+    served: Served, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Any URL template works; this one is the app itself (an image it serves), so the tiles load.
+    template = "/static/leaflet/images/layers.png?z={z}&x={x}&y={y}"
+    monkeypatch.setenv("WARDPLAN_MAP_TILES", template)
+    monkeypatch.setenv("WARDPLAN_MAP_TILES_ATTRIBUTION", "Municipal tile server")
+    get_settings.cache_clear()
+    try:
+        page, log = mapcheck.open_map(
+            browser, f"{served.base}/cities/lucknow/plans/{served.plan_id}/map"
+        )
+        try:
+            page.locator("img.leaflet-tile-loaded").first.wait_for(state="attached")
+            tiles = [u for u in log.requests if "/static/leaflet/images/layers.png?z=" in u]
+            assert tiles
+            assert page.locator(".leaflet-control-layers-base").inner_text().strip() == (
+                "Base map / आधार मानचित्र"
+            )
+            assert (
+                "Municipal tile server" in page.locator(".leaflet-control-attribution").inner_text()
+            )
+            assert mapcheck.drawn(page)["wards"] == 110
+            assert mapcheck.foreign_requests(log, host="127.0.0.1") == []
+            assert log.failed == []
+            assert log.errors == []
+        finally:
+            page.context.close()
+    finally:
+        get_settings.cache_clear()
