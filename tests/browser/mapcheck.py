@@ -156,6 +156,11 @@ def search_and_open(page: Page, query: str) -> str:
     """Search and press Enter: the text of the popup that opens."""
     search(page, query)
     page.locator(".wp-search-input").press("Enter")
+    return popup_text(page)
+
+
+def popup_text(page: Page) -> str:
+    """The text of the popup that is opening, once it has faded in."""
     popup = page.locator(".leaflet-popup-content").last  # an older one may still be fading out
     popup.wait_for(state="visible")
     page.wait_for_function(  # faded in: what a screenshot shows is what the user sees
@@ -212,6 +217,21 @@ def assert_search_works(
     hits = search(page, fragment.upper())
     assert hits == [f"{ward_id} · {ward_name} → {organiser}"], (fragment, hits)
     assert search(page, "no such ward zzz") == ["No ward matches / कोई वार्ड नहीं मिला"]
+
+
+def assert_legend_row_opens_its_area(page: Page, organiser: str) -> str:
+    """Clicking a legend row shows that CO's area details; returns their text."""
+    page.evaluate("() => wardplan.layers.map.closePopup()")
+    page.locator(f'tr.wp-legend-row[data-organiser="{organiser}"]').click()
+    text = popup_text(page)
+    assert f"CO / सामुदायिक संगठक\t{organiser}" in text, text
+    return text
+
+
+def toggle_layer(page: Page, name: str, *, on: bool) -> None:
+    """Tick or untick an overlay in the layer control by (the start of) its name."""
+    box = page.locator(".leaflet-control-layers-overlays label", has_text=name).locator("input")
+    box.set_checked(on)
 
 
 def screenshot(page: Page, path: Path, *, hide_popups: bool = True) -> Path:

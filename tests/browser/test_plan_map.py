@@ -146,6 +146,15 @@ def test_served_map_is_complete_offline_and_safe(
         )
         inside = mapcheck.inside(served.plan_wards, EVIL_WARD)
         mapcheck.assert_markup_is_text(page, EVIL_WARD, inside, log)
+        area = mapcheck.assert_legend_row_opens_its_area(page, EVIL_CO)
+        assert f"{EVIL_CO} — {mapcheck.EVIL_NAME}" in area  # the CO's name, as text
+        assert "Mean distance from home / घर से औसत दूरी" in area
+        mapcheck.toggle_layer(page, "Ward numbers", on=False)
+        assert mapcheck.drawn(page)["labels"] == 0
+        mapcheck.toggle_layer(page, "Ward numbers", on=True)
+        assert mapcheck.drawn(page)["labels"] == 110
+        assert page.evaluate("() => window.__pwned") is None
+
         page.mouse.move(1300, 800)  # over the legend: no ward tooltip in the picture
         popup = mapcheck.search_and_open(page, SEARCHED)
         assert "Population / जनसंख्या" in popup
