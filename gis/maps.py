@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
@@ -189,9 +190,12 @@ def plan_map(
         problem = tile_template_problem(tiles)
         if problem:
             raise ValueError(problem)
-        folium.TileLayer(
-            tiles, attr=tiles_attribution or "", name=LABELS["base"], overlay=False
-        ).add_to(fmap)
+        # Leaflet shows the attribution as HTML: it is escaped like any other string. Without one,
+        # the tile server's address is credited (folium refuses custom tiles with no attribution).
+        source = tiles_attribution or f"Tiles: {urlsplit(tiles).netloc or 'this server'}"
+        folium.TileLayer(tiles, attr=escape(source), name=LABELS["base"], overlay=False).add_to(
+            fmap
+        )
 
     ward_km = _ward_km(wards, homes)
     colours = area_colours(area_frame)

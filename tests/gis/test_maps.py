@@ -134,6 +134,12 @@ def test_tiles_are_optional_and_must_be_a_template() -> None:
     )
     assert "L.tileLayer" in page
     assert json.dumps(url) in page
+    bare = _render(plan_map(plan, areas, homes, title="t", credits="c", tiles=url))
+    assert json.dumps("Tiles: tiles.local") in bare  # no attribution given: the server is named
+    evil = _render(
+        plan_map(plan, areas, homes, title="t", credits="c", tiles=url, tiles_attribution=EVIL)
+    )
+    assert EVIL not in evil
     for bad in ("OpenStreetMap", "http://tiles.local/{z}/{x}.png", "ftp://h/{z}/{x}/{y}"):
         with pytest.raises(ValueError, match="tile URL"):
             plan_map(plan, areas, homes, title="t", credits="c", tiles=bad)
