@@ -593,10 +593,11 @@ def _legend_html(
             "km from home<br>घर से किमी",
         )
     )
+    # <details>: the reader can fold the legend away when it covers part of the city.
     return (
-        f'<div class="wp-legend"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-        f'<div class="wp-credits">{escape(credits)}</div></div>'
+        f'<div class="wp-legend"><details open><summary>COs / सामुदायिक संगठक ({len(rows)})'
+        f"</summary><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="wp-credits">{escape(credits)}</div></details></div>'
     )
 
 

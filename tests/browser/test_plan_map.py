@@ -154,6 +154,10 @@ def test_served_map_is_complete_offline_and_safe(
         mapcheck.toggle_layer(page, "Ward numbers", on=True)
         assert mapcheck.drawn(page)["labels"] == 110
         assert page.evaluate("() => window.__pwned") is None
+        page.locator(".wp-legend summary").click()  # the legend folds away, and back
+        assert not page.locator("tr.wp-legend-row").first.is_visible()
+        page.locator(".wp-legend summary").click()
+        assert page.locator("tr.wp-legend-row").first.is_visible()
 
         page.mouse.move(1300, 800)  # over the legend: no ward tooltip in the picture
         popup = mapcheck.search_and_open(page, SEARCHED)

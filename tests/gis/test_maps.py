@@ -26,7 +26,7 @@ from gis.maps import (
     plan_map,
     tile_template_problem,
 )
-from gis.organisers import Organiser, illustrative_organisers
+from gis.organisers import Organiser, illustrative_organisers, organiser_distances_km
 
 UTM_44N = "EPSG:32644"
 X0, Y0 = 500_000.0, 2_970_000.0
@@ -253,3 +253,29 @@ def test_lucknow_plan_map(load_clean_layer: Callable[[str], WardLayer]) -> None:
     assert len(re.findall(r"wp-ward-label", page)) == len(wards)
     assert page.count('"wp_zone": ') == 6  # Lucknow's six zones, outlined
     assert len(re.findall(r'<tr class="wp-legend-row"', page)) == 6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("city", "count"), [("lucknow", 20), ("bangalore", 30)])
+def test_more_areas_than_colours_still_never_share_a_border_colour(
+    load_clean_layer: Callable[[str], WardLayer], city: str, count: int
+) -> None:
+    """Real cities split among more COs than the palette has colours (each ward to the nearest
+    home): colours are reused, but never by two areas whose wards touch."""
+    wards = load_clean_layer(city).wards
+    homes = illustrative_organisers(wards, count, seed=7)
+    km = organiser_distances_km(wards, homes)
+    assignment = {
+        w: homes[min(range(count), key=row.__getitem__)].organiser_id
+        for w, row in zip(wards["ward_id"], km, strict=True)
+    }
+    areas = dissolve_areas(wards, assignment)
+    assert len(areas) > len(PALETTE)
+    colours = area_colours(areas)
+    owner = [assignment[w] for w in wards["ward_id"]]
+    touching = {
+        (owner[a], owner[b]) for a, b in build_adjacency(wards).edges if owner[a] != owner[b]
+    }
+    assert len(touching) >= len(areas) - 1
+    assert all(colours[a] != colours[b] for a, b in touching)
+    assert len(set(colours.values())) == len(PALETTE)  # the whole palette is used
