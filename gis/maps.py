@@ -36,7 +36,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 from branca.element import Figure, MacroElement
-from folium.template import Template
+from jinja2 import Template
 from shapely import STRtree
 
 from gis.crs import metric_crs
@@ -337,10 +337,12 @@ def _mean_km(wards: gpd.GeoDataFrame, ward_km: list[float | None]) -> dict[str, 
         km = ward_km[i]
         if km is None:
             continue
-        w = 1.0 if weights is None or weights[i] is None else weights[i]
+        weight = weights[i] if weights is not None else 1.0
+        if weight is None:  # no estimate for this ward: it cannot be weighted, so it is left out
+            continue
         acc = sums.setdefault(str(oid), [0.0, 0.0])
-        acc[0] += (w or 0.0) * km
-        acc[1] += w or 0.0
+        acc[0] += weight * km
+        acc[1] += weight
     return {oid: (s / w if w > 0 else None) for oid, (s, w) in sums.items()}
 
 
