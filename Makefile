@@ -1,5 +1,5 @@
 # One command surface. `make demo` and `make test` are the README's two commands.
-.PHONY: setup sysdeps demo test worker lint typecheck contracts check-all bench clean db db-stop migrate serve
+.PHONY: setup sysdeps demo test worker lint typecheck contracts check-all bench clean db db-stop migrate serve browser
 
 UV ?= uv
 OUT ?= out/lucknow
@@ -13,12 +13,16 @@ demo: setup sysdeps
 	./scripts/demo.sh "$(DATA)" "$(OUT)"
 
 ## Every test, the linters and the layer contract. The database tests use the private PostGIS cluster.
-test: setup sysdeps db lint typecheck contracts
+test: setup sysdeps db browser lint typecheck contracts
 	$(UV) run pytest
 
 ## Debian packages for the printable sheets and their tests (a Devanagari font, poppler-utils).
 sysdeps:
 	./scripts/system-deps.sh
+
+## Headless Chromium (Debian's package) and a Devanagari font, for the browser tests.
+browser:
+	./scripts/chromium.sh
 
 ## The private PostgreSQL + PostGIS cluster (var/pg; installs Debian's packages when missing).
 db:
@@ -55,4 +59,4 @@ bench: setup
 	$(UV) run python -m benchmarks.run
 
 clean:
-	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache .hypothesis tests/artifacts

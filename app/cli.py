@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from app import planning, printing
 from app.checking import check_plan_dir
+from app.settings import MapSettings
 from gis.errors import InputError
 from gis.fields import FieldMapping
+from gis.maps import tile_template_problem
 from solver.poverty import (
     DEFAULT_HOUSEHOLD_SIZE,
     DEFAULT_RATE,
@@ -340,10 +343,30 @@ def allocate(
             dir_okay=False,
         ),
     ] = None,
+    tiles: Annotated[
+        str | None,
+        typer.Option(
+            "--tiles",
+            help="Tile URL template for the map's base layer (http://host/{z}/{x}/{y}.png); "
+            "default WARDPLAN_MAP_TILES, else none (the map works offline).",
+        ),
+    ] = None,
+    tiles_attribution: Annotated[
+        str | None, typer.Option("--tiles-attribution", help="Attribution for --tiles.")
+    ] = None,
 ) -> None:
     """Divide the wards among the COs and write the plan, its checks and its map to --out."""
     if solver not in ("highs", "cbc"):
         raise _fail(f"--solver {solver!r}: choose highs or cbc")
+    if tiles is None:
+        try:
+            map_settings = MapSettings()
+        except ValidationError as exc:
+            raise _fail(f"WARDPLAN_MAP_*: {exc.errors()[0]['msg']}") from None
+        tiles = map_settings.tiles
+        tiles_attribution = tiles_attribution or map_settings.tiles_attribution
+    elif problem := tile_template_problem(tiles):
+        raise _fail(f"--tiles: {problem}")
     req = planning.PlanRequest(
         layer=_layer_request(
             wards,
@@ -385,7 +408,7 @@ def allocate(
     progress.close()
     for w in result.warnings + list(result.solution.warnings):
         typer.echo(f"warning: {w}", err=True)
-    written = planning.write_outputs(result, out)
+    written = planning.write_outputs(result, out, tiles=tiles, tiles_attribution=tiles_attribution)
     if sheets:
         try:
             written += printing.write_sheets(

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import (
@@ -26,6 +27,7 @@ from app.api import (
 from app.db.session import make_engine, make_session_factory
 from app.errors import PROBLEM_JSON, install_handlers, problem_body
 from app.settings import Settings, get_settings
+from gis.maps import STATIC_DIR, STATIC_URL
 
 
 class BodyLimit:
@@ -122,5 +124,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     for module in (health, layers, organisers, plans, jobs, downloads, sheets, allocate, features):
         app.include_router(module.router)
+    app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")  # the map's assets
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_upload_bytes)
     return app

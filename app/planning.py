@@ -339,8 +339,18 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
     }
 
 
-def write_outputs(result: PlanResult, out_dir: Path) -> list[Path]:
-    """Write every output file of a plan into ``out_dir``; ``report.json`` last."""
+def write_outputs(
+    result: PlanResult,
+    out_dir: Path,
+    *,
+    tiles: str | None = None,
+    tiles_attribution: str | None = None,
+) -> list[Path]:
+    """Write every output file of a plan into ``out_dir``; ``report.json`` last.
+
+    ``map.html`` carries its assets inline, so it works opened from disk with no server or internet;
+    ``tiles`` (a URL template) adds a base layer.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     if result.solution.has_plan:
@@ -359,6 +369,9 @@ def write_outputs(result: PlanResult, out_dir: Path) -> list[Path]:
             credits=DATA_CREDITS,
             load_column="poor_households_est",
             deviation_column="deviation_from_mean_pct",
+            tiles=tiles,
+            tiles_attribution=tiles_attribution,
+            asset_base=None,
         )
         html = out_dir / "map.html"
         m.save(str(html))

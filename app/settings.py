@@ -108,6 +108,27 @@ class ApiSettings(BaseSettings):
     )
 
 
+class MapSettings(BaseSettings):
+    """``WARDPLAN_MAP_*``: the plan map. No base tiles by default (offline networks)."""
+
+    model_config = _config("WARDPLAN_MAP_")
+
+    tiles: str | None = Field(
+        default=None,
+        description="Tile URL template added as a base layer, e.g. http://tiles.local/{z}/{x}/{y}.png",
+    )
+    tiles_attribution: str = Field(default="", description="Attribution shown for those tiles.")
+
+    @field_validator("tiles")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        from gis.maps import tile_template_problem  # here: settings stay cheap to import
+
+        if value is not None and (problem := tile_template_problem(value)):
+            raise ValueError(problem)
+        return value
+
+
 class Settings(BaseModel):
     """All settings, one attribute per concern."""
 
@@ -117,6 +138,7 @@ class Settings(BaseModel):
     solver: SolverSettings
     api: ApiSettings
     jobs: JobSettings
+    map: MapSettings = Field(default_factory=MapSettings)
 
 
 @lru_cache(maxsize=1)
@@ -126,5 +148,9 @@ def get_settings() -> Settings:
     Tests that change the environment call ``get_settings.cache_clear()``.
     """
     return Settings(
-        db=DatabaseSettings(), solver=SolverSettings(), api=ApiSettings(), jobs=JobSettings()
+        db=DatabaseSettings(),
+        solver=SolverSettings(),
+        api=ApiSettings(),
+        jobs=JobSettings(),
+        map=MapSettings(),
     )

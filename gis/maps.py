@@ -1,32 +1,47 @@
-"""The plan on a map: coloured CO areas, ward boundaries and numbers, homes, a legend.
+"""The plan on a map: coloured CO areas, wards, zones, homes, a legend, details and search.
 
 ``plan_map`` returns a ``folium.Map`` and writes nothing; the caller saves it. Every string from a
-user file (ward names, organiser names, ids) is escaped before it reaches HTML or a JavaScript
-template literal — folium inserts tooltip text unescaped. No base tiles by default: city and
-government networks are often offline. Reprojection to EPSG:4326 happens here, for rendering only.
+user file (ward names, organiser names, ids) is escaped before it reaches HTML; the raw strings the
+page's script searches are only ever compared or set as text. Labels are in English and Hindi.
 
-Frames: ``plan_wards`` needs ``ward_id``, ``organiser_id`` and geometry (``ward_name`` optional);
-``areas`` needs ``organiser_id`` and geometry, and may carry ``name``, ``n_wards``, ``load`` and
-``deviation_pct`` (computed from ``load`` and the mean load when absent) for the legend.
+Offline by design: government and city networks often have no internet, so the page loads no CDN
+asset and no base tiles unless a tile URL is configured. Folium's asset list (Leaflet, jQuery,
+Bootstrap, Font Awesome, awesome-markers from CDNs) is replaced by the files in ``gis/static``: linked
+under ``asset_base`` (the app serves them at ``/static``), or inlined into the page
+(``asset_base=None``) so that a ``map.html`` written to disk works alone. Reprojection to EPSG:4326
+happens here, for rendering only.
+
+Frames: ``plan_wards`` needs ``ward_id``, ``organiser_id`` and geometry, and may carry
+``ward_name``, ``ward_name_hi`` (Hindi), ``zone``, ``population`` and ``poor_households_est``;
+``areas`` needs ``organiser_id`` and geometry, and may carry ``name``, ``n_wards``, the load, the
+deviation (computed from the loads and their mean when absent) and ``mean_km_from_home`` (computed
+from the wards and homes when absent).
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 import numbers
+import re
 from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
 import pandas as pd
-from branca.element import Figure
+import shapely
+from branca.element import Figure, MacroElement
+from jinja2 import Template
 from shapely import STRtree
 
 from gis.crs import metric_crs
 from gis.layer import STORAGE_CRS
-from gis.organisers import Organiser
+from gis.organisers import Organiser, organiser_distances_km, representative_points
 
 #: Qualitative palette (ColorBrewer Set3 + Paired, colour-blind-aware order); greedy colouring
 #: of the area adjacency rarely needs more than five.
@@ -54,6 +69,45 @@ DATA_CREDITS = (
 #: Areas closer than this (metres) count as neighbours when choosing colours.
 NEIGHBOUR_M = 10.0
 
+#: The map's own assets (see ``static/README.md``), served by the app at ``STATIC_URL``.
+STATIC_DIR = Path(__file__).with_name("static")
+STATIC_URL = "/static"
+_JS = ("leaflet/leaflet.js", "wardplan/map.js")
+_CSS = ("leaflet/leaflet.css", "wardplan/map.css")
+
+#: Bilingual labels (English / Hindi) used on the page.
+LABELS = {
+    "ward": "Ward / वार्ड",
+    "name": "Name / नाम",
+    "zone": "Zone / ज़ोन",
+    "co": "CO / सामुदायिक संगठक",
+    "population": "Population / जनसंख्या",
+    "poor": "Estimated poor households / अनुमानित गरीब परिवार",
+    "wards": "Wards / वार्ड",
+    "load": "Load: poor households / भार: गरीब परिवार",
+    "deviation": "Deviation from mean / औसत से विचलन",
+    "km_ward": "Distance from CO's home / संगठक के घर से दूरी",
+    "km_area": "Mean distance from home / घर से औसत दूरी",
+    "home": "CO's home / संगठक का घर",
+    "areas": "CO areas / संगठक क्षेत्र",
+    "boundaries": "Ward boundaries / वार्ड सीमाएँ",
+    "numbers": "Ward numbers / वार्ड संख्या",
+    "zones": "Zones / ज़ोन",
+    "homes": "CO homes / संगठकों के घर",
+    "base": "Base map / आधार मानचित्र",
+}
+
+
+def tile_template_problem(url: str) -> str | None:
+    """Why ``url`` is not a usable tile URL template (``http(s)://…/{z}/{x}/{y}…`` or a path on this
+    server), or None when it is."""
+    if not re.match(r"^(https?://[^/\s]+)?/\S*$", url):
+        return f"tile URL {url!r} must start with http://, https:// or / and contain no spaces"
+    missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
+    if missing:
+        return f"tile URL {url!r} lacks {', '.join(missing)} (a template such as https://host/{{z}}/{{x}}/{{y}}.png)"
+    return None
+
 
 def escape(text: object) -> str:
     """``text`` safe inside HTML and inside a JavaScript template literal (folium tooltips)."""
@@ -64,17 +118,21 @@ def escape(text: object) -> str:
 def area_colours(areas: gpd.GeoDataFrame, palette: Sequence[str] = PALETTE) -> dict[str, str]:
     """A colour per organiser such that no two neighbouring areas share one (greedy colouring).
 
-    Areas are coloured in order of decreasing number of neighbours (Welsh–Powell); if the palette
-    runs out, colours are reused — only possible with more neighbours than colours.
+    Areas are coloured in order of decreasing number of neighbours (Welsh–Powell). Each takes the
+    least-used colour its neighbours leave free, so the palette is spread: with no more areas than
+    colours every area has its own, and a legend row points to one area. If the palette runs out,
+    colours are reused — only possible with more neighbours than colours.
     """
     ids = [str(v) for v in areas["organiser_id"]]
     neighbours = _area_neighbours(areas)
     order = sorted(range(len(ids)), key=lambda i: (-len(neighbours[i]), ids[i]))
     colour_of: dict[int, int] = {}
+    used = [0] * len(palette)
     for i in order:
         taken = {colour_of[j] for j in neighbours[i] if j in colour_of}
         free = [c for c in range(len(palette)) if c not in taken]
-        colour_of[i] = free[0] if free else i % len(palette)
+        colour_of[i] = min(free, key=lambda c: (used[c], c)) if free else i % len(palette)
+        used[colour_of[i]] += 1
     return {ids[i]: palette[colour_of[i]] for i in range(len(ids))}
 
 
@@ -103,38 +161,214 @@ def plan_map(
     tiles_attribution: str | None = None,
     load_column: str = "load",
     deviation_column: str = "deviation_pct",
+    asset_base: str | None = STATIC_URL,
 ) -> folium.Map:
-    """An interactive map of a plan; ``tiles``: a folium tile name or URL template, or none.
+    """An interactive map of a plan.
 
-    The legend shows ``areas[load_column]`` and ``areas[deviation_column]`` (per cent; derived from
-    the loads and their mean when that column is absent); "—" where a figure is missing.
+    ``tiles``: a tile URL template (``https://tiles.example/{z}/{x}/{y}.png``), added as a base
+    layer; none by default (``ValueError`` for a string that is not a template). ``asset_base``:
+    the URL the page loads its assets from (``/static`` in the app), or ``None`` to inline them so
+    the saved page works on its own. The legend shows ``areas[load_column]`` and
+    ``areas[deviation_column]`` (per cent; derived from the loads and their mean when that column
+    is absent); "—" where a figure is missing.
     """
-    wards = plan_wards.to_crs(STORAGE_CRS)
-    area_frame = areas.to_crs(STORAGE_CRS)
+    wards = plan_wards.to_crs(STORAGE_CRS).reset_index(drop=True)
+    area_frame = areas.to_crs(STORAGE_CRS).reset_index(drop=True)
     minx, miny, maxx, maxy = wards.total_bounds
     fmap = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
         tiles=None,
         control_scale=True,
-        prefer_canvas=True,
     )
-    if tiles is not None:
-        folium.TileLayer(tiles, attr=tiles_attribution, name="Base map").add_to(fmap)
-    colours = area_colours(area_frame)
-    _area_layer(area_frame, colours).add_to(fmap)
-    _ward_layer(wards).add_to(fmap)
-    _label_layer(wards).add_to(fmap)
-    _home_layer(homes).add_to(fmap)
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     root = fmap.get_root()
     if not isinstance(root, Figure):  # pragma: no cover - folium always roots a map in a Figure
         raise TypeError("folium map is not attached to a Figure")
-    root.header.add_child(folium.Element(_STYLE))
+    _use_local_assets(fmap, root, asset_base)
+    # No icon request: it would go to /favicon.ico (a 404 in the app, nothing on disk).
+    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))
+    if tiles is not None:
+        problem = tile_template_problem(tiles)
+        if problem:
+            raise ValueError(problem)
+        # Leaflet shows the attribution as HTML: it is escaped like any other string. Without one,
+        # the tile server's address is credited (folium refuses custom tiles with no attribution).
+        source = tiles_attribution or f"Tiles: {urlsplit(tiles).netloc or 'this server'}"
+        folium.TileLayer(tiles, attr=escape(source), name=LABELS["base"], overlay=False).add_to(
+            fmap
+        )
+
+    ward_km = _ward_km(wards, homes)
+    colours = area_colours(area_frame)
+    figures = _AreaFigures.of(area_frame, wards, ward_km, load_column, deviation_column)
+    area_layer = _area_layer(area_frame, colours, figures)
+    area_layer.add_to(fmap)
+    if _has_zones(wards):
+        _zone_layer(wards).add_to(fmap)
+    ward_layer = _ward_layer(wards, ward_km, figures)
+    ward_layer.add_to(fmap)
+    _label_layer(wards).add_to(fmap)
+    _home_layer(homes).add_to(fmap)
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    _PageScript(area_layer, ward_layer).add_to(fmap)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+
     root.html.add_child(folium.Element(_title_html(title)))
-    legend = _legend_html(area_frame, colours, credits, load_column, deviation_column)
+    legend = _legend_html(area_frame, colours, credits, figures)
     root.html.add_child(folium.Element(legend))
     return fmap
+
+
+# --- assets ---------------------------------------------------------------------------------------
+
+
+def _use_local_assets(fmap: folium.Map, root: Figure, asset_base: str | None) -> None:
+    """Replace folium's CDN assets with ours: links under ``asset_base``, or inlined when None."""
+    if asset_base is None:
+        fmap.default_js, fmap.default_css = [], []
+        for path in _CSS:
+            root.header.add_child(folium.Element(f"<style>{_inline_css(path)}</style>"))
+        for path in _JS:
+            root.header.add_child(folium.Element(f"<script>{_asset_text(path)}</script>"))
+        return
+    base = asset_base.rstrip("/")
+    fmap.default_js = [(path, f"{base}/{path}") for path in _JS]
+    fmap.default_css = [(path, f"{base}/{path}") for path in _CSS]
+
+
+@cache
+def _asset_text(path: str) -> str:
+    """An asset's text for inlining, without its source-map comment (the map is not shipped)."""
+    text = (STATIC_DIR / path).read_text(encoding="utf-8")
+    text = re.sub(
+        r"^\s*(//# sourceMappingURL=.*|/\*# sourceMappingURL=.*\*/)\s*$", "", text, flags=re.M
+    )
+    if re.search(r"</(script|style)", text, flags=re.I):  # would end the inline element early
+        raise ValueError(f"{path} cannot be inlined: it contains a closing script or style tag")
+    return text
+
+
+def _inline_css(path: str) -> str:
+    """The stylesheet with its ``url(images/…)`` references turned into data URIs."""
+    folder = (STATIC_DIR / path).parent
+
+    def data_uri(match: re.Match[str]) -> str:
+        image = folder / match.group(1)
+        encoded = base64.b64encode(image.read_bytes()).decode("ascii")
+        return f"url(data:image/png;base64,{encoded})"
+
+    return re.sub(r"url\((images/[\w.-]+\.png)\)", data_uri, _asset_text(path))
+
+
+class _PageScript(MacroElement):
+    """Calls ``wardplan.init`` (``static/wardplan/map.js``) once the map and its layers exist."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+wardplan.init({{ this._parent.get_name() }}, {{ this.areas }}, {{ this.wards }});
+{% endmacro %}"""
+    )
+
+    def __init__(self, areas: folium.GeoJson, wards: folium.GeoJson) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "WardplanPage"
+        self.areas = areas.get_name()
+        self.wards = wards.get_name()
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+
+def _ward_km(wards: gpd.GeoDataFrame, homes: Sequence[Organiser]) -> list[float | None]:
+    """km from each ward's representative point to its own CO's home (None: home not known)."""
+    index = {h.organiser_id: j for j, h in enumerate(homes)}
+    if not index:
+        return [None] * len(wards)
+    km = organiser_distances_km(wards, homes)
+    return [
+        None if str(oid) not in index else km[i][index[str(oid)]]
+        for i, oid in enumerate(wards["organiser_id"])
+    ]
+
+
+class _AreaFigures:
+    """Per organiser: wards, load, deviation and mean distance from home, for legend and popups."""
+
+    def __init__(
+        self,
+        wards: dict[str, list[str]],
+        load: dict[str, float | None],
+        deviation: dict[str, float | None],
+        km: dict[str, float | None],
+    ) -> None:
+        self.wards, self.load, self.deviation, self.km = wards, load, deviation, km
+
+    @classmethod
+    def of(
+        cls,
+        areas: gpd.GeoDataFrame,
+        wards: gpd.GeoDataFrame,
+        ward_km: list[float | None],
+        load_column: str,
+        deviation_column: str,
+    ) -> _AreaFigures:
+        ids = [str(v) for v in areas["organiser_id"]]
+        loads = _column(areas, load_column)
+        deviations = _deviations(areas, deviation_column, loads)
+        members: dict[str, list[str]] = {oid: [] for oid in ids}
+        for ward_id, oid in zip(wards["ward_id"], wards["organiser_id"], strict=True):
+            members.setdefault(str(oid), []).append(str(ward_id))
+        if "mean_km_from_home" in areas.columns:
+            km = dict(zip(ids, _column(areas, "mean_km_from_home"), strict=True))
+        else:
+            km = _mean_km(wards, ward_km)
+        return cls(
+            members,
+            dict(zip(ids, loads, strict=True)),
+            dict(zip(ids, deviations, strict=True)),
+            {oid: km.get(oid) for oid in ids},
+        )
+
+
+def _mean_km(wards: gpd.GeoDataFrame, ward_km: list[float | None]) -> dict[str, float | None]:
+    """Mean km from home per organiser, weighted by poor households when known (as the solver)."""
+    weights = _column(wards, "poor_households_est") if "poor_households_est" in wards else None
+    sums: dict[str, list[float]] = {}
+    for i, oid in enumerate(wards["organiser_id"]):
+        km = ward_km[i]
+        if km is None:
+            continue
+        weight = weights[i] if weights is not None else 1.0
+        if weight is None:  # no estimate for this ward: it cannot be weighted, so it is left out
+            continue
+        acc = sums.setdefault(str(oid), [0.0, 0.0])
+        acc[0] += weight * km
+        acc[1] += weight
+    return {oid: (s / w if w > 0 else None) for oid, (s, w) in sums.items()}
+
+
+def _column(frame: pd.DataFrame, column: str) -> list[float | None]:
+    if column not in frame.columns:
+        return [None] * len(frame)
+    return [None if pd.isna(v) else float(v) for v in frame[column]]
+
+
+def _deviations(
+    areas: gpd.GeoDataFrame, column: str, loads: list[float | None]
+) -> list[float | None]:
+    if column in areas.columns:
+        return _column(areas, column)
+    known = [v for v in loads if v is not None]
+    mean = math.fsum(known) / len(known) if known else 0.0
+    if mean <= 0:
+        return [None] * len(loads)
+    return [None if v is None else (v - mean) / mean * 100.0 for v in loads]
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+# --- layers ---------------------------------------------------------------------------------------
 
 
 def _feature_collection(
@@ -148,19 +382,43 @@ def _feature_collection(
     return {"type": "FeatureCollection", "features": features}
 
 
-def _area_layer(areas: gpd.GeoDataFrame, colours: Mapping[str, str]) -> folium.FeatureGroup:
-    props = [
-        {"organiser": escape(oid), "tip": escape(_area_label(row)), "colour": colours[str(oid)]}
-        for oid, (_, row) in zip(areas["organiser_id"], areas.iterrows(), strict=True)
+def _table(rows: Sequence[tuple[str, str | None]]) -> str:
+    """A details table; labels are ours, values already escaped; rows without a value are left out."""
+    body = "".join(f"<tr><th>{label}</th><td>{value}</td></tr>" for label, value in rows if value)
+    return f'<table class="wp-details">{body}</table>'
+
+
+def _area_rows(oid: str, name: str | None, figures: _AreaFigures) -> list[tuple[str, str | None]]:
+    wards = figures.wards.get(oid, [])
+    return [
+        (LABELS["co"], escape(f"{oid} — {name}" if name else oid)),
+        (LABELS["wards"], f"{len(wards)}: {escape(', '.join(wards))}"),
+        (LABELS["load"], _number(figures.load.get(oid))),
+        (LABELS["deviation"], _percent(figures.deviation.get(oid))),
+        (LABELS["km_area"], _km(figures.km.get(oid))),
     ]
-    layer = folium.FeatureGroup(name="CO areas")
-    folium.GeoJson(
+
+
+def _area_layer(
+    areas: gpd.GeoDataFrame, colours: Mapping[str, str], figures: _AreaFigures
+) -> folium.GeoJson:
+    props = []
+    for _, row in areas.iterrows():
+        oid, name = str(row["organiser_id"]), _text(row.get("name"))
+        label = escape(f"{oid} — {name}" if name else oid)
+        props.append(
+            {
+                "wp_org": oid,
+                "colour": colours[oid],
+                "tip": f"{LABELS['co']}: {label}",
+                "popup": _table(_area_rows(oid, name, figures)),
+            }
+        )
+    return folium.GeoJson(
         _feature_collection(areas, props),
-        name="CO areas",
+        name=LABELS["areas"],
         style_function=_area_style,
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
-    ).add_to(layer)
-    return layer
+    )
 
 
 def _area_style(feature: dict[str, Any]) -> dict[str, Any]:
@@ -169,43 +427,110 @@ def _area_style(feature: dict[str, Any]) -> dict[str, Any]:
         "fillOpacity": 0.75,
         "color": "#333333",
         "weight": 2.5,
+        "className": "wp-area",
     }
 
 
-def _area_label(row: pd.Series) -> str:
-    name = row.get("name")
-    oid = str(row["organiser_id"])
-    return f"{oid} — {name}" if isinstance(name, str) and name else oid
+def _has_zones(wards: gpd.GeoDataFrame) -> bool:
+    return "zone" in wards.columns and any(_text(z) for z in wards["zone"])
 
 
-def _ward_layer(wards: gpd.GeoDataFrame) -> folium.FeatureGroup:
-    names = wards["ward_name"] if "ward_name" in wards.columns else [None] * len(wards)
-    props = [
-        {"tip": escape(_ward_label(ward_id, name, oid))}
-        for ward_id, name, oid in zip(wards["ward_id"], names, wards["organiser_id"], strict=True)
+#: Zone outlines: gaps narrower than this between a zone's wards are closed (metres), and holes
+#: and fragments smaller than ``ZONE_SPECK_M2`` dropped, so an outline is the zone's edge, not dots
+#: along every digitising sliver.
+ZONE_CLOSE_M = 25.0
+ZONE_SPECK_M2 = 20_000.0
+
+
+def _zone_outline(geoms: Sequence[shapely.Geometry]) -> shapely.Geometry:
+    merged = shapely.union_all([g.buffer(ZONE_CLOSE_M) for g in geoms]).buffer(-ZONE_CLOSE_M)
+    parts = [
+        shapely.Polygon(
+            p.exterior, [h for h in p.interiors if shapely.Polygon(h).area >= ZONE_SPECK_M2]
+        )
+        for p in getattr(merged, "geoms", [merged])
+        if isinstance(p, shapely.Polygon) and p.area >= ZONE_SPECK_M2
     ]
-    layer = folium.FeatureGroup(name="Ward boundaries")
-    folium.GeoJson(
+    return shapely.MultiPolygon(parts) if parts else merged
+
+
+def _zone_layer(wards: gpd.GeoDataFrame) -> folium.GeoJson:
+    """Zone outlines: the union of each zone's wards, without slivers (``_zone_outline``)."""
+    metric = wards.to_crs(metric_crs(wards))
+    zones = sorted({z for z in metric["zone"] if _text(z)})
+    geoms = [_zone_outline(metric.geometry[metric["zone"] == z].to_list()) for z in zones]
+    frame = gpd.GeoDataFrame({"zone": zones}, geometry=geoms, crs=metric.crs).to_crs(STORAGE_CRS)
+    props = [{"wp_zone": z} for z in zones]
+    return folium.GeoJson(
+        _feature_collection(frame, props),
+        name=LABELS["zones"],
+        style_function=_zone_style,
+        interactive=False,
+    )
+
+
+def _zone_style(_feature: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "fill": False,
+        "color": "#6a1b9a",
+        "weight": 4,
+        "dashArray": "10 6",
+        "className": "wp-zone",
+    }
+
+
+def _ward_layer(
+    wards: gpd.GeoDataFrame, ward_km: list[float | None], figures: _AreaFigures
+) -> folium.GeoJson:
+    has_zone = _has_zones(wards)
+    props = []
+    for i, (_, row) in enumerate(wards.iterrows()):
+        ward_id, oid = str(row["ward_id"]), str(row["organiser_id"])
+        name, name_hi = _text(row.get("ward_name")), _text(row.get("ward_name_hi"))
+        named = " ".join(escape(n) for n in (name, name_hi) if n)
+        ward_rows: list[tuple[str, str | None]] = [
+            (LABELS["ward"], escape(ward_id)),
+            (LABELS["name"], named),
+            (LABELS["zone"], escape(row["zone"]) if has_zone and _text(row["zone"]) else None),
+            (LABELS["population"], _number(_float(row.get("population")))),
+            (LABELS["poor"], _number(_float(row.get("poor_households_est")))),
+            (LABELS["km_ward"], _km(ward_km[i])),
+        ]
+        props.append(
+            {
+                "wp_id": ward_id,
+                "wp_name": name or "",
+                "wp_name_hi": name_hi or "",
+                "wp_org": oid,
+                "tip": f"{LABELS['ward']} {escape(ward_id)} {named} → {escape(oid)}",
+                "popup": _table(ward_rows) + _table(_area_rows(oid, None, figures)),
+            }
+        )
+    return folium.GeoJson(
         _feature_collection(wards, props),
-        name="Ward boundaries",
+        name=LABELS["boundaries"],
         style_function=_ward_style,
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
-    ).add_to(layer)
-    return layer
+        highlight_function=_ward_highlight,
+    )
 
 
 def _ward_style(_feature: dict[str, Any]) -> dict[str, Any]:
-    return {"fillOpacity": 0.0, "color": "#555555", "weight": 0.8}
+    return {"fillOpacity": 0.0, "color": "#555555", "weight": 0.8, "className": "wp-ward"}
 
 
-def _ward_label(ward_id: object, name: object, organiser_id: object) -> str:
-    named = f"ward {ward_id}" if not isinstance(name, str) or not name else f"ward {ward_id} {name}"
-    return f"{named} → {organiser_id}"
+def _ward_highlight(_feature: dict[str, Any]) -> dict[str, Any]:
+    return {"weight": 3, "color": "#000000"}
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, numbers.Real) and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def _label_layer(wards: gpd.GeoDataFrame) -> folium.FeatureGroup:
-    points = wards.to_crs(metric_crs(wards)).geometry.representative_point().to_crs(STORAGE_CRS)
-    layer = folium.FeatureGroup(name="Ward numbers")
+    points = representative_points(wards)
+    layer = folium.FeatureGroup(name=LABELS["numbers"])
     for ward_id, point in zip(wards["ward_id"], points, strict=True):
         icon = folium.DivIcon(
             html=f'<div class="wp-ward-label">{escape(ward_id)}</div>',
@@ -213,12 +538,12 @@ def _label_layer(wards: gpd.GeoDataFrame) -> folium.FeatureGroup:
             icon_anchor=(14, 7),
             class_name="wp-ward-icon",
         )
-        folium.Marker([point.y, point.x], icon=icon).add_to(layer)
+        folium.Marker([point.y, point.x], icon=icon, interactive=False).add_to(layer)
     return layer
 
 
 def _home_layer(homes: Sequence[Organiser]) -> folium.FeatureGroup:
-    layer = folium.FeatureGroup(name="CO homes")
+    layer = folium.FeatureGroup(name=LABELS["homes"])
     for home in homes:
         folium.CircleMarker(
             [home.lat, home.lon],
@@ -228,9 +553,15 @@ def _home_layer(homes: Sequence[Organiser]) -> folium.FeatureGroup:
             fill=True,
             fill_color="#ffffff",
             fill_opacity=1.0,
-            tooltip=folium.Tooltip(escape(f"{home.organiser_id} — {home.name} (home)")),
+            class_name="wp-home",
+            tooltip=folium.Tooltip(
+                f"{LABELS['home']}: {escape(home.organiser_id)} — {escape(home.name)}"
+            ),
         ).add_to(layer)
     return layer
+
+
+# --- title and legend -----------------------------------------------------------------------------
 
 
 def _title_html(title: str) -> str:
@@ -241,44 +572,35 @@ def _legend_html(
     areas: gpd.GeoDataFrame,
     colours: Mapping[str, str],
     credits: str,
-    load_column: str,
-    deviation_column: str,
+    figures: _AreaFigures,
 ) -> str:
-    loads = _column(areas, load_column)
-    deviations = _deviations(areas, deviation_column, loads)
     counts = areas["n_wards"] if "n_wards" in areas.columns else [None] * len(areas)
     rows = []
     for i, (_, row) in enumerate(areas.iterrows()):
-        oid = str(row["organiser_id"])
+        oid, name = str(row["organiser_id"]), _text(row.get("name"))
+        label = escape(f"{oid} — {name}" if name else oid)
         rows.append(
-            f'<tr class="wp-legend-row"><td><span class="wp-swatch" '
-            f'style="background:{colours[oid]}"></span>{escape(_area_label(row))}</td>'
-            f"<td>{_count(counts[i])}</td><td>{_number(loads[i])}</td>"
-            f"<td>{_percent(deviations[i])}</td></tr>"
+            f'<tr class="wp-legend-row" data-organiser="{escape(oid)}"><td>'
+            f'<span class="wp-swatch" style="background:{colours[oid]}"></span>{label}</td>'
+            f"<td>{_count(counts[i])}</td><td>{_number(figures.load[oid])}</td>"
+            f"<td>{_percent(figures.deviation[oid])}</td><td>{_km(figures.km[oid])}</td></tr>"
         )
-    return (
-        '<div class="wp-legend"><table><thead><tr><th>CO</th><th>wards</th><th>load</th>'
-        f"<th>deviation</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f'<div class="wp-credits">{escape(credits)}</div></div>'
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in (
+            "CO<br>संगठक",
+            "wards<br>वार्ड",
+            "poor households<br>गरीब परिवार",
+            "deviation<br>विचलन",
+            "km from home<br>घर से किमी",
+        )
     )
-
-
-def _column(areas: gpd.GeoDataFrame, column: str) -> list[float | None]:
-    if column not in areas.columns:
-        return [None] * len(areas)
-    return [None if pd.isna(v) else float(v) for v in areas[column]]
-
-
-def _deviations(
-    areas: gpd.GeoDataFrame, column: str, loads: list[float | None]
-) -> list[float | None]:
-    if column in areas.columns:
-        return _column(areas, column)
-    known = [v for v in loads if v is not None]
-    mean = math.fsum(known) / len(known) if known else 0.0
-    if mean <= 0:
-        return [None] * len(loads)
-    return [None if v is None else (v - mean) / mean * 100.0 for v in loads]
+    # <details>: the reader can fold the legend away when it covers part of the city.
+    return (
+        f'<div class="wp-legend"><details open><summary>COs / सामुदायिक संगठक ({len(rows)})'
+        f"</summary><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="wp-credits">{escape(credits)}</div></details></div>'
+    )
 
 
 def _count(value: object) -> str:
@@ -295,16 +617,5 @@ def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value:+.1f} %"
 
 
-_STYLE = """<style>
-.wp-title{position:fixed;top:10px;left:60px;z-index:1000;background:#fff;padding:4px 10px;
-  font:bold 15px sans-serif;border:1px solid #999;border-radius:4px}
-.wp-legend{position:fixed;bottom:24px;right:10px;z-index:1000;background:#fff;padding:6px 8px;
-  font:12px sans-serif;border:1px solid #999;border-radius:4px;max-height:60vh;overflow:auto}
-.wp-legend td,.wp-legend th{padding:1px 6px;text-align:right}
-.wp-legend td:first-child,.wp-legend th:first-child{text-align:left}
-.wp-swatch{display:inline-block;width:12px;height:12px;margin-right:5px;border:1px solid #555;
-  vertical-align:middle}
-.wp-credits{margin-top:4px;font-size:10px;color:#555;max-width:320px}
-.wp-ward-icon{background:none;border:none}
-.wp-ward-label{font:10px sans-serif;color:#222;text-align:center;text-shadow:0 0 2px #fff}
-</style>"""
+def _km(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} km"

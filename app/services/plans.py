@@ -297,6 +297,10 @@ def plan_map_html(session: Session, stored: StoredPlan) -> str:
     by_ward = {ward_id: oid for ward_id, oid in assigned}
     wards = layer.wards.copy()
     wards["organiser_id"] = [by_ward[str(w)] for w in wards["ward_id"]]
+    rate, size = (float(stored.plan.parameters[k]) for k in ("poverty_rate", "household_size"))
+    wards["poor_households_est"] = [
+        poor_households(f, rate, size) for f in planning.ward_figures(wards)
+    ]
     area_rows = session.execute(
         select(PlanArea, Organiser)
         .join(Organiser, PlanArea.organiser_pk == Organiser.id)
@@ -324,6 +328,9 @@ def plan_map_html(session: Session, stored: StoredPlan) -> str:
         f"Wardplan: {stored.city.name}, layer {stored.layer.version}, plan {stored.plan.id} — "
         f"{stored.plan.report.get('summary', stored.plan.status)}"
     )
+    from app.settings import get_settings  # the tile server, if one is configured
+
+    map_settings = get_settings().map
     fmap = plan_map(
         wards,
         areas,
@@ -332,6 +339,8 @@ def plan_map_html(session: Session, stored: StoredPlan) -> str:
         credits=planning.DATA_CREDITS,
         load_column="poor_households_est",
         deviation_column="deviation_from_mean_pct",
+        tiles=map_settings.tiles,
+        tiles_attribution=map_settings.tiles_attribution,
     )
     return str(fmap.get_root().render())
 

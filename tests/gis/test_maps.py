@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
 import folium
 import geopandas as gpd
 import pytest
+from pyproj import Geod
 from shapely.geometry import box
 
 from gis.adjacency import build_adjacency
 from gis.export import dissolve_areas, plan_wards
 from gis.layer import WardLayer
-from gis.maps import DATA_CREDITS, PALETTE, area_colours, escape, plan_map
-from gis.organisers import Organiser, illustrative_organisers
+from gis.maps import (
+    DATA_CREDITS,
+    LABELS,
+    PALETTE,
+    STATIC_DIR,
+    STATIC_URL,
+    area_colours,
+    escape,
+    plan_map,
+    tile_template_problem,
+)
+from gis.organisers import Organiser, illustrative_organisers, organiser_distances_km
 
 UTM_44N = "EPSG:32644"
 X0, Y0 = 500_000.0, 2_970_000.0
 EVIL = "<script>alert(1)</script>"
+ASSET_FILES = (
+    "leaflet/leaflet.js",
+    "leaflet/leaflet.css",
+    "wardplan/map.js",
+    "wardplan/map.css",
+)
 
 
 def _grid() -> gpd.GeoDataFrame:
@@ -64,18 +82,68 @@ def test_map_shows_every_area_and_ward() -> None:
     page = _render(fmap)
     for ward_id in plan["ward_id"]:
         assert f'\\u003cdiv class=\\"wp-ward-label\\"\\u003e{ward_id}\\u003c/div' in page
-        assert f"ward {ward_id} " in page
+        assert f'"wp_id": "{ward_id}"' in page
     for oid in areas["organiser_id"]:
-        assert f'"organiser": "{oid}"' in page
+        assert f'"wp_org": "{oid}"' in page
     assert "Test city" in page
     assert "DataMeet Municipal_Spatial_Data" in page
     assert "Census of India 2011" in page
-    assert "CO areas" in page
-    assert "Ward boundaries" in page
-    assert "CO homes" in page
+    for key in ("areas", "boundaries", "numbers", "homes"):
+        assert json.dumps(LABELS[key]) in page  # the layer control's names, English / Hindi
     assert "L.control.layers" in page
-    assert "tile.openstreetmap" not in page
+    assert "wardplan.init(map_" in page
     assert "L.tileLayer" not in page
+    assert "Zones" not in page  # the grid has no zone column
+
+
+def _asset_urls(page: str) -> list[str]:
+    urls = re.findall(r'<(?:script|link)[^>]*(?:src|href)="([^"]*)"', page)
+    return [u for u in urls if u != "data:,"]  # the empty icon, so that none is requested
+
+
+def test_served_page_loads_its_assets_from_the_app_only() -> None:
+    plan, areas, homes = _column_plan()
+    page = _render(plan_map(plan, areas, homes, title="t", credits="c"))
+    urls = _asset_urls(page)
+    assert sorted(urls) == sorted(f"{STATIC_URL}/{p}" for p in ASSET_FILES)
+    for path in ASSET_FILES:
+        assert (STATIC_DIR / path).is_file()
+    for cdn in ("cdn.jsdelivr", "cdnjs", "code.jquery", "bootstrap", "fontawesome", "awesome"):
+        assert cdn not in page
+    other = _render(plan_map(plan, areas, homes, title="t", credits="c", asset_base="/x/"))
+    assert sorted(_asset_urls(other)) == sorted(f"/x/{p}" for p in ASSET_FILES)
+
+
+def test_standalone_page_inlines_its_assets() -> None:
+    plan, areas, homes = _column_plan()
+    page = _render(plan_map(plan, areas, homes, title="t", credits="c", asset_base=None))
+    assert _asset_urls(page) == []
+    assert 't.version="1.9.4"' in page  # Leaflet itself
+    assert "window.wardplan" in page
+    assert ".wp-legend{" in page
+    assert "url(images/" not in page  # the control icons became data URIs
+    assert "url(data:image/png;base64," in page
+    assert "sourceMappingURL" not in page
+
+
+def test_tiles_are_optional_and_must_be_a_template() -> None:
+    plan, areas, homes = _column_plan()
+    url = "http://tiles.local/osm/{z}/{x}/{y}.png"
+    page = _render(
+        plan_map(plan, areas, homes, title="t", credits="c", tiles=url, tiles_attribution="OSM")
+    )
+    assert "L.tileLayer" in page
+    assert json.dumps(url) in page
+    bare = _render(plan_map(plan, areas, homes, title="t", credits="c", tiles=url))
+    assert json.dumps("Tiles: tiles.local") in bare  # no attribution given: the server is named
+    evil = _render(
+        plan_map(plan, areas, homes, title="t", credits="c", tiles=url, tiles_attribution=EVIL)
+    )
+    assert EVIL not in evil
+    for bad in ("OpenStreetMap", "http://tiles.local/{z}/{x}.png", "ftp://h/{z}/{x}/{y}"):
+        with pytest.raises(ValueError, match="tile URL"):
+            plan_map(plan, areas, homes, title="t", credits="c", tiles=bad)
+    assert tile_template_problem("/tiles/{z}/{x}/{y}.png") is None
 
 
 def test_user_strings_never_reach_the_page_raw() -> None:
@@ -84,15 +152,43 @@ def test_user_strings_never_reach_the_page_raw() -> None:
     assert EVIL not in page
     assert "alert(1)" in page  # the name is shown, as text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # title, credits, legend, tooltip
-    assert "\\u0026lt;script\\u0026gt;alert(1)" in page  # ward name inside the GeoJSON data
+    assert "\\u0026lt;script\\u0026gt;alert(1)" in page  # ward name inside the details HTML
+    assert '"wp_name": "\\u003cscript\\u003ealert(1)' in page  # raw, for search: JSON-escaped
     assert "${document.cookie}" not in page
     assert "`${" not in page
+
+
+def test_zones_hindi_names_and_distances() -> None:
+    plan, areas, homes = _column_plan()
+    plan["zone"] = ["West" if int(w) % 3 == 1 else "East" for w in plan["ward_id"]]
+    plan["ward_name_hi"] = [f"वार्ड {w}" for w in plan["ward_id"]]
+    plan["poor_households_est"] = 100.0
+    page = _render(plan_map(plan, areas, homes, title="t", credits="c"))
+    assert json.dumps(LABELS["zones"]) in page
+    assert page.count('"wp_zone": ') == 2
+    assert '"className": "wp-zone"' in page
+    assert json.dumps("वार्ड 7") in page  # the Hindi name, searchable
+    # Mean km from home in the legend: independent geodesic distances from each ward's
+    # representative point (equal weights) agree with the map's to the shown 0.1 km.
+    geod = Geod(ellps="WGS84")
+    rows = re.findall(r'<tr class="wp-legend-row"[^>]*>(.*?)</tr>', page)
+    for home, row in zip(homes, rows, strict=True):
+        mine = plan[plan["organiser_id"] == home.organiser_id]
+        points = mine.to_crs(UTM_44N).geometry.representative_point().to_crs("EPSG:4326")
+        km = [geod.inv(home.lon, home.lat, p.x, p.y)[2] / 1000 for p in points]
+        expected = sum(km) / len(km)
+        shown = float(re.findall(r"<td>([\d.]+) km</td>", row)[0])
+        assert abs(shown - expected) <= 0.05 + 0.005 * expected, (
+            home.organiser_id,
+            shown,
+            expected,
+        )
 
 
 def test_legend_has_one_row_per_organiser() -> None:
     plan, areas, homes = _column_plan()
     page = _render(plan_map(plan, areas, homes, title="t", credits="c"))
-    rows = re.findall(r'<tr class="wp-legend-row">(.*?)</tr>', page)
+    rows = re.findall(r'<tr class="wp-legend-row"[^>]*>(.*?)</tr>', page)
     assert len(rows) == 3
     assert "CO-1 — Asha" in rows[0]
     assert "<td>3</td>" in rows[0]
@@ -111,15 +207,20 @@ def test_legend_prefers_the_callers_deviation_and_tolerates_missing_load() -> No
     page = _render(
         plan_map(plan, areas.drop(columns=["load", "deviation_pct"]), [], title="t", credits="c")
     )
-    assert len(re.findall(r'<tr class="wp-legend-row">', page)) == 3
+    assert len(re.findall(r'<tr class="wp-legend-row"', page)) == 3
 
 
 def test_neighbouring_areas_get_different_colours() -> None:
     _, areas, _ = _column_plan()
     colours = area_colours(areas)
+    assert colours["CO-2"] == PALETTE[0]  # the most neighbours: coloured first
     assert colours["CO-1"] != colours["CO-2"] != colours["CO-3"]
-    assert colours["CO-1"] == colours["CO-3"] == PALETTE[1]
-    assert colours["CO-2"] == PALETTE[0]
+    assert colours["CO-1"] != colours["CO-3"]  # enough colours: each area its own
+    assert area_colours(areas, palette=PALETTE[:2]) == {
+        "CO-1": PALETTE[1],
+        "CO-2": PALETTE[0],
+        "CO-3": PALETTE[1],
+    }
 
 
 def test_legend_columns_can_be_named() -> None:
@@ -129,15 +230,9 @@ def test_legend_columns_can_be_named() -> None:
     fmap = plan_map(
         plan, areas, homes, title="t", credits="c", load_column="poor_est", deviation_column="dev"
     )
-    rows = re.findall(r'<tr class="wp-legend-row">(.*?)</tr>', _render(fmap))
+    rows = re.findall(r'<tr class="wp-legend-row"[^>]*>(.*?)</tr>', _render(fmap))
     assert "<td>1,100</td>" in rows[2]
     assert "+7.0 %" in rows[2]
-
-
-def test_tiles_are_optional() -> None:
-    plan, areas, homes = _column_plan()
-    page = _render(plan_map(plan, areas, homes, title="t", credits="c", tiles="OpenStreetMap"))
-    assert "L.tileLayer" in page
 
 
 @pytest.mark.slow
@@ -155,5 +250,32 @@ def test_lucknow_plan_map(load_clean_layer: Callable[[str], WardLayer]) -> None:
 
     homes = illustrative_organisers(wards, 6, seed=1)
     page = _render(plan_map(plan, areas, homes, title="Lucknow", credits=DATA_CREDITS))
-    assert len(re.findall(r"wp-ward-label", page)) == len(wards) + 1  # + the CSS rule
-    assert len(re.findall(r'<tr class="wp-legend-row">', page)) == 6
+    assert len(re.findall(r"wp-ward-label", page)) == len(wards)
+    assert page.count('"wp_zone": ') == 6  # Lucknow's six zones, outlined
+    assert len(re.findall(r'<tr class="wp-legend-row"', page)) == 6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("city", "count"), [("lucknow", 20), ("bangalore", 30)])
+def test_more_areas_than_colours_still_never_share_a_border_colour(
+    load_clean_layer: Callable[[str], WardLayer], city: str, count: int
+) -> None:
+    """Real cities split among more COs than the palette has colours (each ward to the nearest
+    home): colours are reused, but never by two areas whose wards touch."""
+    wards = load_clean_layer(city).wards
+    homes = illustrative_organisers(wards, count, seed=7)
+    km = organiser_distances_km(wards, homes)
+    assignment = {
+        w: homes[min(range(count), key=row.__getitem__)].organiser_id
+        for w, row in zip(wards["ward_id"], km, strict=True)
+    }
+    areas = dissolve_areas(wards, assignment)
+    assert len(areas) > len(PALETTE)
+    colours = area_colours(areas)
+    owner = [assignment[w] for w in wards["ward_id"]]
+    touching = {
+        (owner[a], owner[b]) for a, b in build_adjacency(wards).edges if owner[a] != owner[b]
+    }
+    assert len(touching) >= len(areas) - 1
+    assert all(colours[a] != colours[b] for a, b in touching)
+    assert len(set(colours.values())) == len(PALETTE)  # the whole palette is used
