@@ -18,6 +18,7 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.errors import InputError, Issue
@@ -269,6 +270,30 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+#: Seconds a client is asked to wait when the database is away (restart, failover).
+RETRY_AFTER_S = 5
+
+
+async def _database_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The database is unreachable: 503 with Retry-After. The request's transaction is gone with
+    its connection, so nothing of it was stored; the client may simply send it again."""
+    assert isinstance(exc, DBAPIError)
+    if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+        return await _unexpected_handler(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+    response = problem_response(
+        problem_body(
+            code="database-unavailable",
+            title="the database is unavailable",
+            status=503,
+            detail=f"nothing was stored; try again in {RETRY_AFTER_S} s",
+            instance=request.url.path,
+        )
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(body_for(exc, request.url.path))
@@ -279,4 +304,5 @@ def install_handlers(app: FastAPI) -> None:
         app.add_exception_handler(cls, _domain_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
+    app.add_exception_handler(DBAPIError, _database_handler)
     app.add_exception_handler(Exception, _unexpected_handler)

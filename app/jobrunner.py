@@ -7,8 +7,9 @@ so the MIP solver it may start (CBC is a separate program) is in the same group,
 group: no solver outlives its worker.
 
 Exit status: 0 when the job ended (succeeded, or failed with an explanation stored); 3 when it
-was superseded (cancelled, or finished by another attempt); anything else is a crash, which the
-watchdog records with the tail of stderr.
+was superseded (cancelled, or finished by another attempt); 4 when the database went away (the
+worker queues the job again); anything else is a crash, which the watchdog records with the tail
+of stderr.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import signal
 import sys
 from types import FrameType
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from app.db.session import default_session_factory, make_engine, session_scope
 from app.errors import DomainError
 from app.services import jobs
@@ -26,6 +29,8 @@ from gis.errors import InputError
 from solver.poverty import EstimateError
 
 EXIT_SUPERSEDED = 3
+#: The database went away (restart, failover): nothing was stored; the worker queues the job again.
+EXIT_RETRY = 4
 
 
 def _kill_group(signum: int, frame: FrameType | None) -> None:
@@ -49,6 +54,9 @@ def main(argv: list[str]) -> int:
         jobs.run_claimed(factory, job_id, jobs.ProgressWriter(engine, job_id, settings.jobs.poll_s))
     except jobs.JobSuperseded:
         return EXIT_SUPERSEDED
+    except (OperationalError, InterfaceError) as exc:
+        sys.stderr.write(f"job {job_id}: lost the database: {exc}\n")
+        return EXIT_RETRY
     except DomainError as exc:
         _fail(job_id, f"{exc.title}: {exc.detail}")
     except (InputError, EstimateError) as exc:

@@ -26,11 +26,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from procrastinate import App
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from app import queue
 from app.db.session import session_scope
-from app.jobrunner import EXIT_SUPERSEDED
+from app.jobrunner import EXIT_RETRY, EXIT_SUPERSEDED
 from app.services import jobs
 from app.settings import JobSettings, get_settings
 
@@ -42,6 +43,10 @@ T = TypeVar("T")
 PR_SET_PDEATHSIG = 1
 #: Bytes of a crashed job's stderr kept as its error.
 STDERR_TAIL = 4000
+#: Seconds before a worker that lost the database tries again.
+RESTART_S = 5.0
+#: Attempts at the job's own bookkeeping while the database is unreachable (about 3 minutes).
+DB_RETRIES = 16
 
 
 def _die_with_parent() -> None:
@@ -63,6 +68,25 @@ async def _in_db(work: Callable[[Session], T]) -> T:
             return work(session)
 
     return await asyncio.to_thread(run)
+
+
+async def _in_db_until_done(work: Callable[[Session], T], what: str) -> T:
+    """``_in_db``, retried while the database is unreachable (restarting, failing over)."""
+    delay = 1.0
+    for attempt in range(1, DB_RETRIES + 1):
+        try:
+            return await _in_db(work)
+        except DBAPIError as exc:
+            if not _connection_lost(exc) or attempt == DB_RETRIES:
+                raise
+            log.warning("%s: database unreachable (%s); retrying in %.0f s", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
+    raise AssertionError("unreachable")
+
+
+def _connection_lost(exc: DBAPIError) -> bool:
+    return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)
 
 
 async def _drain(stream: asyncio.StreamReader, keep: bytearray) -> None:
@@ -109,14 +133,25 @@ async def watch(job_id: int, settings: JobSettings) -> str:
                     functools.partial(jobs.finish, job_id=job_id, status="failed", error=why)
                 )
                 return "killed past its deadline"
-            if await _in_db(lambda s: jobs.cancel_requested(s, job_id)):
+            try:
+                cancelled = await _in_db(lambda s: jobs.cancel_requested(s, job_id))
+            except DBAPIError as exc:  # the database is restarting: keep watching the solve
+                if not _connection_lost(exc):
+                    raise
+                log.warning("job %s: cannot read its cancel flag (%s)", job_id, exc)
+                cancelled = False
+            if cancelled:
                 _kill_group(child.pid)
-                await _in_db(lambda s: jobs.finish(s, job_id, "cancelled"))
+                await _in_db_until_done(
+                    lambda s: jobs.finish(s, job_id, "cancelled"), f"job {job_id}"
+                )
                 return "cancelled"
     except asyncio.CancelledError:
-        # The worker is stopping: end the solve and hand the job back to the queue.
+        # The worker is stopping: end the solve and hand the job back to the queue. If the
+        # database cannot take it now, the job stays running and is recovered as stalled.
         _kill_group(child.pid)
-        await asyncio.shield(_in_db(lambda s: jobs.requeue(s, job_id)))
+        with contextlib.suppress(DBAPIError):
+            await asyncio.shield(_in_db(lambda s: jobs.requeue(s, job_id)))
         raise
     finally:
         _kill_group(child.pid)  # the group may hold a solver even after the leader exited
@@ -126,9 +161,14 @@ async def watch(job_id: int, settings: JobSettings) -> str:
     code = child.returncode
     if code in (0, EXIT_SUPERSEDED):
         return "done" if code == 0 else "superseded"
+    if code == EXIT_RETRY:  # lost the database while solving or storing: run it again
+        await _in_db_until_done(lambda s: jobs.requeue(s, job_id), f"job {job_id}")
+        return "queued again (the database went away)"
     tail = stderr.decode("utf-8", "replace").strip()[-STDERR_TAIL:]
     why = f"the solve process ended with status {code}: {tail or 'no message'}"
-    await _in_db(lambda s: jobs.finish(s, job_id, "failed", why))
+    await _in_db_until_done(
+        functools.partial(jobs.finish, job_id=job_id, status="failed", error=why), f"job {job_id}"
+    )
     return f"crashed ({code})"
 
 
@@ -157,20 +197,51 @@ async def recover_stalled(app: App, settings: JobSettings) -> None:
 
 
 async def run_worker() -> None:
-    """Run a worker until SIGINT or SIGTERM (procrastinate's handlers stop it gracefully)."""
+    """Run a worker until SIGINT or SIGTERM, which stop it gracefully (a running job goes back to
+    the queue). A worker that loses the database (restart, failover) starts again when it is back.
+    """
     settings = get_settings()
-    app = make_worker_queue(settings.db.url, settings.jobs)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping.set)
+    try:
+        while not stopping.is_set():
+            try:
+                await _run_once(settings.db.url, settings.jobs, stopping)
+            except Exception as exc:  # logged; the loop decides whether to go on
+                log.error("worker stopped: %s", exc)
+            if not stopping.is_set():
+                log.warning("restarting the worker in %.0f s", RESTART_S)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), RESTART_S)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _run_once(database_url: str, settings: JobSettings, stopping: asyncio.Event) -> None:
+    """One life of a procrastinate worker: until ``stopping`` is set or it loses the database."""
+    app = make_worker_queue(database_url, settings)
     async with app.open_async():
-        recovery = asyncio.create_task(recover_stalled(app, settings.jobs))
-        try:
-            await app.run_worker_async(
+        worker = asyncio.create_task(
+            app.run_worker_async(
                 queues=[queue.SOLVE_QUEUE],
-                concurrency=settings.jobs.concurrency,
-                update_heartbeat_interval=settings.jobs.heartbeat_s,
-                stalled_worker_timeout=settings.jobs.stalled_after_s,
-                shutdown_graceful_timeout=settings.jobs.grace_s,
+                concurrency=settings.concurrency,
+                update_heartbeat_interval=settings.heartbeat_s,
+                stalled_worker_timeout=settings.stalled_after_s,
+                shutdown_graceful_timeout=settings.grace_s,
+                install_signal_handlers=False,
             )
+        )
+        recovery = asyncio.create_task(recover_stalled(app, settings))
+        stop = asyncio.create_task(stopping.wait())
+        try:
+            await asyncio.wait({worker, recovery, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            recovery.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recovery
+            for task in (worker, recovery, stop):
+                task.cancel()
+            results = await asyncio.gather(worker, recovery, stop, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result

@@ -9,12 +9,14 @@ again, and a job never has two plans.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import queue
@@ -27,6 +29,8 @@ from app.services.cities import get_city, require_current_layer
 from app.services.organisers import active_organisers
 from app.settings import Settings
 from solver.problem import Progress
+
+log = logging.getLogger("wardplan.jobs")
 
 
 class JobSuperseded(Exception):
@@ -270,7 +274,8 @@ def run_claimed(
 
 
 class ProgressWriter:
-    """Writes a running job's latest progress on its own connection, at most every ``every_s``."""
+    """Writes a running job's latest progress on its own connection, at most every ``every_s``;
+    a database that is briefly away costs a report, never the solve."""
 
     def __init__(self, engine: Engine, job_id: int, every_s: float = 1.0):
         self._engine = engine
@@ -283,12 +288,15 @@ class ProgressWriter:
         if now - self._last < self._every_s:
             return
         self._last = now
-        with self._engine.begin() as connection:
-            connection.execute(
-                update(SolveJob)
-                .where(SolveJob.id == self._job_id, SolveJob.status == "running")
-                .values(progress=progress_dict(progress))
-            )
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    update(SolveJob)
+                    .where(SolveJob.id == self._job_id, SolveJob.status == "running")
+                    .values(progress=progress_dict(progress))
+                )
+        except (OperationalError, InterfaceError) as exc:  # progress is best effort: solve on
+            log.warning("job %s: progress not written: %s", self._job_id, exc)
 
 
 def progress_dict(progress: Progress) -> dict[str, Any]:

@@ -5,7 +5,8 @@ own (``wardplan_jobs_test``), created, migrated and dropped here, and every step
 HTTP API as a client would: upload Lucknow's raw ward zip and census table → import COs →
 request a plan (202) → follow the job → download the plan. Then the faults: a worker SIGKILLed in
 the middle of a CBC solve leaves no solver behind and its job is run again, once; cancellation; the
-watchdog's deadline.
+watchdog's deadline; an API restart with a job queued; PostgreSQL restarted during a solve (the job
+still ends with one plan) and during an upload (503, nothing stored).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, func, pool, select, text
+from sqlalchemy import Engine, create_engine, func, pool, select, text
 from sqlalchemy.engine import make_url
 
 from app.db.models import Plan, SolveJob
@@ -340,5 +342,110 @@ def test_watchdog_kills_a_job_past_its_deadline(service: Service) -> None:
     try:
         with make_session_factory(engine)() as session:
             assert session.scalar(select(SolveJob.plan_id).where(SolveJob.id == job.id)) is None
+    finally:
+        engine.dispose()
+
+
+# --- Faults: an API restart with jobs queued; PostgreSQL restarted during a solve and an upload ---
+
+
+def _restart_postgres(migrated_engine: Engine) -> None:
+    """Stop and start the private cluster (fast shutdown: every connection is cut)."""
+    script = REPO / "scripts" / "postgres.sh"
+    for step in ("stop", "start"):
+        done = subprocess.run(
+            [str(script), step], capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, done.stderr
+    migrated_engine.dispose()  # the suite's own pooled connections died with the server
+
+
+def test_queued_jobs_survive_an_api_restart(
+    service: Service, worker_factory: Callable[[], Worker]
+) -> None:
+    before = service.plans()
+    job = service.request_plan(tolerance=0.3, time_limit=10)
+    # The API process goes away with the job queued; a new one knows it, and a worker runs it.
+    with TestClient(create_app(service.settings)) as restarted:
+        again = JobOut.model_validate(restarted.get(job.url).json())
+        assert again.status == "queued"
+        assert again.queue_position is not None
+        worker_factory()
+        deadline = time.monotonic() + 240
+        while again.status in ("queued", "running"):
+            assert time.monotonic() < deadline, again
+            time.sleep(0.3)
+            again = JobOut.model_validate(restarted.get(job.url).json())
+    assert again.status == "succeeded", again
+    assert service.plans() == before + 1
+
+
+def test_database_restart_during_a_solve(
+    service: Service, worker_factory: Callable[[], Worker], migrated_engine: Engine
+) -> None:
+    """Nothing acknowledged is lost: the job ends with exactly one plan after the restart."""
+    before = service.plans()
+    w = worker_factory()
+    job = service.request_plan(tolerance=0.3, time_limit=20)
+    service.wait(job, lambda j: j.status == "running" and j.progress.phase is not None)
+    runner = _wait_for(lambda: _children(w.process.pid), 60, "the job process")[0]
+    _restart_postgres(migrated_engine)
+    done = service.wait(job, lambda j: j.status not in ("queued", "running"), timeout=300)[-1]
+    assert done.status == "succeeded", done
+    assert service.plans() == before + 1
+    _wait_for(lambda: not _group(runner), 30, "the first attempt's processes to end")
+
+
+def test_database_restart_during_an_upload(
+    service: Service, lucknow_files: dict[str, Path], migrated_engine: Engine
+) -> None:
+    """An upload cut off by a restart answers 503 with Retry-After, and stores nothing."""
+    counts_before = _layer_count(service.url)
+    holder = create_engine(service.url, poolclass=pool.NullPool)
+    result: dict[str, Any] = {}
+
+    def upload() -> None:
+        with TestClient(create_app(service.settings)) as other:
+            result["response"] = upload_lucknow(other, "lucknow", lucknow_files, exclude="0")
+
+    with holder.connect() as connection:
+        # Hold the city's row: the upload parses, then waits for it inside its transaction.
+        connection.execute(text("SELECT id FROM city WHERE code = 'lucknow' FOR UPDATE"))
+        thread = threading.Thread(target=upload)
+        thread.start()
+        _wait_for(lambda: _waiting_on_a_lock(service.url), 120, "the upload to reach the lock")
+        _restart_postgres(migrated_engine)
+    holder.dispose()
+    thread.join(120)
+    assert not thread.is_alive()
+    response = result["response"]
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"]
+    assert response.json()["type"] == "/problems/database-unavailable"
+    assert _layer_count(service.url) == counts_before
+    assert service.client.get("/health").status_code == 200
+
+
+def _layer_count(url: str) -> int:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM ward_layer")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def _waiting_on_a_lock(url: str) -> bool:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return bool(
+                connection.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                        "'wardplan' AND wait_event_type = 'Lock'"
+                    )
+                ).scalar_one()
+            )
     finally:
         engine.dispose()

@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 
 from app.settings import get_settings
 from gis.organisers import illustrative_organisers, write_organisers_csv
-from tests.app.apihelp import make_app
+from tests.app.apihelp import make_app, plan_through_job
 from tests.browser import mapcheck
 from tests.browser.conftest import serve
 
@@ -87,9 +87,10 @@ def served(
                     "/cities/lucknow/organisers", files={"file": ("organisers.csv", fh, "text/csv")}
                 )
             assert imported.status_code == 201, imported.text
-            planned = setup.post("/cities/lucknow/plans", json={"tolerance": 0.5, "time_limit": 15})
-            assert planned.status_code == 201, planned.text
-            plan_id = int(planned.json()["id"])
+            _, plan = plan_through_job(
+                setup, factory, "lucknow", {"tolerance": 0.5, "time_limit": 15}
+            )
+            plan_id = plan.id
             with serve(app) as base:
                 plan_url = f"{base}/cities/lucknow/plans/{plan_id}"
                 plan_wards = gpd.GeoDataFrame.from_features(
