@@ -28,6 +28,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, pool, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from app.db.models import Plan, SolveJob
 from app.db.session import default_session_factory, make_engine, make_session_factory
@@ -408,13 +409,15 @@ def test_database_restart_during_an_upload(
         with TestClient(create_app(service.settings)) as other:
             result["response"] = upload_lucknow(other, "lucknow", lucknow_files, exclude="0")
 
-    with holder.connect() as connection:
-        # Hold the city's row: the upload parses, then waits for it inside its transaction.
-        connection.execute(text("SELECT id FROM city WHERE code = 'lucknow' FOR UPDATE"))
-        thread = threading.Thread(target=upload)
-        thread.start()
-        _wait_for(lambda: _waiting_on_a_lock(service.url), 120, "the upload to reach the lock")
-        _restart_postgres(migrated_engine)
+    connection = holder.connect()
+    # Hold the city's row: the upload parses, then waits for it inside its transaction.
+    connection.execute(text("SELECT id FROM city WHERE code = 'lucknow' FOR UPDATE"))
+    thread = threading.Thread(target=upload)
+    thread.start()
+    _wait_for(lambda: _waiting_on_a_lock(service.url), 120, "the upload to reach the lock")
+    _restart_postgres(migrated_engine)
+    with contextlib.suppress(OperationalError):  # the holder's connection died with the server
+        connection.close()
     holder.dispose()
     thread.join(120)
     assert not thread.is_alive()
