@@ -1,0 +1,167 @@
+"""Drive a running Wardplan service on localhost and report throughput and latency.
+
+    uv run python -m benchmarks.load --base http://127.0.0.1:8000 --city lucknow --plan 1 \
+        --layer 1 --clients 8 --seconds 60 [--key TOKEN]
+
+Each client loops over a mix of what the city offices do: read the plan's map page, read a page of
+the city's wards (GeoJSON), upload a small ward layer (Chandigarh, 26 wards) as a new city, and
+every so often request a plan (a solve job, followed to its end). It prints, per operation, the
+count, failures (any status ≥ 500, or a refusal that should not be), throughput and p50/p95
+latency, with the machine noted. Nothing here is a test: figures go in RELIABILITY.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DATA = Path(os.environ.get("WARDPLAN_DATA", Path(__file__).resolve().parents[2] / "shared/data"))
+
+
+@dataclass
+class Tally:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    failures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, op: str, started: float, ok: bool, why: str = "") -> None:
+        with self.lock:
+            self.seconds[op].append(time.perf_counter() - started)
+            if not ok:
+                self.failures[op].append(why)
+
+
+class Client:
+    def __init__(self, base: str, key: str | None):
+        self.base = base.rstrip("/")
+        self.headers = {"Authorization": f"Bearer {key}"} if key else {}
+
+    def call(
+        self, method: str, path: str, body: bytes | None = None, ctype: str | None = None
+    ) -> tuple[int, bytes]:
+        headers = dict(self.headers)
+        if ctype:
+            headers["Content-Type"] = ctype
+        request = urllib.request.Request(
+            self.base + path, data=body, method=method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def upload(self, city: str, name: str, data: bytes) -> tuple[int, bytes]:
+        boundary = uuid.uuid4().hex
+        body = (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                "Content-Type: application/geo+json\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        return self.call(
+            "POST", f"/cities/{city}/layers", body, f"multipart/form-data; boundary={boundary}"
+        )
+
+
+def run_client(
+    client: Client, args: argparse.Namespace, until: float, tally: Tally, seed: int
+) -> None:
+    rng = random.Random(seed)
+    layer = (DATA / "chandigarh" / "wards.geojson").read_bytes()
+    while time.perf_counter() < until:
+        roll = rng.random()
+        started = time.perf_counter()
+        if roll < 0.45:
+            status, _ = client.call("GET", f"/cities/{args.city}/plans/{args.plan}/map")
+            tally.add("map page", started, status == 200, str(status))
+        elif roll < 0.85:
+            offset = rng.randrange(0, 100)
+            status, _ = client.call(
+                "GET", f"/cities/{args.city}/layers/{args.layer}/wards?limit=20&offset={offset}"
+            )
+            tally.add("wards page", started, status == 200, str(status))
+        elif roll < 0.97:
+            city = f"load-{seed}-{rng.randrange(10**6)}"
+            status, _ = client.upload(city, "chandigarh.geojson", layer)
+            tally.add("upload", started, status == 201, str(status))
+        else:
+            plan_job(client, args, tally)
+
+
+def plan_job(client: Client, args: argparse.Namespace, tally: Tally) -> None:
+    started = time.perf_counter()
+    body = json.dumps({"tolerance": 0.3, "time_limit": args.solve_seconds}).encode()
+    status, raw = client.call("POST", f"/cities/{args.city}/plans", body, "application/json")
+    tally.add("plan request (202)", started, status == 202, str(status))
+    if status != 202:
+        return
+    url = json.loads(raw)["url"]
+    while True:
+        time.sleep(1)
+        status, raw = client.call("GET", url)
+        job: dict[str, Any] = json.loads(raw) if status == 200 else {}
+        if job.get("status") not in ("queued", "running"):
+            tally.add("plan job to its end", started, job.get("status") == "succeeded", str(job))
+            return
+
+
+def report(tally: Tally, args: argparse.Namespace, wall: float) -> str:
+    lines = [
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}; "
+        f"{args.clients} clients for {wall:.0f} s against {args.base}",
+        "",
+        "| operation | count | failed | per second | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for op, secs in sorted(tally.seconds.items()):
+        secs.sort()
+        p95 = secs[min(len(secs) - 1, int(0.95 * len(secs)))]
+        lines.append(
+            f"| {op} | {len(secs)} | {len(tally.failures[op])} | {len(secs) / wall:.2f} | "
+            f"{1000 * statistics.median(secs):.0f} | {1000 * p95:.0f} |"
+        )
+    for op, why in tally.failures.items():
+        if why:
+            lines.append(f"\n{op} failures (first 3): {why[:3]}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="http://127.0.0.1:8000")
+    parser.add_argument("--city", default="lucknow")
+    parser.add_argument("--plan", type=int, required=True, help="a plan id of --city to read")
+    parser.add_argument("--layer", type=int, default=1, help="a layer version of --city to read")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--solve-seconds", type=float, default=10)
+    parser.add_argument("--key", default=os.environ.get("WARDPLAN_API_KEY"))
+    args = parser.parse_args()
+    tally = Tally()
+    started = time.perf_counter()
+    until = started + args.seconds
+    with ThreadPoolExecutor(args.clients) as pool:
+        for n in range(args.clients):
+            pool.submit(run_client, Client(args.base, args.key), args, until, tally, n)
+    print(report(tally, args, time.perf_counter() - started))
+
+
+if __name__ == "__main__":
+    main()
