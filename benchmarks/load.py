@@ -64,6 +64,8 @@ class Client:
                 return response.status, response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
+        except OSError as exc:  # refused, reset, timed out: a failure of the service
+            return 0, str(exc).encode()
 
     def upload(self, city: str, name: str, data: bytes) -> tuple[int, bytes]:
         boundary = uuid.uuid4().hex
@@ -158,8 +160,12 @@ def main() -> None:
     started = time.perf_counter()
     until = started + args.seconds
     with ThreadPoolExecutor(args.clients) as pool:
-        for n in range(args.clients):
+        running = [
             pool.submit(run_client, Client(args.base, args.key), args, until, tally, n)
+            for n in range(args.clients)
+        ]
+    for done in running:
+        done.result()  # a client that crashed is a bug here, not a figure
     print(report(tally, args, time.perf_counter() - started))
 
 

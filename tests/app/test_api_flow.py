@@ -220,9 +220,15 @@ def test_compare_and_approve(lucknow: Flow) -> None:
     assert diff.unchanged == 110 - len(expected)
     expect_problem(client.get(f"/cities/kanpur/plans/{first}/compare/{second.id}"), 404)
 
+    draft_map = client.get(f"/cities/lucknow/plans/{first}/map").text
+    assert "DRAFT — not approved" in draft_map
+    assert "APPROVED" not in draft_map
     approved = PlanOut.model_validate(client.post(f"/cities/lucknow/plans/{first}/approve").json())
     assert approved.approved_at is not None
     assert approved.approved_by
+    approved_map = client.get(f"/cities/lucknow/plans/{first}/map").text  # not the cached draft
+    assert f"APPROVED on {approved.approved_at.date().isoformat()}" in approved_map
+    assert "DRAFT" not in approved_map
     # approving the second withdraws the first
     client.post(f"/cities/lucknow/plans/{second.id}/approve").raise_for_status()
     assert PlanOut.model_validate(
