@@ -2,6 +2,8 @@
 .PHONY: setup sysdeps demo test worker lint typecheck contracts check-all bench clean db db-stop migrate serve browser
 
 UV ?= uv
+# The private cluster's database unless told otherwise (follows WARDPLAN_PG_PORT).
+export WARDPLAN_DB_URL ?= $(shell ./scripts/postgres.sh url)
 OUT ?= out/lucknow
 DATA ?= ../shared/data
 

@@ -24,6 +24,7 @@ uv run wardplan check "$out"
 # 2. The service: PostGIS (started here, installed when missing), migrations, Lucknow stored and
 #    planned through the same services the API uses, then the API and map on localhost.
 ./scripts/postgres.sh start
+export WARDPLAN_DB_URL="${WARDPLAN_DB_URL:-$(./scripts/postgres.sh url)}" # honours WARDPLAN_PG_PORT
 uv run alembic upgrade head
 plan_id=$(uv run python scripts/load_demo.py "$data" "$limit" | sed -n 's/^plan \([0-9]*\):.*/\1/p')
 echo
