@@ -1,7 +1,9 @@
-"""Organisers: a city's roster imported from a CSV, checked against the current layer's wards."""
+"""Organisers: a city's roster imported from a CSV, or one CO added, edited or retired; always
+checked against the current layer's wards."""
 
 from __future__ import annotations
 
+import csv
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,11 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Organiser, WardLayer
+from app.errors import NotFound
 from app.services import audit
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import point, stored_layer
 from app.services.layers import Upload, safe_name
-from gis.organisers import read_organisers
+from gis.organisers import CSV_COLUMNS, read_organisers
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,79 @@ def import_organisers(
     )
     session.flush()
     return ImportResult(len(found), retired, active_organisers(session, city.id), warnings)
+
+
+@dataclass(frozen=True)
+class OrganiserEdit:
+    """One CO as a client sends it: a home (``lat`` + ``lon``, WGS 84) or a home ward."""
+
+    organiser_id: str
+    name: str
+    lat: float | None = None
+    lon: float | None = None
+    home_ward: str | None = None
+
+
+def save_organiser(
+    session: Session, city_code: str, edit: OrganiserEdit, *, actor: str = "api"
+) -> tuple[Organiser, bool]:
+    """Add a CO or change one (name, home), making it active; returns the row and whether it is
+    new. Checked exactly as a CSV row is (``read_organisers`` against the current layer)."""
+    city = get_city(session, city_code, lock=True)
+    layer = session.get_one(WardLayer, require_current_layer(city))
+    wards = stored_layer(session, layer).wards
+    warnings: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
+        path = Path(tmp) / "organiser.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(CSV_COLUMNS)
+            writer.writerow(
+                [
+                    edit.organiser_id,
+                    edit.name,
+                    "" if edit.lat is None else repr(edit.lat),
+                    "" if edit.lon is None else repr(edit.lon),
+                    edit.home_ward or "",
+                ]
+            )
+        (found,) = read_organisers(path, wards, warnings=warnings)
+    row = session.scalars(
+        select(Organiser).where(
+            Organiser.city_id == city.id, Organiser.organiser_id == found.organiser_id
+        )
+    ).one_or_none()
+    created = row is None
+    if row is None:
+        row = Organiser(city_id=city.id, organiser_id=found.organiser_id)
+        session.add(row)
+    row.name = found.name
+    row.home = point(found.lon, found.lat)
+    row.home_ward = found.home_ward
+    row.active, row.retired_at = True, None
+    action = "organiser.add" if created else "organiser.edit"
+    audit.record(session, actor, action, "organiser", found.organiser_id, city=city.code)
+    session.flush()
+    return row, created
+
+
+def retire_organiser(
+    session: Session, city_code: str, organiser_id: str, *, actor: str = "api"
+) -> Organiser:
+    """Retire a CO (kept: plans refer to it); retiring a retired CO changes nothing."""
+    city = get_city(session, city_code, lock=True)
+    row = session.scalars(
+        select(Organiser).where(
+            Organiser.city_id == city.id, Organiser.organiser_id == organiser_id
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("organiser not found", f"{city_code!r} has no organiser {organiser_id!r}")
+    if row.active:
+        row.active, row.retired_at = False, datetime.now(UTC)
+        audit.record(session, actor, "organiser.retire", "organiser", organiser_id, city=city.code)
+        session.flush()
+    return row
 
 
 def active_organisers(session: Session, city_id: int) -> list[Organiser]:

@@ -43,6 +43,8 @@ from app.settings import (
     get_settings,
 )
 from app.worker import watch
+from gis.io import read_ward_layer
+from gis.organisers import illustrative_organisers, write_organisers_csv
 from tests.app.apihelp import upload_lucknow
 
 pytestmark = pytest.mark.slow
@@ -139,13 +141,21 @@ class Service:
 
 
 @pytest.fixture(scope="module")
-def service(jobs_db: str, lucknow_files: dict[str, Path]) -> Iterator[Service]:
-    """The API on the jobs database with Lucknow uploaded and 10 COs imported (committed)."""
+def service(
+    jobs_db: str, lucknow_files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """The API on the jobs database with Lucknow's raw zip and census table uploaded and 20
+    illustrative COs imported (committed)."""
     settings = settings_for(jobs_db)
+    wards = read_ward_layer(lucknow_files["raw"], exclude_ids=["0"]).wards
+    roster = write_organisers_csv(
+        illustrative_organisers(wards, 20, seed=2017),
+        tmp_path_factory.mktemp("cos20") / "organisers.csv",
+    )
     with TestClient(create_app(settings)) as client:
         uploaded = upload_lucknow(client, "lucknow", lucknow_files, exclude="0")
         assert uploaded.status_code == 201, uploaded.text
-        with lucknow_files["organisers"].open("rb") as fh:
+        with roster.open("rb") as fh:
             imported = client.post(
                 "/cities/lucknow/organisers", files={"file": ("organisers.csv", fh, "text/csv")}
             )
@@ -247,6 +257,7 @@ def test_upload_plan_follow_download(
     plan = PlanOut.model_validate(service.client.get(done.plan_url).json())
     assert plan.status in ("optimal", "feasible")
     assert plan.check.passed
+    assert len(plan.areas) == 20
     wards = FeatureCollection.model_validate(
         service.client.get(f"{done.plan_url}/wards.geojson").json()
     )
