@@ -98,6 +98,52 @@ class _TooLarge(Exception):
     pass
 
 
+class SecurityHeaders:
+    """Security headers on every HTTP response (a header the route set itself is kept).
+
+    ``X-Content-Type-Options: nosniff`` (an uploaded name never turns a download into a page),
+    ``Referrer-Policy: no-referrer`` (plan and job URLs do not leak to other sites),
+    ``X-Frame-Options: DENY`` with CSP ``frame-ancestors 'none'`` (no clickjacking), and a
+    Content-Security-Policy: ``map_csp`` for HTML (the plan map; ``WARDPLAN_API_MAP_CSP``),
+    ``api_csp`` for everything else. The OpenAPI pages (``/docs``, ``/redoc``) load Swagger UI and
+    ReDoc from their CDN with an inline script and show no data: they get no CSP.
+    """
+
+    def __init__(self, app: ASGIApp, map_csp: str, api_csp: str, docs: frozenset[str]) -> None:
+        self.app = app
+        self.map_csp = map_csp.encode()
+        self.api_csp = api_csp.encode()
+        self.docs = docs
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_docs = scope.get("path", "") in self.docs
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {name.lower() for name, _ in headers}
+                html = any(
+                    name.lower() == b"content-type" and value.startswith(b"text/html")
+                    for name, value in headers
+                )
+                wanted = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                if not is_docs:
+                    csp = self.map_csp if html else self.api_csp
+                    wanted.append((b"content-security-policy", csp))
+                headers.extend((k, v) for k, v in wanted if k not in have)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The Wardplan API with its own engine and session factory (``app.state``)."""
     settings = settings or get_settings()
@@ -123,4 +169,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, layers, organisers, plans, jobs, downloads, sheets, allocate, features):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_upload_bytes)
+    docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.add_middleware(
+        SecurityHeaders,
+        map_csp=settings.api.map_csp,
+        api_csp=settings.api.api_csp,
+        docs=frozenset(p for p in docs if p),
+    )
     return app

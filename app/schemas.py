@@ -134,12 +134,22 @@ class FeatureCollection(BaseModel):
 # -- organisers ------------------------------------------------------------------------------------
 
 
+class HomePoint(_Out):
+    """A CO's exact home (WGS 84): personal data, only for keys whose role needs it."""
+
+    lat: float
+    lon: float
+
+
 class OrganiserOut(_Out):
-    """A CO without the exact home (personal data): only the ward the home lies in."""
+    """A CO. ``home`` (the exact point) is given only to GIS cell, CMMU and admin keys; other
+    callers get ``home`` null and only the ward the home lies in (``home_precision`` says which)."""
 
     organiser_id: str
     name: str
     home_ward: str | None
+    home: HomePoint | None = None
+    home_precision: Literal["exact", "ward"] = "ward"
     active: bool
 
 

@@ -19,6 +19,17 @@ from sqlalchemy.exc import ArgumentError
 LOCAL_DATABASE_URL = "postgresql+psycopg://wardplan@127.0.0.1:54329/wardplan"
 
 
+#: The plan map: scripts, styles, images and fonts only from the app itself, plus the inline
+#: scripts and styles Folium writes into the page; never framed, no plugins, no forms, no <base>.
+MAP_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+#: JSON, GeoJSON, CSV, PDF and files: nothing in them may load or run anything, or be framed.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+
 def _config(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(
         env_prefix=prefix, env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
@@ -105,6 +116,15 @@ class ApiSettings(BaseSettings):
     )
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0, description="Largest request body accepted (bytes)."
+    )
+    map_csp: str = Field(
+        default=MAP_CSP,
+        description="Content-Security-Policy of HTML pages (the plan map): its assets from the "
+        "app itself, the inline scripts Folium writes. A base-tile server (WARDPLAN_MAP_TILES) "
+        "must be added to img-src here.",
+    )
+    api_csp: str = Field(
+        default=API_CSP, description="Content-Security-Policy of every other response."
     )
 
 

@@ -40,7 +40,7 @@ from app.settings import (
     get_settings,
 )
 from app.worker import watch
-from tests.app.apihelp import upload_lucknow
+from tests.app.apihelp import issue_key, upload_lucknow
 
 pytestmark = pytest.mark.slow
 
@@ -139,7 +139,9 @@ class Service:
 def service(jobs_db: str, lucknow_files: dict[str, Path]) -> Iterator[Service]:
     """The API on the jobs database with Lucknow uploaded and 10 COs imported (committed)."""
     settings = settings_for(jobs_db)
-    with TestClient(create_app(settings)) as client:
+    app = create_app(settings)
+    headers = issue_key(app.state.session_factory, "worker-tests-admin", "admin")
+    with TestClient(app, headers=headers) as client:
         uploaded = upload_lucknow(client, "lucknow", lucknow_files, exclude="0")
         assert uploaded.status_code == 201, uploaded.text
         with lucknow_files["organisers"].open("rb") as fh:
