@@ -81,7 +81,7 @@ def get_principal(
 
 
 def require(*roles: Role, anonymous: bool = False) -> Callable[..., Principal | None]:
-    """A dependency admitting ``roles`` (and admin, always); ``anonymous``: no key needed.
+    """A dependency admitting ``roles`` (and admin, always); ``anonymous``: anyone, no key needed.
 
     Without a key: 401. A key of another role: 403. A key of another city than the path's
     ``{city}``: 404 with the body a missing city gets, so a key never learns what other cities
@@ -97,7 +97,8 @@ def require(*roles: Role, anonymous: bool = False) -> Callable[..., Principal | 
             raise Unauthorized(
                 "API key required", "send an API key: Authorization: Bearer <key> (or X-API-Key)"
             )
-        if principal.role is not Role.ADMIN and principal.role not in roles:
+        admitted = anonymous or principal.role is Role.ADMIN or principal.role in roles
+        if not admitted:
             raise Forbidden(
                 "not allowed for this key",
                 f"a {principal.role.value} key may not do this",
