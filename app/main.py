@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,7 +25,7 @@ from app.api import (
     sheets,
 )
 from app.db.session import make_engine, make_session_factory
-from app.errors import PROBLEM_JSON, install_handlers, problem_body
+from app.errors import PROBLEM_JSON, Unauthorized, install_handlers, problem_body
 from app.settings import Settings, get_settings
 
 
@@ -98,6 +99,48 @@ class _TooLarge(Exception):
     pass
 
 
+class KeyRequiredForWrites:
+    """Refuse a write (any method but GET, HEAD, OPTIONS) that sends no API key with 401 before
+    its body is read: an anonymous upload is never buffered. Keys are checked, and roles and
+    cities enforced, by the routes' dependencies (``app.api.deps.require``)."""
+
+    SAFE: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in self.SAFE:
+            await self.app(scope, receive, send)
+            return
+        names = {name.lower() for name, _ in scope["headers"]}
+        if b"authorization" in names or b"x-api-key" in names:
+            await self.app(scope, receive, send)
+            return
+        body = problem_body(
+            code=Unauthorized.code,
+            title="API key required",
+            status=401,
+            detail="send an API key: Authorization: Bearer <key> (or X-API-Key)",
+            instance=str(scope.get("path", "")),
+        )
+        data = json.dumps(body).encode()
+        headers = [(k.lower().encode(), v.encode()) for k, v in Unauthorized.headers.items()]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(data)).encode()),
+                    (b"connection", b"close"),
+                    *headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+
+
 class SecurityHeaders:
     """Security headers on every HTTP response (a header the route set itself is kept).
 
@@ -168,6 +211,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     for module in (health, layers, organisers, plans, jobs, downloads, sheets, allocate, features):
         app.include_router(module.router)
+    app.add_middleware(KeyRequiredForWrites)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_upload_bytes)
     docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
     app.add_middleware(

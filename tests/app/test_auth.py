@@ -3,6 +3,7 @@ audit's actor names, revocation, hashed storage, and the security headers — on
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Iterator
@@ -452,3 +453,40 @@ def test_the_map_csp_is_configurable(world: World) -> None:
         assert page.status_code == 200, page.text
         assert page.headers["content-security-policy"] == custom
         assert client.get("/health").headers["content-security-policy"] == settings.api.api_csp
+
+
+def test_an_anonymous_write_is_refused_before_its_body_is_read(world: World) -> None:
+    """The 401 comes without one ``receive()``: an anonymous upload is never buffered."""
+    app = make_app(world.factory)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("the body was read")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"{C}/layers",
+        "raw_path": f"{C}/layers".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"content-type", b"multipart/form-data; boundary=x"),
+            (b"content-length", b"9"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(app(scope, receive, send))
+    start, body = sent[0], sent[1]
+    assert start["status"] == 401
+    headers = dict(start["headers"])
+    assert headers[b"www-authenticate"].startswith(b"Bearer")
+    assert headers[b"x-content-type-options"] == b"nosniff"
+    assert json.loads(body["body"])["type"] == "/problems/unauthorized"
