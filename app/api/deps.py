@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Annotated, Final
 
 from fastapi import Depends, Path, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.session import session_scope
@@ -45,6 +46,10 @@ CityCode = Annotated[
 # -- who is asking ---------------------------------------------------------------------------------
 
 API_KEY_HEADER: Final = "x-api-key"
+#: Declared for the OpenAPI description (the "Authorize" button of /docs, clients, fuzzers); the
+#: header itself is read by :func:`presented_token`.
+_BEARER = HTTPBearer(auto_error=False, description="an API key (`wardplan keys issue`)")
+_API_KEY = APIKeyHeader(name="X-API-Key", auto_error=False, description="the same key")
 
 
 def presented_token(request: Request) -> str | None:
@@ -63,7 +68,10 @@ def presented_token(request: Request) -> str | None:
 
 
 def get_principal(
-    request: Request, factory: Annotated[sessionmaker[Session], Depends(get_session_factory)]
+    request: Request,
+    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    _api_key: Annotated[str | None, Depends(_API_KEY)],
 ) -> Principal | None:
     """The key the request presents (None without one; 401 for an unknown or revoked key).
 

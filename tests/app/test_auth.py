@@ -310,6 +310,20 @@ def test_a_revoked_or_unknown_key_is_refused(world: World) -> None:
     assert world.client.get("/health", headers=world.as_("revoked")).status_code == 200
 
 
+def test_openapi_declares_the_keys(world: World) -> None:
+    """Clients, fuzzers and the "Authorize" button of /docs learn how to send a key."""
+    spec = world.client.get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API key (`wardplan keys issue`)",
+    }
+    assert schemes["APIKeyHeader"]["name"] == "X-API-Key"
+    assert {"HTTPBearer": []} in spec["paths"]["/cities/{city}/layers"]["post"]["security"]
+    assert "security" not in spec["paths"]["/health"]["get"]
+
+
 def test_x_api_key_header_works_as_bearer(world: World) -> None:
     response = world.client.get(f"{C}/organisers", headers={"X-API-Key": world.tokens["client-a"]})
     assert response.status_code == 200, response.text
