@@ -519,6 +519,16 @@ keys_cli = typer.Typer(
 cli.add_typer(keys_cli)
 
 
+def _cli_actor() -> str:
+    """The audit's actor for key changes made on the server: ``cli:<login name>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (e.g. a container's numeric user)
+        return "cli"
+
+
 @keys_cli.command("issue")
 def keys_issue(
     name: Annotated[str, typer.Argument(help="Who the key is for; the audit records this name.")],
@@ -535,7 +545,7 @@ def keys_issue(
 
     try:
         with session_scope() as session:
-            issued = keys.issue(session, name, role, city)
+            issued = keys.issue(session, name, role, city, actor=_cli_actor())
     except DomainError as exc:
         raise _fail(exc.detail) from None
     scope = issued.key.city_code or "all cities"
@@ -573,7 +583,7 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
 
     try:
         with session_scope() as session:
-            keys.revoke(session, name)
+            keys.revoke(session, name, actor=_cli_actor())
     except DomainError as exc:
         raise _fail(exc.detail) from None
     typer.echo(f"revoked key {name!r}")

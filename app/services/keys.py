@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from app.db.models import ApiKey
 from app.errors import Conflict, DomainError, NotFound
 from app.schemas import CITY_CODE_PATTERN
+from app.services import audit
 
 TOKEN_PREFIX: Final = "wp_"
 NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$"
@@ -77,7 +78,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue(session: Session, name: str, role: Role | str, city: str | None = None) -> Issued:
+def issue(
+    session: Session, name: str, role: Role | str, city: str | None = None, *, actor: str = "cli"
+) -> Issued:
     """A new key; its token is in the answer and nowhere else (only the hash is stored)."""
     try:
         role = Role(role)
@@ -105,6 +108,9 @@ def issue(session: Session, name: str, role: Role | str, city: str | None = None
     except IntegrityError as exc:
         raise Conflict("key name taken", f"there is already a key named {name!r}") from exc
     session.refresh(key)
+    audit.record(
+        session, actor, "key.issue", "api_key", key.id, name=name, role=role.value, city=city
+    )
     return Issued(key, token)
 
 
@@ -112,13 +118,14 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-def revoke(session: Session, name: str) -> ApiKey:
+def revoke(session: Session, name: str, *, actor: str = "cli") -> ApiKey:
     """Revoke the key named ``name`` (kept, so the audit's actor names stay explained)."""
     key = session.scalars(select(ApiKey).where(ApiKey.name == name)).one_or_none()
     if key is None:
         raise NotFound("key not found", f"there is no key named {name!r}")
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
+        audit.record(session, actor, "key.revoke", "api_key", key.id, name=name)
         session.flush()
     return key
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, delete, select
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.db.models import ApiKey
+from app.db.models import ApiKey, AuditEvent
 from app.db.session import default_session_factory, session_scope
 from app.services import keys
 
@@ -26,6 +26,12 @@ def clean_keys(migrated_engine: Engine) -> Iterator[Engine]:
     def wipe() -> None:
         with migrated_engine.begin() as connection:
             connection.execute(delete(ApiKey).where(ApiKey.name.in_(NAMES)))
+            connection.execute(
+                delete(AuditEvent).where(
+                    AuditEvent.object_type == "api_key",
+                    AuditEvent.details["name"].astext.in_(NAMES),
+                )
+            )
 
     wipe()
     yield migrated_engine
@@ -61,6 +67,17 @@ def test_issue_list_revoke(clean_keys: Engine) -> None:
 
     revoked = runner.invoke(cli, ["keys", "revoke", "cli-test-gis"])
     assert revoked.exit_code == 0, revoked.output
+    with clean_keys.connect() as connection:
+        events = connection.execute(
+            select(AuditEvent.action, AuditEvent.actor)
+            .where(
+                AuditEvent.object_type == "api_key",
+                AuditEvent.details["name"].astext == "cli-test-gis",
+            )
+            .order_by(AuditEvent.id)
+        ).all()
+    assert [a for a, _ in events][-2:] == ["key.issue", "key.revoke"]
+    assert all(actor.startswith("cli") for _, actor in events)
     with session_scope() as session:
         assert keys.authenticate(session, token) is None
     listed = runner.invoke(cli, ["keys", "list"])
