@@ -532,5 +532,85 @@ def worker() -> None:
     asyncio.run(run_worker())
 
 
+# -- API keys ----------------------------------------------------------------------------------------
+
+keys_cli = typer.Typer(
+    name="keys",
+    help="API keys of the HTTP service (database of WARDPLAN_DB_URL): issue, list, revoke.",
+    no_args_is_help=True,
+)
+cli.add_typer(keys_cli)
+
+
+def _cli_actor() -> str:
+    """The audit's actor for key changes made on the server: ``cli:<login name>``."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (e.g. a container's numeric user)
+        return "cli"
+
+
+@keys_cli.command("issue")
+def keys_issue(
+    name: Annotated[str, typer.Argument(help="Who the key is for; the audit records this name.")],
+    role: Annotated[str, typer.Option("--role", help="gis, cmmu, api_client or admin.")],
+    city: Annotated[
+        str | None,
+        typer.Option("--city", help="The one city the key reaches (required for gis and cmmu)."),
+    ] = None,
+) -> None:
+    """Issue a key and print its token once: only its hash is stored, it cannot be shown again."""
+    from app.db.session import session_scope
+    from app.errors import DomainError
+    from app.services import keys
+
+    try:
+        with session_scope() as session:
+            issued = keys.issue(session, name, role, city, actor=_cli_actor())
+    except DomainError as exc:
+        raise _fail(exc.detail) from None
+    scope = issued.key.city_code or "all cities"
+    typer.echo(
+        f"issued key {name!r} ({issued.key.role}, {scope}); its token, shown only now:", err=True
+    )
+    typer.echo(issued.token)
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Every key: name, role, city, created, last used, revoked (never the tokens)."""
+    from app.db.session import session_scope
+    from app.services import keys
+
+    def when(value: object) -> str:
+        return "-" if value is None else f"{value:%Y-%m-%d %H:%M}"
+
+    with session_scope() as session:
+        rows = keys.list_keys(session)
+    typer.echo("name\trole\tcity\tcreated\tlast_used\trevoked")
+    for k in rows:
+        typer.echo(
+            f"{k.name}\t{k.role}\t{k.city_code or '*'}\t{when(k.created_at)}\t"
+            f"{when(k.last_used_at)}\t{when(k.revoked_at)}"
+        )
+
+
+@keys_cli.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke a key at once (the row is kept: the audit trail still names it)."""
+    from app.db.session import session_scope
+    from app.errors import DomainError
+    from app.services import keys
+
+    try:
+        with session_scope() as session:
+            keys.revoke(session, name, actor=_cli_actor())
+    except DomainError as exc:
+        raise _fail(exc.detail) from None
+    typer.echo(f"revoked key {name!r}")
+
+
 def main() -> None:
     cli()

@@ -1,7 +1,8 @@
 """Domain errors → HTTP statuses, in one table, and the one error shape: RFC 9457 problem+json.
 
 Routes and services raise domain errors (``gis.errors.InputError``, ``solver.poverty.EstimateError``,
-:class:`NotFound`, :class:`Conflict`, :class:`RequestTooLarge`); the handlers installed by
+:class:`NotFound`, :class:`Unauthorized`, :class:`Forbidden`, :class:`Conflict`,
+:class:`RequestTooLarge`); the handlers installed by
 :func:`install_handlers` turn each into ``application/problem+json`` with a stable ``type``
 (``/problems/<code>``), ``title``, ``status``, ``detail`` and ``errors[]``. FastAPI's request
 validation errors, unknown routes and unexpected exceptions get the same shape; nothing of a stack
@@ -50,6 +51,19 @@ class NotFound(DomainError):
     code = "not-found"
 
 
+class Unauthorized(DomainError):
+    """No key, or a key that is unknown or revoked (``WWW-Authenticate: Bearer``)."""
+
+    code = "unauthorized"
+    headers: Final = {"WWW-Authenticate": 'Bearer realm="wardplan"'}
+
+
+class Forbidden(DomainError):
+    """A valid key whose role may not do this. (Another city's object is ``NotFound``.)"""
+
+    code = "forbidden"
+
+
 class Conflict(DomainError):
     """The request is valid but the stored state does not allow it (e.g. no ward layer yet)."""
 
@@ -82,6 +96,8 @@ STRUCTURAL_CODES: Final = frozenset(
 #: The one table: domain exception class → HTTP status (first match in order wins).
 STATUS_BY_EXCEPTION: Final[tuple[tuple[type[Exception], int], ...]] = (
     (NotFound, 404),
+    (Unauthorized, 401),
+    (Forbidden, 403),
     (Conflict, 409),
     (RequestTooLarge, 413),
     (InputError, 422),  # 400 for structural codes, see status_for
@@ -231,7 +247,10 @@ def _short_input(value: object) -> str | None:
 
 
 async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
-    return problem_response(body_for(exc, request.url.path))
+    response = problem_response(body_for(exc, request.url.path))
+    if isinstance(exc, Unauthorized):
+        response.headers.update(exc.headers)
+    return response
 
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:

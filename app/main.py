@@ -6,8 +6,10 @@ Run it with ``uvicorn app.main:create_app --factory --host 127.0.0.1 --port 8000
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Final
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -25,7 +27,7 @@ from app.api import (
     sheets,
 )
 from app.db.session import make_engine, make_session_factory
-from app.errors import PROBLEM_JSON, install_handlers, problem_body
+from app.errors import PROBLEM_JSON, Unauthorized, install_handlers, problem_body
 from app.settings import Settings, get_settings
 from gis.maps import STATIC_DIR, STATIC_URL
 
@@ -100,6 +102,94 @@ class _TooLarge(Exception):
     pass
 
 
+class KeyRequiredForWrites:
+    """Refuse a write (any method but GET, HEAD, OPTIONS) that sends no API key with 401 before
+    its body is read: an anonymous upload is never buffered. Keys are checked, and roles and
+    cities enforced, by the routes' dependencies (``app.api.deps.require``)."""
+
+    SAFE: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in self.SAFE:
+            await self.app(scope, receive, send)
+            return
+        names = {name.lower() for name, _ in scope["headers"]}
+        if b"authorization" in names or b"x-api-key" in names:
+            await self.app(scope, receive, send)
+            return
+        body = problem_body(
+            code=Unauthorized.code,
+            title="API key required",
+            status=401,
+            detail="send an API key: Authorization: Bearer <key> (or X-API-Key)",
+            instance=str(scope.get("path", "")),
+        )
+        data = json.dumps(body).encode()
+        headers = [(k.lower().encode(), v.encode()) for k, v in Unauthorized.headers.items()]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(data)).encode()),
+                    (b"connection", b"close"),
+                    *headers,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+
+
+class SecurityHeaders:
+    """Security headers on every HTTP response (a header the route set itself is kept).
+
+    ``X-Content-Type-Options: nosniff`` (an uploaded name never turns a download into a page),
+    ``Referrer-Policy: no-referrer`` (plan and job URLs do not leak to other sites),
+    ``X-Frame-Options: DENY`` with CSP ``frame-ancestors 'none'`` (no clickjacking), and a
+    Content-Security-Policy: ``map_csp`` for HTML (the plan map; ``WARDPLAN_API_MAP_CSP``),
+    ``api_csp`` for everything else. The OpenAPI pages (``/docs``, ``/redoc``) load Swagger UI and
+    ReDoc from their CDN with an inline script and show no data: they get no CSP.
+    """
+
+    def __init__(self, app: ASGIApp, map_csp: str, api_csp: str, docs: frozenset[str]) -> None:
+        self.app = app
+        self.map_csp = map_csp.encode()
+        self.api_csp = api_csp.encode()
+        self.docs = docs
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_docs = scope.get("path", "") in self.docs
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {name.lower() for name, _ in headers}
+                html = any(
+                    name.lower() == b"content-type" and value.startswith(b"text/html")
+                    for name, value in headers
+                )
+                wanted = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                if not is_docs:
+                    csp = self.map_csp if html else self.api_csp
+                    wanted.append((b"content-security-policy", csp))
+                headers.extend((k, v) for k, v in wanted if k not in have)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The Wardplan API with its own engine and session factory (``app.state``)."""
     settings = settings or get_settings()
@@ -119,11 +209,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.router.lifespan_context = lifespan
     app.state.settings = settings
+    secret = settings.api.link_secret
+    app.state.link_secret = (
+        secrets.token_bytes(32) if secret is None else secret.get_secret_value().encode()
+    )
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_handlers(app)
     for module in (health, layers, organisers, plans, jobs, downloads, sheets, allocate, features):
         app.include_router(module.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")  # the map's assets
+    app.add_middleware(KeyRequiredForWrites)
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_upload_bytes)
+    docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.add_middleware(
+        SecurityHeaders,
+        map_csp=settings.api.map_csp,
+        api_csp=settings.api.api_csp,
+        docs=frozenset(p for p in docs if p),
+    )
     return app

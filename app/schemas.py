@@ -134,12 +134,22 @@ class FeatureCollection(BaseModel):
 # -- organisers ------------------------------------------------------------------------------------
 
 
+class HomePoint(_Out):
+    """A CO's exact home (WGS 84): personal data, only for keys whose role needs it."""
+
+    lat: float
+    lon: float
+
+
 class OrganiserOut(_Out):
-    """A CO without the exact home (personal data): only the ward the home lies in."""
+    """A CO. ``home`` (the exact point) is given only to GIS cell, CMMU and admin keys; other
+    callers get ``home`` null and only the ward the home lies in (``home_precision`` says which)."""
 
     organiser_id: str
     name: str
     home_ward: str | None
+    home: HomePoint | None = None
+    home_precision: Literal["exact", "ward"] = "ward"
     active: bool
 
 
@@ -386,6 +396,14 @@ class JobOut(_Out):
     created_by: str
     started_at: datetime | None
     finished_at: datetime | None
+
+
+class MapLinkOut(_Out):
+    """A link to a plan's map page that a browser opens without a key, until ``expires_at``."""
+
+    url: str = Field(description="path of the map page, with its expiry and signature")
+    expires_at: datetime
+    exact_homes: bool = Field(description="False: CO homes rounded to 0.01° (about 1 km)")
 
 
 class WardChange(_Out):

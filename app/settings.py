@@ -10,13 +10,24 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 #: The URL of the private development cluster (``scripts/postgres.sh url``).
 LOCAL_DATABASE_URL = "postgresql+psycopg://wardplan@127.0.0.1:54329/wardplan"
+
+
+#: The plan map: scripts, styles, images and fonts only from the app itself, plus the inline
+#: scripts and styles Folium writes into the page; never framed, no plugins, no forms, no <base>.
+MAP_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+#: JSON, GeoJSON, CSV, PDF and files: nothing in them may load or run anything, or be framed.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
 def _config(prefix: str) -> SettingsConfigDict:
@@ -106,6 +117,31 @@ class ApiSettings(BaseSettings):
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0, description="Largest request body accepted (bytes)."
     )
+    map_csp: str = Field(
+        default=MAP_CSP,
+        description="Content-Security-Policy of HTML pages (the plan map): its assets from the "
+        "app itself, the inline scripts Folium writes. A base-tile server (WARDPLAN_MAP_TILES) "
+        "must be added to img-src here.",
+    )
+    api_csp: str = Field(
+        default=API_CSP, description="Content-Security-Policy of every other response."
+    )
+    link_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the signed map links (a browser cannot send an API key). Unset: a "
+        "random one per process, so links stop working when the API restarts; set it (≥ 32 "
+        "characters) when several API processes serve the same links.",
+    )
+    link_ttl_s: int = Field(
+        default=7 * 24 * 3600, gt=0, le=90 * 24 * 3600, description="How long a map link works."
+    )
+
+    @field_validator("link_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("WARDPLAN_API_LINK_SECRET must have at least 32 characters")
+        return value
 
 
 class MapSettings(BaseSettings):

@@ -25,13 +25,22 @@ uv run wardplan check "$out"
 #    planned through the same services the API uses, then the API and map on localhost.
 ./scripts/postgres.sh start
 export WARDPLAN_DB_URL="${WARDPLAN_DB_URL:-$(./scripts/postgres.sh url)}" # honours WARDPLAN_PG_PORT
+# The key of signed map links (browsers send no API key): this demo's own, unless one is set.
+WARDPLAN_API_LINK_SECRET="${WARDPLAN_API_LINK_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
+export WARDPLAN_API_LINK_SECRET
 uv run alembic upgrade head
-plan_id=$(uv run python scripts/load_demo.py "$data" "$limit" | sed -n 's/^plan \([0-9]*\):.*/\1/p')
+loaded=$(uv run python scripts/load_demo.py "$data" "$limit")
+plan_id=$(sed -n 's/^plan \([0-9]*\):.*/\1/p' <<<"$loaded")
+key=$(sed -n 's/^key \(.*\)$/\1/p' <<<"$loaded")
+link=$(sed -n 's/^link \(.*\)$/\1/p' <<<"$loaded")
 echo
 echo "Files: $out (open $out/map.html)"
-echo "Map:   http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/map"
-echo "Print: http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/sheet.pdf (city, A3)"
-echo "API:   http://127.0.0.1:$port/docs"
+echo "Key:   an admin API key for this demo, shown only now (wardplan keys list|revoke):"
+echo "       export KEY=$key"
+echo "Map:   http://127.0.0.1:$port$link"
+echo "       (open it in a browser: a signed link, valid 7 days; POST …/plans/N/map-link makes more)"
+echo "Print: curl -H \"Authorization: Bearer \$KEY\" -o city.pdf http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/sheet.pdf"
+echo "API:   http://127.0.0.1:$port/docs (open); every other route needs the key, see README"
 echo "Jobs:  POST http://127.0.0.1:$port/cities/lucknow/plans → a job a worker solves (see README)"
 # A solve worker beside the API, stopped with it (Ctrl-C).
 uv run wardplan worker &

@@ -5,7 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from app.api.deps import ACTOR, SessionDep, SettingsDep
+from app.api.deps import ApiClient, SessionDep, SettingsDep
 from app.api.jobs import job_out
 from app.schemas import PROBLEM_RESPONSES, AllocateOut, AllocateRequest, JobOut
 from app.services import jobs, solving
@@ -20,7 +20,7 @@ QUEUED: dict[int | str, dict[str, Any]] = {
 
 @router.post("/allocate", response_model=AllocateOut, responses=QUEUED)
 def allocate(
-    body: AllocateRequest, session: SessionDep, settings: SettingsDep
+    body: AllocateRequest, session: SessionDep, settings: SettingsDep, caller: ApiClient
 ) -> AllocateOut | JSONResponse:
     """Divide the wards in the body among its organisers; nothing is stored but an audit event.
 
@@ -30,7 +30,7 @@ def allocate(
     """
     config = solving.server_config(body.parameters, settings)
     if config.solve.time_limit <= settings.api.sync_time_limit:
-        return allocate_service(session, body, config, actor=ACTOR)
-    job = jobs.submit_allocation(session, body, settings, actor=ACTOR)
+        return allocate_service(session, body, config, actor=caller.name)
+    job = jobs.submit_allocation(session, body, settings, actor=caller.name)
     out = job_out(jobs.get_job(session, None, job.id))
     return JSONResponse(out.model_dump(mode="json"), status_code=202, headers={"Location": out.url})

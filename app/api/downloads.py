@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from app.api.deps import CityCode, SessionDep
+from app.api.deps import CityCode, Reader, SessionDep
 from app.schemas import PROBLEM_RESPONSES
 from app.services import downloads as service
 
@@ -28,7 +28,7 @@ def _binary(media_type: str) -> dict[int | str, dict[str, object]]:
     response_class=Response,
     responses=_binary(service.FORMATS["gpkg"].media_type),
 )
-def plan_gpkg(city: CityCode, plan_id: int, session: SessionDep) -> Response:
+def plan_gpkg(city: CityCode, plan_id: int, session: SessionDep, _caller: Reader) -> Response:
     """GeoPackage with the layers ``plan_wards`` (each ward and its CO) and ``plan_areas``."""
     return _file(service.plan_file(session, city, plan_id, "gpkg"))
 
@@ -38,7 +38,7 @@ def plan_gpkg(city: CityCode, plan_id: int, session: SessionDep) -> Response:
     response_class=Response,
     responses=_binary(service.FORMATS["kml"].media_type),
 )
-def plan_kml(city: CityCode, plan_id: int, session: SessionDep) -> Response:
+def plan_kml(city: CityCode, plan_id: int, session: SessionDep, _caller: Reader) -> Response:
     """KML with two folders, ``plan_wards`` and ``plan_areas`` (Google Earth, QGIS)."""
     return _file(service.plan_file(session, city, plan_id, "kml"))
 
@@ -48,7 +48,9 @@ def plan_kml(city: CityCode, plan_id: int, session: SessionDep) -> Response:
     response_class=Response,
     responses=_binary(service.FORMATS["shp"].media_type),
 )
-def plan_shapefile_zip(city: CityCode, plan_id: int, session: SessionDep) -> Response:
+def plan_shapefile_zip(
+    city: CityCode, plan_id: int, session: SessionDep, _caller: Reader
+) -> Response:
     """Zipped shapefiles ``plan_wards`` and ``plan_areas``, UTF-8 (``.cpg``); field names of
     10 characters at most: ``org_id`` (organiser_id), ``poor_hh`` (poor_households_est),
     ``dev_pct`` (deviation_from_mean_pct)."""

@@ -11,16 +11,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from app.api.deps import SessionDep
+from app.api.deps import SessionDep, require
 from app.schemas import PROBLEM_RESPONSES, FeatureCollection
 from app.services import features as service
 from app.services.layers import parse_bbox
 
-router = APIRouter(prefix="/ogc", tags=["OGC API – Features"], responses=PROBLEM_RESPONSES)
+#: Public: ward boundaries and approved plans are published documents (no homes in them), and GIS
+#: software adds the layers without a key. A key that is sent is still checked (401 if revoked).
+router = APIRouter(
+    prefix="/ogc",
+    tags=["OGC API – Features"],
+    responses=PROBLEM_RESPONSES,
+    dependencies=[Depends(require(anonymous=True))],
+)
 
 GEOJSON: Final = "application/geo+json"
 JSON: Final = "application/json"

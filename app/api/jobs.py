@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import ACTOR, CityCode, SessionDep
+from app.api.deps import ApiClient, CityCode, Cmmu, Reader, SessionDep
+from app.errors import NotFound
 from app.schemas import PROBLEM_RESPONSES, AllocateOut, JobOut, JobProgress
 from app.services import jobs as service
+from app.services.keys import Principal, Role
 
 router = APIRouter(tags=["jobs"], responses=PROBLEM_RESPONSES)
 
@@ -47,6 +49,7 @@ def job_out(found: service.StoredJob) -> JobOut:
 def list_jobs(
     city: CityCode,
     session: SessionDep,
+    _caller: Reader,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[JobOut]:
@@ -58,24 +61,34 @@ def list_jobs(
 
 
 @router.get("/cities/{city}/jobs/{job_id}", response_model=JobOut)
-def get_job(city: CityCode, job_id: int, session: SessionDep) -> JobOut:
+def get_job(city: CityCode, job_id: int, session: SessionDep, _caller: Reader) -> JobOut:
     """Status, queue position, live progress (incumbent, bound, gap) and, when done, the plan."""
     return job_out(service.get_job(session, city, job_id))
 
 
 @router.post("/cities/{city}/jobs/{job_id}/cancel", response_model=JobOut)
-def cancel_job(city: CityCode, job_id: int, session: SessionDep) -> JobOut:
+def cancel_job(city: CityCode, job_id: int, session: SessionDep, caller: Cmmu) -> JobOut:
     """Cancel: a queued job at once; a running one within a second (its solver is stopped)."""
-    return job_out(service.cancel(session, city, job_id, actor=ACTOR))
+    return job_out(service.cancel(session, city, job_id, actor=caller.name))
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
-def get_allocation_job(job_id: int, session: SessionDep) -> JobOut:
+def get_allocation_job(job_id: int, session: SessionDep, caller: ApiClient) -> JobOut:
     """A queued stateless allocation (``POST /allocate`` with a long time limit); ``result`` is
-    the allocation's answer once ``status`` is ``succeeded``."""
-    return job_out(service.get_job(session, None, job_id))
+    the allocation's answer once ``status`` is ``succeeded``. Only the key that asked for it (or
+    an admin) sees it: the request holds the caller's organisers and their homes."""
+    return job_out(own_allocation(service.get_job(session, None, job_id), caller))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut)
-def cancel_allocation_job(job_id: int, session: SessionDep) -> JobOut:
-    return job_out(service.cancel(session, None, job_id, actor=ACTOR))
+def cancel_allocation_job(job_id: int, session: SessionDep, caller: ApiClient) -> JobOut:
+    own_allocation(service.get_job(session, None, job_id), caller)
+    return job_out(service.cancel(session, None, job_id, actor=caller.name))
+
+
+def own_allocation(found: service.StoredJob, caller: Principal) -> service.StoredJob:
+    """The stateless job if ``caller`` asked for it (or is an admin); else 404, as for a
+    missing job, so keys cannot probe each other's job ids."""
+    if caller.role is not Role.ADMIN and found.job.created_by != caller.name:
+        raise NotFound("job not found", f"there is no job {found.job.id}")
+    return found

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from app.api.deps import ACTOR, CityCode, SessionDep
+from app.api.deps import CityCode, GisCell, Reader, SessionDep
 from app.db.models import City, WardLayer
 from app.schemas import PROBLEM_RESPONSES, FeatureCollection, LayerOut
 from app.services import layers as service
@@ -45,6 +45,7 @@ def read_upload(upload: UploadFile, default_name: str) -> service.Upload:
 def upload_layer(
     city: CityCode,
     session: SessionDep,
+    caller: GisCell,
     file: Annotated[UploadFile, File(description="zipped shapefile, GeoJSON, KML or GeoPackage")],
     population_table: Annotated[UploadFile | None, File(description="census CSV")] = None,
     id_field: OptionalText = None,
@@ -82,19 +83,19 @@ def upload_layer(
         table_key=table_key or None,
     )
     stored = service.upload_layer(
-        session, city, wards, population_table=table, options=options, actor=ACTOR
+        session, city, wards, population_table=table, options=options, actor=caller.name
     )
     return layer_out(stored.city, stored.layer, stored.ward_count)
 
 
 @router.get("/cities/{city}/layers", response_model=list[LayerOut])
-def list_layers(city: CityCode, session: SessionDep) -> list[LayerOut]:
+def list_layers(city: CityCode, session: SessionDep, _caller: Reader) -> list[LayerOut]:
     rows = service.list_layers(session, city)
     return [layer_out(layer.city, layer, count) for layer, count in rows]
 
 
 @router.get("/cities/{city}/layers/{version}", response_model=LayerOut)
-def get_layer(city: CityCode, version: int, session: SessionDep) -> LayerOut:
+def get_layer(city: CityCode, version: int, session: SessionDep, _caller: Reader) -> LayerOut:
     found_city, layer = service.get_layer(session, city, version)
     return layer_out(found_city, layer, service.ward_count(session, layer))
 
@@ -107,6 +108,7 @@ def layer_wards(
     city: CityCode,
     version: int,
     session: SessionDep,
+    _caller: Reader,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
     bbox: Annotated[str | None, Query(max_length=200, description="minx,miny,maxx,maxy")] = None,

@@ -1,27 +1,31 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
-from app.api.deps import ACTOR, CityCode, SessionDep, SettingsDep
+from app.api.deps import CityCode, Cmmu, MaybeReader, Reader, SessionDep, SettingsDep
 from app.api.jobs import job_out, job_url
+from app.errors import Unauthorized
 from app.schemas import (
     PROBLEM_RESPONSES,
     AreaSummary,
     CheckOut,
     FeatureCollection,
     JobOut,
+    MapLinkOut,
     PlanComparisonOut,
     PlanOut,
     PlanParameters,
     RequirementOut,
     WardChange,
 )
-from app.services import jobs
+from app.services import jobs, links
 from app.services import plans as service
 from app.services.requirement import city_requirement
+from app.settings import Settings
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE, EstimateParams
 
 router = APIRouter(tags=["plans"], responses=PROBLEM_RESPONSES)
@@ -61,6 +65,7 @@ def plan_out(stored: service.StoredPlan) -> PlanOut:
 def requirement(
     city: CityCode,
     session: SessionDep,
+    _caller: Reader,
     rate: Annotated[float, Query(gt=0, le=1)] = DEFAULT_RATE,
     household_size: Annotated[float, Query(ge=1, le=20)] = DEFAULT_HOUSEHOLD_SIZE,
 ) -> RequirementOut:
@@ -96,36 +101,39 @@ def create_plan(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
+    caller: Cmmu,
 ) -> JobOut:
     """Ask for a plan of the current layer's wards among the city's active COs.
 
     Answers ``202`` with the job at once (``Location``: the job); a worker solves it. Follow the
     job until ``status`` is ``succeeded``, then read ``plan_url``.
     """
-    job = jobs.submit(session, city, params, settings, actor=ACTOR)
+    job = jobs.submit(session, city, params, settings, actor=caller.name)
     response.headers["Location"] = job_url(city, job.id)
     return job_out(jobs.get_job(session, city, job.id))
 
 
 @router.get("/cities/{city}/plans/{plan_id}", response_model=PlanOut)
-def get_plan(city: CityCode, plan_id: int, session: SessionDep) -> PlanOut:
+def get_plan(city: CityCode, plan_id: int, session: SessionDep, _caller: Reader) -> PlanOut:
     return plan_out(service.get_plan(session, city, plan_id))
 
 
 @router.get("/cities/{city}/plans/{plan_id}/wards.geojson", response_model=FeatureCollection)
-def plan_wards(city: CityCode, plan_id: int, session: SessionDep) -> JSONResponse:
+def plan_wards(city: CityCode, plan_id: int, session: SessionDep, _caller: Reader) -> JSONResponse:
     stored = service.get_plan(session, city, plan_id)
     return JSONResponse(service.plan_wards_geojson(session, stored), media_type=GEOJSON)
 
 
 @router.get("/cities/{city}/plans/{plan_id}/areas.geojson", response_model=FeatureCollection)
-def plan_areas(city: CityCode, plan_id: int, session: SessionDep) -> JSONResponse:
+def plan_areas(city: CityCode, plan_id: int, session: SessionDep, _caller: Reader) -> JSONResponse:
     stored = service.get_plan(session, city, plan_id)
     return JSONResponse(service.plan_areas_geojson(session, stored), media_type=GEOJSON)
 
 
 @router.get("/cities/{city}/plans/{plan_id}/assignment.csv", response_class=PlainTextResponse)
-def plan_assignment(city: CityCode, plan_id: int, session: SessionDep) -> PlainTextResponse:
+def plan_assignment(
+    city: CityCode, plan_id: int, session: SessionDep, _caller: Reader
+) -> PlainTextResponse:
     stored = service.get_plan(session, city, plan_id)
     return PlainTextResponse(
         service.assignment_csv(session, stored),
@@ -135,20 +143,71 @@ def plan_assignment(city: CityCode, plan_id: int, session: SessionDep) -> PlainT
 
 
 @router.get("/cities/{city}/plans/{plan_id}/map", response_class=HTMLResponse)
-def plan_map(city: CityCode, plan_id: int, session: SessionDep) -> HTMLResponse:
+def plan_map(
+    request: Request,
+    city: CityCode,
+    plan_id: int,
+    session: SessionDep,
+    caller: MaybeReader,
+    expires: Annotated[int | None, Query(description="from a signed map link")] = None,
+    homes: Annotated[str | None, Query(description="from a signed map link")] = None,
+    sig: Annotated[str | None, Query(description="from a signed map link")] = None,
+) -> HTMLResponse:
+    """The plan map, for a key (``Authorization``) or a signed link (``POST …/map-link``): a
+    browser cannot send a key. Exact homes only for roles that see them; others get homes
+    rounded to 0.01° (about 1 km)."""
+    if caller is not None:
+        exact = caller.sees_exact_homes()
+    elif (
+        expires is not None
+        and homes is not None
+        and sig is not None
+        and links.verify(
+            request.app.state.link_secret, city, plan_id, expires=expires, homes=homes, sig=sig
+        )
+    ):
+        exact = homes == "exact"
+    else:
+        raise Unauthorized(
+            "API key or map link required",
+            "send an API key, or open a link from POST "
+            f"/cities/{city}/plans/{plan_id}/map-link (it may have expired)",
+        )
     stored = service.get_plan(session, city, plan_id)
-    return HTMLResponse(service.plan_map_html(session, stored))
+    return HTMLResponse(service.plan_map_html(session, stored, exact_homes=exact))
+
+
+@router.post("/cities/{city}/plans/{plan_id}/map-link", response_model=MapLinkOut)
+def plan_map_link(
+    request: Request, city: CityCode, plan_id: int, session: SessionDep, caller: Reader
+) -> MapLinkOut:
+    """A link to the plan's map page that opens in a browser without a key until it expires.
+    It shows exact homes only if this key may see them."""
+    service.get_plan(session, city, plan_id)  # 404 for another city's or a missing plan
+    settings: Settings = request.app.state.settings
+    link = links.sign(
+        request.app.state.link_secret,
+        city,
+        plan_id,
+        ttl_s=settings.api.link_ttl_s,
+        exact_homes=caller.sees_exact_homes(),
+    )
+    return MapLinkOut(
+        url=link.url,
+        expires_at=datetime.fromtimestamp(link.expires, UTC),
+        exact_homes=link.exact_homes,
+    )
 
 
 @router.post("/cities/{city}/plans/{plan_id}/approve", response_model=PlanOut)
-def approve_plan(city: CityCode, plan_id: int, session: SessionDep) -> PlanOut:
+def approve_plan(city: CityCode, plan_id: int, session: SessionDep, caller: Cmmu) -> PlanOut:
     """The CMMU approves this plan; an earlier approved plan of the city is withdrawn."""
-    return plan_out(service.approve_plan(session, city, plan_id, actor=ACTOR))
+    return plan_out(service.approve_plan(session, city, plan_id, actor=caller.name))
 
 
 @router.get("/cities/{city}/plans/{plan_id}/compare/{other_id}", response_model=PlanComparisonOut)
 def compare_plans(
-    city: CityCode, plan_id: int, other_id: int, session: SessionDep
+    city: CityCode, plan_id: int, other_id: int, session: SessionDep, _caller: Cmmu
 ) -> PlanComparisonOut:
     """Which wards change CO between two plans of the city."""
     found = service.compare_plans(session, city, plan_id, other_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.api.deps import CityCode, SessionDep
+from app.api.deps import CityCode, HomeReader, SessionDep
 from app.schemas import PROBLEM_RESPONSES
 from app.services import sheets as service
 
@@ -28,8 +28,9 @@ def _pdf(content: bytes, filename: str) -> Response:
     response_class=Response,
     responses=_PDF_RESPONSE,  # type: ignore[arg-type]
 )
-def city_sheet(city: CityCode, plan_id: int, session: SessionDep) -> Response:
-    """The city demarcation sheet (A3 landscape): map, per-CO table, parameters, approval."""
+def city_sheet(city: CityCode, plan_id: int, session: SessionDep, _caller: HomeReader) -> Response:
+    """The city demarcation sheet (A3 landscape): map, per-CO table, parameters, approval.
+    It marks each CO's exact home, so only roles that see homes may print it."""
     return _pdf(service.city_sheet_pdf(session, city, plan_id), f"{city}-plan-{plan_id}.pdf")
 
 
@@ -39,7 +40,7 @@ def city_sheet(city: CityCode, plan_id: int, session: SessionDep) -> Response:
     responses=_PDF_RESPONSE,  # type: ignore[arg-type]
 )
 def organiser_sheet(
-    city: CityCode, plan_id: int, organiser_id: str, session: SessionDep
+    city: CityCode, plan_id: int, organiser_id: str, session: SessionDep, _caller: HomeReader
 ) -> Response:
     """One CO's sheet (A4): the area, its wards, the numbers and the contact point."""
     pdf = service.organiser_sheet_pdf(session, city, plan_id, organiser_id)

@@ -403,3 +403,36 @@ class AuditEvent(Base):
     object_type: Mapped[str]
     object_id: Mapped[str]
     details: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+
+
+#: What an API key may do (``app.services.keys`` says which routes each role reaches).
+KEY_ROLES: Final = ("gis", "cmmu", "api_client", "admin")
+
+
+class ApiKey(Base):
+    """An API key: only the SHA-256 of its token is stored (see ``app.services.keys``).
+
+    A GIS cell's or CMMU's key belongs to one city (``city_code``, a city code that may not exist
+    yet: the first upload creates the city); API-client and admin keys may be global (NULL).
+    """
+
+    __tablename__ = "api_key"
+    __table_args__ = (
+        CheckConstraint("name ~ '^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$'", name="name_format"),
+        CheckConstraint(
+            "role IN (" + ", ".join(f"'{r}'" for r in KEY_ROLES) + ")", name="role_known"
+        ),
+        CheckConstraint("role NOT IN ('gis', 'cmmu') OR city_code IS NOT NULL", name="city_role"),
+        CheckConstraint("token_sha256 ~ '^[0-9a-f]{64}$'", name="token_sha256_hex"),
+    )
+
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(unique=True, comment="recorded as the actor in the audit")
+    role: Mapped[str]
+    city_code: Mapped[str | None] = mapped_column(comment="the one city the key may reach")
+    token_sha256: Mapped[str] = mapped_column(
+        String(64), unique=True, comment="of the token, lowercase hex; the token is never stored"
+    )
+    created_at: Mapped[datetime] = _created_at()
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]

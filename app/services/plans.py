@@ -9,7 +9,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -293,19 +293,31 @@ _MAP_PAGES_KEPT = 32
 _MAP_PAGES_LOCK = threading.Lock()
 
 
-def plan_map_html(session: Session, stored: StoredPlan) -> str:
-    """The plan drawn by ``gis.maps.plan_map`` (which escapes every user string), cached."""
+def plan_map_html(session: Session, stored: StoredPlan, *, exact_homes: bool) -> str:
+    """The plan drawn by ``gis.maps.plan_map`` (which escapes every user string), cached.
+
+    ``exact_homes`` False: each CO's home is rounded to 0.01° (about 1 km) before it is drawn,
+    for viewers whose role does not see personal data."""
     _require_answer(stored)
     from app.settings import get_settings  # the tile server, if one is configured
 
     tiles = get_settings().map
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
-    key = (database, stored.plan.id, stored.plan.approved_at, stored.plan.approved_by, repr(tiles))
+    plan = stored.plan
+    # The COs' names and homes are read live (a CO may move): they are part of the key too.
+    roster = session.execute(
+        select(Organiser.organiser_id, Organiser.name, Organiser.home, Organiser.home_ward)
+        .join(PlanArea, PlanArea.organiser_pk == Organiser.id)
+        .where(PlanArea.plan_id == plan.id)
+        .order_by(Organiser.organiser_id)
+    ).all()
+    people = tuple((r[0], r[1], None if r[2] is None else bytes(r[2].data), r[3]) for r in roster)
+    key = (database, plan.id, plan.approved_at, plan.approved_by, exact_homes, people, repr(tiles))
     with _MAP_PAGES_LOCK:
         if key in _MAP_PAGES:
             _MAP_PAGES.move_to_end(key)
             return _MAP_PAGES[key]
-    page = _draw_plan_map(session, stored)
+    page = _draw_plan_map(session, stored, exact_homes)
     with _MAP_PAGES_LOCK:
         _MAP_PAGES[key] = page
         while len(_MAP_PAGES) > _MAP_PAGES_KEPT:
@@ -320,7 +332,7 @@ def approval_mark(plan: Plan) -> str:
     return f"APPROVED on {plan.approved_at.date().isoformat()} by {plan.approved_by}"
 
 
-def _draw_plan_map(session: Session, stored: StoredPlan) -> str:
+def _draw_plan_map(session: Session, stored: StoredPlan, exact_homes: bool) -> str:
     layer = stored_layer(session, stored.layer)
     assigned = session.execute(
         select(Ward.ward_id, Organiser.organiser_id)
@@ -358,6 +370,8 @@ def _draw_plan_map(session: Session, stored: StoredPlan) -> str:
         crs=STORAGE_CRS,
     )
     homes = gis_organisers([o for _, o in area_rows])
+    if not exact_homes:
+        homes = [replace(h, lon=round(h.lon, 2), lat=round(h.lat, 2)) for h in homes]
     title = (
         f"Wardplan: {stored.city.name}, layer {stored.layer.version}, plan {stored.plan.id} — "
         f"{stored.plan.report.get('summary', stored.plan.status)} — {approval_mark(stored.plan)}"

@@ -24,7 +24,7 @@ from app.db.models import (
 from app.db.session import session_scope
 from app.main import create_app
 from app.schemas import JobOut, PlanOut, ProblemDetails
-from app.services import jobs
+from app.services import jobs, keys
 from app.settings import get_settings
 
 DOMAIN_TABLES = (State, District, City, Zone, WardLayer, Ward, Organiser, Plan, PlanAssignment)
@@ -36,6 +36,15 @@ def make_app(factory: sessionmaker[Session]) -> FastAPI:
     app = create_app(get_settings())
     app.state.session_factory = factory
     return app
+
+
+def issue_key(
+    factory: sessionmaker[Session], name: str, role: str, city: str | None = None
+) -> dict[str, str]:
+    """A new key of ``role`` (stored through the real service); its request headers."""
+    with session_scope(factory) as session:
+        token = keys.issue(session, name, role, city).token
+    return {"Authorization": f"Bearer {token}"}
 
 
 def expect_problem(response: Any, status: int) -> ProblemDetails:

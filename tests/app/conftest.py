@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gis.io import read_ward_layer
 from gis.organisers import illustrative_organisers, write_organisers_csv
-from tests.app.apihelp import make_app
+from tests.app.apihelp import issue_key, make_app
 
 
 @pytest.fixture
 def client(session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
-    with TestClient(make_app(session_factory)) as test_client:
+    """The API on the test's session factory, sending an admin key (``tests-admin``)."""
+    headers = issue_key(session_factory, "tests-admin", "admin")
+    with TestClient(make_app(session_factory), headers=headers) as test_client:
         yield test_client
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from app.planning import DATA_CREDITS
 from app.schemas import PlanOut
-from tests.app.apihelp import expect_problem, make_app, plan_through_job, upload_lucknow
+from tests.app.apihelp import expect_problem, issue_key, make_app, plan_through_job, upload_lucknow
 from tests.gis.pdfglyphs import pdf_text, render_png
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,8 @@ def lucknow(migrated_engine: Engine, lucknow_files: dict[str, Path]) -> Iterator
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
         try:
-            with TestClient(make_app(factory)) as client:
+            headers = issue_key(factory, "tests-admin", "admin")
+            with TestClient(make_app(factory), headers=headers) as client:
                 uploaded = upload_lucknow(client, "lucknow", lucknow_files, exclude="0")
                 assert uploaded.status_code == 201, uploaded.text
                 with lucknow_files["organisers"].open("rb") as fh:
@@ -93,7 +94,7 @@ def test_city_sheet_shows_every_co_then_the_approval(lucknow: Printed, tmp_path:
     assert approved.status_code == 200, approved.text
     text = " ".join(pdf_text(_save(tmp_path, "ok.pdf", lucknow.client.get(url))).split())
     today = datetime.now(UTC).date().isoformat()
-    assert f"APPROVED on {today} by api" in text
+    assert f"APPROVED on {today} by tests-admin" in text  # the key's name
     assert "DRAFT" not in text
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from app.db.session import session_scope
 from app.services.downloads import TEMP_PREFIX
-from tests.app.apihelp import expect_problem, make_app
+from tests.app.apihelp import expect_problem, issue_key, make_app
 from tests.app.plandata import ORGANISER_NAME_HI, WARD_NAME_HI, SmallCity, load_small_city
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,8 @@ def planned(migrated_engine: Engine, shared_data: Path) -> Iterator[tuple[TestCl
         try:
             with session_scope(factory) as session:
                 city = load_small_city(session, shared_data, "chandigarh", approve=False)
-            with TestClient(make_app(factory)) as client:
+            headers = issue_key(factory, "tests-admin", "admin")
+            with TestClient(make_app(factory), headers=headers) as client:
                 yield client, city
         finally:
             outer.rollback()

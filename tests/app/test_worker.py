@@ -45,7 +45,7 @@ from app.settings import (
 from app.worker import watch
 from gis.io import read_ward_layer
 from gis.organisers import illustrative_organisers, write_organisers_csv
-from tests.app.apihelp import upload_lucknow
+from tests.app.apihelp import issue_key, upload_lucknow
 
 pytestmark = pytest.mark.slow
 
@@ -152,7 +152,9 @@ def service(
         illustrative_organisers(wards, 20, seed=2017),
         tmp_path_factory.mktemp("cos20") / "organisers.csv",
     )
-    with TestClient(create_app(settings)) as client:
+    app = create_app(settings)
+    headers = issue_key(app.state.session_factory, "worker-tests-admin", "admin")
+    with TestClient(app, headers=headers) as client:
         uploaded = upload_lucknow(client, "lucknow", lucknow_files, exclude="0")
         assert uploaded.status_code == 201, uploaded.text
         with roster.open("rb") as fh:

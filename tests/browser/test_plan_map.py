@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 
 from app.settings import get_settings
 from gis.organisers import illustrative_organisers, write_organisers_csv
-from tests.app.apihelp import make_app, plan_through_job
+from tests.app.apihelp import issue_key, make_app, plan_through_job
 from tests.browser import mapcheck
 from tests.browser.conftest import serve
 
@@ -38,14 +38,16 @@ SEARCHED = "1"  # Ibrahimpur
 class Served:
     base: str
     plan_id: int
+    map_path: str  # a signed map link: what a browser (which sends no key) opens
     plan_wards: gpd.GeoDataFrame  # from the app's wards.geojson
     areas: dict[str, Any]  # the app's areas.geojson
     n_homes: int
     names: dict[str, str]
 
 
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=60) as response:  # the live server, not TestClient
+def _get_json(url: str, headers: dict[str, str]) -> Any:
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=60) as response:  # the live server
         return json.load(response)
 
 
@@ -75,7 +77,8 @@ def served(
         )
         try:
             app = make_app(factory)
-            setup = TestClient(app)
+            admin = issue_key(factory, "browser-tests-admin", "admin")
+            setup = TestClient(app, headers=admin)
             with layer_file.open("rb") as fh:
                 uploaded = setup.post(
                     "/cities/lucknow/layers",
@@ -91,16 +94,19 @@ def served(
                 setup, factory, "lucknow", {"tolerance": 0.5, "time_limit": 15}
             )
             plan_id = plan.id
+            link = setup.post(f"/cities/lucknow/plans/{plan_id}/map-link")
+            assert link.status_code == 200, link.text
             with serve(app) as base:
                 plan_url = f"{base}/cities/lucknow/plans/{plan_id}"
                 plan_wards = gpd.GeoDataFrame.from_features(
-                    _get_json(f"{plan_url}/wards.geojson")["features"], crs="EPSG:4326"
+                    _get_json(f"{plan_url}/wards.geojson", admin)["features"], crs="EPSG:4326"
                 )
                 yield Served(
                     base,
                     plan_id,
+                    str(link.json()["url"]),
                     plan_wards,
-                    _get_json(f"{plan_url}/areas.geojson"),
+                    _get_json(f"{plan_url}/areas.geojson", admin),
                     len(organisers),
                     dict(zip(wards["ward_id"], wards["ward_name"], strict=True)),
                 )
@@ -111,11 +117,9 @@ def served(
 def test_served_map_is_complete_offline_and_safe(
     served: Served, browser: Browser, artifacts: Path
 ) -> None:
-    page, log = mapcheck.open_map(
-        browser, f"{served.base}/cities/lucknow/plans/{served.plan_id}/map"
-    )
+    page, log = mapcheck.open_map(browser, f"{served.base}{served.map_path}")
     try:
-        assert log.requests[0].endswith(f"/plans/{served.plan_id}/map")
+        assert log.requests[0].endswith(served.map_path)
         assert any(u.endswith("/static/leaflet/leaflet.js") for u in log.requests)
 
         # every area, ward, zone and home is drawn
@@ -192,9 +196,7 @@ def test_a_configured_tile_server_is_the_base_layer(
     monkeypatch.setenv("WARDPLAN_MAP_TILES_ATTRIBUTION", "Municipal tile server")
     get_settings.cache_clear()
     try:
-        page, log = mapcheck.open_map(
-            browser, f"{served.base}/cities/lucknow/plans/{served.plan_id}/map"
-        )
+        page, log = mapcheck.open_map(browser, f"{served.base}{served.map_path}")
         try:
             page.locator("img.leaflet-tile-loaded").first.wait_for(state="attached")
             tiles = [u for u in log.requests if "/static/leaflet/images/layers.png?z=" in u]

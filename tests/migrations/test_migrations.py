@@ -30,6 +30,7 @@ TABLES = {
     "plan_area",
     "audit_event",
     "solve_job",
+    "api_key",
     "procrastinate_jobs",
     "procrastinate_workers",
 }
@@ -90,7 +91,7 @@ def test_upgrade_downgrade_upgrade(migrated_engine: Engine, alembic_config: Conf
     assert "idx_ward_geom" in _gist_indexes(engine)
     with engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    assert version == "0003"
+    assert version == "0004"
 
 
 def test_models_and_migrations_agree(migrated_engine: Engine) -> None:

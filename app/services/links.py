@@ -1,0 +1,70 @@
+"""Signed map links: a browser cannot send an API key, so a key holder asks for a link to one
+plan's map page, which works without a key until it expires.
+
+The link carries its expiry and whether it may show exact homes (only when the key that asked for
+it may see them); an HMAC-SHA256 over the city, plan, expiry and that flag, under the server's
+``WARDPLAN_API_LINK_SECRET``, makes it unforgeable and unchangeable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+
+@dataclass(frozen=True)
+class MapLink:
+    path: str
+    expires: int
+    exact_homes: bool
+
+    @property
+    def url(self) -> str:
+        return self.path
+
+
+def _signature(secret: bytes, city: str, plan_id: int, expires: int, exact: bool) -> str:
+    message = f"map|{city}|{plan_id}|{expires}|{int(exact)}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def sign(
+    secret: bytes,
+    city: str,
+    plan_id: int,
+    *,
+    ttl_s: int,
+    exact_homes: bool,
+    now: float | None = None,
+) -> MapLink:
+    expires = int((time.time() if now is None else now) + ttl_s)
+    query = urlencode(
+        {
+            "expires": expires,
+            "homes": "exact" if exact_homes else "coarse",
+            "sig": _signature(secret, city, plan_id, expires, exact_homes),
+        }
+    )
+    return MapLink(f"/cities/{city}/plans/{plan_id}/map?{query}", expires, exact_homes)
+
+
+def verify(
+    secret: bytes,
+    city: str,
+    plan_id: int,
+    *,
+    expires: int,
+    homes: str,
+    sig: str,
+    now: float | None = None,
+) -> bool:
+    """True when the link is the server's own and has not expired."""
+    if homes not in ("exact", "coarse"):
+        return False
+    if expires < (time.time() if now is None else now):
+        return False
+    expected = _signature(secret, city, plan_id, expires, homes == "exact")
+    return hmac.compare_digest(expected, sig)
