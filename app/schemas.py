@@ -437,6 +437,20 @@ class OrganiserIn(BaseModel):
     home_ward: str | None = Field(default=None, max_length=100)
 
 
+class OrganiserBody(BaseModel):
+    """A CO's name and home (``lat`` + ``lon``, WGS 84) or home ward; the id is in the path."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Sunita Verma", "lat": 26.85, "lon": 80.95}]},
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    home_ward: str | None = Field(default=None, max_length=100)
+
+
 class AllocateRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from geoalchemy2.shape import to_shape
 
 from app.api.deps import CityCode, GisCell, Reader, SessionDep
 from app.api.layers import read_upload
 from app.db.models import Organiser
-from app.schemas import PROBLEM_RESPONSES, HomePoint, OrganiserImport, OrganiserOut
+from app.schemas import PROBLEM_RESPONSES, HomePoint, OrganiserBody, OrganiserImport, OrganiserOut
 from app.services import organisers as service
 from app.services.keys import Principal
 
@@ -63,3 +63,33 @@ def list_organisers(
     """The city's COs; exact homes only for GIS cell, CMMU and admin keys (else the home ward)."""
     rows = service.list_organisers(session, city, include_retired=include_retired)
     return [organiser_out(o, caller) for o in rows]
+
+
+@router.put("/cities/{city}/organisers/{organiser_id}", response_model=OrganiserOut)
+def save_organiser(
+    city: CityCode,
+    organiser_id: Annotated[str, Path(min_length=1, max_length=100)],
+    body: OrganiserBody,
+    session: SessionDep,
+    caller: GisCell,
+    response: Response,
+) -> OrganiserOut:
+    """Add a CO (201) or change one's name or home (200), making it active; checked as a CSV
+    row of an import is (the home in the city, or a ward of the current layer)."""
+    edit = service.OrganiserEdit(organiser_id, body.name, body.lat, body.lon, body.home_ward)
+    row, created = service.save_organiser(session, city, edit, actor=caller.name)
+    response.status_code = 201 if created else 200
+    return organiser_out(row, caller)
+
+
+@router.delete("/cities/{city}/organisers/{organiser_id}", response_model=OrganiserOut)
+def retire_organiser(
+    city: CityCode,
+    organiser_id: Annotated[str, Path(min_length=1, max_length=100)],
+    session: SessionDep,
+    caller: GisCell,
+) -> OrganiserOut:
+    """Retire a CO: no longer planned for, but kept (plans refer to it). Re-add it with PUT."""
+    return organiser_out(
+        service.retire_organiser(session, city, organiser_id, actor=caller.name), caller
+    )

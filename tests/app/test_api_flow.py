@@ -250,3 +250,38 @@ def test_compare_and_approve(lucknow: Flow) -> None:
     assert actions.count("plan.approve") == 2
     assert actions.count("plan.approval_withdrawn") == 1
     assert actions.count("plan.create") == 2
+
+
+def test_add_edit_and_retire_one_organiser(lucknow: Flow) -> None:
+    client = lucknow.client
+    ward = client.get("/cities/lucknow/organisers").json()[0]["home_ward"]
+    url = "/cities/lucknow/organisers/CO-NEW"
+    added = client.put(url, json={"name": "New CO", "home_ward": ward})
+    assert added.status_code == 201, added.text
+    assert OrganiserOut.model_validate(added.json()).active
+    renamed = client.put(url, json={"name": "नई संगठक", "lat": 26.85, "lon": 80.95})
+    assert renamed.status_code == 200, renamed.text
+    out = OrganiserOut.model_validate(renamed.json())
+    assert out.name == "नई संगठक"
+    assert out.home is not None
+    assert (out.home.lat, out.home.lon) == (26.85, 80.95)
+    # Checked as an import's row is: a home far outside Lucknow is refused, nothing changes.
+    far = client.put(url, json={"name": "Far", "lat": 19.07, "lon": 72.87})
+    assert expect_problem(far, 422).status == 422
+    listed = {o["organiser_id"]: o for o in client.get("/cities/lucknow/organisers").json()}
+    assert listed["CO-NEW"]["name"] == "नई संगठक"
+
+    retired = client.delete(url)
+    assert retired.status_code == 200, retired.text
+    assert not OrganiserOut.model_validate(retired.json()).active
+    assert "CO-NEW" not in {
+        o["organiser_id"] for o in client.get("/cities/lucknow/organisers").json()
+    }
+    expect_problem(client.delete("/cities/lucknow/organisers/CO-NOBODY"), 404)
+    actions = [
+        a
+        for (a,) in lucknow.connection.execute(
+            select(AuditEvent.action).where(AuditEvent.object_id == "CO-NEW")
+        )
+    ]
+    assert actions == ["organiser.add", "organiser.edit", "organiser.retire"]
