@@ -205,6 +205,15 @@ def approve_plan(city: CityCode, plan_id: int, session: SessionDep, caller: Cmmu
     return plan_out(service.approve_plan(session, city, plan_id, actor=caller.name))
 
 
+@router.get("/cities/{city}/plans/{plan_id}/compare/{other_id}/map", response_class=HTMLResponse)
+def compare_plans_map(
+    city: CityCode, plan_id: int, other_id: int, session: SessionDep, _caller: Cmmu
+) -> HTMLResponse:
+    """A difference map: wards whose CO changes between the two plans, filled; one HTML file that
+    works offline once saved (``curl -o difference.html …``)."""
+    return HTMLResponse(service.difference_map_html(session, city, plan_id, other_id))
+
+
 @router.get("/cities/{city}/plans/{plan_id}/compare/{other_id}", response_model=PlanComparisonOut)
 def compare_plans(
     city: CityCode, plan_id: int, other_id: int, session: SessionDep, _caller: Cmmu

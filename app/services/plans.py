@@ -34,7 +34,7 @@ from app.services.cities import get_city, require_current_layer
 from app.services.frames import gis_organisers, multipolygon, stored_layer, ward_pks
 from app.services.organisers import active_organisers
 from gis.layer import STORAGE_CRS
-from gis.maps import plan_map
+from gis.maps import difference_map, plan_map
 from solver.poverty import WardFigures, poor_households
 from solver.problem import Progress
 
@@ -458,3 +458,23 @@ def compare_plans(session: Session, city_code: str, a_id: int, b_id: int) -> Pla
     wards = sorted(set(in_a) | set(in_b), key=lambda w: (len(w), w))
     changed = [(w, in_a.get(w), in_b.get(w)) for w in wards if in_a.get(w) != in_b.get(w)]
     return PlanComparison(changed, len(wards) - len(changed))
+
+
+def difference_map_html(session: Session, city_code: str, a_id: int, b_id: int) -> str:
+    """The wards of plan ``a``'s layer filled by whether their CO changes in plan ``b``; one HTML
+    file with its assets inlined, so it opens offline once saved."""
+    a, b = get_plan(session, city_code, a_id), get_plan(session, city_code, b_id)
+    _require_answer(a)
+    _require_answer(b)
+    in_a, in_b = _assignment_by_ward(session, a_id), _assignment_by_ward(session, b_id)
+    wards = stored_layer(session, a.layer).wards.copy()
+    wards["organiser_a"] = [in_a.get(str(w), "—") for w in wards["ward_id"]]
+    wards["organiser_b"] = [in_b.get(str(w), "—") for w in wards["ward_id"]]
+    fmap = difference_map(
+        wards,
+        title=f"Wardplan: {a.city.name} — plan {a_id} compared with plan {b_id}",
+        credits=planning.DATA_CREDITS,
+        label_a=f"plan {a_id} ({approval_mark(a.plan)})",
+        label_b=f"plan {b_id} ({approval_mark(b.plan)})",
+    )
+    return str(fmap.get_root().render())

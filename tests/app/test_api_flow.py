@@ -221,6 +221,12 @@ def test_compare_and_approve(lucknow: Flow) -> None:
     )
     assert diff.unchanged == 110 - len(expected)
     expect_problem(client.get(f"/cities/kanpur/plans/{first}/compare/{second.id}"), 404)
+    page = client.get(f"/cities/lucknow/plans/{first}/compare/{second.id}/map")
+    assert page.status_code == 200, page.text
+    assert page.text.count('"changed": true') == len(expected)
+    assert page.text.count('"changed": false') == 110 - len(expected)
+    assert "/static/" not in page.text  # assets inlined: the saved file works offline
+    assert "leaflet" in page.text.lower()
 
     draft_map = client.get(f"/cities/lucknow/plans/{first}/map").text
     assert "DRAFT — not approved" in draft_map

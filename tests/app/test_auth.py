@@ -163,6 +163,7 @@ ROUTES: list[tuple[str, str, str, set[int]]] = [
     ("GET", f"{C}/plans/{P}/sheet.pdf", HOME, {200}),
     ("GET", f"{C}/plans/{P}/organisers/CO-1/sheet.pdf", HOME, {200}),
     ("GET", f"{C}/plans/{P}/compare/{P}", CMMU, {200}),
+    ("GET", f"{C}/plans/{P}/compare/{P}/map", CMMU, {200}),
     ("POST", f"{C}/plans/{P}/approve", CMMU, {200}),
     ("GET", f"{C}/jobs", READ, {200}),
     ("GET", f"{C}/jobs/{J}", READ, {200}),
@@ -205,6 +206,7 @@ def test_every_route_is_in_the_role_table() -> None:
 
     tabled_generic = {(m, generic(p)) for m, p in tabled}
     tabled_generic |= {("GET", "/cities/{city}/plans/{plan_id}/compare/{other_id}")}
+    tabled_generic |= {("GET", "/cities/{city}/plans/{plan_id}/compare/{other_id}/map")}
     tabled_generic |= {
         ("GET", "/cities/{city}/plans/{plan_id}/organisers/{organiser_id}/sheet.pdf")
     }
