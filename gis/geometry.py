@@ -24,7 +24,7 @@ POLYGONAL = frozenset({"Polygon", "MultiPolygon"})
 def geometry_problem(geom: BaseGeometry | None) -> str | None:
     """Why a ward geometry is refused, or ``None`` when it can be used."""
     if geom is None:
-        return "has no geometry"
+        return "has no geometry (or one that cannot be read, e.g. a ring of fewer than 4 points)"
     if geom.is_empty:
         return "has an empty geometry"
     kinds = {part.geom_type for part in _members(geom)}

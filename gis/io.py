@@ -36,7 +36,14 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from gis.archive import extract_shapefile
-from gis.attributes import ValueProblem, clean_text, echo, parse_count, text_problem
+from gis.attributes import (
+    ValueProblem,
+    clean_text,
+    echo,
+    mojibake,
+    parse_count,
+    text_problem,
+)
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping, ResolvedFields, id_key, normalise_id, resolve_fields
 from gis.geometry import drop_z, geometry_problem, polygonal, repair_invalid
@@ -192,8 +199,17 @@ def _read_zip(path: Path, tmp: Path, label: str, *, crs_given: bool) -> _Source:
 
 
 def _check_geojson_crs(staged: Path, label: str) -> bool:
-    """Whether the GeoJSON declares a CRS; refuses a ``crs`` member GDAL would have to fetch."""
+    """Whether the GeoJSON declares a CRS; refuses a ``crs`` member GDAL would have to fetch.
+
+    Also refuses an escaped NUL (``\\u0000``): GDAL would silently cut the text there.
+    """
     data = staged.read_bytes()
+    if b"\\u0000" in data:
+        raise file_error(
+            label,
+            "the GeoJSON contains a NUL character (\\u0000), which is not accepted in any text",
+            "bad-geojson",
+        )
     if b'"crs"' not in data:
         return False
     try:
@@ -330,10 +346,18 @@ def _read_frame(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            frame = pyogrio.read_dataframe(shp_or_file, layer=layer, encoding=encoding)
+            # A geometry GEOS cannot build (a ring of two points) becomes None, refused per
+            # feature by geometry_problem instead of failing the whole read.
+            frame = pyogrio.read_dataframe(
+                shp_or_file, layer=layer, encoding=encoding, on_invalid="ignore"
+            )
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             raise _gdal_error(label, tmp, exc) from None
-        except (pyogrio.errors.GeometryError, pyogrio.errors.FieldError) as exc:
+        except (
+            pyogrio.errors.GeometryError,
+            pyogrio.errors.FieldError,
+            shapely.errors.GEOSException,
+        ) as exc:
             raise _gdal_error(label, tmp, exc) from None
     notes = [f"reader: {_scrub(str(w.message), tmp)}" for w in caught]
     if not isinstance(frame, gpd.GeoDataFrame):
@@ -524,7 +548,23 @@ def _row_issues(row: Any, resolved: ResolvedFields, label: str) -> list[Issue]:
         issues.append(Issue("missing-id", "has no ward id", field=resolved["ward_id"], **where))
     for name in ("ward_id", "ward_name", "zone"):
         text = getattr(row, name)
-        problem = text_problem(text) if text is not None else None
+        if text is None:
+            continue
+        fixed = mojibake(text)
+        if fixed is not None:
+            issues.append(
+                Issue(
+                    "bad-encoding",
+                    f"{name} looks like UTF-8 read as Latin-1 (mojibake): {echo(text)} would read "
+                    f"{echo(fixed)}; save the file as UTF-8 (for a shapefile, add a .cpg file "
+                    "containing 'UTF-8' beside the .dbf)",
+                    field=resolved[name],
+                    value=echo(text),
+                    **where,
+                )
+            )
+            continue
+        problem = text_problem(text)
         if problem:
             issues.append(Issue("bad-text", f"{name} {problem}", field=resolved[name], **where))
     for name in COUNT_FIELDS:
