@@ -19,7 +19,7 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.errors import InputError, Issue
@@ -313,6 +313,31 @@ async def _database_handler(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _data_handler(request: Request, exc: Exception) -> JSONResponse:
+    """The database refused a value the request carried (an id above PostgreSQL's bigint, found
+    by schemathesis): the client's mistake, answered 422 without the SQL or the driver's text."""
+    log.warning(
+        "database refused a request value on %s %s: %s",
+        request.method,
+        request.url.path,
+        type(getattr(exc, "orig", exc)).__name__,
+    )
+    detail = (
+        "a value in the request is out of the range this server stores (ids and numbers must fit "
+        "in 64 bits)"
+    )
+    return problem_response(
+        problem_body(
+            code="out-of-range",
+            title="a value in the request is out of range",
+            status=422,
+            detail=detail,
+            errors=[_error("out-of-range", detail)],
+            instance=request.url.path,
+        )
+    )
+
+
 async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(body_for(exc, request.url.path))
@@ -322,6 +347,7 @@ def install_handlers(app: FastAPI) -> None:
     for cls, _status in STATUS_BY_EXCEPTION:
         app.add_exception_handler(cls, _domain_handler)
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(DataError, _data_handler)
     app.add_exception_handler(StarletteHTTPException, _http_handler)
     app.add_exception_handler(DBAPIError, _database_handler)
     app.add_exception_handler(Exception, _unexpected_handler)

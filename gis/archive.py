@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import stat
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -25,6 +26,7 @@ REQUIRED_SIDECARS = (".shx", ".dbf")
 _JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini"}
 _ARCHIVE_SUFFIXES = {".zip", ".kmz", ".7z", ".rar", ".gz", ".tgz", ".tar", ".bz2", ".xz"}
 _CHUNK = 1024 * 1024
+_SHP_MAGIC = b"\x00\x00\x27\x0a"
 
 
 @dataclass
@@ -52,6 +54,12 @@ def extract_shapefile(
             _inflate(zf, members, dest, label)
     except zipfile.BadZipFile as exc:
         raise _archive_error(label, f"the zip archive is corrupt ({exc})") from None
+    except (zlib.error, EOFError) as exc:
+        raise _archive_error(label, f"the zip archive is corrupt ({exc})") from None
+    except NotImplementedError:
+        raise _archive_error(
+            label, "the zip uses a compression method that is not supported; use plain Deflate"
+        ) from None
     warnings = []
     if skipped:
         warnings.append(
@@ -65,7 +73,26 @@ def extract_shapefile(
         missing.append(".prj")
     if missing:
         raise _missing_sidecars(label, shp, dest, missing)
-    return ExtractedShapefile(shp, ".prj" in sidecars, ".cpg" in sidecars, warnings)
+    with shp.open("rb") as fh:
+        if fh.read(4) != _SHP_MAGIC:
+            rel = shp.relative_to(dest)
+            raise _archive_error(label, f"{rel} is not a shapefile (wrong file header)")
+    fixed = _fixed_names(shp, dest)
+    return ExtractedShapefile(fixed, ".prj" in sidecars, ".cpg" in sidecars, warnings)
+
+
+def _fixed_names(shp: Path, dest: Path) -> Path:
+    """Move the shapefile and its sidecars to ``<dest>-layer/wards.<ext>`` and return the .shp.
+
+    Member names are chosen by whoever made the zip; GDAL (through pyogrio) gives meaning to
+    parts of a path ("!", "://", ".zip"), so it only ever sees a name the server made.
+    """
+    fixed = dest.with_name(dest.name + "-layer")
+    fixed.mkdir()
+    for part in shp.parent.iterdir():
+        if part.stem == shp.stem and part.is_file():
+            part.rename(fixed / f"wards{part.suffix.lower()}")
+    return fixed / "wards.shp"
 
 
 def _archive_error(label: str, message: str) -> InputError:
@@ -139,13 +166,21 @@ def _inflate(zf: zipfile.ZipFile, members: list[zipfile.ZipInfo], dest: Path, la
     total = 0
     for info in members:
         target = dest.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with zf.open(info) as src, target.open("xb") as out:
-            while chunk := src.read(_CHUNK):
-                total += len(chunk)
-                if total > MAX_INFLATED_BYTES:
-                    raise _archive_error(label, _too_big(total))
-                out.write(chunk)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, target.open("xb") as out:
+                while chunk := src.read(_CHUNK):
+                    total += len(chunk)
+                    if total > MAX_INFLATED_BYTES:
+                        raise _archive_error(label, _too_big(total))
+                    out.write(chunk)
+        except OSError as exc:
+            # A member named like a folder of another ("a" and "a/b.shp"), a name too long for
+            # the file system …: the archive cannot be laid out as files, so it is refused.
+            reason = exc.strerror or type(exc).__name__
+            raise _archive_error(
+                label, f"member {info.filename!r} cannot be extracted ({reason})"
+            ) from None
 
 
 def _single_shp(dest: Path, label: str) -> Path:

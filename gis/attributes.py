@@ -2,6 +2,9 @@
 
 Counts are never guessed: a value that is not a finite, non-negative number is an error naming the
 value; only a truly empty value (null, NaN from a numeric column, blank text) means "not known".
+A count above ``MAX_COUNT`` is refused as implausible (a digitising slip, or a city total in a
+ward row). Digits of any script are read as numbers: "१२३४" (Devanagari, as Hindi census tables
+print them) is 1234, exactly like Python's ``float``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u20
 #: Digit grouping as written in Indian and international tables: "2,817,105" or "28,17,105".
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{2,3})+(\.\d+)?$")
 _MAX_ECHO = 40
+#: Largest population or household count accepted for one ward. Indian municipal wards hold tens
+#: of thousands of people; ten million is a whole metropolis.
+MAX_COUNT = 10_000_000
 
 
 class ValueProblem(ValueError):
@@ -45,6 +51,8 @@ def parse_count(value: object) -> float:
         raise ValueProblem(f"{echo(value)} is not a finite number")
     if number < 0:
         raise ValueProblem(f"{echo(value)} is negative")
+    if number > MAX_COUNT:
+        raise ValueProblem(f"{echo(value)} is implausible for one ward (more than {MAX_COUNT:,})")
     return number
 
 
@@ -64,6 +72,22 @@ def clean_text(value: object) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def mojibake(text: str) -> str | None:
+    """What ``text`` really says if it is UTF-8 that was decoded as Latin-1 or Windows-1252
+    (Devanagari "हज" shows as "à¤¹à¤œ"), else ``None``. Real Latin-1 names ("Café") never decode
+    as UTF-8 this way, so they are left alone."""
+    if text.isascii():
+        return None
+    for codec in ("latin-1", "cp1252"):
+        try:
+            fixed = text.encode(codec).decode("utf-8")
+        except UnicodeError:
+            continue
+        if fixed != text:
+            return fixed
+    return None
 
 
 def text_problem(text: str) -> str | None:

@@ -1,6 +1,7 @@
 """Ward geometry policy: what is refused, what is repaired (and reported), in one place.
 
-Refused (``geometry_problem``): null or empty geometry, anything that is not (Multi)Polygon (a
+Refused (``geometry_problem``): null or empty geometry, a geometry GEOS cannot build (an unclosed
+ring, a ring of fewer than 4 points: the reader gives ``None`` for them), anything that is not (Multi)Polygon (a
 GeometryCollection made only of polygons is accepted), NaN/infinite coordinates.
 Repaired with a warning: Z/M values dropped (``drop_z``), invalid polygons made valid with
 ``shapely.make_valid`` keeping only their polygonal parts (``repair_invalid``).
@@ -24,7 +25,10 @@ POLYGONAL = frozenset({"Polygon", "MultiPolygon"})
 def geometry_problem(geom: BaseGeometry | None) -> str | None:
     """Why a ward geometry is refused, or ``None`` when it can be used."""
     if geom is None:
-        return "has no geometry"
+        return (
+            "has no geometry, or one that cannot be read (a ring that is not closed or has "
+            "fewer than 4 points): fix it in a GIS"
+        )
     if geom.is_empty:
         return "has an empty geometry"
     kinds = {part.geom_type for part in _members(geom)}

@@ -23,8 +23,10 @@ import tempfile
 import warnings
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 import geopandas as gpd
 import pandas as pd
@@ -34,7 +36,14 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from gis.archive import extract_shapefile
-from gis.attributes import ValueProblem, clean_text, echo, parse_count, text_problem
+from gis.attributes import (
+    ValueProblem,
+    clean_text,
+    echo,
+    mojibake,
+    parse_count,
+    text_problem,
+)
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping, ResolvedFields, id_key, normalise_id, resolve_fields
 from gis.geometry import drop_z, geometry_problem, polygonal, repair_invalid
@@ -53,6 +62,14 @@ COUNT_FIELDS = ("population", "households", "poor_households")
 _SUFFIX = {"geojson": ".geojson", "kml": ".kml", "gpkg": ".gpkg"}
 _FORMAT_NAMES = "a zipped shapefile (.zip), GeoJSON, KML or GeoPackage"
 _KML_REFUSED = (b"<!doctype", b"<!entity", b"<networklink")
+#: Content that makes GDAL open something else than the file: a VRT (any driver probes for it in
+#: the header) or a GDALG pipeline (a JSON file GDAL runs); both may name URLs and local files.
+_INDIRECTIONS = (b"<ogrvrtdatasource", b"gdal_streamed_alg")
+#: Formats GDAL is told to use by a driver prefix (the others are pinned by their content).
+_DRIVER_PREFIX = {"geojson": "GeoJSON:", "gpkg": "GPKG:"}
+#: GDAL settings for reading untrusted files: ``/vsicurl/`` may open no URL at all (a VRT or
+#: pipeline that slipped through could otherwise fetch one).
+NO_NETWORK_GDAL_CONFIG = {"CPL_VSIL_CURL_ALLOWED_FILENAME": "/wardplan-reads-no-urls"}
 _GEOJSON_CRS = re.compile(r"^urn:ogc:def:crs:(?:OGC:1\.3:CRS84|EPSG::\d{4,6})$|^EPSG:\d{4,6}$")
 
 
@@ -153,13 +170,15 @@ def _read_source(path: Path, tmp: Path, label: str, *, crs_given: bool) -> _Sour
         return _read_zip(path, tmp, label, crs_given=crs_given)
     staged = tmp / f"upload{_SUFFIX[kind]}"
     shutil.copyfile(path, staged)
+    _check_indirection(staged, label)
     declares_crs = True
     if kind == "geojson":
         declares_crs = _check_geojson_crs(staged, label)
     elif kind == "kml":
         _check_kml(staged, label)
-    layer = _choose_layer(staged, kind, label, tmp)
-    frame, notes = _read_frame(staged, label, tmp, layer=layer)
+    gdal_path = _DRIVER_PREFIX.get(kind, "") + str(staged)
+    layer = _choose_layer(gdal_path, kind, label, tmp)
+    frame, notes = _read_frame(gdal_path, label, tmp, layer=layer)
     if kind == "gpkg" and frame.crs is None:
         declares_crs = False
     return _Source(frame, declares_crs, notes)
@@ -180,8 +199,17 @@ def _read_zip(path: Path, tmp: Path, label: str, *, crs_given: bool) -> _Source:
 
 
 def _check_geojson_crs(staged: Path, label: str) -> bool:
-    """Whether the GeoJSON declares a CRS; refuses a ``crs`` member GDAL would have to fetch."""
+    """Whether the GeoJSON declares a CRS; refuses a ``crs`` member GDAL would have to fetch.
+
+    Also refuses an escaped NUL (``\\u0000``): GDAL would silently cut the text there.
+    """
     data = staged.read_bytes()
+    if b"\\u0000" in data:
+        raise file_error(
+            label,
+            "the GeoJSON contains a NUL character (\\u0000), which is not accepted in any text",
+            "bad-geojson",
+        )
     if b'"crs"' not in data:
         return False
     try:
@@ -203,7 +231,22 @@ def _check_geojson_crs(staged: Path, label: str) -> bool:
     return True
 
 
+def _check_indirection(staged: Path, label: str) -> None:
+    """Refuse a file whose content would make GDAL read another dataset (see ``_INDIRECTIONS``)."""
+    lowered = staged.read_bytes().lower()
+    for marker in _INDIRECTIONS:
+        if marker in lowered:
+            raise file_error(
+                label,
+                f"the file contains {marker.decode().lstrip('<')!r}: GDAL virtual datasets and "
+                "pipelines are not accepted; upload the ward layer itself",
+                "unsupported-format",
+            )
+
+
 def _check_kml(staged: Path, label: str) -> None:
+    """Refuse DTDs, entities and network links, then parse the XML (no DTD, no entities): it
+    must be well formed with ``kml`` as its one root element, so no other driver can claim it."""
     lowered = staged.read_bytes().lower()
     for marker in _KML_REFUSED:
         if marker in lowered:
@@ -213,20 +256,63 @@ def _check_kml(staged: Path, label: str) -> None:
                 f"the KML contains {what!r}, which is not accepted (save a plain KML)",
                 "bad-kml",
             )
+    elements: list[str] = []
+
+    def start(name: str, _attrs: object) -> None:
+        local = name.rsplit(":", 1)[-1]
+        if not elements and local != "kml":
+            raise _KmlRefused(f"its root element is <{echo(name)[:40]}>, not <kml>")
+        if local.casefold() == "networklink":
+            raise _KmlRefused("it contains a NetworkLink, which is not accepted")
+        elements.append(local)
+
+    def refuse(*_args: object) -> Any:
+        raise _KmlRefused("it declares a DTD or entities, which are not accepted")
+
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    try:
+        with staged.open("rb") as fh:
+            parser.ParseFile(fh)
+    except _KmlRefused as exc:
+        raise file_error(label, f"the KML was refused: {exc}", "bad-kml") from None
+    except expat.ExpatError as exc:
+        reason = expat.ErrorString(exc.code)
+        raise file_error(
+            label, f"the KML is not well-formed XML ({reason}, line {exc.lineno})", "bad-kml"
+        ) from None
 
 
-def _choose_layer(staged: Path, kind: str, label: str, tmp: Path) -> str | None:
+class _KmlRefused(Exception):
+    pass
+
+
+@cache
+def _no_network() -> None:
+    """Apply ``NO_NETWORK_GDAL_CONFIG`` (process-wide, once): nothing this process reads with GDAL
+    needs ``/vsicurl/``, and the OGC API client in the tests uses plain HTTP, not ``/vsicurl/``."""
+    pyogrio.set_gdal_config_options(NO_NETWORK_GDAL_CONFIG)
+
+
+def _choose_layer(staged: str, kind: str, label: str, tmp: Path) -> str | None:
     """The one ward layer of a GeoPackage or KML; ``None`` for single-layer formats."""
     if kind == "geojson":
         return None
-    try:
-        layers = [(str(name), str(gtype)) for name, gtype in pyogrio.list_layers(staged)]
-    except pyogrio.errors.DataSourceError as exc:
-        raise _gdal_error(label, tmp, exc) from None
-    if kind == "gpkg":
-        usable = [name for name, gtype in layers if "polygon" in gtype.lower()]
-    else:
-        usable = [name for name, _ in layers if _feature_count(staged, name) != 0]
+    _no_network()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # _read_frame reports what GDAL says about the layer
+        try:
+            layers = [(str(name), str(gtype)) for name, gtype in pyogrio.list_layers(staged)]
+            if kind == "gpkg":
+                usable = [name for name, gtype in layers if "polygon" in gtype.lower()]
+            else:
+                usable = [name for name, _ in layers if _feature_count(staged, name) != 0]
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise _gdal_error(label, tmp, exc) from None
     if len(usable) == 1:
         return usable[0]
     listed = ", ".join(f"{name!r} ({gtype})" for name, gtype in layers) or "none"
@@ -240,26 +326,38 @@ def _choose_layer(staged: Path, kind: str, label: str, tmp: Path) -> str | None:
     )
 
 
-def _feature_count(staged: Path, layer: str) -> int:
+def _feature_count(staged: str, layer: str) -> int:
     return int(pyogrio.read_info(staged, layer=layer)["features"])
 
 
 def _read_frame(
-    shp_or_file: Path,
+    shp_or_file: Path | str,
     label: str,
     tmp: Path,
     *,
     layer: str | None = None,
     encoding: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """Read with pyogrio; warnings GDAL raises while reading are returned as notes, not leaked."""
+    """Read with pyogrio; warnings GDAL raises while reading are returned as notes, not leaked.
+
+    ``shp_or_file`` is always a path the server made (with a driver prefix where GDAL has one).
+    """
+    _no_network()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            frame = pyogrio.read_dataframe(shp_or_file, layer=layer, encoding=encoding)
+            # A geometry GEOS cannot build (a ring of two points) becomes None, refused per
+            # feature by geometry_problem instead of failing the whole read.
+            frame = pyogrio.read_dataframe(
+                shp_or_file, layer=layer, encoding=encoding, on_invalid="ignore"
+            )
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
             raise _gdal_error(label, tmp, exc) from None
-        except (pyogrio.errors.GeometryError, pyogrio.errors.FieldError) as exc:
+        except (
+            pyogrio.errors.GeometryError,
+            pyogrio.errors.FieldError,
+            shapely.errors.GEOSException,
+        ) as exc:
             raise _gdal_error(label, tmp, exc) from None
     notes = [f"reader: {_scrub(str(w.message), tmp)}" for w in caught]
     if not isinstance(frame, gpd.GeoDataFrame):
@@ -450,7 +548,23 @@ def _row_issues(row: Any, resolved: ResolvedFields, label: str) -> list[Issue]:
         issues.append(Issue("missing-id", "has no ward id", field=resolved["ward_id"], **where))
     for name in ("ward_id", "ward_name", "zone"):
         text = getattr(row, name)
-        problem = text_problem(text) if text is not None else None
+        if text is None:
+            continue
+        fixed = mojibake(text)
+        if fixed is not None:
+            issues.append(
+                Issue(
+                    "bad-encoding",
+                    f"{name} looks like UTF-8 read as Latin-1 (mojibake): {echo(text)} would read "
+                    f"{echo(fixed)}; save the file as UTF-8 (for a shapefile, add a .cpg file "
+                    "containing 'UTF-8' beside the .dbf)",
+                    field=resolved[name],
+                    value=echo(text),
+                    **where,
+                )
+            )
+            continue
+        problem = text_problem(text)
         if problem:
             issues.append(Issue("bad-text", f"{name} {problem}", field=resolved[name], **where))
     for name in COUNT_FIELDS:
