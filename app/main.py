@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import (
     allocate,
+    centres,
     downloads,
     features,
     health,
@@ -216,7 +217,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_handlers(app)
-    for module in (health, layers, organisers, plans, jobs, downloads, sheets, allocate, features):
+    for module in (
+        health,
+        layers,
+        organisers,
+        centres,
+        plans,
+        jobs,
+        downloads,
+        sheets,
+        allocate,
+        features,
+    ):
         app.include_router(module.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")  # the map's assets
     app.add_middleware(KeyRequiredForWrites)

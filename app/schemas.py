@@ -398,6 +398,15 @@ class JobOut(_Out):
     finished_at: datetime | None
 
 
+class CentreOut(_Out):
+    """A community centre (a public place, not personal data) and the ward it lies in."""
+
+    name: str
+    lat: float
+    lon: float
+    ward_id: str | None
+
+
 class MapLinkOut(_Out):
     """A link to a plan's map page that a browser opens without a key, until ``expires_at``."""
 

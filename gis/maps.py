@@ -94,6 +94,9 @@ LABELS = {
     "numbers": "Ward numbers / वार्ड संख्या",
     "zones": "Zones / ज़ोन",
     "homes": "CO homes / संगठकों के घर",
+    "centres": "Community centres / सामुदायिक केंद्र",
+    "centre": "Community centre / सामुदायिक केंद्र",
+    "contact_for": "contact point of / संपर्क केंद्र",
     "base": "Base map / आधार मानचित्र",
 }
 
@@ -162,8 +165,12 @@ def plan_map(
     load_column: str = "load",
     deviation_column: str = "deviation_pct",
     asset_base: str | None = STATIC_URL,
+    centres: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """An interactive map of a plan.
+
+    ``centres`` (``name`` + points): community centres, each shown with the CO whose area it lies
+    in (the letter's contact point for that area).
 
     ``tiles``: a tile URL template (``https://tiles.example/{z}/{x}/{y}.png``), added as a base
     layer; none by default (``ValueError`` for a string that is not a template). ``asset_base``:
@@ -208,6 +215,8 @@ def plan_map(
     ward_layer.add_to(fmap)
     _label_layer(wards).add_to(fmap)
     _home_layer(homes).add_to(fmap)
+    if centres is not None and not centres.empty:
+        _centre_layer(centres, area_frame).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _PageScript(area_layer, ward_layer).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
@@ -557,6 +566,41 @@ def _home_layer(homes: Sequence[Organiser]) -> folium.FeatureGroup:
             tooltip=folium.Tooltip(
                 f"{LABELS['home']}: {escape(home.organiser_id)} — {escape(home.name)}"
             ),
+        ).add_to(layer)
+    return layer
+
+
+def centre_areas(centres: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> list[str | None]:
+    """The organiser whose area holds each centre (None: in no area)."""
+    frame = areas.to_crs(STORAGE_CRS)
+    found: list[str | None] = []
+    for point in centres.to_crs(STORAGE_CRS).geometry:
+        inside = [
+            str(o)
+            for o, g in zip(frame["organiser_id"], frame.geometry, strict=True)
+            if g is not None and g.covers(point)
+        ]
+        found.append(inside[0] if inside else None)
+    return found
+
+
+def _centre_layer(centres: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    layer = folium.FeatureGroup(name=LABELS["centres"])
+    points = centres.to_crs(STORAGE_CRS)
+    for name, point, oid in zip(
+        points["name"], points.geometry, centre_areas(centres, areas), strict=True
+    ):
+        area = f" — {LABELS['contact_for']} {escape(oid)}" if oid else ""
+        folium.CircleMarker(  # a plain Leaflet marker: no plugin script to fetch
+            [point.y, point.x],
+            radius=7,
+            color="#1b7837",
+            weight=2,
+            fill=True,
+            fill_color="#a6dba0",
+            fill_opacity=1.0,
+            class_name="wp-centre",
+            tooltip=folium.Tooltip(f"{LABELS['centre']}: {escape(name)}{area}"),
         ).add_to(layer)
     return layer
 

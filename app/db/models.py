@@ -320,6 +320,20 @@ class PlanArea(Base):
     plan: Mapped[Plan] = relationship(back_populates="areas")
 
 
+class CommunityCentre(Base):
+    """A community centre of a city: the contact point the letter suggests for a CO's area."""
+
+    __tablename__ = "community_centre"
+    __table_args__ = (_non_blank("name"),)
+
+    id: Mapped[int] = _pk()
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"), index=True)
+    name: Mapped[str]
+    geom: Mapped[GeometryValue] = mapped_column(Geometry("POINT", srid=SRID, spatial_index=False))
+    created_at: Mapped[datetime] = _created_at()
+    created_by: Mapped[str]
+
+
 class SolveJob(Base):
     """One request to plan a city, run by a worker (``app.worker``) and kept after it finishes.
 

@@ -29,7 +29,7 @@ from app.db.models import (
     Zone,
 )
 from app.errors import Conflict, NotFound
-from app.services import audit, solving
+from app.services import audit, centres, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import gis_organisers, multipolygon, stored_layer, ward_pks
 from app.services.organisers import active_organisers
@@ -312,7 +312,17 @@ def plan_map_html(session: Session, stored: StoredPlan, *, exact_homes: bool) ->
         .order_by(Organiser.organiser_id)
     ).all()
     people = tuple((r[0], r[1], None if r[2] is None else bytes(r[2].data), r[3]) for r in roster)
-    key = (database, plan.id, plan.approved_at, plan.approved_by, exact_homes, people, repr(tiles))
+    places = centres.city_centres(session, stored.city).to_wkt().to_json()
+    key = (
+        database,
+        plan.id,
+        plan.approved_at,
+        plan.approved_by,
+        exact_homes,
+        people,
+        places,
+        repr(tiles),
+    )
     with _MAP_PAGES_LOCK:
         if key in _MAP_PAGES:
             _MAP_PAGES.move_to_end(key)
@@ -389,6 +399,7 @@ def _draw_plan_map(session: Session, stored: StoredPlan, exact_homes: bool) -> s
         deviation_column="deviation_from_mean_pct",
         tiles=map_settings.tiles,
         tiles_attribution=map_settings.tiles_attribution,
+        centres=centres.city_centres(session, stored.city),
     )
     return str(fmap.get_root().render())
 

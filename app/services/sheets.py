@@ -2,8 +2,8 @@
 
 Reads the plan through ``app.services.plans`` (``get_plan``: another city's plan is not found) and
 draws it with ``gis.sheets``. The CO's distance from home is recomputed from the stored homes, as
-the plan tables keep only the loads. There is no stored layer of community centres yet, so a CO
-sheet's contact point is "—".
+the plan tables keep only the loads. A CO sheet's contact point is the first of the city's community
+centres (``POST /cities/{city}/community-centres``) inside the CO's area, else "—".
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from app.db.models import Organiser, PlanArea, PlanAssignment, Ward
 from app.errors import Conflict, NotFound
 from app.planning import DATA_CREDITS, ward_figures
 from app.printing import sheet_parameters
+from app.services import centres
 from app.services.frames import gis_organisers, stored_layer
 from app.services.plans import StoredPlan, get_plan
 from gis import sheets
@@ -119,4 +120,10 @@ def organiser_sheet_pdf(session: Session, city_code: str, plan_id: int, organise
     wards, areas = plan_frames(session, stored)
     if organiser_id not in set(areas["organiser_id"]):
         raise NotFound("organiser not found", f"plan {plan_id} has no area for {organiser_id!r}")
-    return sheets.organiser_sheets(wards, areas, sheet_info(stored), organiser_ids=[organiser_id])
+    return sheets.organiser_sheets(
+        wards,
+        areas,
+        sheet_info(stored),
+        organiser_ids=[organiser_id],
+        centres=centres.city_centres(session, stored.city),
+    )

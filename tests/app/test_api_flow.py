@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from shapely.geometry import shape
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +28,7 @@ from app.schemas import (
     RequirementOut,
 )
 from tests.app.apihelp import expect_problem, issue_key, make_app, plan_through_job, upload_lucknow
+from tests.gis.pdfglyphs import pdf_text
 
 pytestmark = pytest.mark.slow
 
@@ -291,3 +293,45 @@ def test_add_edit_and_retire_one_organiser(lucknow: Flow) -> None:
         )
     ]
     assert actions == ["organiser.add", "organiser.edit", "organiser.retire"]
+
+
+def test_community_centres_on_the_map_and_the_co_sheet(lucknow: Flow, tmp_path: Path) -> None:
+    """The letter's contact points: imported by the GIS cell, shown on the map with the CO whose
+    area holds each, and named on that CO's sheet."""
+    client, plan_id = lucknow.client, lucknow.plan.id
+    wards = client.get(f"/cities/lucknow/plans/{plan_id}/wards.geojson").json()["features"]
+    first, second = wards[0], wards[40]
+    points = [shape(f["geometry"]).representative_point() for f in (first, second)]
+    rows = ["name,lat,lon"] + [
+        f"Centre <b>{i}</b> केंद्र,{p.y},{p.x}" for i, p in enumerate(points, start=1)
+    ]
+    bad = [*rows, "Mumbai centre,19.07,72.87"]
+    refused = client.post(
+        "/cities/lucknow/community-centres",
+        files={"file": ("centres.csv", "\n".join(bad).encode(), "text/csv")},
+    )
+    problem = expect_problem(refused, 422)
+    assert problem.errors[0].code == "outside-city"
+    assert client.get("/cities/lucknow/community-centres").json() == []  # all or nothing
+
+    made = client.post(
+        "/cities/lucknow/community-centres",
+        files={"file": ("centres.csv", "\n".join(rows).encode(), "text/csv")},
+    )
+    assert made.status_code == 201, made.text
+    listed = client.get("/cities/lucknow/community-centres").json()
+    assert [c["ward_id"] for c in listed] == [
+        first["properties"]["ward_id"],
+        second["properties"]["ward_id"],
+    ]
+
+    owner = first["properties"]["organiser_id"]
+    page = client.get(f"/cities/lucknow/plans/{plan_id}/map").text
+    assert "Centre &lt;b&gt;1&lt;/b&gt; केंद्र" in page  # escaped: markup shown as text
+    assert "<b>1</b>" not in page
+    assert f"संपर्क केंद्र {owner}" in page
+    sheet = client.get(f"/cities/lucknow/plans/{plan_id}/organisers/{owner}/sheet.pdf")
+    assert sheet.status_code == 200
+    pdf = tmp_path / "co.pdf"
+    pdf.write_bytes(sheet.content)
+    assert "Centre <b>1</b>" in pdf_text(pdf)

@@ -151,6 +151,8 @@ ROUTES: list[tuple[str, str, str, set[int]]] = [
     ("POST", f"{C}/organisers", GIS, {422}),
     ("PUT", f"{C}/organisers/CO-9", GIS, {422}),
     ("DELETE", f"{C}/organisers/CO-404", GIS, {404}),
+    ("POST", f"{C}/community-centres", GIS, {422}),
+    ("GET", f"{C}/community-centres", READ, {200}),
     ("GET", f"{C}/requirement", READ, {200}),
     ("POST", f"{C}/plans", CMMU, {422}),
     ("GET", f"{C}/plans/{P}", READ, {200}),

@@ -108,6 +108,7 @@ class Service:
     url: str
     settings: Settings
     ward_count: int
+    headers: dict[str, str]  # an admin key
 
     def request_plan(self, **body: Any) -> JobOut:
         made = self.client.post("/cities/lucknow/plans", json=body)
@@ -162,7 +163,7 @@ def service(
                 "/cities/lucknow/organisers", files={"file": ("organisers.csv", fh, "text/csv")}
             )
         assert imported.status_code == 201, imported.text
-        yield Service(client, jobs_db, settings, int(uploaded.json()["ward_count"]))
+        yield Service(client, jobs_db, settings, int(uploaded.json()["ward_count"]), headers)
 
 
 class Worker:
@@ -380,7 +381,7 @@ def test_queued_jobs_survive_an_api_restart(
     before = service.plans()
     job = service.request_plan(tolerance=0.3, time_limit=10)
     # The API process goes away with the job queued; a new one knows it, and a worker runs it.
-    with TestClient(create_app(service.settings)) as restarted:
+    with TestClient(create_app(service.settings), headers=service.headers) as restarted:
         again = JobOut.model_validate(restarted.get(job.url).json())
         assert again.status == "queued"
         assert again.queue_position is not None
@@ -419,19 +420,21 @@ def test_database_restart_during_an_upload(
     result: dict[str, Any] = {}
 
     def upload() -> None:
-        with TestClient(create_app(service.settings)) as other:
+        with TestClient(create_app(service.settings), headers=service.headers) as other:
             result["response"] = upload_lucknow(other, "lucknow", lucknow_files, exclude="0")
 
     connection = holder.connect()
-    # Hold the city's row: the upload parses, then waits for it inside its transaction.
-    connection.execute(text("SELECT id FROM city WHERE code = 'lucknow' FOR UPDATE"))
-    thread = threading.Thread(target=upload)
-    thread.start()
-    _wait_for(lambda: _waiting_on_a_lock(service.url), 120, "the upload to reach the lock")
-    _restart_postgres(migrated_engine)
-    with contextlib.suppress(OperationalError):  # the holder's connection died with the server
-        connection.close()
-    holder.dispose()
+    try:
+        # Hold the city's row: the upload parses, then waits for it inside its transaction.
+        connection.execute(text("SELECT id FROM city WHERE code = 'lucknow' FOR UPDATE"))
+        thread = threading.Thread(target=upload)
+        thread.start()
+        _wait_for(lambda: _waiting_on_a_lock(service.url), 120, "the upload to reach the lock")
+        _restart_postgres(migrated_engine)
+    finally:
+        with contextlib.suppress(OperationalError):  # the connection died with the server
+            connection.close()
+        holder.dispose()
     thread.join(120)
     assert not thread.is_alive()
     response = result["response"]
