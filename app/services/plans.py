@@ -262,6 +262,7 @@ def plan_areas_geojson(session: Session, stored: StoredPlan) -> dict[str, Any]:
                 "wards": summary.get(oid, {}).get("wards"),
                 "load": round(area.load, 1),
                 "deviation_from_mean_pct": round(100 * area.deviation, 2),
+                "approval": approval_mark(stored.plan),  # carried into GPKG, KML, shapefile
             },
             "geometry": json.loads(geometry),
         }

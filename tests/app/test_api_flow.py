@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyogrio
 import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import shape
@@ -205,7 +206,7 @@ def _assignment(client: TestClient, plan_id: int) -> dict[str, str]:
     return dict(line.split(",") for line in lines[1:])
 
 
-def test_compare_and_approve(lucknow: Flow) -> None:
+def test_compare_and_approve(lucknow: Flow, tmp_path: Path) -> None:
     client, first = lucknow.client, lucknow.plan.id
     _, second = plan_through_job(
         client, lucknow.factory, "lucknow", {"tolerance": 0.3, "time_limit": 10}
@@ -239,6 +240,16 @@ def test_compare_and_approve(lucknow: Flow) -> None:
     approved_map = client.get(f"/cities/lucknow/plans/{first}/map").text  # not the cached draft
     assert f"APPROVED on {approved.approved_at.date().isoformat()}" in approved_map
     assert "DRAFT" not in approved_map
+    # …and on the areas in GeoJSON (and so in the GPKG, KML and shapefile downloads).
+    areas = client.get(f"/cities/lucknow/plans/{first}/areas.geojson").json()["features"]
+    assert {f["properties"]["approval"] for f in areas} == {
+        f"APPROVED on {approved.approved_at.date().isoformat()} by {approved.approved_by}"
+    }
+    gpkg = tmp_path / "plan.gpkg"
+    gpkg.write_bytes(client.get(f"/cities/lucknow/plans/{first}/plan.gpkg").content)
+    assert set(pyogrio.read_dataframe(gpkg, layer="plan_areas")["approval"]) == {
+        f"APPROVED on {approved.approved_at.date().isoformat()} by {approved.approved_by}"
+    }
     # approving the second withdraws the first
     client.post(f"/cities/lucknow/plans/{second.id}/approve").raise_for_status()
     assert PlanOut.model_validate(
