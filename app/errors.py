@@ -74,6 +74,12 @@ class RequestTooLarge(DomainError):
     code = "too-large"
 
 
+class TooManyRequests(DomainError):
+    """A fair-share limit (e.g. jobs one key may have waiting); the client may try later."""
+
+    code = "too-many-requests"
+
+
 #: Input-error codes that mean "this is not a file we can read at all" (400, not 422).
 STRUCTURAL_CODES: Final = frozenset(
     {
@@ -100,6 +106,7 @@ STATUS_BY_EXCEPTION: Final[tuple[tuple[type[Exception], int], ...]] = (
     (Forbidden, 403),
     (Conflict, 409),
     (RequestTooLarge, 413),
+    (TooManyRequests, 429),
     (InputError, 422),  # 400 for structural codes, see status_for
     (EstimateError, 422),
     (DomainError, 422),

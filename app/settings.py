@@ -99,6 +99,12 @@ class JobSettings(BaseSettings):
     poll_s: float = Field(
         default=1.0, gt=0, le=60, description="How often a running job looks for a cancellation."
     )
+    max_active_per_key: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Jobs one API key may have queued or running at once; more is 429.",
+    )
 
 
 class ApiSettings(BaseSettings):
@@ -125,6 +131,13 @@ class ApiSettings(BaseSettings):
     )
     api_csp: str = Field(
         default=API_CSP, description="Content-Security-Policy of every other response."
+    )
+    rate_per_minute: int = Field(
+        default=600,
+        ge=1,
+        le=100_000,
+        description="Requests a minute one client (API key, else address) may send to one API "
+        "process; beyond it 429 with Retry-After.",
     )
     link_secret: SecretStr | None = Field(
         default=None,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import queue
 from app.db.models import JOB_FINAL, City, SolveJob
 from app.db.session import session_scope
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, TooManyRequests
 from app.schemas import AllocateRequest, PlanParameters
 from app.services import allocate, audit, plans, solving
 from app.services.cities import get_city, require_current_layer
@@ -54,6 +54,22 @@ def config_for(request: dict[str, Any], time_limit: float, solver: str) -> solvi
     )
 
 
+def _fair_share(session: Session, settings: Settings, actor: str) -> None:
+    """Refuse (429) a key that already has its share of jobs waiting or running."""
+    active = session.scalar(
+        select(func.count())
+        .select_from(SolveJob)
+        .where(SolveJob.created_by == actor, SolveJob.status.in_(("queued", "running")))
+    )
+    limit = settings.jobs.max_active_per_key
+    if (active or 0) >= limit:
+        raise TooManyRequests(
+            "too many jobs waiting",
+            f"{actor!r} already has {active} job(s) queued or running (at most {limit}); "
+            "wait for one to finish or cancel one",
+        )
+
+
 def submit(
     session: Session, city_code: str, params: PlanParameters, settings: Settings, *, actor: str
 ) -> SolveJob:
@@ -64,6 +80,7 @@ def submit(
     """
     config = solving.server_config(params, settings)
     city = get_city(session, city_code)
+    _fair_share(session, settings, actor)
     layer_id = require_current_layer(city)
     if not active_organisers(session, city.id):
         raise Conflict(
@@ -92,6 +109,7 @@ def submit_allocation(
 ) -> SolveJob:
     """Queue a stateless allocation whose wards and organisers have been read without error."""
     config = solving.server_config(body.parameters, settings)
+    _fair_share(session, settings, actor)
     allocate.check_request(body)
     job = SolveJob(
         kind="allocate",
