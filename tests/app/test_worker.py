@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -468,3 +471,92 @@ def _waiting_on_a_lock(url: str) -> bool:
             )
     finally:
         engine.dispose()
+
+
+def test_api_killed_mid_upload_stores_nothing(
+    service: Service, lucknow_files: dict[str, Path]
+) -> None:
+    """uvicorn SIGKILLed while an upload is inside its transaction: nothing of it is stored."""
+    before = _layer_count(service.url)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "app.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=REPO,
+        env={**os.environ, "WARDPLAN_DB_URL": service.url},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    holder = create_engine(service.url, poolclass=pool.NullPool)
+    connection = holder.connect()
+    outcome: dict[str, Any] = {}
+
+    def upload() -> None:
+        boundary = "wardplanboundary"
+        parts = []
+        for field, path, ctype in (
+            ("file", lucknow_files["raw"], "application/zip"),
+            ("population_table", lucknow_files["census"], "text/csv"),
+        ):
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+                f'filename="{path.name}"\r\nContent-Type: {ctype}\r\n\r\n'.encode()
+                + path.read_bytes()
+                + b"\r\n"
+            )
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="exclude"\r\n\r\n0\r\n'.encode()
+        )
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/cities/lucknow/layers",
+            data=body,
+            method="POST",
+            headers={
+                **service.headers,
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                outcome["status"] = response.status
+        except (OSError, http.client.HTTPException) as exc:  # the server died under it
+            outcome["error"] = exc
+
+    try:
+        _wait_for(lambda: _health(port), 60, "uvicorn to answer")
+        connection.execute(text("SELECT id FROM city WHERE code = 'lucknow' FOR UPDATE"))
+        thread = threading.Thread(target=upload)
+        thread.start()
+        _wait_for(lambda: _waiting_on_a_lock(service.url), 120, "the upload to reach the lock")
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+        thread.join(30)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
+        connection.close()  # lets the dead request's backend go on, and fail
+        holder.dispose()
+    assert "error" in outcome, outcome  # the client never got an answer
+    _wait_for(lambda: not _waiting_on_a_lock(service.url), 30, "the orphaned backend to end")
+    assert _layer_count(service.url) == before
+    assert service.client.get("/health").status_code == 200
+
+
+def _health(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
