@@ -18,28 +18,8 @@ die() {
   exit 1
 }
 
-is_root() { [ "$(id -u)" -eq 0 ]; }
-
-package_installed() {
-  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
-}
-
 ensure_packages() {
-  local missing=() pkg
-  for pkg in "${PACKAGES[@]}"; do
-    package_installed "$pkg" || missing+=("$pkg")
-  done
-  if [ "${#missing[@]}" -gt 0 ]; then
-    local sudo=()
-    if ! is_root; then
-      command -v sudo >/dev/null 2>&1 || die "missing ${missing[*]} and not root (no sudo) to install them"
-      sudo=(sudo)
-    fi
-    say "installing ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}" >/dev/null
-  fi
+  "$(dirname "$0")/debian-packages.sh" "${PACKAGES[@]}"
   [ -x "$BROWSER" ] || die "$BROWSER not found after installing ${PACKAGES[*]}"
 }
 

@@ -62,26 +62,8 @@ as_owner() {
   fi
 }
 
-package_installed() {
-  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
-}
-
 ensure_packages() {
-  local missing=() pkg
-  for pkg in "${PACKAGES[@]}"; do
-    package_installed "$pkg" || missing+=("$pkg")
-  done
-  if [ "${#missing[@]}" -gt 0 ]; then
-    local sudo=()
-    if ! is_root; then
-      command -v sudo >/dev/null 2>&1 || die "missing ${missing[*]} and not root (no sudo) to install them"
-      sudo=(sudo)
-    fi
-    say "installing ${missing[*]}"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}" >/dev/null
-  fi
+  "$root_dir/scripts/debian-packages.sh" "${PACKAGES[@]}"
   [ -x "$PG_BIN/initdb" ] || die "$PG_BIN/initdb not found after installing ${PACKAGES[*]}"
   [ -f "/usr/share/postgresql/${PG_VERSION}/extension/postgis.control" ] ||
     die "the PostGIS extension for PostgreSQL ${PG_VERSION} is not installed"

@@ -6,25 +6,4 @@
 # The Dockerfile installs the font too (the service draws sheets); poppler-utils is for tests only.
 set -euo pipefail
 
-PACKAGES=(fonts-lohit-deva poppler-utils)
-
-say() { echo "system-deps.sh: $*" >&2; }
-
-package_installed() {
-  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
-}
-
-missing=()
-for pkg in "${PACKAGES[@]}"; do
-  package_installed "$pkg" || missing+=("$pkg")
-done
-[ "${#missing[@]}" -eq 0 ] && exit 0
-
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null 2>&1 || { say "error: missing ${missing[*]} and not root (no sudo)"; exit 1; }
-  sudo=(sudo)
-fi
-say "installing ${missing[*]}"
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+exec "$(dirname "$0")/debian-packages.sh" fonts-lohit-deva poppler-utils
