@@ -469,8 +469,9 @@ def render(data: Rec) -> str:
         "child. **peak MiB** is `ru_maxrss` read by the child at its end: the larger of "
         "`RUSAGE_SELF` and `RUSAGE_CHILDREN` (the CBC executable), i.e. the largest single "
         "process; it includes the interpreter and libraries (~150–200 MiB).",
-        "- Time limits: every method gets the instance's limit (`--time-limit`, ×2 for 1,000/2,000 "
-        "units, ×5 for 5,000). The tree baseline is stopped by `SIGALRM` at the limit "
+        "- Time limits: every method gets the instance's limit (`--time-limit`, ×2 for n/3 COs "
+        "(their target allows 120 s) and for 1,000/2,000 units, ×5 for 5,000). "
+        "The tree baseline is stopped by `SIGALRM` at the limit "
         "(*timeout*); GerryChain's own give-up is *failed*. For *auto*, the tree and floor use "
         "the tolerance Wardplan reached (rounded up to 0.01 %).",
         "- Floor: `solver.model.AssignmentModel` at the same load bounds, one `backend.solve` "

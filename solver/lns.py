@@ -22,8 +22,10 @@ from solver.problem import Problem
 #: Organisers re-optimised together, and the time one sub-problem may take.
 NEIGHBOURHOOD = 4
 SUB_SECONDS = 3.0
-#: Stop after this many neighbourhoods in a row (at least; twice the organisers) bring nothing.
+#: After this many neighbourhoods in a row (at least; twice the organisers) bring nothing, the
+#: neighbourhood grows by one organiser, up to MAX_NEIGHBOURHOOD; then the search stops.
 STALL_MIN = 10
+MAX_NEIGHBOURHOOD = 6
 
 
 def _area_neighbours(assign: Sequence[int], problem: Problem) -> list[set[int]]:
@@ -112,7 +114,11 @@ def improve(
     if size < 2 or size == problem.n_organisers:
         return plan  # the whole city: that is the full model's job
     stall, patience = 0, max(STALL_MIN, 2 * problem.n_organisers)
-    while time.monotonic() < deadline - 0.1 and stall < patience:
+    while time.monotonic() < deadline - 0.1:
+        if stall >= patience:
+            if size >= min(MAX_NEIGHBOURHOOD, problem.n_organisers - 1):
+                break
+            size, stall = size + 1, 0  # a local optimum for this size: look wider
         stall += 1
         orgs = _pick(_area_neighbours(plan, problem), size, rng)
         if len(orgs) < 2:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 
 import pytest
 
@@ -11,7 +12,7 @@ from solver import verify
 from solver.backends import make_backend
 from solver.graph import components
 from solver.problem import Problem, Status
-from solver.solve import SolveParams, precheck, solve
+from solver.solve import SolveParams, precheck, primal_shares, solve
 from tests.solver.grids import grid
 
 BACKENDS = ["highs", "cbc"]
@@ -134,3 +135,25 @@ def test_every_returned_area_is_connected() -> None:
     nb = p.neighbours()
     for j in range(3):
         assert len(components([i for i, a in enumerate(sol.assignment) if a == j], nb)) == 1
+
+
+def test_primal_shares_follow_units_per_organiser_unless_set() -> None:
+    many = grid(4, 4, [(0, 0), (3, 3)])  # 8 units per organiser: the bound can move
+    few = grid(4, 4, [(r, r) for r in range(4)])  # 4 per organiser: contiguity decides
+    assert primal_shares(many, SolveParams()) == (0.3, 0.2)
+    assert primal_shares(few, SolveParams()) == (0.1, 0.5)
+    assert primal_shares(few, SolveParams(star_share=0.0, lns_share=0.25)) == (0.0, 0.25)
+
+
+def test_neighbourhood_search_keeps_plans_connected_and_never_worsens() -> None:
+    from solver import heuristic, lns
+
+    p = grid(6, 6, [(0, 0), (0, 5), (5, 0), (5, 5), (2.5, 2.5), (0, 2.5)])
+    lo, hi = p.load_bounds(0.2)
+    grown = heuristic.grow(p, p.neighbours(), lo, hi)
+    assert grown is not None
+    start = heuristic.improve(p, p.neighbours(), grown, lo, hi)
+    assert verify.check_plan(p, start, 0.2) == []
+    better = lns.improve(p, start, lo, hi, make_backend("highs"), deadline=time.monotonic() + 5)
+    assert verify.check_plan(p, better, 0.2) == []
+    assert verify.objective(p, better) <= verify.objective(p, start) + 1e-9
