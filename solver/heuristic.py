@@ -212,3 +212,96 @@ def repair(
         if not progress:
             return None
     return out
+
+
+#: Tabu search for balance: a move's reverse stays forbidden for TABU_TENURE (+ up to TABU_JITTER)
+#: iterations; the search gives up after TABU_PATIENCE iterations without a new best.
+TABU_TENURE = 7
+TABU_JITTER = 5
+TABU_PATIENCE = 2000
+
+
+def balance(
+    problem: Problem,
+    nb: Sequence[Sequence[int]],
+    assign: Sequence[int],
+    lo: float,
+    hi: float,
+    *,
+    respect_zones: bool = False,
+    seed: int = 0,
+    deadline: float,
+) -> list[int] | None:
+    """Move boundary units until every load lies in ``[lo, hi]``; ``None`` if that is not reached.
+
+    A tabu search on the total excess Σ max(0, load − hi, lo − load): each step makes the best
+    allowed move of a unit to a neighbouring area (worsening moves too, so that a surplus can travel
+    through areas that are already in balance), keeping every area connected and non-empty. Plain
+    descent (:func:`improve`) stalls where the only way out of an overloaded area leads through
+    full ones; this does not. Ties are broken towards the nearer home, so the plan stays compact.
+    """
+    p = problem
+    k = p.n_organisers
+    plan = _Plan(p, list(assign))
+    if any(not m for m in plan.members):
+        return None
+    org_zone = None
+    if respect_zones and p.zones is not None:
+        org_zone = [p.zones[next(iter(plan.members[j]))] for j in range(k)]
+    rng = random.Random(seed)
+    scale = max(p.weights) * max(1e-9, max(max(row) for row in p.distance_km))
+
+    def ex(load: float) -> float:
+        return _excess(load, lo, hi)
+
+    total = sum(ex(plan.load[j]) for j in range(k))
+    best_total, best = total, list(plan.assign)
+    tabu: dict[tuple[int, int], int] = {}
+    it = since_best = 0
+    while best_total > 1e-9 and since_best < TABU_PATIENCE and time.monotonic() < deadline:
+        it += 1
+        since_best += 1
+        bad = {j for j in range(k) if ex(plan.load[j]) > 1e-9}
+        active = set(bad)
+        for j in bad:
+            for u in plan.members[j]:
+                active.update(plan.assign[v] for v in nb[u])
+        move: tuple[float, int, int] | None = None
+        for a in active:
+            if len(plan.members[a]) < 2:
+                continue
+            for i in plan.members[a]:
+                targets = {plan.assign[v] for v in nb[i]} - {a}
+                if not targets:
+                    continue
+                w = p.weights[i]
+                base = ex(plan.load[a] - w) - ex(plan.load[a])
+                for b in targets:
+                    if b not in active or not _zone_ok(p, i, b, org_zone):
+                        continue
+                    delta = base + ex(plan.load[b] + w) - ex(plan.load[b])
+                    if tabu.get((i, b), 0) > it and total + delta >= best_total - 1e-9:
+                        continue  # tabu, and not a new best (aspiration)
+                    key = delta + 1e-6 * w * (p.distance_km[i][b] - p.distance_km[i][a]) / scale
+                    if (move is None or key < move[0]) and stays_connected_without(
+                        plan.members[a], i, nb
+                    ):
+                        move = (key, i, b)
+        if move is None:
+            if not tabu:
+                break
+            tabu.clear()  # every way out is tabu: forget, and go on from here
+            continue
+        _, i, b = move
+        a = plan.assign[i]
+        total += (
+            ex(plan.load[a] - p.weights[i])
+            + ex(plan.load[b] + p.weights[i])
+            - ex(plan.load[a])
+            - ex(plan.load[b])
+        )
+        plan.move(i, b)
+        tabu[(i, a)] = it + TABU_TENURE + rng.randrange(TABU_JITTER + 1)
+        if total < best_total - 1e-9:
+            best_total, best, since_best = total, list(plan.assign), 0
+    return best if best_total <= 1e-9 else None

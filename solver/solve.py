@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from solver import heuristic, lns, treepart, verify
+from solver import heuristic, lns, partition, treepart, verify
 from solver.backends import Backend, MipResult, make_backend
 from solver.graph import components
 from solver.model import AssignmentModel
@@ -55,6 +55,9 @@ class SolveParams:
     #: :func:`primal_shares`.
     star_share: float | None = None
     lns_share: float | None = None
+    #: List every connected area that fits and solve the set-partitioning model (HiGHS only) when
+    #: the list is short enough; otherwise, or with False, the cut loop.
+    partition: bool = True
 
     def __post_init__(self) -> None:
         if self.tolerance is not None and not (0 <= self.tolerance < 10):
@@ -211,7 +214,7 @@ def solve(
         search = _tightest_balance(problem, params, backend, stage_clock, report)
         timings["tightest_balance_s"] = time.monotonic() - t0
         if search.plan is None:
-            loop = _LoopResult(
+            failed = _LoopResult(
                 Status.NO_SOLUTION,
                 None,
                 None,
@@ -221,7 +224,7 @@ def solve(
                 "no contiguous plan was found while searching for the tightest balance; "
                 "allow more time",
             )
-            return finish(loop, None, None)
+            return finish(failed, None, None)
         tightest = verify.max_deviation(problem, search.plan)
         floor = search.proven_floor
         warnings.append(
@@ -243,7 +246,10 @@ def solve(
             )
         start = None
     t0 = time.monotonic()
-    loop = _cut_loop(problem, params, backend, clock, tolerance, report, start=start)
+    exact = None
+    if _partition_applies(params, backend):
+        exact = _partition_solve(problem, params, backend, clock, tolerance, report, start, timings)
+    loop = exact or _cut_loop(problem, params, backend, clock, tolerance, report, start=start)
     timings["distance_s"] = time.monotonic() - t0
     if loop.status is Status.INFEASIBLE and params.tolerance is not None:
         loop.explanation = (
@@ -252,6 +258,138 @@ def solve(
             + "; run with tolerance 'auto' to find the tightest balance these wards allow"
         )
     return finish(loop, tolerance, tightest)
+
+
+#: Share of the time limit the listing of areas may take before the cut loop takes over.
+LISTING_SHARE = 0.1
+
+
+#: Shares of the time left for the first set-partitioning solve and, when it does not prove the
+#: optimum, for the neighbourhood search on its plan; a second solve, warm-started with the
+#: improved plan, gets the rest.
+PARTITION_FIRST_SHARE = 0.15
+PARTITION_LNS_SHARE = 0.6
+
+
+def _partition_applies(params: SolveParams, backend: Backend) -> bool:
+    return params.partition and backend.name == "highs"
+
+
+def _partition_solve(
+    problem: Problem,
+    params: SolveParams,
+    backend: Backend,
+    clock: _Clock,
+    tolerance: float,
+    report: Callable[[str, float | None, float | None, str], None],
+    start: list[int] | None,
+    timings: dict[str, float],
+) -> _LoopResult | None:
+    """The exact set-partitioning model when every fitting area can be listed; ``None`` if not
+    (too many areas, or no plan before the time ran out), and the cut loop takes over."""
+    lo, hi = problem.load_bounds(tolerance)
+    t0 = time.monotonic()
+    areas = partition.enumerate_areas(
+        problem,
+        lo,
+        hi,
+        respect_zones=params.respect_zones,
+        deadline=t0 + clock.limit * LISTING_SHARE,
+    )
+    timings["listing_s"] = time.monotonic() - t0
+    if areas is None:
+        return None
+    report("distance", None, None, f"{areas.count:,} connected areas fit")
+    # cheap contiguous starts: the given plan, region growing, spanning-tree splits
+    nb = problem.neighbours()
+    starts: list[list[int] | None] = [start]
+    grown = heuristic.grow(problem, nb, lo, hi, respect_zones=params.respect_zones)
+    if grown is not None:
+        starts.append(
+            heuristic.improve(
+                problem,
+                nb,
+                grown,
+                lo,
+                hi,
+                respect_zones=params.respect_zones,
+                seed=params.seed,
+                deadline=time.monotonic() + max(0.2, min(2.0, clock.remaining() / 20)),
+            )
+        )
+    if not params.respect_zones:
+        budget = min(TREE_SECONDS, clock.remaining() * TREE_SHARE)
+        starts.extend(_tree_plans(problem, tolerance, params.seed, time.monotonic() + budget))
+    valid = [
+        a
+        for a in starts
+        if a is not None
+        and not verify.check_plan(problem, a, tolerance, respect_zones=params.respect_zones)
+    ]
+    best_start = min(valid, key=lambda a: verify.objective(problem, a)) if valid else None
+
+    def progress(inc: float | None, bnd: float | None, msg: str) -> None:
+        report("distance", inc, bnd, msg)
+
+    # first try: often proves the optimum within seconds
+    res = partition.solve_partition(
+        problem,
+        areas,
+        time_limit=max(0.05, clock.remaining() * PARTITION_FIRST_SHARE),
+        gap=params.gap,
+        start=best_start,
+        on_progress=progress,
+    )
+    if res.status == "infeasible":
+        return _LoopResult(Status.INFEASIBLE, None, None, None, 1, 0, res.detail)
+    plan = res.assignment or best_start
+    if plan is None:
+        return None  # the cut loop takes over for the time left
+    value = verify.objective(problem, plan)
+    bound = res.bound
+    lp_bound, columns = res.lp_bound, res.columns
+    if not _proved(value, bound, params.gap) and clock.remaining() > 0.5:
+        # not proved: improve the plan by re-optimising neighbouring areas, then try again with it
+        better = lns.improve(
+            problem,
+            plan,
+            lo,
+            hi,
+            backend,
+            deadline=time.monotonic() + clock.remaining() * PARTITION_LNS_SHARE,
+            respect_zones=params.respect_zones,
+            seed=params.seed,
+        )
+        ok = not verify.check_plan(problem, better, tolerance, respect_zones=params.respect_zones)
+        if ok and (v := verify.objective(problem, better)) < value:
+            plan, value = better, v
+        report("distance", value, bound, "neighbourhood search")
+        again = partition.solve_partition(
+            problem,
+            areas,
+            time_limit=max(0.05, clock.remaining()),
+            gap=params.gap,
+            start=plan,
+            on_progress=progress,
+        )
+        if again.assignment is not None and again.objective is not None and again.objective < value:
+            plan, value = again.assignment, again.objective
+        if again.bound is not None:
+            bound = again.bound if bound is None else max(bound, again.bound)
+        columns += again.columns
+    if verify.check_plan(problem, plan, tolerance, respect_zones=params.respect_zones):
+        raise AssertionError("the set-partitioning plan breaks a rule; this is a bug")
+    value = verify.objective(problem, plan)
+    if bound is not None:
+        bound = min(bound, value)
+    status = Status.OPTIMAL if _proved(value, bound, params.gap) else Status.FEASIBLE
+    loop = _LoopResult(status, plan, value, bound, 1, 0)
+    loop.warnings.append(
+        f"set partitioning over all {areas.count:,} connected areas that fit "
+        f"({columns:,} columns priced"
+        + (f", LP bound {lp_bound:,.0f})" if lp_bound is not None else ")")
+    )
+    return loop
 
 
 def _cut_loop(
@@ -436,6 +574,34 @@ def _cut_loop(
     return _LoopResult(status, incumbent, inc_val, bound, iterations, model.cuts, explanation)
 
 
+#: A balance probe lists at most this many areas (its integer programme has one column per area).
+PROBE_MAX_AREAS = 20_000
+
+
+def _partition_probe(
+    problem: Problem, params: SolveParams, clock: _Clock, tolerance: float
+) -> tuple[bool, _LoopResult | None]:
+    """Whether any contiguous plan exists at ``tolerance``, decided exactly from the list of
+    fitting areas: (whether they could all be listed, the answer or ``None`` if time ran out)."""
+    lo, hi = problem.load_bounds(tolerance)
+    areas = partition.enumerate_areas(
+        problem,
+        lo,
+        hi,
+        respect_zones=params.respect_zones,
+        deadline=time.monotonic() + clock.remaining() * 0.5,
+        max_areas=PROBE_MAX_AREAS,
+    )
+    if areas is None:
+        return False, None
+    res = partition.find_partition(problem, areas, time_limit=max(0.05, clock.remaining()))
+    if res.status == "infeasible":
+        return True, _LoopResult(Status.INFEASIBLE, None, None, None, 1, 0, res.detail)
+    if res.assignment is None:
+        return True, None
+    return True, _LoopResult(Status.FEASIBLE, res.assignment, res.objective, None, 1, 0)
+
+
 def _tree_plans(problem: Problem, tolerance: float, seed: int, deadline: float) -> list[list[int]]:
     """Balanced contiguous plans from random spanning-tree splits, until the deadline."""
     plans: list[list[int]] = []
@@ -534,6 +700,7 @@ def _tightest_balance(
     hi = verify.max_deviation(problem, plan) if plan is not None else 1.0
     lo = floor
     probes = 0
+    too_many_areas = math.inf  # the narrowest tolerance whose areas could not all be listed
     while clock.remaining() > 0.2 and hi - lo > BALANCE_RESOLUTION:
         mid = (lo + hi) / 2 if plan is not None else hi
         budget = max(0.5, clock.remaining() / max(2.0, math.log2((hi - lo) / BALANCE_RESOLUTION)))
@@ -543,16 +710,22 @@ def _tightest_balance(
         if precheck(problem, mid, params.respect_zones) is not None:
             lo = floor = max(floor, mid)
             continue
-        quick = (
-            []
-            if params.respect_zones
-            else _tree_plans(problem, mid, params.seed + probes, time.monotonic() + budget / 3)
-        )
-        if quick:
-            plan = min(quick, key=lambda a: verify.max_deviation(problem, a))
-            hi = min(mid, verify.max_deviation(problem, plan))
-            continue
-        res = _cut_loop(problem, params, backend, probe_clock, mid, report, first_plan=True)
+        res: _LoopResult | None = None
+        if _partition_applies(params, backend) and mid < too_many_areas:
+            listed, res = _partition_probe(problem, params, probe_clock, mid)
+            if not listed:
+                too_many_areas = mid  # a wider window only holds more areas
+        if res is None:
+            quick = (
+                []
+                if params.respect_zones
+                else _tree_plans(problem, mid, params.seed + probes, time.monotonic() + budget / 3)
+            )
+            if quick:
+                plan = min(quick, key=lambda a: verify.max_deviation(problem, a))
+                hi = min(mid, verify.max_deviation(problem, plan))
+                continue
+            res = _cut_loop(problem, params, backend, probe_clock, mid, report, first_plan=True)
         if res.assignment is not None:
             plan = res.assignment
             hi = min(mid, verify.max_deviation(problem, plan))

@@ -1,0 +1,504 @@
+"""Exact set partitioning for cities with few wards per organiser.
+
+When each organiser gets only a handful of wards, the number of *connected* areas whose load fits
+the balance window is small enough to list them all (Chandigarh with 9 COs: 187 areas; Lucknow with
+37: about 4,600; Bangalore with 40: about 74,000). Then the districting problem is exactly
+
+    min Σ_{S,j} cost(S, j) · y[S][j]   s.t.  every unit in exactly one chosen area,
+                                            every organiser exactly one area,  y binary,
+
+with ``cost(S, j)`` = Σ_{i∈S} load_i × km from ``i`` to ``j``'s home. Contiguity and balance are
+built into the columns, so no cut loop is needed, and the LP relaxation of this model is far tighter
+than that of the assignment model (Bangalore, 40 COs: 880,600 against 872,000 after 60 s of cuts).
+
+The LP is solved by column generation over the listed areas (reduced costs of all of them are one
+sparse product); its value ``LB`` is a valid lower bound. Every plan better than ``LB + Δ`` uses only
+columns with reduced cost ≤ Δ, so the integer programme over those columns alone is exact below
+``LB + Δ``; Δ grows until the plan found lies below it. An infeasible LP proves that no contiguous
+plan exists at this balance — the listing is complete.
+
+Everything here is pure computation (numpy, scipy.sparse, highspy); it runs only with HiGHS.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sps
+
+from solver.backends import highspy_module
+from solver.problem import Problem
+
+#: Listing stops (and the caller falls back to the cut loop) beyond this many areas, this many
+#: area × organiser columns, or this many partial areas visited.
+MAX_AREAS = 600_000
+MAX_COLUMNS = 12_000_000
+MAX_VISITS = 3_000_000
+
+#: Columns priced into the restricted LP per organiser and round, and the first Δ as a share of LB.
+PRICE_PER_ORGANISER = 30
+FIRST_DELTA = 0.005
+#: The integer programme is given at most this many columns; beyond, Δ stops growing.
+MAX_MIP_COLUMNS = 400_000
+
+#: HiGHS's presolve ignores the time limit on set-partitioning models with many columns (48,000
+#: areas: 26 s in presolve against a 5 s limit, probing off or on), so it is switched off.
+PRESOLVE = os.environ.get("WARDPLAN_PARTITION_PRESOLVE", "off")
+
+ProgressFn = Callable[[float | None, float | None, str], None]
+
+
+@dataclass(frozen=True)
+class Areas:
+    """Every connected area with load in ``[lo, hi]``: ``members[s]`` (sorted unit positions),
+    ``incidence`` (areas × units, 0/1) and ``cost`` (areas × organisers)."""
+
+    members: list[tuple[int, ...]]
+    incidence: sps.csr_matrix
+    cost: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return len(self.members)
+
+
+@dataclass(frozen=True)
+class PartitionResult:
+    status: str  # optimal | feasible | infeasible | no_solution
+    assignment: list[int] | None
+    objective: float | None
+    bound: float | None
+    lp_bound: float | None
+    columns: int
+    detail: str = ""
+
+
+def enumerate_areas(
+    problem: Problem,
+    lo: float,
+    hi: float,
+    *,
+    respect_zones: bool = False,
+    deadline: float | None = None,
+    max_areas: int = MAX_AREAS,
+) -> Areas | None:
+    """List every connected set of units with load in ``[lo, hi]`` (each exactly once); ``None``
+    when there are too many to list, or the deadline passes first.
+
+    Each set is found from its smallest unit ``v`` by the ESU scheme (Wernicke 2006): a set grows
+    only by units above ``v`` that are new neighbours of the unit just added, so no set is produced
+    twice. Loads are non-negative, so a set whose load passes ``hi`` is not grown further.
+    """
+    n, k = problem.n_units, problem.n_organisers
+    if k * max_areas > MAX_COLUMNS:
+        max_areas = MAX_COLUMNS // max(1, k)
+    nb = problem.neighbours()
+    w = problem.weights
+    zones = problem.zones if respect_zones else None
+    found: list[tuple[int, ...]] = []
+    visits = 0
+
+    class _Stop(Exception):
+        pass
+
+    def grow(
+        members: tuple[int, ...], excluded: set[int], frontier: list[int], load: float
+    ) -> None:
+        nonlocal visits
+        visits += 1
+        if visits > MAX_VISITS or len(found) > max_areas:
+            raise _Stop
+        if visits % 4096 == 0 and deadline is not None and time.monotonic() > deadline:
+            raise _Stop
+        if load >= lo:
+            found.append(members)
+        rest = list(frontier)
+        v = members[0]
+        while rest:
+            u = rest.pop()
+            new_load = load + w[u]
+            if new_load > hi:
+                continue
+            fresh = [
+                x
+                for x in nb[u]
+                if x > v and x not in excluded and (zones is None or zones[x] == zones[v])
+            ]
+            grow((*members, u), excluded | set(fresh), rest + fresh, new_load)
+
+    try:
+        for v in range(n):
+            if w[v] > hi:
+                continue
+            first = [x for x in nb[v] if x > v and (zones is None or zones[x] == zones[v])]
+            grow((v,), {v, *first}, first, w[v])
+    except _Stop:
+        return None
+    members = [tuple(sorted(s)) for s in found]
+    lengths = np.fromiter((len(s) for s in members), dtype=np.int64, count=len(members))
+    indptr = np.concatenate(([0], np.cumsum(lengths)))
+    indices = np.fromiter((i for s in members for i in s), dtype=np.int64, count=int(indptr[-1]))
+    incidence = sps.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(members), n))
+    unit_cost = np.asarray(problem.weights)[:, None] * np.asarray(problem.distance_km)
+    cost = np.asarray(incidence @ unit_cost) if members else np.zeros((0, k))
+    return Areas(members, incidence, cost)
+
+
+class _Master:
+    """The restricted LP: rows are units then organisers (all = 1); columns are (area, organiser)."""
+
+    def __init__(self, problem: Problem, areas: Areas):
+        self.n, self.k = problem.n_units, problem.n_organisers
+        self.areas = areas
+        hs = self.hs = highspy_module()
+        self.h = hs.Highs()
+        self.h.setOptionValue("output_flag", False)
+        rows = self.n + self.k
+        ones = np.ones(rows)
+        self.h.addRows(
+            rows, ones, ones, 0, np.array([0], np.int32), np.array([], np.int32), np.array([])
+        )
+        # one artificial per row (phase 1 minimises their sum; phase 2 fixes them at zero)
+        self.h.addCols(
+            rows,
+            np.ones(rows),
+            np.zeros(rows),
+            np.full(rows, hs.kHighsInf),
+            rows,
+            np.arange(rows, dtype=np.int32),
+            np.arange(rows, dtype=np.int32),
+            np.ones(rows),
+        )
+        self.artificials = rows
+        self.columns: list[tuple[int, int]] = []
+        self._known: set[tuple[int, int]] = set()
+
+    def add(self, pairs: Sequence[tuple[int, int]], phase: int) -> int:
+        starts: list[int] = []
+        index: list[int] = []
+        costs: list[float] = []
+        for s, j in pairs:
+            if (s, j) in self._known:
+                continue
+            self._known.add((s, j))
+            self.columns.append((s, j))
+            starts.append(len(index))
+            index.extend(self.areas.members[s])
+            index.append(self.n + j)
+            costs.append(0.0 if phase == 1 else float(self.areas.cost[s, j]))
+        if not starts:
+            return 0
+        self.h.addCols(
+            len(starts),
+            np.array(costs),
+            np.zeros(len(starts)),
+            np.full(len(starts), self.hs.kHighsInf),
+            len(index),
+            np.array(starts, np.int32),
+            np.array(index, np.int32),
+            np.ones(len(index)),
+        )
+        return len(starts)
+
+    def to_phase_2(self) -> None:
+        a = self.artificials
+        idx = np.arange(a, a + len(self.columns), dtype=np.int32)
+        costs = np.array([self.areas.cost[s, j] for s, j in self.columns])
+        self.h.changeColsCost(len(idx), idx, costs)
+        art = np.arange(a, dtype=np.int32)
+        self.h.changeColsBounds(a, art, np.zeros(a), np.zeros(a))
+
+    def solve(self) -> tuple[float, np.ndarray, np.ndarray]:
+        self.h.run()
+        status = self.h.getModelStatus()
+        if status != self.hs.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"restricted LP: {self.h.modelStatusToString(status)}")
+        sol = self.h.getSolution()
+        duals = np.asarray(sol.row_dual)
+        return self.h.getInfo().objective_function_value, duals[: self.n], duals[self.n :]
+
+
+def _generate(
+    master: _Master, price: np.ndarray, phase: int, deadline: float
+) -> tuple[float, np.ndarray] | None:
+    """Column generation to LP optimality; (LP value, reduced costs of all columns), or ``None``
+    when the deadline passes first."""
+    areas = master.areas
+    while True:
+        value, pi, mu = master.solve()
+        rc = price - np.asarray(areas.incidence @ pi)[:, None] - mu[None, :]
+        tol = 1e-9 * max(1.0, abs(value))
+        pairs: list[tuple[int, int]] = []
+        per = min(PRICE_PER_ORGANISER, areas.count)
+        for j in range(master.k):
+            col = rc[:, j]
+            best = (
+                np.argpartition(col, per - 1)[:per] if per < areas.count else np.arange(areas.count)
+            )
+            pairs.extend((int(s), j) for s in best if col[s] < -tol)
+        if not pairs or master.add(pairs, phase) == 0:
+            return value, rc
+        if time.monotonic() > deadline:
+            return None
+
+
+def solve_partition(
+    problem: Problem,
+    areas: Areas,
+    *,
+    time_limit: float,
+    gap: float,
+    start: Sequence[int] | None = None,
+    on_progress: ProgressFn | None = None,
+) -> PartitionResult:
+    """The best plan made of the listed areas (exact: the listing holds every feasible area)."""
+    deadline = time.monotonic() + time_limit
+    k = problem.n_organisers
+    if areas.count == 0:
+        return PartitionResult("infeasible", None, None, None, None, 0, "no connected area fits")
+    master = _Master(problem, areas)
+    seed: list[tuple[int, int]] = []
+    per = min(20, areas.count)
+    for j in range(k):
+        seed.extend((int(s), j) for s in np.argpartition(areas.cost[:, j], per - 1)[:per])
+    index = {m: s for s, m in enumerate(areas.members)}
+    start_cols = _columns_of(start, index, k) if start is not None else None
+    if start_cols:
+        seed.extend(start_cols)
+    master.add(seed, phase=1)
+    phase1 = _generate(master, np.zeros_like(areas.cost), 1, deadline)
+    if phase1 is None:
+        return PartitionResult(
+            "no_solution", None, None, None, None, len(master.columns), "time ran out"
+        )
+    if phase1[0] > 1e-7:
+        return PartitionResult(
+            "infeasible",
+            None,
+            None,
+            None,
+            None,
+            len(master.columns),
+            "no set of connected areas covers every ward once at this balance (LP infeasible)",
+        )
+    master.to_phase_2()
+    phase2 = _generate(master, areas.cost, 2, deadline)
+    if phase2 is None:
+        return PartitionResult(
+            "no_solution", None, None, None, None, len(master.columns), "time ran out"
+        )
+    lb, rc = phase2
+    if on_progress:
+        on_progress(None, lb, f"LP bound over {areas.count:,} areas")
+    ub = math.inf
+    best: list[int] | None = None
+    if start_cols:
+        ub = float(sum(areas.cost[s, j] for s, j in start_cols))
+        best = list(start) if start is not None else None
+    delta = max(min(ub - lb, FIRST_DELTA * abs(lb)), 1e-6 * max(1.0, abs(lb)))
+    bound = lb
+    while True:
+        keep = np.argwhere(rc <= delta + 1e-9 * max(1.0, abs(lb)))
+        capped = len(keep) > MAX_MIP_COLUMNS
+        if capped:  # keep the cheapest; the proof then holds only below the largest kept rc
+            order = np.argsort(rc[keep[:, 0], keep[:, 1]], kind="stable")[:MAX_MIP_COLUMNS]
+            keep = keep[order]
+            delta = float(rc[keep[-1, 0], keep[-1, 1]])
+        if best is not None:  # the incumbent's columns too, for a warm start; extra columns
+            # only widen the restricted model, so its bound stays a bound below lb + Δ
+            extra = _columns_of(best, index, k) or []
+            kept = {(int(a), int(b)) for a, b in keep}
+            missing = [c for c in extra if c not in kept]
+            if missing:
+                keep = np.vstack([keep, np.array(missing, dtype=keep.dtype)])
+        left = deadline - time.monotonic()
+        if left <= 0.05:
+            break
+        z, z_bound, plan = _mip(problem, areas, keep, left, gap, best, index)
+        # below lb + Δ only the kept columns can appear: the restricted bound is global there
+        bound = max(bound, min(z_bound, lb + delta))
+        if plan is not None and z is not None and z < ub - 1e-9:
+            ub, best = z, plan
+        if on_progress:
+            on_progress(None if best is None else ub, bound, f"{len(keep):,} columns below Δ")
+        if best is not None and ub - min(bound, ub) <= gap * max(1e-9, abs(ub)):
+            break  # proved to the accepted gap
+        if best is not None and ub <= lb + delta + 1e-9 * max(1.0, abs(ub)):
+            break  # the plan lies below lb + Δ: nothing outside the kept columns can beat it
+        if capped or time.monotonic() >= deadline:
+            break
+        delta *= 4
+    bound = min(bound, ub)
+    if best is None:
+        return PartitionResult(
+            "no_solution", None, None, bound, lb, len(master.columns), "time ran out"
+        )
+    proved = ub - bound <= gap * max(1e-9, abs(ub))
+    return PartitionResult(
+        "optimal" if proved else "feasible", best, ub, bound, lb, len(master.columns)
+    )
+
+
+def _columns_of(
+    assignment: Sequence[int], index: dict[tuple[int, ...], int], k: int
+) -> list[tuple[int, int]] | None:
+    groups: list[list[int]] = [[] for _ in range(k)]
+    for i, j in enumerate(assignment):
+        groups[j].append(i)
+    cols = []
+    for j, g in enumerate(groups):
+        s = index.get(tuple(g))
+        if s is None:
+            return None  # not a listed area (out of balance, or disconnected)
+        cols.append((s, j))
+    return cols
+
+
+def _mip(
+    problem: Problem,
+    areas: Areas,
+    keep: np.ndarray,
+    time_limit: float,
+    gap: float,
+    start: list[int] | None,
+    index: dict[tuple[int, ...], int],
+) -> tuple[float | None, float, list[int] | None]:
+    """Set partitioning over the columns ``keep`` (rows of (area, organiser)): (objective or
+    ``None``, proven bound of this restricted model (inf when infeasible), plan)."""
+    n, k = problem.n_units, problem.n_organisers
+    hs = highspy_module()
+    h = hs.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(0.05, time_limit))
+    h.setOptionValue("mip_rel_gap", gap)
+    h.setOptionValue("presolve", PRESOLVE)
+    rows = n + k
+    ones = np.ones(rows)
+    h.addRows(rows, ones, ones, 0, np.array([0], np.int32), np.array([], np.int32), np.array([]))
+    starts: list[int] = []
+    idx: list[int] = []
+    for area, j in keep:
+        starts.append(len(idx))
+        idx.extend(areas.members[area])
+        idx.append(n + int(j))
+    nc = len(starts)
+    costs = areas.cost[keep[:, 0], keep[:, 1]]
+    h.addCols(
+        nc,
+        costs,
+        np.zeros(nc),
+        np.ones(nc),
+        len(idx),
+        np.array(starts, np.int32),
+        np.array(idx, np.int32),
+        np.ones(len(idx)),
+    )
+    h.changeColsIntegrality(
+        nc, np.arange(nc, dtype=np.int32), np.full(nc, hs.HighsVarType.kInteger)
+    )
+    if start is not None:
+        cols = _columns_of(start, index, k)
+        where = {(int(s), int(j)): c for c, (s, j) in enumerate(keep)}
+        if cols and all(c in where for c in cols):
+            values = np.zeros(nc)
+            for c in cols:
+                values[where[c]] = 1.0
+            sol = hs.HighsSolution()
+            sol.col_value = list(values)
+            h.setSolution(sol)
+    h.run()
+    status = h.getModelStatus()
+    if status == hs.HighsModelStatus.kInfeasible:
+        return None, math.inf, None
+    info = h.getInfo()
+    if info.primal_solution_status != 2:  # no feasible integer solution
+        return None, float(info.mip_dual_bound), None
+    x = np.asarray(h.getSolution().col_value)
+    plan = [-1] * n
+    total = 0.0
+    for col in np.flatnonzero(x > 0.5):
+        area, j = int(keep[col, 0]), int(keep[col, 1])
+        total += float(areas.cost[area, j])
+        for i in areas.members[area]:
+            plan[i] = j
+    if -1 in plan:
+        return None, -math.inf, None
+    return total, float(info.mip_dual_bound), plan
+
+
+def find_partition(problem: Problem, areas: Areas, *, time_limit: float) -> PartitionResult:
+    """Any plan made of the listed areas, or a proof that none exists.
+
+    Which organiser gets which area does not matter for feasibility, so this model has one column
+    per area (every unit covered once, exactly ``k`` areas chosen) — a small integer programme. The
+    areas found are then matched to organisers at least total cost (Hungarian method).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    n, k = problem.n_units, problem.n_organisers
+    if areas.count < k:
+        return PartitionResult(
+            "infeasible", None, None, None, None, 0, "fewer fitting areas than organisers"
+        )
+    hs = highspy_module()
+    h = hs.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", max(0.05, time_limit))
+    h.setOptionValue("presolve", PRESOLVE)
+    ones = np.ones(n)
+    h.addRows(n, ones, ones, 0, np.array([0], np.int32), np.array([], np.int32), np.array([]))
+    h.addRows(
+        1,
+        np.array([float(k)]),
+        np.array([float(k)]),
+        0,
+        np.array([0], np.int32),
+        np.array([], np.int32),
+        np.array([]),
+    )
+    csc = areas.incidence.T.tocsc()  # units × areas: column s lists the units of area s
+    m = areas.count
+    starts: list[int] = []
+    index: list[int] = []
+    for s in range(m):
+        starts.append(len(index))
+        index.extend(int(i) for i in csc.indices[csc.indptr[s] : csc.indptr[s + 1]])
+        index.append(n)
+    h.addCols(
+        m,
+        np.zeros(m),
+        np.zeros(m),
+        np.ones(m),
+        len(index),
+        np.array(starts, np.int32),
+        np.array(index, np.int32),
+        np.ones(len(index)),
+    )
+    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.full(m, hs.HighsVarType.kInteger))
+    h.run()
+    status = h.getModelStatus()
+    if status == hs.HighsModelStatus.kInfeasible:
+        return PartitionResult(
+            "infeasible",
+            None,
+            None,
+            None,
+            None,
+            m,
+            f"no {k} connected areas with loads in the balance window cover every ward once",
+        )
+    if h.getInfo().primal_solution_status != 2:
+        return PartitionResult("no_solution", None, None, None, None, m, "time ran out")
+    chosen = [int(s) for s in np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)]
+    rows, cols = linear_sum_assignment(areas.cost[chosen, :])
+    plan = [-1] * n
+    for r, j in zip(rows, cols, strict=True):
+        for i in areas.members[chosen[r]]:
+            plan[i] = int(j)
+    total = float(areas.cost[chosen, :][rows, cols].sum())
+    return PartitionResult("feasible", plan, total, None, None, m)
