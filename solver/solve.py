@@ -247,7 +247,7 @@ def solve(
         start = None
     t0 = time.monotonic()
     exact = None
-    if _partition_applies(params, backend):
+    if _partition_applies(problem, params, backend):
         exact = _partition_solve(problem, params, backend, clock, tolerance, report, start, timings)
     loop = exact or _cut_loop(problem, params, backend, clock, tolerance, report, start=start)
     timings["distance_s"] = time.monotonic() - t0
@@ -271,8 +271,11 @@ PARTITION_FIRST_SHARE = 0.15
 PARTITION_LNS_SHARE = 0.6
 
 
-def _partition_applies(params: SolveParams, backend: Backend) -> bool:
-    return params.partition and backend.name == "highs"
+def _partition_applies(problem: Problem, params: SolveParams, backend: Backend) -> bool:
+    """Set partitioning with HiGHS when organisers get few units each; with more, the areas that
+    fit are too many to list (Lucknow, 11 COs of 10 wards: over 3 million partial areas)."""
+    few = problem.n_units < FEW_UNITS_PER_ORGANISER * problem.n_organisers
+    return params.partition and few and backend.name == "highs"
 
 
 def _partition_solve(
@@ -711,7 +714,7 @@ def _tightest_balance(
             lo = floor = max(floor, mid)
             continue
         res: _LoopResult | None = None
-        if _partition_applies(params, backend) and mid < too_many_areas:
+        if _partition_applies(problem, params, backend) and mid < too_many_areas:
             listed, res = _partition_probe(problem, params, probe_clock, mid)
             if not listed:
                 too_many_areas = mid  # a wider window only holds more areas
