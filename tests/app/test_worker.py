@@ -30,7 +30,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, pool, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from app.db.models import Plan, SolveJob
@@ -53,32 +52,8 @@ from tests.app.apihelp import issue_key, upload_lucknow
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-JOBS_DATABASE = "wardplan_jobs_test"
 #: Fast failure detection for the tests (production defaults are 10 s and 60 s).
 WORKER_ENV = {"WARDPLAN_JOBS_HEARTBEAT_S": "1", "WARDPLAN_JOBS_STALLED_AFTER_S": "3"}
-
-
-@pytest.fixture(scope="module")
-def jobs_db(database_url: str) -> Iterator[str]:
-    """``wardplan_jobs_test`` (made by scripts/postgres.sh), emptied by migrating down and up."""
-    url = make_url(database_url).set(database=JOBS_DATABASE).render_as_string(hide_password=False)
-
-    def alembic(*args: str) -> None:
-        done = subprocess.run(
-            [sys.executable, "-m", "alembic", *args],
-            cwd=REPO,
-            env={**os.environ, "WARDPLAN_DB_URL": url},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-
-    alembic("downgrade", "base")
-    alembic("upgrade", "head")
-    yield url
-    alembic("downgrade", "base")
 
 
 @contextlib.contextmanager
