@@ -98,7 +98,7 @@ async def _drain(stream: asyncio.StreamReader, keep: bytearray) -> None:
 async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = None) -> str:
     """Run one job in its own process group and watch it; returns how it ended (for the log).
     ``queue_job_id``: the queue entry that delivered it (see :func:`app.services.jobs.claim`)."""
-    claim = await _in_db(lambda s: jobs.claim(s, job_id, queue_job_id))
+    claim = await _in_db_until_done(lambda s: jobs.claim(s, job_id, queue_job_id), f"job {job_id}")
     if claim is None:
         return "nothing to do (finished or cancelled)"
     deadline = time.monotonic() + claim.time_limit + settings.grace_s
@@ -130,8 +130,9 @@ async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = N
                     f"stopped by the watchdog: still running {settings.grace_s:g} s after "
                     f"its time limit of {claim.time_limit:g} s"
                 )
-                await _in_db(
-                    functools.partial(jobs.finish, job_id=job_id, status="failed", error=why)
+                await _in_db_until_done(
+                    functools.partial(jobs.finish, job_id=job_id, status="failed", error=why),
+                    f"job {job_id}",
                 )
                 return "killed past its deadline"
             try:
