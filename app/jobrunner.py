@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
+from pathlib import Path
 from types import FrameType
 
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -31,10 +33,29 @@ from solver.poverty import EstimateError
 EXIT_SUPERSEDED = 3
 #: The database went away (restart, failover): nothing was stored; the worker queues the job again.
 EXIT_RETRY = 4
+#: Tests only (unset in production): a folder where a test asks a job process to stop at a point
+#: of its bookkeeping (see :func:`hold`), so that a fault lands exactly there.
+HOLD_ENV = "WARDPLAN_JOBS_TEST_HOLD"
 
 
 def _kill_group(signum: int, frame: FrameType | None) -> None:
     os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def hold(point: str) -> None:
+    """If a test asked for it (a file ``point`` in ``$WARDPLAN_JOBS_TEST_HOLD``), wait here until
+    the test lets go: the request is renamed ``point.held`` (so only one attempt stops) and the
+    process waits until that file is removed. Without the variable this does nothing."""
+    folder = os.environ.get(HOLD_ENV)
+    if not folder:
+        return
+    asked, held = Path(folder) / point, Path(folder) / f"{point}.held"
+    try:
+        asked.rename(held)
+    except FileNotFoundError:
+        return
+    while held.exists():
+        time.sleep(0.1)
 
 
 def _fail(job_id: int, why: str) -> None:
@@ -51,7 +72,13 @@ def main(argv: list[str]) -> int:
     factory = default_session_factory()
     engine = make_engine(settings.db)
     try:
-        jobs.run_claimed(factory, job_id, jobs.ProgressWriter(engine, job_id, settings.jobs.poll_s))
+        jobs.run_claimed(
+            factory,
+            job_id,
+            jobs.ProgressWriter(engine, job_id, settings.jobs.poll_s),
+            before_commit=lambda: hold("before-commit"),
+        )
+        hold("after-commit")
     except jobs.JobSuperseded:
         return EXIT_SUPERSEDED
     except (OperationalError, InterfaceError) as exc:

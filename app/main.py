@@ -5,6 +5,7 @@ Run it with ``uvicorn app.main:create_app --factory --host 127.0.0.1 --port 8000
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
@@ -103,6 +104,93 @@ class BodyLimit:
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class BodyTimeout:
+    """Answer 408 to a client that does not send its request body in time (slow clients,
+    slowloris), before anything is stored: the route never sees a whole body.
+
+    A client has ``timeout_s`` from the moment its headers arrived, plus ``1 / min_rate`` s for
+    each byte of body it sends (``min_rate`` 0: no extension), as Apache's mod_reqtimeout does, so
+    a large upload on a slow but honest line is not cut off while a trickle is. Whatever the app
+    makes of the interrupted body (FastAPI turns it into a 400), the client gets the 408. Only
+    the body phase is bounded here: uvicorn has no timeout for headers sent slowly, which is the
+    reverse proxy's job (see RELIABILITY.md).
+    """
+
+    def __init__(self, app: ASGIApp, timeout_s: float, min_rate: int) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+        self.min_rate = min_rate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
+        body_done = False
+        timed_out = False
+        started = False
+
+        async def timed() -> Message:
+            nonlocal body_done, timed_out, deadline
+            if body_done:  # later receives only wait for a disconnect: no deadline
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                timed_out = True
+                raise _BodyTimedOut from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            elif self.min_rate:
+                deadline += len(message.get("body", b"")) / self.min_rate
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if timed_out and not started:  # the app's answer to a body it never got whole
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, timed, guarded_send)
+        except Exception:  # FastAPI wraps ours (a 400); anything the interrupted app raised
+            if not timed_out or started:
+                raise
+        if timed_out and not started:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        extra = f", plus 1 s for each {self.min_rate} bytes sent" if self.min_rate else ""
+        body = problem_body(
+            code="request-timeout",
+            title="request body too slow",
+            status=408,
+            detail=f"the request body did not arrive within {self.timeout_s:g} s{extra}; "
+            "nothing was stored",
+            instance=str(scope.get("path", "")),
+        )
+        data = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 408,
+                "headers": [
+                    (b"content-type", PROBLEM_JSON.encode()),
+                    (b"content-length", str(len(data)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+
+
+class _BodyTimedOut(Exception):
     pass
 
 
@@ -308,6 +396,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")  # the map's assets
     app.add_middleware(KeyRequiredForWrites)
     app.add_middleware(RateLimit, per_minute=settings.api.rate_per_minute)
+    app.add_middleware(
+        BodyTimeout, timeout_s=settings.api.body_timeout_s, min_rate=settings.api.body_min_rate
+    )
     app.add_middleware(BodyLimit, max_bytes=settings.api.max_upload_bytes)
     docs = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
     app.add_middleware(

@@ -123,6 +123,19 @@ class ApiSettings(BaseSettings):
     max_upload_bytes: int = Field(
         default=50 * 1024 * 1024, gt=0, description="Largest request body accepted (bytes)."
     )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a client has to send a request body (slow clients, slowloris), "
+        "extended by what it sends at body_min_rate; beyond it 408 and nothing is stored.",
+    )
+    body_min_rate: int = Field(
+        default=50_000,
+        ge=0,
+        description="Bytes a second of body that earn a client more time (each byte received "
+        "adds 1/body_min_rate s to body_timeout_s); 0: the timeout is for the whole body.",
+    )
     map_csp: str = Field(
         default=MAP_CSP,
         description="Content-Security-Policy of HTML pages (the plan map): its assets from the "

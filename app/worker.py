@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from procrastinate import App
+from procrastinate import App, JobContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -95,9 +95,10 @@ async def _drain(stream: asyncio.StreamReader, keep: bytearray) -> None:
         del keep[:-STDERR_TAIL]
 
 
-async def watch(job_id: int, settings: JobSettings) -> str:
-    """Run one job in its own process group and watch it; returns how it ended (for the log)."""
-    claim = await _in_db(lambda s: jobs.claim(s, job_id))
+async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = None) -> str:
+    """Run one job in its own process group and watch it; returns how it ended (for the log).
+    ``queue_job_id``: the queue entry that delivered it (see :func:`app.services.jobs.claim`)."""
+    claim = await _in_db_until_done(lambda s: jobs.claim(s, job_id, queue_job_id), f"job {job_id}")
     if claim is None:
         return "nothing to do (finished or cancelled)"
     deadline = time.monotonic() + claim.time_limit + settings.grace_s
@@ -129,8 +130,9 @@ async def watch(job_id: int, settings: JobSettings) -> str:
                     f"stopped by the watchdog: still running {settings.grace_s:g} s after "
                     f"its time limit of {claim.time_limit:g} s"
                 )
-                await _in_db(
-                    functools.partial(jobs.finish, job_id=job_id, status="failed", error=why)
+                await _in_db_until_done(
+                    functools.partial(jobs.finish, job_id=job_id, status="failed", error=why),
+                    f"job {job_id}",
                 )
                 return "killed past its deadline"
             try:
@@ -176,9 +178,9 @@ def make_worker_queue(database_url: str, settings: JobSettings) -> App:
     """procrastinate's app for a worker, with the solve task registered."""
     app = queue.worker_queue(database_url)
 
-    @app.task(name=queue.SOLVE_TASK, queue=queue.SOLVE_QUEUE)
-    async def solve_plan(job_id: int) -> None:
-        outcome = await watch(job_id, settings)
+    @app.task(name=queue.SOLVE_TASK, queue=queue.SOLVE_QUEUE, pass_context=True)
+    async def solve_plan(context: JobContext, job_id: int) -> None:
+        outcome = await watch(job_id, settings, context.job.id)
         log.info("job %s: %s", job_id, outcome)
 
     return app

@@ -195,15 +195,24 @@ class Claim:
     attempt: int
 
 
-def claim(session: Session, job_id: int) -> Claim | None:
-    """Mark the job running (again, if an earlier worker died); None when there is nothing to run."""
+def claim(session: Session, job_id: int, queue_job_id: int | None = None) -> Claim | None:
+    """Mark the job running (again, if an earlier worker died); None when there is nothing to run.
+
+    ``queue_job_id`` is the queue entry that delivered the job: an entry the job was queued
+    under before it was queued again (e.g. one recovered as stalled after a database outage
+    while its worker had already requeued the job) runs nothing, so one job never has two
+    attempts at once.
+    """
+    conditions = [
+        SolveJob.id == job_id,
+        SolveJob.status.in_(("queued", "running")),
+        SolveJob.cancel_requested.is_(False),
+    ]
+    if queue_job_id is not None:
+        conditions.append(SolveJob.queue_job_id == queue_job_id)
     row = session.execute(
         update(SolveJob)
-        .where(
-            SolveJob.id == job_id,
-            SolveJob.status.in_(("queued", "running")),
-            SolveJob.cancel_requested.is_(False),
-        )
+        .where(*conditions)
         .values(
             status="running",
             attempts=SolveJob.attempts + 1,
@@ -247,12 +256,14 @@ def run_claimed(
     factory: sessionmaker[Session],
     job_id: int,
     on_progress: Callable[[Progress], None] | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> None:
     """Solve a claimed job and store its plan (or, for a stateless one, its answer).
 
     Raises :class:`JobSuperseded` (storing nothing) when the job was cancelled or finished by
     another attempt meanwhile. A refusal the service explains (``DomainError``) ends the job as
-    ``failed`` with that explanation.
+    ``failed`` with that explanation. ``before_commit`` runs once the plan is written and the
+    job marked, before their transaction commits (the fault tests hold the job there).
     """
     with session_scope(factory) as session:
         job = session.get_one(SolveJob, job_id)
@@ -289,6 +300,8 @@ def run_claimed(
         ).one_or_none()
         if done is None:
             raise JobSuperseded(f"job {job_id} was cancelled or finished while it ran")
+        if before_commit is not None:
+            before_commit()
 
 
 class ProgressWriter:

@@ -20,6 +20,7 @@ from app.db.models import (
     Organiser,
     Plan,
     PlanAssignment,
+    SolveJob,
 )
 from app.db.session import session_scope
 from app.main import create_app
@@ -28,6 +29,7 @@ from app.schemas import (
     Health,
     JobOut,
 )
+from app.services import jobs
 from app.services.demo import load_demo
 from app.settings import get_settings
 from tests.app.apihelp import counts, expect_problem, make_app, run_job_here, upload_lucknow
@@ -201,6 +203,37 @@ def test_allocate_with_a_long_time_limit_is_a_job(
     # A stateless job is not a city's: the city routes do not know it.
     expect_problem(client.get(f"/cities/chandigarh/jobs/{job.id}"), 404)
     assert client.post(f"{job.url}/cancel").status_code == 409
+
+
+def test_a_job_queued_again_runs_only_from_its_newest_queue_entry(
+    client: TestClient, session_factory: sessionmaker[Session], shared_data: Path
+) -> None:
+    """A worker queued the job again (its job process lost the database); the old queue entry,
+    delivered once more (recovered as stalled after the outage), claims nothing, so the job never
+    runs twice at once. The new entry claims it."""
+    fc = json.loads((shared_data / "chandigarh" / "wards.geojson").read_text(encoding="utf-8"))
+    body = {
+        "wards": fc,
+        "organisers": [{"organiser_id": "CO-1", "name": "CO 1", "home_ward": "1"}],
+        "parameters": {"tolerance": 0.1, "time_limit": get_settings().api.sync_time_limit + 1},
+    }
+    made = client.post("/allocate", json=body)
+    assert made.status_code == 202, made.text
+    job_id = JobOut.model_validate(made.json()).id
+    with session_scope(session_factory) as session:
+        first = session.get_one(SolveJob, job_id).queue_job_id
+        assert first is not None
+        assert jobs.claim(session, job_id, first + 1000) is None  # not the job's entry
+        assert jobs.claim(session, job_id, first) is not None
+        assert jobs.requeue(session, job_id)
+        second = session.get_one(SolveJob, job_id).queue_job_id
+    assert second is not None
+    assert second != first
+    with session_scope(session_factory) as session:
+        assert jobs.claim(session, job_id, first) is None
+        claimed = jobs.claim(session, job_id, second)
+    assert claimed is not None
+    assert claimed.attempt == 2
 
 
 def test_allocate_job_refuses_bad_wards_before_queueing(

@@ -30,7 +30,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, pool, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from app.db.models import Plan, SolveJob
@@ -53,32 +52,8 @@ from tests.app.apihelp import issue_key, upload_lucknow
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-JOBS_DATABASE = "wardplan_jobs_test"
 #: Fast failure detection for the tests (production defaults are 10 s and 60 s).
 WORKER_ENV = {"WARDPLAN_JOBS_HEARTBEAT_S": "1", "WARDPLAN_JOBS_STALLED_AFTER_S": "3"}
-
-
-@pytest.fixture(scope="module")
-def jobs_db(database_url: str) -> Iterator[str]:
-    """``wardplan_jobs_test`` (made by scripts/postgres.sh), emptied by migrating down and up."""
-    url = make_url(database_url).set(database=JOBS_DATABASE).render_as_string(hide_password=False)
-
-    def alembic(*args: str) -> None:
-        done = subprocess.run(
-            [sys.executable, "-m", "alembic", *args],
-            cwd=REPO,
-            env={**os.environ, "WARDPLAN_DB_URL": url},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-
-    alembic("downgrade", "base")
-    alembic("upgrade", "head")
-    yield url
-    alembic("downgrade", "base")
 
 
 @contextlib.contextmanager
@@ -170,17 +145,23 @@ def service(
 
 
 class Worker:
-    """``wardplan worker`` as a real process (its own session, so the test can kill it)."""
+    """``wardplan worker`` as a real process (its own session, so the test can kill it); its
+    stderr goes to ``log`` (a file: a pipe nobody reads could fill and stop the worker)."""
 
-    def __init__(self, url: str):
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "wardplan"), "worker"],
-            cwd=REPO,
-            env={**os.environ, **WORKER_ENV, "WARDPLAN_DB_URL": url},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+    def __init__(self, url: str, log: Path, **env: str):
+        self.log = log
+        with log.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "wardplan"), "worker"],
+                cwd=REPO,
+                env={**os.environ, **WORKER_ENV, "WARDPLAN_DB_URL": url, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+                start_new_session=True,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text("utf-8", "replace")
 
     def stop(self) -> str:
         if self.process.poll() is None:
@@ -190,17 +171,15 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        assert self.process.stderr is not None
-        with self.process.stderr as stderr:
-            return stderr.read().decode("utf-8", "replace")[-3000:]
+        return self.output()[-3000:]
 
 
 @pytest.fixture
-def worker_factory(service: Service) -> Iterator[Callable[[], Worker]]:
+def worker_factory(service: Service, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     started: list[Worker] = []
 
-    def start() -> Worker:
-        started.append(Worker(service.url))
+    def start(**env: str) -> Worker:
+        started.append(Worker(service.url, tmp_path / f"worker-{len(started)}.log", **env))
         return started[-1]
 
     yield start
@@ -412,6 +391,115 @@ def test_database_restart_during_a_solve(
     assert done.status == "succeeded", done
     assert service.plans() == before + 1
     _wait_for(lambda: not _group(runner), 30, "the first attempt's processes to end")
+
+
+def _postgres(step: str) -> None:
+    done = subprocess.run(
+        [str(REPO / "scripts" / "postgres.sh"), step],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def _queue_status(url: str, job_id: int) -> str | None:
+    """procrastinate's status of the job's latest queue entry (None while the database is away)."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(
+                text(
+                    "SELECT q.status FROM procrastinate_jobs q JOIN solve_job j "
+                    "ON q.id = j.queue_job_id WHERE j.id = :id"
+                ),
+                {"id": job_id},
+            ).scalar_one_or_none()
+    except OperationalError:
+        return None
+    finally:
+        engine.dispose()
+
+
+def test_database_restart_while_the_job_stores_its_plan(
+    service: Service,
+    worker_factory: Callable[..., Worker],
+    migrated_engine: Engine,
+    tmp_path: Path,
+) -> None:
+    """The solve is over and its plan written, the job marked succeeded, not yet committed: the
+    job process is held there (``WARDPLAN_JOBS_TEST_HOLD``) while PostgreSQL stops. Let go, its
+    commit fails (exit 4), and the worker's own bookkeeping (queueing the job again) meets a
+    database that is down, and retries; PostgreSQL starts again. The job runs once more and ends
+    ``succeeded`` with exactly one plan: the first attempt's plan was never committed."""
+    holds = tmp_path / "holds"
+    holds.mkdir()
+    (holds / "before-commit").touch()
+    before = service.plans()
+    w = worker_factory(WARDPLAN_JOBS_TEST_HOLD=str(holds))
+    job = service.request_plan(tolerance=0.3, time_limit=20)
+    held = holds / "before-commit.held"
+    _wait_for(held.exists, 300, "the job to hold before its commit")
+    runner = _children(w.process.pid)[0]
+    assert service.plans() == before  # written in its transaction, not committed
+    try:
+        _postgres("stop")
+        held.unlink()  # the commit meets a closed connection
+        _wait_for(lambda: not _group(runner), 60, "the job process to exit")
+        _wait_for(
+            lambda: f"job {job.id}: database unreachable" in w.output(),
+            60,
+            "the worker to find the database down while it queues the job again",
+        )
+    finally:
+        _postgres("start")
+        migrated_engine.dispose()
+    done = service.wait(job, lambda j: j.status not in ("queued", "running"), timeout=300)[-1]
+    assert done.status == "succeeded", (done, w.output()[-3000:])
+    assert done.attempts == 2
+    assert service.plans() == before + 1
+    assert done.plan_id is not None
+    assert list(holds.iterdir()) == []  # the second attempt was not held
+
+
+def test_database_restart_after_the_job_committed_its_plan(
+    service: Service,
+    worker_factory: Callable[..., Worker],
+    migrated_engine: Engine,
+    tmp_path: Path,
+) -> None:
+    """The plan and ``succeeded`` are committed; the job process is held before it exits while
+    PostgreSQL restarts, so the worker and procrastinate do their bookkeeping on a database that
+    came back. The job stays ``succeeded`` after one attempt with one plan, and is not run again
+    (checked once procrastinate has closed its queue entry, when no further attempt can come)."""
+    holds = tmp_path / "holds"
+    holds.mkdir()
+    (holds / "after-commit").touch()
+    before = service.plans()
+    w = worker_factory(WARDPLAN_JOBS_TEST_HOLD=str(holds))
+    job = service.request_plan(tolerance=0.3, time_limit=20)
+    held = holds / "after-commit.held"
+    _wait_for(held.exists, 300, "the job to hold after its commit")
+    assert service.job(job).status == "succeeded"
+    assert service.plans() == before + 1
+    try:
+        _postgres("stop")
+        held.unlink()
+        _wait_for(lambda: not _children(w.process.pid), 60, "the job process to exit")
+    finally:
+        _postgres("start")
+        migrated_engine.dispose()
+    final = ("succeeded", "failed", "cancelled", "aborted")
+    _wait_for(
+        lambda: _queue_status(service.url, job.id) in final,
+        300,
+        "procrastinate to close the job's queue entry",
+    )
+    done = service.job(job)
+    assert done.status == "succeeded", (done, w.output()[-3000:])
+    assert done.attempts == 1
+    assert service.plans() == before + 1
 
 
 def test_database_restart_during_an_upload(
