@@ -247,7 +247,7 @@ def solve(
         start = None
     t0 = time.monotonic()
     exact = None
-    if _partition_applies(problem, params, backend):
+    if _partition_applies(params, backend):
         exact = _partition_solve(problem, params, backend, clock, tolerance, report, start, timings)
     loop = exact or _cut_loop(problem, params, backend, clock, tolerance, report, start=start)
     timings["distance_s"] = time.monotonic() - t0
@@ -260,8 +260,12 @@ def solve(
     return finish(loop, tolerance, tightest)
 
 
-#: Share of the time limit the listing of areas may take before the cut loop takes over.
+#: The listing of areas may take this share of the time limit, and at most LISTING_SECONDS, before
+#: the cut loop takes over. How many areas fit depends on the units per organiser *and* on the
+#: balance window, so it is simply tried: with 10 wards per CO at ±10 % (Lucknow, 11 COs) it gives
+#: up after those seconds; at a tight balance found by *auto* it lists few areas even there.
 LISTING_SHARE = 0.1
+LISTING_SECONDS = 3.0
 
 
 #: Shares of the time left for the first set-partitioning solve and, when it does not prove the
@@ -271,11 +275,8 @@ PARTITION_FIRST_SHARE = 0.15
 PARTITION_LNS_SHARE = 0.6
 
 
-def _partition_applies(problem: Problem, params: SolveParams, backend: Backend) -> bool:
-    """Set partitioning with HiGHS when organisers get few units each; with more, the areas that
-    fit are too many to list (Lucknow, 11 COs of 10 wards: over 3 million partial areas)."""
-    few = problem.n_units < FEW_UNITS_PER_ORGANISER * problem.n_organisers
-    return params.partition and few and backend.name == "highs"
+def _partition_applies(params: SolveParams, backend: Backend) -> bool:
+    return params.partition and backend.name == "highs"
 
 
 def _partition_solve(
@@ -297,7 +298,7 @@ def _partition_solve(
         lo,
         hi,
         respect_zones=params.respect_zones,
-        deadline=t0 + clock.limit * LISTING_SHARE,
+        deadline=t0 + min(LISTING_SECONDS, clock.limit * LISTING_SHARE),
     )
     timings["listing_s"] = time.monotonic() - t0
     if areas is None:
@@ -592,7 +593,7 @@ def _partition_probe(
         lo,
         hi,
         respect_zones=params.respect_zones,
-        deadline=time.monotonic() + clock.remaining() * 0.5,
+        deadline=time.monotonic() + min(LISTING_SECONDS, clock.remaining() * 0.5),
         max_areas=PROBE_MAX_AREAS,
     )
     if areas is None:
@@ -714,7 +715,7 @@ def _tightest_balance(
             lo = floor = max(floor, mid)
             continue
         res: _LoopResult | None = None
-        if _partition_applies(problem, params, backend) and mid < too_many_areas:
+        if _partition_applies(params, backend) and mid < too_many_areas:
             listed, res = _partition_probe(problem, params, probe_clock, mid)
             if not listed:
                 too_many_areas = mid  # a wider window only holds more areas
