@@ -1,9 +1,13 @@
 """Solve a :class:`~solver.problem.Problem`: prove infeasibility early, or find the best contiguous plan.
 
-The search is an outer loop over the MIP of :mod:`solver.model`: solve, look for areas in several
-pieces, cut them off, solve again. A contiguous heuristic plan (:mod:`solver.heuristic`) is the MIP
-start of every round, and every disconnected MIP solution is repaired into a contiguous candidate, so
-a plan exists early and improves as the bound rises. The answer says exactly what was proved.
+Two exact methods. When every connected area whose load fits the balance window can be listed (few
+units per organiser, or a tight balance), :mod:`solver.partition` solves the set-partitioning model
+over them: contiguity and balance are in the columns, the LP bound is strong, and an infeasible LP
+proves that no plan exists. Otherwise the search is an outer loop over the MIP of
+:mod:`solver.model`: solve, look for areas in several pieces, cut them off, solve again. Contiguous
+heuristic plans (:mod:`solver.heuristic`, :mod:`solver.lns`) are the MIP starts, and every
+disconnected MIP solution is repaired into a contiguous candidate, so a plan exists early and
+improves as the bound rises. The answer says exactly what was proved.
 """
 
 from __future__ import annotations
