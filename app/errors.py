@@ -178,6 +178,16 @@ def problem_response(body: dict[str, Any]) -> JSONResponse:
     return JSONResponse(body, status_code=int(body["status"]), media_type=PROBLEM_JSON)
 
 
+#: OGC API – Features (Part 1, 7.6) answers an invalid query parameter with 400, not 422.
+OGC_PREFIX: Final = "/ogc"
+
+
+def _for_ogc(body: dict[str, Any], path: str) -> dict[str, Any]:
+    if body.get("status") == 422 and (path == OGC_PREFIX or path.startswith(OGC_PREFIX + "/")):
+        body["status"] = 400
+    return body
+
+
 def body_for(exc: Exception, path: str | None = None) -> dict[str, Any]:
     """The problem body of a domain exception (or a generic 500 for anything else)."""
     status = status_for(exc)
@@ -254,7 +264,7 @@ def _short_input(value: object) -> str | None:
 
 
 async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
-    response = problem_response(body_for(exc, request.url.path))
+    response = problem_response(_for_ogc(body_for(exc, request.url.path), request.url.path))
     if isinstance(exc, Unauthorized):
         response.headers.update(exc.headers)
     return response
@@ -264,16 +274,15 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = validation_errors(exc.errors())
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
-    return problem_response(
-        problem_body(
-            code="invalid-request",
-            title="the request is not valid",
-            status=422,
-            detail=detail or "the request is not valid",
-            errors=errors,
-            instance=request.url.path,
-        )
+    body = problem_body(
+        code="invalid-request",
+        title="the request is not valid",
+        status=422,
+        detail=detail or "the request is not valid",
+        errors=errors,
+        instance=request.url.path,
     )
+    return problem_response(_for_ogc(body, request.url.path))
 
 
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -443,17 +443,21 @@ def render(data: Rec) -> str:
     lines += headline(data)
     lines += [
         "",
-        "Columns: **Wardplan** = status of `solver.solve.solve` with default settings and HiGHS; "
+        "Columns: **Wardplan** = status of `solver.solve.solve` with default settings and HiGHS "
+        "(set partitioning where every fitting connected area can be listed, else the cut loop; "
+        "each instance's notes say which); "
         "**reached** = largest deviation of any CO's load from the mean in its plan "
         "(`verify.max_deviation`); **objective** = Σ load × km (poor households × km from home); "
         "**gap** = (objective − proven bound) / objective; **s** = seconds inside `solve`; "
-        "**CBC** = the same search with CBC (gap, or status); **tree** = objective of GerryChain "
+        "**CBC** = Wardplan with CBC, which always uses the cut loop (gap, or status); "
+        "**tree** = objective of GerryChain "
         "`recursive_tree_part` + optimal matching (or why it failed); **floor** = best bound of the "
         "same MIP without contiguity at the same tolerance; **W/tree**, **W/floor** = Wardplan's "
         "objective divided by those (below 1 means Wardplan is better than the tree; W/floor ≥ 1 "
         "always, and W/floor − 1 bounds how far Wardplan can be from the true contiguous optimum "
         "*and* how much contiguity costs); **check** = `solver.verify.check_plan` on every plan.",
         "",
+        *_notes(),
         "## How it is measured",
         "",
         "- Instances: DataMeet ward layers read with `gis.io.read_ward_layer` (Chandigarh and "
@@ -495,6 +499,16 @@ def render(data: Rec) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+#: Hand-written analysis of the latest run (what limits each missed target), included verbatim.
+NOTES = Path(__file__).resolve().parent / "NOTES.md"
+
+
+def _notes() -> list[str]:
+    if not NOTES.exists():
+        return []
+    return [NOTES.read_text(encoding="utf-8").rstrip(), ""]
 
 
 def write_report(data: Rec, path: Path = REPORT) -> Path:
