@@ -238,7 +238,8 @@ def _auto_id_column(
             Issue(
                 "missing-column",
                 f"{column!r} holds ward numbers except {listed}: if those are not wards, leave "
-                "them out with exclude_ids, or name the id column explicitly",
+                "them out (the upload's `exclude` field, `--exclude` on the command line), or "
+                "name the id column explicitly",
                 file=source,
             )
         )

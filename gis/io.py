@@ -514,7 +514,7 @@ def _exclude(
         notes.append(f"excluded {len(dropped)} feature(s) by id: {listed}")
     unmatched = sorted(wanted - set(keys.dropna()))
     if unmatched:
-        notes.append(f"exclude_ids matched no feature: {', '.join(unmatched)}")
+        notes.append(f"the ids to exclude matched no feature: {', '.join(unmatched)}")
     return work[~keys.isin(wanted)].reset_index(drop=True)
 
 
@@ -604,8 +604,9 @@ def _duplicate_issues(
         issues.append(
             Issue(
                 "duplicate-id",
-                "features that are not wards (airport, cantonment…) can be left out with "
-                "exclude_ids; parts of one ward can be joined with merge_ids",
+                "features that are not wards (airport, cantonment…) can be left out with the "
+                "upload's `exclude` field (`--exclude` on the command line); parts of one ward "
+                "can be joined with `merge` (`--merge`)",
                 file=label,
             )
         )

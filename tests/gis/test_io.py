@@ -100,7 +100,8 @@ def test_lucknow_zip_without_exclusion_names_the_duplicate(shared_data: Path) ->
     assert "'0'" in text
     assert "Airport (feature 2)" in text
     assert "Cantonment (feature 111)" in text
-    assert "exclude_ids" in text
+    assert "`exclude`" in text
+    assert "--exclude" in text
     assert any(
         issue.code == "duplicate-id" and issue.ward_id == "0" for issue in error.value.issues
     )
