@@ -7,8 +7,10 @@ One client requests plans one after another (a solve job each, followed to its e
 the worker(s) running beside the API); the others loop over what the city offices do: read the
 plan's map page (45 %), read a page of the city's wards as GeoJSON (40 %), upload a small ward
 layer (Chandigarh, 26 wards) as a new city (15 %). It prints, per operation, the
-count, failures (any status ≥ 500, or a refusal that should not be), throughput and p50/p95
-latency, with the machine noted. Nothing here is a test: figures go in RELIABILITY.md.
+count, failures (any status ≥ 500, or a refusal that should not be), requests refused with 429
+(counted apart; the client then waits what ``Retry-After`` asks, at most 5 s), throughput and
+p50/p95 latency of the requests served, with the machine noted. Nothing here is a test:
+figures go in RELIABILITY.md.
 """
 
 from __future__ import annotations
@@ -33,11 +35,16 @@ from typing import Any
 DATA = Path(os.environ.get("WARDPLAN_DATA", Path(__file__).resolve().parents[2] / "shared/data"))
 
 
+#: A client told to slow down (429) waits what ``Retry-After`` says, at most this many seconds.
+MAX_BACKOFF_S = 5.0
+
+
 @dataclass
 class Tally:
     lock: threading.Lock = field(default_factory=threading.Lock)
     seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     failures: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    limited: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, op: str, started: float, ok: bool, why: str = "") -> None:
         with self.lock:
@@ -45,11 +52,20 @@ class Tally:
             if not ok:
                 self.failures[op].append(why)
 
+    def limit(self, op: str) -> None:
+        """A 429: the service refused politely; counted apart, neither served nor failed."""
+        with self.lock:
+            self.limited[op] += 1
+
 
 class Client:
     def __init__(self, base: str, key: str | None):
         self.base = base.rstrip("/")
         self.headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self.retry_after = 0.0  # what the last 429 asked for
+
+    def back_off(self) -> None:
+        time.sleep(min(MAX_BACKOFF_S, max(0.1, self.retry_after)))
 
     def call(
         self, method: str, path: str, body: bytes | None = None, ctype: str | None = None
@@ -64,6 +80,11 @@ class Client:
             with urllib.request.urlopen(request, timeout=300) as response:
                 return response.status, response.read()
         except urllib.error.HTTPError as exc:
+            if exc.code == 429:
+                try:
+                    self.retry_after = float(exc.headers.get("Retry-After") or 1)
+                except ValueError:
+                    self.retry_after = 1.0
             return exc.code, exc.read()
         except OSError as exc:  # refused, reset, timed out: a failure of the service
             return 0, str(exc).encode()
@@ -95,24 +116,33 @@ def run_client(
         roll = rng.random()
         started = time.perf_counter()
         if roll < 0.45:
+            op, want = "map page", 200
             status, _ = client.call("GET", f"/cities/{args.city}/plans/{args.plan}/map")
-            tally.add("map page", started, status == 200, str(status))
         elif roll < 0.85:
+            op, want = "wards page", 200
             offset = rng.randrange(0, 100)
             status, _ = client.call(
                 "GET", f"/cities/{args.city}/layers/{args.layer}/wards?limit=20&offset={offset}"
             )
-            tally.add("wards page", started, status == 200, str(status))
         else:
+            op, want = "upload", 201
             city = f"load-{seed}-{rng.randrange(10**6)}"
             status, _ = client.upload(city, "chandigarh.geojson", layer)
-            tally.add("upload", started, status == 201, str(status))
+        if status == 429:
+            tally.limit(op)
+            client.back_off()
+        else:
+            tally.add(op, started, status == want, str(status))
 
 
 def plan_job(client: Client, args: argparse.Namespace, tally: Tally) -> None:
     started = time.perf_counter()
     body = json.dumps({"tolerance": 0.3, "time_limit": args.solve_seconds}).encode()
     status, raw = client.call("POST", f"/cities/{args.city}/plans", body, "application/json")
+    if status == 429:
+        tally.limit("plan request (202)")
+        client.back_off()
+        return
     tally.add("plan request (202)", started, status == 202, str(status))
     if status != 202:
         return
@@ -120,6 +150,9 @@ def plan_job(client: Client, args: argparse.Namespace, tally: Tally) -> None:
     while True:
         time.sleep(1)
         status, raw = client.call("GET", url)
+        if status == 429:  # asked to poll more slowly: the job goes on
+            client.back_off()
+            continue
         job: dict[str, Any] = json.loads(raw) if status == 200 else {}
         if job.get("status") not in ("queued", "running"):
             tally.add("plan job to its end", started, job.get("status") == "succeeded", str(job))
@@ -131,15 +164,19 @@ def report(tally: Tally, args: argparse.Namespace, wall: float) -> str:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}; "
         f"{args.clients} clients for {wall:.0f} s against {args.base}",
         "",
-        "| operation | count | failed | per second | p50 ms | p95 ms |",
-        "|---|---|---|---|---|---|",
+        "| operation | count | failed | limited (429) | per second | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for op, secs in sorted(tally.seconds.items()):
-        secs.sort()
-        p95 = secs[min(len(secs) - 1, int(0.95 * len(secs)))]
+    for op in sorted(set(tally.seconds) | set(tally.limited)):
+        secs = sorted(tally.seconds.get(op, []))
+        if secs:
+            p95 = secs[min(len(secs) - 1, int(0.95 * len(secs)))]
+            timing = f"{1000 * statistics.median(secs):.0f} | {1000 * p95:.0f}"
+        else:
+            timing = "– | –"
         lines.append(
-            f"| {op} | {len(secs)} | {len(tally.failures[op])} | {len(secs) / wall:.2f} | "
-            f"{1000 * statistics.median(secs):.0f} | {1000 * p95:.0f} |"
+            f"| {op} | {len(secs)} | {len(tally.failures[op])} | {tally.limited.get(op, 0)} | "
+            f"{len(secs) / wall:.2f} | {timing} |"
         )
     for op, why in tally.failures.items():
         if why:
