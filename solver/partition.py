@@ -27,6 +27,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sps
@@ -76,6 +77,11 @@ class PartitionResult:
     lp_bound: float | None
     columns: int
     detail: str = ""
+
+    @classmethod
+    def without_plan(cls, status: str, columns: int, detail: str) -> PartitionResult:
+        """An answer with no plan: infeasible (proved) or no_solution (time ran out)."""
+        return cls(status, None, None, None, None, columns, detail)
 
 
 def enumerate_areas(
@@ -159,10 +165,7 @@ class _Master:
         self.h = hs.Highs()
         self.h.setOptionValue("output_flag", False)
         rows = self.n + self.k
-        ones = np.ones(rows)
-        self.h.addRows(
-            rows, ones, ones, 0, np.array([0], np.int32), np.array([], np.int32), np.array([])
-        )
+        _equality_rows(self.h, np.ones(rows))
         # one artificial per row (phase 1 minimises their sum; phase 2 fixes them at zero)
         self.h.addCols(
             rows,
@@ -260,7 +263,7 @@ def solve_partition(
     deadline = time.monotonic() + time_limit
     k = problem.n_organisers
     if areas.count == 0:
-        return PartitionResult("infeasible", None, None, None, None, 0, "no connected area fits")
+        return PartitionResult.without_plan("infeasible", 0, "no connected area fits")
     master = _Master(problem, areas)
     seed: list[tuple[int, int]] = []
     per = min(20, areas.count)
@@ -273,25 +276,17 @@ def solve_partition(
     master.add(seed, phase=1)
     phase1 = _generate(master, np.zeros_like(areas.cost), 1, deadline)
     if phase1 is None:
-        return PartitionResult(
-            "no_solution", None, None, None, None, len(master.columns), "time ran out"
-        )
+        return PartitionResult.without_plan("no_solution", len(master.columns), "time ran out")
     if phase1[0] > 1e-7:
-        return PartitionResult(
+        return PartitionResult.without_plan(
             "infeasible",
-            None,
-            None,
-            None,
-            None,
             len(master.columns),
             "no set of connected areas covers every ward once at this balance (LP infeasible)",
         )
     master.to_phase_2()
     phase2 = _generate(master, areas.cost, 2, deadline)
     if phase2 is None:
-        return PartitionResult(
-            "no_solution", None, None, None, None, len(master.columns), "time ran out"
-        )
+        return PartitionResult.without_plan("no_solution", len(master.columns), "time ran out")
     lb, rc = phase2
     if on_progress:
         on_progress(None, lb, f"LP bound over {areas.count:,} areas")
@@ -378,8 +373,7 @@ def _mip(
     h.setOptionValue("mip_rel_gap", gap)
     h.setOptionValue("presolve", PRESOLVE)
     rows = n + k
-    ones = np.ones(rows)
-    h.addRows(rows, ones, ones, 0, np.array([0], np.int32), np.array([], np.int32), np.array([]))
+    _equality_rows(h, np.ones(rows))
     starts: list[int] = []
     idx: list[int] = []
     for area, j in keep:
@@ -442,25 +436,13 @@ def find_partition(problem: Problem, areas: Areas, *, time_limit: float) -> Part
 
     n, k = problem.n_units, problem.n_organisers
     if areas.count < k:
-        return PartitionResult(
-            "infeasible", None, None, None, None, 0, "fewer fitting areas than organisers"
-        )
+        return PartitionResult.without_plan("infeasible", 0, "fewer fitting areas than organisers")
     hs = highspy_module()
     h = hs.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.05, time_limit))
     h.setOptionValue("presolve", PRESOLVE)
-    ones = np.ones(n)
-    h.addRows(n, ones, ones, 0, np.array([0], np.int32), np.array([], np.int32), np.array([]))
-    h.addRows(
-        1,
-        np.array([float(k)]),
-        np.array([float(k)]),
-        0,
-        np.array([0], np.int32),
-        np.array([], np.int32),
-        np.array([]),
-    )
+    _equality_rows(h, np.append(np.ones(n), float(k)))  # units once each; k areas
     csc = areas.incidence.T.tocsc()  # units × areas: column s lists the units of area s
     m = areas.count
     starts: list[int] = []
@@ -483,17 +465,13 @@ def find_partition(problem: Problem, areas: Areas, *, time_limit: float) -> Part
     h.run()
     status = h.getModelStatus()
     if status == hs.HighsModelStatus.kInfeasible:
-        return PartitionResult(
+        return PartitionResult.without_plan(
             "infeasible",
-            None,
-            None,
-            None,
-            None,
             m,
             f"no {k} connected areas with loads in the balance window cover every ward once",
         )
     if h.getInfo().primal_solution_status != 2:
-        return PartitionResult("no_solution", None, None, None, None, m, "time ran out")
+        return PartitionResult.without_plan("no_solution", m, "time ran out")
     chosen = [int(s) for s in np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)]
     rows, cols = linear_sum_assignment(areas.cost[chosen, :])
     plan = [-1] * n
@@ -502,3 +480,8 @@ def find_partition(problem: Problem, areas: Areas, *, time_limit: float) -> Part
             plan[i] = int(j)
     total = float(areas.cost[chosen, :][rows, cols].sum())
     return PartitionResult("feasible", plan, total, None, None, m)
+
+
+def _equality_rows(h: Any, rhs: np.ndarray) -> None:
+    """Add empty rows ``= rhs`` to the HiGHS model ``h`` (their columns come afterwards)."""
+    h.addRows(len(rhs), rhs, rhs, 0, np.array([0], np.int32), np.array([], np.int32), np.array([]))
