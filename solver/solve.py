@@ -308,32 +308,24 @@ def _partition_solve(
     if areas is None:
         return None
     report("distance", None, None, f"{areas.count:,} connected areas fit")
-    # cheap contiguous starts: the given plan, region growing, spanning-tree splits
     nb = problem.neighbours()
-    starts: list[list[int] | None] = [start]
-    grown = heuristic.grow(problem, nb, lo, hi, respect_zones=params.respect_zones)
-    if grown is not None:
-        starts.append(
-            heuristic.improve(
+    valid = []
+    for a in _cheap_plans(problem, params, clock, tolerance, lo, hi, start):
+        if a is not None and a is not start:
+            a = heuristic.improve(
                 problem,
                 nb,
-                grown,
+                a,
                 lo,
                 hi,
                 respect_zones=params.respect_zones,
                 seed=params.seed,
                 deadline=time.monotonic() + max(0.2, min(2.0, clock.remaining() / 20)),
             )
-        )
-    if not params.respect_zones:
-        budget = min(TREE_SECONDS, clock.remaining() * TREE_SHARE)
-        starts.extend(_tree_plans(problem, tolerance, params.seed, time.monotonic() + budget))
-    valid = [
-        a
-        for a in starts
-        if a is not None
-        and not verify.check_plan(problem, a, tolerance, respect_zones=params.respect_zones)
-    ]
+        if a is not None and not verify.check_plan(
+            problem, a, tolerance, respect_zones=params.respect_zones
+        ):
+            valid.append(a)
     best_start = min(valid, key=lambda a: verify.objective(problem, a)) if valid else None
 
     def progress(inc: float | None, bnd: float | None, msg: str) -> None:
@@ -443,12 +435,8 @@ def _cut_loop(
                 if val < inc_val - 1e-9:
                     incumbent, inc_val = list(cand), val
 
-    offer(start)
-    offer(heuristic.grow(problem, nb, lo, hi, respect_zones=params.respect_zones))
-    if not params.respect_zones:
-        budget = min(TREE_SECONDS, clock.remaining() * TREE_SHARE)
-        for plan in _tree_plans(problem, tolerance, params.seed, time.monotonic() + budget):
-            offer(plan)
+    for plan in _cheap_plans(problem, params, clock, tolerance, lo, hi, start):
+        offer(plan)
     report(phase, None if incumbent is None else inc_val, None, "heuristic plan")
     star_share, lns_share = primal_shares(problem, params)
     if star_share > 0:
@@ -608,6 +596,27 @@ def _partition_probe(
     if res.assignment is None:
         return True, None
     return True, _LoopResult(Status.FEASIBLE, res.assignment, res.objective, None, 1, 0)
+
+
+def _cheap_plans(
+    problem: Problem,
+    params: SolveParams,
+    clock: _Clock,
+    tolerance: float,
+    lo: float,
+    hi: float,
+    start: list[int] | None,
+) -> list[list[int] | None]:
+    """The first candidates of either method, unpolished: the given plan, region growing from
+    the homes, and spanning-tree splits (not with zones)."""
+    plans = [
+        start,
+        heuristic.grow(problem, problem.neighbours(), lo, hi, respect_zones=params.respect_zones),
+    ]
+    if not params.respect_zones:
+        budget = min(TREE_SECONDS, clock.remaining() * TREE_SHARE)
+        plans.extend(_tree_plans(problem, tolerance, params.seed, time.monotonic() + budget))
+    return plans
 
 
 def _tree_plans(problem: Problem, tolerance: float, seed: int, deadline: float) -> list[list[int]]:
