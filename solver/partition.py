@@ -23,7 +23,6 @@ Everything here is pure computation (numpy, scipy.sparse, highspy); it runs only
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,7 +48,7 @@ MAX_MIP_COLUMNS = 400_000
 
 #: HiGHS's presolve ignores the time limit on set-partitioning models with many columns (48,000
 #: areas: 26 s in presolve against a 5 s limit, probing off or on), so it is switched off.
-PRESOLVE = os.environ.get("WARDPLAN_PARTITION_PRESOLVE", "off")
+PRESOLVE = "off"
 
 ProgressFn = Callable[[float | None, float | None, str], None]
 
