@@ -118,6 +118,10 @@ def grow(
     return plan.assign
 
 
+#: Load differences up to this (households) count as no change of balance in :func:`improve`.
+BALANCE_EPS = 1e-9
+
+
 def improve(
     problem: Problem,
     nb: Sequence[Sequence[int]],
@@ -138,8 +142,6 @@ def improve(
         org_zone = [
             p.zones[next(iter(plan.members[j]))] if plan.members[j] else None for j in range(k)
         ]
-    max_d = max(max(row) for row in p.distance_km)
-    penalty = 2.0 * max_d + 1.0
     rng = random.Random(seed)
     units = list(range(p.n_units))
     improved = True
@@ -154,7 +156,7 @@ def improve(
             if not targets:
                 continue
             w = p.weights[i]
-            best, best_b = -1e-9, -1
+            best, best_b = (0.0, -1e-9), -1
             ex_a = _excess(plan.load[a], lo, hi)
             ex_a2 = _excess(plan.load[a] - w, lo, hi)
             for b in targets:
@@ -163,7 +165,11 @@ def improve(
                 d_bal = (
                     ex_a2 + _excess(plan.load[b] + w, lo, hi) - ex_a - _excess(plan.load[b], lo, hi)
                 )
-                delta = penalty * d_bal + w * (p.distance_km[i][b] - p.distance_km[i][a])
+                # balance first, strictly: a move that worsens it is never bought with distance
+                delta = (
+                    0.0 if abs(d_bal) <= BALANCE_EPS else d_bal,
+                    w * (p.distance_km[i][b] - p.distance_km[i][a]),
+                )
                 if delta < best:
                     best, best_b = delta, b
             if best_b >= 0 and stays_connected_without(plan.members[a], i, nb):

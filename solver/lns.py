@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from solver import verify
 from solver.backends import Backend
@@ -106,8 +106,10 @@ def improve(
     respect_zones: bool = False,
     seed: int = 0,
     neighbourhood: int = NEIGHBOURHOOD,
+    on_improve: Callable[[list[int]], None] | None = None,
 ) -> list[int]:
-    """Re-optimise neighbourhoods of areas until ``deadline``; returns the improved plan."""
+    """Re-optimise neighbourhoods of areas until ``deadline``; returns the improved plan.
+    ``on_improve`` is called with the plan after every improvement."""
     rng = random.Random(seed)
     plan = list(assign)
     size = min(neighbourhood, problem.n_organisers)
@@ -133,4 +135,6 @@ def improve(
             stall = 0
             for q, i in enumerate(units):
                 plan[i] = orgs[better[q]]
+            if on_improve is not None:
+                on_improve(plan)
     return plan
