@@ -52,7 +52,7 @@ lint:
 	$(UV) run ruff format --check .
 
 typecheck:
-	$(UV) run mypy solver gis app
+	$(UV) run mypy solver gis app benchmarks
 
 contracts:
 	$(UV) run lint-imports

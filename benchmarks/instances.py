@@ -179,7 +179,8 @@ def _apportion(weights: np.ndarray, total: int) -> np.ndarray:
     rest = extra - int(base.sum())
     order = np.argsort(-(quota - base), kind="stable")
     base[order[:rest]] += 1
-    return base + 1
+    pieces: np.ndarray = base + 1
+    return pieces
 
 
 def _split(geom: shapely.Geometry, count: int, rng: np.random.Generator) -> list[shapely.Geometry]:

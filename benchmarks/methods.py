@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import signal
 import time
-from typing import Any
+from typing import Any, cast
 
 from solver import verify
 from solver.backends import make_backend
@@ -123,8 +123,8 @@ def run_tree(
     k = problem.n_organisers
     try:
         g = nx.Graph()
-        for i, w in enumerate(problem.weights):
-            g.add_node(i, load=w)
+        for i, load in enumerate(problem.weights):
+            g.add_node(i, load=load)
         g.add_edges_from(problem.edges)
         graph = Graph.from_networkx(g)
         parts = recursive_tree_part(
@@ -150,7 +150,8 @@ def run_tree(
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    labels = sorted(set(parts.values()))
+    # the labels are those given, range(k); GerryChain types them as Hashable
+    labels = sorted({cast(int, p) for p in parts.values()})
     index = {p: q for q, p in enumerate(labels)}
     part_of = [index[parts[i]] for i in range(problem.n_units)]
     w = np.asarray(problem.weights)

@@ -208,8 +208,8 @@ def targets(data: Rec) -> list[list[str]]:
     sub5 = _find(data, lambda r: r.get("kind") == "subward" and r.get("units") == 5000)
     v, got = _judge(sub5, None, 300.0)
     rows.append(["sub-ward 5,000 units: a verified plan with its gap in ≤ 300 s", v, got])
-    peaks = [
-        (w.get("peak_mib"), r["name"])
+    peaks: list[tuple[float, str]] = [
+        (float(w["peak_mib"]), r["name"])
         for r in data["instances"]
         for w in [_wp(r)]
         if w.get("peak_mib") is not None
