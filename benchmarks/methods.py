@@ -151,9 +151,10 @@ def run_tree(
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     # the labels are those given, range(k); GerryChain types them as Hashable
-    labels = sorted({cast(int, p) for p in parts.values()})
+    label = [cast(int, parts[i]) for i in range(problem.n_units)]
+    labels = sorted(set(label))
     index = {p: q for q, p in enumerate(labels)}
-    part_of = [index[parts[i]] for i in range(problem.n_units)]
+    part_of = [index[p] for p in label]
     w = np.asarray(problem.weights)
     d = np.asarray(problem.distance_km)
     cost = np.zeros((len(labels), k))
