@@ -122,3 +122,22 @@ def test_a_city_too_large_for_the_full_model_gets_a_plan_and_a_true_bound(
     assert sol.bound <= _floor(p, *p.load_bounds(tol)) + 1e-9
     assert sol.bound <= sol.objective
     assert any("too many pairs" in w for w in sol.warnings)
+
+
+def test_auto_balance_on_a_large_city_probes_without_the_full_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(solve_module, "LARGE_PAIRS", 0)
+
+    def no_full_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the full assignment model was built")
+
+    monkeypatch.setattr(solve_module, "AssignmentModel", no_full_model)
+    p = _weighted_grid(4, 5, [(0, 0), (3, 4), (0, 4), (3, 0)], seed=13)
+    sol = solve(p, SolveParams(tolerance=None, time_limit=10, partition=False))
+    assert sol.assignment is not None
+    assert sol.tolerance is not None
+    assert verify.check_plan(p, sol.assignment, sol.tolerance) == []
+    assert sol.tightest_tolerance == pytest.approx(
+        verify.max_deviation(p, sol.assignment), abs=1e-3
+    )
