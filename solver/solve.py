@@ -399,6 +399,51 @@ def _partition_solve(
     return loop
 
 
+class _Best:
+    """The best valid plan offered so far. Candidates are polished with boundary moves first (for
+    at most a tenth of the time left, 0.2–5 s); the polished and the raw one are both checked."""
+
+    def __init__(
+        self, problem: Problem, params: SolveParams, clock: _Clock, tolerance: float
+    ) -> None:
+        self.problem, self.params, self.clock, self.tolerance = problem, params, clock, tolerance
+        self.lo, self.hi = problem.load_bounds(tolerance)
+        self.nb = problem.neighbours()
+        self.plan: list[int] | None = None
+        self.value = math.inf
+
+    @property
+    def known(self) -> float | None:
+        """The best plan's value, ``None`` before there is one."""
+        return None if self.plan is None else self.value
+
+    def offer(self, a: list[int] | None, *, polish: bool = True) -> None:
+        if a is None:
+            return
+        p, params = self.problem, self.params
+        candidates = [a]
+        if polish:
+            budget = max(0.2, min(5.0, self.clock.remaining() / 10))
+            candidates.insert(
+                0,
+                heuristic.improve(
+                    p,
+                    self.nb,
+                    a,
+                    self.lo,
+                    self.hi,
+                    respect_zones=params.respect_zones,
+                    seed=params.seed,
+                    deadline=time.monotonic() + budget,
+                ),
+            )
+        for cand in candidates:
+            if not verify.check_plan(p, cand, self.tolerance, respect_zones=params.respect_zones):
+                val = verify.objective(p, cand)
+                if val < self.value - 1e-9:
+                    self.plan, self.value = list(cand), val
+
+
 def _cut_loop(
     problem: Problem,
     params: SolveParams,
@@ -418,42 +463,20 @@ def _cut_loop(
     nb = problem.neighbours()
     model = AssignmentModel(problem, lo=lo, hi=hi, respect_zones=params.respect_zones)
     phase = "probe" if first_plan else "distance"
-    incumbent: list[int] | None = None
-    inc_val = math.inf
-
-    def offer(a: list[int] | None) -> None:
-        """Polish a candidate with boundary moves and keep the best valid plan seen."""
-        nonlocal incumbent, inc_val
-        if a is None:
-            return
-        polished = heuristic.improve(
-            problem,
-            nb,
-            a,
-            lo,
-            hi,
-            respect_zones=params.respect_zones,
-            seed=params.seed,
-            deadline=time.monotonic() + max(0.2, min(5.0, clock.remaining() / 10)),
-        )
-        for cand in (polished, a):
-            if not verify.check_plan(problem, cand, tolerance, respect_zones=params.respect_zones):
-                val = verify.objective(problem, cand)
-                if val < inc_val - 1e-9:
-                    incumbent, inc_val = list(cand), val
-
+    best = _Best(problem, params, clock, tolerance)
+    offer = best.offer
     for plan in _cheap_plans(problem, params, clock, tolerance, lo, hi, start):
         offer(plan)
-    report(phase, None if incumbent is None else inc_val, None, "heuristic plan")
+    report(phase, best.known, None, "heuristic plan")
     star_share, lns_share = primal_shares(problem, params)
     if star_share > 0:
         offer(_star_plan(problem, params, backend, clock, lo, hi, first_plan, star_share))
-        report(phase, None if incumbent is None else inc_val, None, "star-shaped plan")
-    if incumbent is not None and not first_plan and lns_share > 0:
+        report(phase, best.known, None, "star-shaped plan")
+    if best.plan is not None and not first_plan and lns_share > 0:
         offer(
             lns.improve(
                 problem,
-                incumbent,
+                best.plan,
                 lo,
                 hi,
                 backend,
@@ -462,7 +485,7 @@ def _cut_loop(
                 seed=params.seed,
             )
         )
-        report(phase, inc_val, None, "neighbourhood search")
+        report(phase, best.known, None, "neighbourhood search")
 
     best_bound = -math.inf
     iterations = 0
@@ -470,7 +493,7 @@ def _cut_loop(
     explanation = ""
     final = False  # the last round: nothing new to cut, so it gets all the time and the true gap
     while clock.remaining() > 0.05:
-        if incumbent is not None and (first_plan or _proved(inc_val, best_bound, params.gap)):
+        if best.plan is not None and (first_plan or _proved(best.value, best_bound, params.gap)):
             break
         iterations += 1
         if final or first_plan:
@@ -478,19 +501,19 @@ def _cut_loop(
         else:
             round_limit = min(clock.remaining(), max(1.0, clock.limit * ROUND_SHARE))
             round_gap = max(params.gap, ROUND_GAP)
-        warm = model.start_values(incumbent) if incumbent is not None else None
+        warm = model.start_values(best.plan) if best.plan is not None else None
 
         def progress(
             inc: float | None,
             bnd: float | None,
             floor: float = best_bound,
-            best: float = inc_val,
+            known: float = best.value,
             label: str = f"round {iterations}",
         ) -> bool:
-            known = [x for x in (inc, best) if x is not None and math.isfinite(x)]
+            seen = [x for x in (inc, known) if x is not None and math.isfinite(x)]
             report(
                 phase,
-                min(known) if known else None,
+                min(seen) if seen else None,
                 None if bnd is None else max(floor, bnd),
                 label,
             )
@@ -530,13 +553,13 @@ def _cut_loop(
             offer(heuristic.repair(problem, nb, in_pieces[-1]))
             report(
                 phase,
-                None if incumbent is None else inc_val,
+                best.known,
                 best_bound if best_bound > -math.inf else None,
                 f"round {iterations}: {added} contiguity cuts (restart)",
             )
             continue
         if res.status == "infeasible":
-            if incumbent is None:
+            if best.plan is None:
                 status = Status.INFEASIBLE
                 explanation = (
                     "proved by the model"
@@ -562,19 +585,19 @@ def _cut_loop(
         offer(heuristic.repair(problem, nb, a))
         report(
             phase,
-            None if incumbent is None else inc_val,
+            best.known,
             best_bound if best_bound > -math.inf else None,
             f"round {iterations}: {added} contiguity cuts",
         )
     bound = best_bound if best_bound > -math.inf else None
-    if incumbent is None:
+    if best.plan is None:
         if status is not Status.INFEASIBLE:
             explanation = "time ran out before any contiguous plan was found"
         return _LoopResult(status, None, None, bound, iterations, model.cuts, explanation)
     if bound is not None:
-        bound = min(bound, inc_val)
-    status = Status.OPTIMAL if _proved(inc_val, bound, params.gap) else Status.FEASIBLE
-    return _LoopResult(status, incumbent, inc_val, bound, iterations, model.cuts, explanation)
+        bound = min(bound, best.value)
+    status = Status.OPTIMAL if _proved(best.value, bound, params.gap) else Status.FEASIBLE
+    return _LoopResult(status, best.plan, best.value, bound, iterations, model.cuts, explanation)
 
 
 #: Above this many unit–organiser pairs the assignment model is not built and
@@ -613,34 +636,12 @@ def _relaxed_search(
 
     The bound ignores contiguity, so the gap is an upper limit on the true one."""
     lo, hi = problem.load_bounds(tolerance)
-    nb = problem.neighbours()
     phase = "probe" if first_plan else "distance"
-    best: list[int] | None = None
-    best_val = math.inf
+    best = _Best(problem, params, clock, tolerance)
     bound: float | None = None
 
-    def offer(a: list[int] | None, polish: bool = True) -> None:
-        nonlocal best, best_val
-        if a is None:
-            return
-        if polish:
-            a = heuristic.improve(
-                problem,
-                nb,
-                a,
-                lo,
-                hi,
-                respect_zones=params.respect_zones,
-                seed=params.seed,
-                deadline=time.monotonic() + max(0.2, min(5.0, clock.remaining() / 10)),
-            )
-        if not verify.check_plan(problem, a, tolerance, respect_zones=params.respect_zones):
-            val = verify.objective(problem, a)
-            if val < best_val - 1e-9:
-                best, best_val = list(a), val
-
     def progress(msg: str) -> None:
-        report(phase, None if best is None else best_val, bound, msg)
+        report(phase, best.known, bound, msg)
 
     lp = relaxed.solve_lp(
         problem, lo, hi, deadline=time.monotonic() + clock.remaining() * RELAXED_LP_SHARE
@@ -648,7 +649,7 @@ def _relaxed_search(
     if lp is not None:
         bound = lp.bound
         progress(f"LP without contiguity ({lp.columns:,} pairs priced in)")
-        offer(
+        best.offer(
             relaxed.round_plan(
                 problem,
                 lp.shares,
@@ -661,11 +662,11 @@ def _relaxed_search(
             polish=False,
         )
         progress("plan rounded from the LP")
-    if best is None or not first_plan:
+    if best.plan is None or not first_plan:
         for plan in _cheap_plans(problem, params, clock, tolerance, lo, hi, start):
-            offer(plan)
+            best.offer(plan)
         progress("heuristic plan")
-    if best is not None and not first_plan and not _proved(best_val, bound, params.gap):
+    if best.plan is not None and not first_plan and not _proved(best.value, bound, params.gap):
         last = [time.monotonic()]
 
         def improved(plan: list[int]) -> None:
@@ -673,10 +674,10 @@ def _relaxed_search(
                 last[0] = time.monotonic()
                 report(phase, verify.objective(problem, plan), bound, "neighbourhood search")
 
-        offer(
+        best.offer(
             lns.improve(
                 problem,
-                best,
+                best.plan,
                 lo,
                 hi,
                 backend,
@@ -689,13 +690,13 @@ def _relaxed_search(
             polish=False,
         )
         progress("neighbourhood search")
-    if best is None:
+    if best.plan is None:
         why = "time ran out before any contiguous plan was found"
         return _LoopResult(Status.NO_SOLUTION, None, None, bound, 1, 0, why)
     if bound is not None:
-        bound = min(bound, best_val)
-    status = Status.OPTIMAL if _proved(best_val, bound, params.gap) else Status.FEASIBLE
-    loop = _LoopResult(status, best, best_val, bound, 1, 0)
+        bound = min(bound, best.value)
+    status = Status.OPTIMAL if _proved(best.value, bound, params.gap) else Status.FEASIBLE
+    loop = _LoopResult(status, best.plan, best.value, bound, 1, 0)
     loop.warnings.append(
         f"{problem.n_units:,} units × {problem.n_organisers:,} organisers: too many pairs for the "
         "full model; the bound is the LP without contiguity, so the true gap is at most the one "
