@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sps
 
+from solver import relaxed
 from solver.backends import highspy_module
 from solver.problem import Problem
 
@@ -42,15 +43,29 @@ MAX_VISITS = 3_000_000
 
 #: Columns priced into the restricted LP per organiser and round, and the first Δ as a share of LB.
 PRICE_PER_ORGANISER = 30
-FIRST_DELTA = 0.005
+FIRST_DELTA = 0.002
 #: The integer programme is given at most this many columns; beyond, Δ stops growing.
 MAX_MIP_COLUMNS = 400_000
+
+#: Before the integer programme, a dive on the LP looks for a plan: fix the column with the largest
+#: fractional value to 1 and re-solve (pricing in columns over every listed area) until the LP is
+#: integral or admits no plan, then round the last LP that did; at most DIVE_MAX_LPS steps and
+#: DIVE_SHARE of the time left. Bangalore, 40 COs at ±10 % (LP bound 880,601; optimum 882,654,
+#: which the integer programme alone proved in 209 s): the integer programme over the 58,000
+#: columns below Δ = 0.5 % found no plan in 60 s (its root cuts took that long); the dive's 28 LPs
+#: (9 s on a loaded machine) and the rounding gave 890,807, 1.2 % above the bound. Dives that
+#: backtrack instead, over a fixed set of columns, found plans 0.6–1.3 % above the bound or
+#: nothing, depending on the set; completing the plan exactly took too long.
+DIVE_SHARE = 0.3
+DIVE_MAX_LPS = 400
 
 #: HiGHS's presolve ignores the time limit on set-partitioning models with many columns (48,000
 #: areas: 26 s in presolve against a 5 s limit, probing off or on), so it is switched off.
 PRESOLVE = "off"
 
 ProgressFn = Callable[[float | None, float | None, str], None]
+#: improve(plan, deadline) → a plan no worse (see :func:`solve_partition`).
+ImproveFn = Callable[[list[int], float], list[int]]
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,9 @@ class Areas:
     members: list[tuple[int, ...]]
     incidence: sps.csr_matrix
     cost: np.ndarray
+    lo: float
+    hi: float
+    respect_zones: bool = False
 
     @property
     def count(self) -> int:
@@ -151,7 +169,7 @@ def enumerate_areas(
     incidence = sps.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(members), n))
     unit_cost = np.asarray(problem.weights)[:, None] * np.asarray(problem.distance_km)
     cost = np.asarray(incidence @ unit_cost) if members else np.zeros((0, k))
-    return Areas(members, incidence, cost)
+    return Areas(members, incidence, cost, lo, hi, respect_zones)
 
 
 class _Master:
@@ -257,8 +275,16 @@ def solve_partition(
     gap: float,
     start: Sequence[int] | None = None,
     on_progress: ProgressFn | None = None,
+    improve: ImproveFn | None = None,
+    first_share: float = 1.0,
+    improve_share: float = 0.0,
 ) -> PartitionResult:
-    """The best plan made of the listed areas (exact: the listing holds every feasible area)."""
+    """The best plan made of the listed areas (exact: the listing holds every feasible area).
+
+    After the LP and a dive for a first plan, the integer programme gets ``first_share`` of the
+    time left. If that does not prove the optimum, ``improve(plan, deadline)`` (any search that
+    returns a plan no worse, made of listed areas) gets ``improve_share`` of what is left, and the
+    integer programme the rest, warm-started with the improved plan."""
     deadline = time.monotonic() + time_limit
     k = problem.n_organisers
     if areas.count == 0:
@@ -296,46 +322,84 @@ def solve_partition(
         best = list(start) if start is not None else None
     delta = max(min(ub - lb, FIRST_DELTA * abs(lb)), 1e-6 * max(1.0, abs(lb)))
     bound = lb
-    while True:
-        keep = np.argwhere(rc <= delta + 1e-9 * max(1.0, abs(lb)))
-        capped = len(keep) > MAX_MIP_COLUMNS
-        if capped:  # keep the cheapest; the proof then holds only below the largest kept rc
-            order = np.argsort(rc[keep[:, 0], keep[:, 1]], kind="stable")[:MAX_MIP_COLUMNS]
-            keep = keep[order]
-            delta = float(rc[keep[-1, 0], keep[-1, 1]])
-        if best is not None:  # the incumbent's columns too, for a warm start; extra columns
-            # only widen the restricted model, so its bound stays a bound below lb + Δ
-            extra = _columns_of(best, index, k) or []
-            kept = {(int(a), int(b)) for a, b in keep}
-            missing = [c for c in extra if c not in kept]
-            if missing:
-                keep = np.vstack([keep, np.array(missing, dtype=keep.dtype)])
+
+    def proved() -> bool:
+        return best is not None and ub - min(bound, ub) <= gap * max(1e-9, abs(ub))
+
+    def offer(found: tuple[float, list[int]] | None, label: str) -> None:
+        nonlocal ub, best
+        if found is not None and found[0] < ub - 1e-9:
+            ub, best = found
+            if on_progress:
+                on_progress(ub, bound, label)
+
+    def mip_rounds(until: float) -> None:
+        """Reduced-cost fixing: the integer programme over the columns below lb + Δ, Δ growing."""
+        nonlocal delta, bound, ub, best
+        while True:
+            keep, delta, capped = _below(rc, lb, delta)
+            # the incumbent's columns too, for a warm start; extra columns only widen the
+            # restricted model, so its bound stays a bound below lb + Δ
+            keep = _with_plan(keep, best, index, k)
+            left = until - time.monotonic()
+            if left <= 0.05:
+                return
+            z, z_bound, plan = _mip(problem, areas, keep, left, gap, best, index)
+            # below lb + Δ only the kept columns can appear: the restricted bound is global there
+            bound = max(bound, min(z_bound, lb + delta))
+            if plan is not None and z is not None and z < ub - 1e-9:
+                ub, best = z, plan
+            if on_progress:
+                on_progress(None if best is None else ub, bound, f"{len(keep):,} columns below Δ")
+            if proved():
+                return
+            if best is not None and ub <= lb + delta + 1e-9 * max(1.0, abs(ub)):
+                return  # the plan lies below lb + Δ: nothing outside the kept columns can beat it
+            if capped or time.monotonic() >= until:
+                return
+            delta *= 4
+
+    if not proved():
         left = deadline - time.monotonic()
-        if left <= 0.05:
-            break
-        z, z_bound, plan = _mip(problem, areas, keep, left, gap, best, index)
-        # below lb + Δ only the kept columns can appear: the restricted bound is global there
-        bound = max(bound, min(z_bound, lb + delta))
-        if plan is not None and z is not None and z < ub - 1e-9:
-            ub, best = z, plan
-        if on_progress:
-            on_progress(None if best is None else ub, bound, f"{len(keep):,} columns below Δ")
-        if best is not None and ub - min(bound, ub) <= gap * max(1e-9, abs(ub)):
-            break  # proved to the accepted gap
-        if best is not None and ub <= lb + delta + 1e-9 * max(1.0, abs(ub)):
-            break  # the plan lies below lb + Δ: nothing outside the kept columns can beat it
-        if capped or time.monotonic() >= deadline:
-            break
-        delta *= 4
+        dive_until = time.monotonic() + left * DIVE_SHARE
+        offer(_dive(problem, master, index, dive_until), "dive on the LP")
+    mip_rounds(time.monotonic() + (deadline - time.monotonic()) * first_share)
+    if improve is not None and best is not None and not proved():
+        plan = improve(best, time.monotonic() + (deadline - time.monotonic()) * improve_share)
+        cols = _columns_of(plan, index, k)
+        if cols:
+            offer((float(sum(areas.cost[s, j] for s, j in cols)), list(plan)), "improved plan")
+        mip_rounds(deadline)
     bound = min(bound, ub)
     if best is None:
         return PartitionResult(
             "no_solution", None, None, bound, lb, len(master.columns), "time ran out"
         )
-    proved = ub - bound <= gap * max(1e-9, abs(ub))
     return PartitionResult(
-        "optimal" if proved else "feasible", best, ub, bound, lb, len(master.columns)
+        "optimal" if proved() else "feasible", best, ub, bound, lb, len(master.columns)
     )
+
+
+def _below(rc: np.ndarray, lb: float, delta: float) -> tuple[np.ndarray, float, bool]:
+    """The (area, organiser) columns with reduced cost ≤ Δ, at most MAX_MIP_COLUMNS of them (the
+    cheapest); (columns, the Δ they are complete up to, whether the cap cut them)."""
+    keep = np.argwhere(rc <= delta + 1e-9 * max(1.0, abs(lb)))
+    if len(keep) <= MAX_MIP_COLUMNS:
+        return keep, delta, False
+    # keep the cheapest; the proof then holds only below the largest kept rc
+    order = np.argsort(rc[keep[:, 0], keep[:, 1]], kind="stable")[:MAX_MIP_COLUMNS]
+    keep = keep[order]
+    return keep, float(rc[keep[-1, 0], keep[-1, 1]]), True
+
+
+def _with_plan(
+    keep: np.ndarray, plan: list[int] | None, index: dict[tuple[int, ...], int], k: int
+) -> np.ndarray:
+    """``keep`` with the columns of ``plan`` added (so that the restricted model holds a plan)."""
+    extra = _columns_of(plan, index, k) or [] if plan is not None else []
+    kept = {(int(a), int(b)) for a, b in keep}
+    missing = [c for c in extra if c not in kept]
+    return np.vstack([keep, np.array(missing, dtype=keep.dtype)]) if missing else keep
 
 
 def _columns_of(
@@ -364,33 +428,12 @@ def _mip(
 ) -> tuple[float | None, float, list[int] | None]:
     """Set partitioning over the columns ``keep`` (rows of (area, organiser)): (objective or
     ``None``, proven bound of this restricted model (inf when infeasible), plan)."""
-    n, k = problem.n_units, problem.n_organisers
+    k = problem.n_organisers
     hs = highspy_module()
-    h = hs.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _restricted(problem, areas, keep)
     h.setOptionValue("time_limit", max(0.05, time_limit))
     h.setOptionValue("mip_rel_gap", gap)
-    h.setOptionValue("presolve", PRESOLVE)
-    rows = n + k
-    _equality_rows(h, np.ones(rows))
-    starts: list[int] = []
-    idx: list[int] = []
-    for area, j in keep:
-        starts.append(len(idx))
-        idx.extend(areas.members[area])
-        idx.append(n + int(j))
-    nc = len(starts)
-    costs = areas.cost[keep[:, 0], keep[:, 1]]
-    h.addCols(
-        nc,
-        costs,
-        np.zeros(nc),
-        np.ones(nc),
-        len(idx),
-        np.array(starts, np.int32),
-        np.array(idx, np.int32),
-        np.ones(len(idx)),
-    )
+    nc = len(keep)
     h.changeColsIntegrality(
         nc, np.arange(nc, dtype=np.int32), np.full(nc, hs.HighsVarType.kInteger)
     )
@@ -411,17 +454,107 @@ def _mip(
     info = h.getInfo()
     if info.primal_solution_status != 2:  # no feasible integer solution
         return None, float(info.mip_dual_bound), None
-    x = np.asarray(h.getSolution().col_value)
-    plan = [-1] * n
+    found = _plan_of(problem, areas, keep, np.asarray(h.getSolution().col_value))
+    if found is None:
+        return None, -math.inf, None
+    return found[0], float(info.mip_dual_bound), found[1]
+
+
+def _restricted(problem: Problem, areas: Areas, keep: np.ndarray) -> Any:
+    """A HiGHS model of the set-partitioning LP over the columns ``keep``, 0 ≤ x ≤ 1."""
+    n, k = problem.n_units, problem.n_organisers
+    h = highspy_module().Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", PRESOLVE)
+    _equality_rows(h, np.ones(n + k))
+    starts: list[int] = []
+    idx: list[int] = []
+    for area, j in keep:
+        starts.append(len(idx))
+        idx.extend(areas.members[area])
+        idx.append(n + int(j))
+    nc = len(starts)
+    h.addCols(
+        nc,
+        areas.cost[keep[:, 0], keep[:, 1]],
+        np.zeros(nc),
+        np.ones(nc),
+        len(idx),
+        np.array(starts, np.int32),
+        np.array(idx, np.int32),
+        np.ones(len(idx)),
+    )
+    return h
+
+
+def _plan_of(
+    problem: Problem, areas: Areas, keep: np.ndarray, x: np.ndarray
+) -> tuple[float, list[int]] | None:
+    """(cost, plan) of an integral solution over the columns ``keep``; ``None`` if it leaves a
+    unit uncovered."""
+    plan = [-1] * problem.n_units
     total = 0.0
     for col in np.flatnonzero(x > 0.5):
         area, j = int(keep[col, 0]), int(keep[col, 1])
         total += float(areas.cost[area, j])
         for i in areas.members[area]:
             plan[i] = j
-    if -1 in plan:
-        return None, -math.inf, None
-    return total, float(info.mip_dual_bound), plan
+    return None if -1 in plan else (total, plan)
+
+
+def _dive(
+    problem: Problem, master: _Master, index: dict[tuple[int, ...], int], deadline: float
+) -> tuple[float, list[int]] | None:
+    """A plan by diving on the LP (see DIVE_SHARE); ``None`` if the dive fails or the deadline
+    passes. Columns are priced in over every listed area at each step, so the dive cannot run out
+    of them; the artificial columns stay in at a large cost, and any of them in the LP's solution
+    means the columns fixed so far admit no plan. Then (or when the steps run out) the last LP
+    that admitted one is rounded: each unit to the organiser with its largest share, pieces handed
+    to neighbours, balance restored (:func:`solver.relaxed.round_plan`). This changes ``master``:
+    call it last."""
+    h, areas, n, k = master.h, master.areas, master.n, master.k
+    art = master.artificials
+    # more than any plan costs (k areas), so the LP uses artificials only where it must
+    big = (k + 1) * max(1.0, float(np.abs(areas.cost).max()))
+    every = np.arange(art, dtype=np.int32)
+    h.changeColsCost(art, every, np.full(art, big))
+    h.changeColsBounds(art, every, np.zeros(art), np.full(art, master.hs.kHighsInf))
+    last: np.ndarray | None = None  # the last LP solution that admitted a plan
+    for _ in range(DIVE_MAX_LPS):
+        if time.monotonic() > deadline:
+            break
+        try:
+            if _generate(master, areas.cost, 2, deadline) is None:
+                break
+        except RuntimeError:  # the LP solver failed: round what there is
+            break
+        x = np.asarray(h.getSolution().col_value)
+        if x[:art].max() > 1e-6:
+            break
+        last = x[art:].copy()
+        frac = np.flatnonzero((last > 1e-6) & (last < 1 - 1e-6))
+        if len(frac) == 0:
+            break  # integral: the rounding below is exact
+        pick = art + int(frac[np.argmax(last[frac])])
+        h.changeColsBounds(1, np.array([pick], np.int32), np.ones(1), np.ones(1))
+    if last is None:
+        return None
+    shares = np.zeros((n, k))
+    for c in np.flatnonzero(last > 1e-9):
+        s, j = master.columns[int(c)]
+        shares[list(areas.members[s]), j] += last[c]
+    plan = relaxed.round_plan(
+        problem,
+        shares,
+        areas.lo,
+        areas.hi,
+        respect_zones=areas.respect_zones,
+        deadline=max(deadline, time.monotonic() + 0.5),
+    )
+    cols = None if plan is None else _columns_of(plan, index, k)
+    if plan is None or cols is None:  # (a rounded area could leave its zone: not listed)
+        return None
+    return float(sum(areas.cost[s, j] for s, j in cols)), plan
 
 
 def find_partition(problem: Problem, areas: Areas, *, time_limit: float) -> PartitionResult:

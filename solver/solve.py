@@ -279,9 +279,9 @@ LISTING_SHARE = 0.1
 LISTING_SECONDS = 3.0
 
 
-#: Shares of the time left for the first set-partitioning solve and, when it does not prove the
-#: optimum, for the neighbourhood search on its plan; a second solve, warm-started with the
-#: improved plan, gets the rest.
+#: Shares of the time left, after the LP and the dive, for the first integer programme and, when
+#: it does not prove the optimum, for the neighbourhood search on its plan; the integer programme
+#: then gets the rest, warm-started with the improved plan.
 PARTITION_FIRST_SHARE = 0.15
 PARTITION_LNS_SHARE = 0.6
 
@@ -338,52 +338,40 @@ def _partition_solve(
     def progress(inc: float | None, bnd: float | None, msg: str) -> None:
         report("distance", inc, bnd, msg)
 
-    # first try: often proves the optimum within seconds
-    res = partition.solve_partition(
-        problem,
-        areas,
-        time_limit=max(0.05, clock.remaining() * PARTITION_FIRST_SHARE),
-        gap=params.gap,
-        start=best_start,
-        on_progress=progress,
-    )
-    if res.status == "infeasible":
-        return _LoopResult(Status.INFEASIBLE, None, None, None, 1, 0, res.detail)
-    plan = res.assignment or best_start
-    if plan is None:
-        return None  # the cut loop takes over for the time left
-    value = verify.objective(problem, plan)
-    bound = res.bound
-    lp_bound, columns = res.lp_bound, res.columns
-    if not _proved(value, bound, params.gap) and clock.remaining() > 0.5:
-        # not proved: improve the plan by re-optimising neighbouring areas, then try again with it
+    def improve(plan: list[int], deadline: float) -> list[int]:
+        """Re-optimise neighbouring areas; keep the result only if it is valid and better."""
         better = lns.improve(
             problem,
             plan,
             lo,
             hi,
             backend,
-            deadline=time.monotonic() + clock.remaining() * PARTITION_LNS_SHARE,
+            deadline=deadline,
             respect_zones=params.respect_zones,
             seed=params.seed,
         )
         ok = not verify.check_plan(problem, better, tolerance, respect_zones=params.respect_zones)
-        if ok and (v := verify.objective(problem, better)) < value:
-            plan, value = better, v
-        report("distance", value, bound, "neighbourhood search")
-        again = partition.solve_partition(
-            problem,
-            areas,
-            time_limit=max(0.05, clock.remaining()),
-            gap=params.gap,
-            start=plan,
-            on_progress=progress,
-        )
-        if again.assignment is not None and again.objective is not None and again.objective < value:
-            plan, value = again.assignment, again.objective
-        if again.bound is not None:
-            bound = again.bound if bound is None else max(bound, again.bound)
-        columns += again.columns
+        if ok and verify.objective(problem, better) < verify.objective(problem, plan):
+            return better
+        return plan
+
+    res = partition.solve_partition(
+        problem,
+        areas,
+        time_limit=max(0.05, clock.remaining()),
+        gap=params.gap,
+        start=best_start,
+        on_progress=progress,
+        improve=improve,
+        first_share=PARTITION_FIRST_SHARE,
+        improve_share=PARTITION_LNS_SHARE,
+    )
+    if res.status == "infeasible":
+        return _LoopResult(Status.INFEASIBLE, None, None, None, 1, 0, res.detail)
+    plan = res.assignment or best_start
+    if plan is None:
+        return None  # the cut loop takes over for the time left
+    bound, lp_bound, columns = res.bound, res.lp_bound, res.columns
     if verify.check_plan(problem, plan, tolerance, respect_zones=params.respect_zones):
         raise AssertionError("the set-partitioning plan breaks a rule; this is a bug")
     value = verify.objective(problem, plan)

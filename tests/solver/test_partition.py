@@ -89,3 +89,35 @@ def test_cbc_keeps_the_cut_loop() -> None:
     sol = solve(p, SolveParams(tolerance=0.2, time_limit=20), backend=make_backend("cbc"))
     assert sol.status is Status.OPTIMAL
     assert not any("set partitioning" in w for w in sol.warnings)
+
+
+def test_the_dive_gives_a_valid_plan_priced_as_the_check_prices_it() -> None:
+    import time
+
+    import numpy as np
+
+    p = grid(
+        5,
+        6,
+        [(0, 0), (0, 5), (4, 0), (4, 5), (2, 2.5), (2, 0)],
+        weights=[10 + (i * 7) % 13 for i in range(30)],
+    )
+    tol = 0.2
+    lo, hi = p.load_bounds(tol)
+    areas = partition.enumerate_areas(p, lo, hi)
+    assert areas is not None
+    master = partition._Master(p, areas)
+    master.add([(s, j) for s in range(areas.count) for j in range(p.n_organisers)][:50], phase=1)
+    phase1 = partition._generate(master, np.zeros_like(areas.cost), 1, time.monotonic() + 30)
+    assert phase1 is not None
+    assert phase1[0] == pytest.approx(0.0, abs=1e-7)
+    master.to_phase_2()
+    phase2 = partition._generate(master, areas.cost, 2, time.monotonic() + 30)
+    assert phase2 is not None
+    index = {m: s for s, m in enumerate(areas.members)}
+    found = partition._dive(p, master, index, time.monotonic() + 30)
+    assert found is not None
+    cost, plan = found
+    assert verify.check_plan(p, plan, tol) == []
+    assert cost == pytest.approx(verify.objective(p, plan))
+    assert cost >= phase2[0] - 1e-6  # no plan beats the LP
