@@ -8,6 +8,7 @@ whether optimality was proved.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -234,31 +235,27 @@ class CbcBackend:
         on_progress: MipCallback | None = None,
         on_solution: SolutionCallback | None = None,
     ) -> MipResult:
-        """CBC runs as a separate command: neither callback is available, both are ignored."""
+        """CBC runs as a separate command: neither callback is available, both are ignored.
+
+        If CBC ends abnormally (PuLP raises; seen rarely, on a loaded machine, with a warm start),
+        it runs once more without the warm start for the time left; if that fails too, the
+        answer is ``no_solution`` and the caller goes on with the plans it has."""
         if warm_start:
             for v in model.variables():
                 if v.name in warm_start:
                     v.setInitialValue(warm_start[v.name])
-        fd, log_path = tempfile.mkstemp(prefix="wardplan-cbc-", suffix=".log")
-        os.close(fd)
+        t0 = time.monotonic()
+        log: str | None = None
         try:
-            solver = pulp.COIN_CMD(
-                path=_cbc_path(),
-                msg=False,
-                timeLimit=max(1, math.ceil(time_limit)),
-                gapRel=gap,
-                threads=self.threads,
-                warmStart=bool(warm_start),
-                logPath=log_path,
-                options=[f"randomCbcSeed {self.seed + 1}"],
-            )
-            t0 = time.monotonic()
-            model.solve(solver)
-            seconds = time.monotonic() - t0
-            with open(log_path, encoding="utf-8", errors="replace") as fh:
-                log = fh.read()
-        finally:
-            os.unlink(log_path)
+            log = self._run(model, time_limit, gap, bool(warm_start))
+        except pulp.PulpSolverError:
+            left = time_limit - (time.monotonic() - t0)
+            if warm_start and left >= 1:
+                with contextlib.suppress(pulp.PulpSolverError):
+                    log = self._run(model, left, gap, False)
+        if log is None:
+            return MipResult("no_solution", None, None, {}, time.monotonic() - t0)
+        seconds = time.monotonic() - t0
         result = _CBC_RESULT.search(log)
         text = result.group(1).lower() if result else ""
         m_obj = _CBC_OBJ.search(log)
@@ -276,6 +273,27 @@ class CbcBackend:
         if obj is not None:
             return MipResult("feasible", obj, bound, values, seconds)
         return MipResult("no_solution", None, bound, {}, seconds)
+
+    def _run(self, model: pulp.LpProblem, time_limit: float, gap: float, warm: bool) -> str:
+        """Solve with the CBC command; its log."""
+        fd, log_path = tempfile.mkstemp(prefix="wardplan-cbc-", suffix=".log")
+        os.close(fd)
+        try:
+            solver = pulp.COIN_CMD(
+                path=_cbc_path(),
+                msg=False,
+                timeLimit=max(1, math.ceil(time_limit)),
+                gapRel=gap,
+                threads=self.threads,
+                warmStart=warm,
+                logPath=log_path,
+                options=[f"randomCbcSeed {self.seed + 1}"],
+            )
+            model.solve(solver)
+            with open(log_path, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        finally:
+            os.unlink(log_path)
 
 
 def make_backend(name: str, *, threads: int | None = None, seed: int = 0) -> Backend:

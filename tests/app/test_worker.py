@@ -235,7 +235,7 @@ def test_upload_plan_follow_download(
     assert job.status == "queued"
     seen = service.wait(job, lambda j: j.status not in ("queued", "running"))
     done = seen[-1]
-    assert done.status == "succeeded", done
+    assert done.status == "succeeded", f"{done.status} after {done.attempts} attempts: {done.error}"
     assert done.attempts == 1
     assert any(s.status == "running" and s.progress.phase for s in seen), "no progress seen"
     assert done.plan_url is not None
@@ -275,7 +275,7 @@ def test_worker_killed_mid_solve_leaves_no_solver_and_the_job_runs_once(
 
     worker_factory()  # another worker finds the stalled job and runs it again
     done = service.wait(job, lambda j: j.status not in ("queued", "running"))[-1]
-    assert done.status == "succeeded", done
+    assert done.status == "succeeded", f"{done.status} after {done.attempts} attempts: {done.error}"
     assert done.attempts == 2
     assert service.plans() == before + 1
 
@@ -388,7 +388,7 @@ def test_database_restart_during_a_solve(
     runner = _wait_for(lambda: _children(w.process.pid), 60, "the job process")[0]
     _restart_postgres(migrated_engine)
     done = service.wait(job, lambda j: j.status not in ("queued", "running"), timeout=300)[-1]
-    assert done.status == "succeeded", done
+    assert done.status == "succeeded", f"{done.status} after {done.attempts} attempts: {done.error}"
     assert service.plans() == before + 1
     _wait_for(lambda: not _group(runner), 30, "the first attempt's processes to end")
 
