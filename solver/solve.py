@@ -492,16 +492,16 @@ def _cut_loop(
         warm = model.start_values(best.plan) if best.plan is not None else None
 
         def progress(
-            inc: float | None,
+            _inc: float | None,
             bnd: float | None,
             floor: float = best_bound,
             known: float = best.value,
             label: str = f"round {iterations}",
         ) -> bool:
-            seen = [x for x in (inc, known) if x is not None and math.isfinite(x)]
+            # the round's own incumbent may be an area in pieces: only verified plans are shown
             report(
                 phase,
-                min(seen) if seen else None,
+                known if math.isfinite(known) else None,
                 None if bnd is None else max(floor, bnd),
                 label,
             )

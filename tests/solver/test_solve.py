@@ -11,7 +11,7 @@ import pytest
 from solver import verify
 from solver.backends import make_backend
 from solver.graph import components
-from solver.problem import Problem, Status
+from solver.problem import Problem, Progress, Status
 from solver.solve import SolveParams, precheck, primal_shares, solve
 from tests.solver.grids import grid
 
@@ -157,3 +157,20 @@ def test_neighbourhood_search_keeps_plans_connected_and_never_worsens() -> None:
     better = lns.improve(p, start, lo, hi, make_backend("highs"), deadline=time.monotonic() + 5)
     assert verify.check_plan(p, better, 0.2) == []
     assert verify.objective(p, better) <= verify.objective(p, start) + 1e-9
+
+
+def test_progress_shows_only_verified_plans_as_the_incumbent() -> None:
+    # contiguity binds here, so the cut loop's MIP rounds find cheaper plans in pieces first
+    p = grid(4, 6, [(0, 0), (1.5, 0.2), (3, 0)], weights=[5 + (i * 7) % 11 for i in range(24)])
+    seen: list[float] = []
+
+    def on_progress(pr: Progress) -> None:
+        if pr.phase == "distance" and pr.incumbent is not None:
+            seen.append(pr.incumbent)
+
+    sol = solve(
+        p, SolveParams(tolerance=0.25, time_limit=30, partition=False), on_progress=on_progress
+    )
+    assert sol.objective is not None
+    assert seen
+    assert min(seen) >= sol.objective - 1e-6
