@@ -444,8 +444,8 @@ def render(data: Rec) -> str:
     lines += [
         "",
         "Columns: **Wardplan** = status of `solver.solve.solve` with default settings and HiGHS "
-        "(set partitioning where every fitting connected area can be listed, else the cut loop; "
-        "each instance's notes say which); "
+        "(set partitioning where every fitting connected area can be listed, else the cut loop, "
+        "or above 20,000 unit–CO pairs the relaxed search; each instance's notes say which); "
         "**reached** = largest deviation of any CO's load from the mean in its plan "
         "(`verify.max_deviation`); **objective** = Σ load × km (poor households × km from home); "
         "**gap** = (objective − proven bound) / objective; **s** = seconds inside `solve`; "
