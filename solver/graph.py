@@ -74,3 +74,67 @@ def minimal_separator(
                 reach.add(v)
                 queue.append(v)
     return sorted(v for v in boundary if any(w in reach for w in nb[v]))
+
+
+def articulation_points(nb: Sequence[Sequence[int]]) -> list[int]:
+    """The units whose removal splits their connected component (Hopcroft–Tarjan, iterative)."""
+    n = len(nb)
+    order = [-1] * n
+    low = [0] * n
+    cut: set[int] = set()
+    counter = 0
+    for root in range(n):
+        if order[root] != -1:
+            continue
+        order[root] = low[root] = counter
+        counter += 1
+        children = 0
+        stack: list[tuple[int, int, int]] = [(root, -1, 0)]  # (unit, parent, next neighbour)
+        while stack:
+            u, parent, i = stack[-1]
+            if i < len(nb[u]):
+                stack[-1] = (u, parent, i + 1)
+                v = nb[u][i]
+                if order[v] == -1:
+                    order[v] = low[v] = counter
+                    counter += 1
+                    if u == root:
+                        children += 1
+                    stack.append((v, u, 0))
+                elif v != parent:
+                    low[u] = min(low[u], order[v])
+                continue
+            stack.pop()
+            if parent != -1:
+                low[parent] = min(low[parent], low[u])
+                if parent != root and low[u] >= order[parent]:
+                    cut.add(parent)
+        if children > 1:
+            cut.add(root)
+    return sorted(cut)
+
+
+def pockets(nb: Sequence[Sequence[int]], max_size: int) -> list[tuple[int, list[int]]]:
+    """``(gate, members)`` for every group of at most ``max_size`` units that the single unit
+    ``gate`` cuts off from the rest of its component (a connected component of the graph without
+    ``gate`` that is small); members sorted."""
+    out: list[tuple[int, list[int]]] = []
+    for gate in articulation_points(nb):
+        grouped: set[int] = set()  # units already in a small group of this gate
+        for start in nb[gate]:
+            if start in grouped:
+                continue
+            seen = {gate, start}
+            group = [start]
+            queue = deque([start])
+            while queue and len(group) <= max_size:
+                u = queue.popleft()
+                for v in nb[u]:
+                    if v not in seen:
+                        seen.add(v)
+                        group.append(v)
+                        queue.append(v)
+            if len(group) <= max_size:
+                grouped.update(group)
+                out.append((gate, sorted(group)))
+    return out

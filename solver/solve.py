@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from solver import heuristic, lns, partition, relaxed, treepart, verify
+from solver import heuristic, lns, partition, pockets, relaxed, treepart, verify
 from solver.backends import Backend, MipResult, make_backend
 from solver.graph import components
 from solver.model import AssignmentModel
@@ -136,6 +136,15 @@ def precheck(problem: Problem, tolerance: float, respect_zones: bool) -> str | N
             f"more than one organiser's largest share {hi:,.0f} at ±{tolerance * 100:.1f} % of the mean "
             f"{m:,.0f}; the tightest balance these wards allow is at least ±{need * 100:.1f} % — "
             "or split that ward into sub-ward units"
+        )
+    pocket = pockets.balance_floor(problem)
+    if pocket is not None and pocket.floor > tolerance + 1e-9:
+        ids = problem.unit_ids
+        return (
+            f"wards {', '.join(ids[i] for i in pocket.members)} reach the other wards only "
+            f"through ward {ids[pocket.gate]}, so every plan has an area at least "
+            f"±{pocket.floor * 100:.1f} % off the mean {m:,.0f}: allow ±{pocket.floor * 100:.1f} % "
+            f"or more, or split ward {ids[pocket.gate]} into sub-ward units"
         )
     if respect_zones and problem.zones is not None:
         return _zone_precheck(problem, lo, hi)
@@ -825,6 +834,9 @@ def _tightest_balance(
     nb = problem.neighbours()
     m = problem.mean_load
     floor = max(0.0, max(problem.weights) / m - 1) if m > 0 else 0.0
+    pocket = pockets.balance_floor(problem)
+    if pocket is not None:
+        floor = max(floor, pocket.floor)
     plan = heuristic.grow(problem, nb, m, m, respect_zones=params.respect_zones)
     if plan is not None:
         plan = heuristic.improve(

@@ -68,11 +68,24 @@ def test_more_organisers_than_wards_is_infeasible() -> None:
 
 def test_contiguity_makes_a_balance_infeasible() -> None:
     # A path a-b-c with loads 1, 2, 1 and two COs: {a,c} vs {b} balances exactly but is not
-    # contiguous; every contiguous split is 1 vs 3.
+    # contiguous; every contiguous split is 1 vs 3. Ward a reaches c only through b.
     p = Problem.from_lists(
         ["a", "b", "c"], [1, 2, 1], [(0, 1), (1, 2)], ["X", "Y"], [[0, 1], [1, 0], [0, 1]]
     )
     sol = solve(p, SolveParams(tolerance=0.1, time_limit=20))
+    assert sol.status is Status.INFEASIBLE
+    assert "reach the other wards only through ward b" in sol.explanation
+
+
+def test_contiguity_makes_a_balance_infeasible_without_a_pocket() -> None:
+    # A ring of six wards, loads 5 1 5 1 5 1 (mean 9 for two COs): 8 vs 10 (±11 %) is possible
+    # in pieces, but the contiguous splits are arcs, at best 7 vs 11 (±22 %). No ward cuts the
+    # ring, so only the solver can prove it.
+    ids = ["a", "b", "c", "d", "e", "f"]
+    edges = [(i, (i + 1) % 6) for i in range(6)]
+    dist = [[float(i % 3), float((i + 1) % 3)] for i in range(6)]
+    p = Problem.from_lists(ids, [5, 1, 5, 1, 5, 1], edges, ["X", "Y"], dist)
+    sol = solve(p, SolveParams(tolerance=0.15, time_limit=20))
     assert sol.status is Status.INFEASIBLE
     assert "no contiguous plan" in sol.explanation
 
