@@ -9,8 +9,8 @@ import pytest
 
 from solver import pockets, verify
 from solver.graph import articulation_points, components, is_connected
-from solver.problem import Problem
-from solver.solve import SolveParams, Status, solve
+from solver.problem import Problem, Status
+from solver.solve import SolveParams, solve
 
 
 def _random_problem(seed: int, n: int, k: int) -> Problem:
