@@ -370,6 +370,8 @@ def solve_partition(
         if cols:
             offer((float(sum(areas.cost[s, j] for s, j in cols)), list(plan)), "improved plan")
         mip_rounds(deadline)
+    elif best is None:
+        mip_rounds(deadline)  # nothing to improve: the integer programme keeps looking
     bound = min(bound, ub)
     if best is None:
         return PartitionResult(
