@@ -373,6 +373,20 @@ def detail(r: Rec) -> list[str]:
     return out
 
 
+def _commits(data: Rec) -> list[str]:
+    """A line per commit when the instances were run at different commits (``--merge``)."""
+    by: dict[str, list[str]] = {}
+    for r in data.get("instances", []):
+        key = f"{r.get('git_commit') or '?'} ({str(r.get('created_utc') or '?')[:10]})"
+        by.setdefault(key, []).append(str(r.get("name")))
+    if len(by) <= 1:
+        return []
+    out = ["- The instances were run at different commits (merged runs):"]
+    for key, names in by.items():
+        out.append(f"  - {key}: {len(names)} instance(s): {', '.join(names)}")
+    return out
+
+
 def _total_seconds(data: Rec) -> float:
     """Wall time of every method run plus instance building (also right for merged runs)."""
     total = 0.0
@@ -430,6 +444,7 @@ def render(data: Rec) -> str:
         f"- RAM: {m.get('ram_gib')} GiB; OS: {m.get('os')}",
         f"- Python {m.get('python')}; " + ", ".join(f"{k} {v}" for k, v in pk.items()),
         f"- Date (UTC): {data.get('created_utc')}; wardplan commit {m.get('git_commit') or '?'}",
+        *_commits(data),
         "",
         "## Targets (issue 3)",
         "",

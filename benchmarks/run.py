@@ -238,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         old = json.loads(args.out.read_text())
         previous = old.get("instances", [])
         data["command"] = old.get("command", "") + " ; " + data["command"]
+        for r in previous:  # records from before per-instance stamps: the old run's own
+            r.setdefault("git_commit", old.get("machine", {}).get("git_commit", ""))
+            r.setdefault("created_utc", old.get("created_utc", ""))
     names = {s.name for s in specs}
     kept = [r for r in previous if r.get("name") not in names]
     t0 = time.monotonic()
@@ -254,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # never let one instance end the run
             rec = {"name": spec.name, "error": f"{type(exc).__name__}: {exc}", "methods": {}}
             print(f"  ! {rec['error']}", flush=True)
+        rec["git_commit"] = data["machine"]["git_commit"]
+        rec["created_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         done.append(rec)
         data["instances"] = _ordered(kept + done)
         data["total_seconds"] = time.monotonic() - t0
