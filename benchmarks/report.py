@@ -6,6 +6,7 @@ uv run python -m benchmarks.report        # regenerate BENCHMARKS.md without re-
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -113,6 +114,7 @@ def _judge(
     got = (
         f"{r['name']}: {w.get('status')}, gap {_pct(gap)}, {_num(secs, '.1f')} s, "
         f"±{_num(None if w.get('max_deviation') is None else w['max_deviation'] * 100, '.2f')} %"
+        + _proved_floor(w)
     )
     fine = (
         ok is True
@@ -130,6 +132,15 @@ def _judge(
             got + f" (run with a {limit:g} s limit; the target allows {max_s:g} s)",
         )
     return "missed", got
+
+
+def _proved_floor(w: Rec) -> str:
+    """For auto: what the search proved about the balance, as the solver's warning says it."""
+    for text in w.get("warnings") or []:
+        found = re.search(r"no plan exists below ±([\d.]+) % \(proved\)", str(text))
+        if found:
+            return f" (none below ±{found.group(1)} %, proved)"
+    return ""
 
 
 def _tightest_check(data: Rec, r: Rec | None, got: str) -> tuple[str, str]:
