@@ -266,6 +266,35 @@ def test_too_many_organisers_for_the_wards_is_infeasible_with_a_reason(
     assert not (out / "plan.geojson").exists()
 
 
+def test_a_balance_that_wards_behind_one_ward_forbid_is_refused_naming_them(
+    lucknow: dict[str, Path], tmp_path: Path
+) -> None:
+    # Lucknow's wards 1 and 10 reach the city only through ward 21: for 22 COs they make an area
+    # at −36 % alone and at +22.4 % with ward 21, so ±10 % is impossible — said without a solve.
+    orgs = organisers(tmp_path, lucknow_args(lucknow), 22)
+    out = tmp_path / "plan"
+    code, text = run(
+        "allocate",
+        *lucknow_args(lucknow),
+        "--organisers",
+        orgs,
+        "--out",
+        out,
+        "--tolerance",
+        "0.1",
+        "--time-limit",
+        "30",
+    )
+    assert code == 1
+    assert "wards 1, 10 reach the other wards only through ward 21" in text
+    assert "±22.4 %" in text
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["status"] == "infeasible"
+    assert report["iterations"] == 0  # refused before any model was solved
+    assert "wards 1, 10" in report["explanation"]
+    assert not (out / "plan.geojson").exists()
+
+
 def test_bad_tolerance_and_solver_are_refused(lucknow: dict[str, Path], tmp_path: Path) -> None:
     orgs = tmp_path / "o.csv"
     orgs.write_text("organiser_id,name,home_ward\nA,a,1\n", encoding="utf-8")
