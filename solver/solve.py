@@ -249,6 +249,7 @@ def solve(
                 if floor > 0
                 else "not proved to be the tightest"
             )
+            + (f": {search.why_floor}" if search.why_floor else "")
         )
         tolerance = math.ceil(tightest / TOLERANCE_STEP - 1e-6) * TOLERANCE_STEP
         start = search.plan
@@ -812,6 +813,7 @@ class _BalanceSearch:
     plan: list[int] | None
     proven_floor: float  # no contiguous plan exists at any tolerance below this (0: nothing proved)
     probes: int
+    why_floor: str = ""  # what proves the floor, when a pocket of wards does
 
 
 #: The auto search stops when the tightest plan found is this close to what is known impossible.
@@ -837,6 +839,7 @@ def _tightest_balance(
     pocket = pockets.balance_floor(problem)
     if pocket is not None:
         floor = max(floor, pocket.floor)
+    pocket_floor = floor
     plan = heuristic.grow(problem, nb, m, m, respect_zones=params.respect_zones)
     if plan is not None:
         plan = heuristic.improve(
@@ -888,4 +891,12 @@ def _tightest_balance(
             hi = min(9.0, hi * 2)  # nothing found yet anywhere: look wider
         else:
             lo = mid
-    return _BalanceSearch(plan, floor, probes)
+    why = ""
+    if pocket is not None and floor == pocket_floor == pocket.floor:
+        ids = problem.unit_ids
+        why = (
+            f"wards {', '.join(ids[i] for i in pocket.members)} reach the other wards only "
+            f"through ward {ids[pocket.gate]}; splitting that ward into sub-ward units would allow "
+            "a tighter balance"
+        )
+    return _BalanceSearch(plan, floor, probes, why)

@@ -113,4 +113,8 @@ def test_auto_proves_the_pocket_floor_tight() -> None:
     sol = solve(p, SolveParams(tolerance=None, time_limit=30))
     assert sol.status is Status.OPTIMAL
     assert sol.tightest_tolerance == pytest.approx(0.22)
-    assert any("no plan exists below ±22.00 % (proved)" in w for w in sol.warnings)
+    assert any(
+        "no plan exists below ±22.00 % (proved): wards w0, w1 reach the other wards only through "
+        "ward w2" in w
+        for w in sol.warnings
+    )
