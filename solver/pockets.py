@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from solver.graph import pockets
 from solver.problem import Problem
 
-#: Pockets of up to this many units are searched (3^size steps).
+#: Pockets of up to this many units are searched (about 3^size steps each), smallest first, for at
+#: most MAX_STEPS steps in all (well under a second): a floor from some of the pockets is a floor.
 MAX_POCKET = 10
+MAX_STEPS = 500_000
 
 
 @dataclass(frozen=True)
@@ -41,23 +43,29 @@ def balance_floor(problem: Problem, max_size: int = MAX_POCKET) -> Pocket | None
     m = problem.mean_load
     if m <= 0 or problem.n_organisers < 2:
         return None
+    nb = problem.neighbours()
     best: Pocket | None = None
-    for gate, members in pockets(problem.neighbours(), max_size):
-        floor = _pocket_floor(problem, gate, members)
+    steps = 0
+    for gate, members in sorted(pockets(nb, max_size), key=lambda p: len(p[1])):
+        steps += 3 ** len(members)
+        if steps > MAX_STEPS:
+            break
+        floor = _pocket_floor(problem, nb, m, gate, members)
         if floor > 0 and (best is None or floor > best.floor):
             best = Pocket(gate, tuple(members), floor)
     return best
 
 
-def _pocket_floor(problem: Problem, gate: int, members: list[int]) -> float:
+def _pocket_floor(
+    problem: Problem, nb: list[list[int]], m: float, gate: int, members: list[int]
+) -> float:
     """The smallest deviation any plan reaches on the pocket ``members`` behind ``gate``."""
-    m = problem.mean_load
     size = len(members)
     units = [*members, gate]  # bit b ↔ units[b]; the gate is the top bit
     bit = {u: b for b, u in enumerate(units)}
     nbits = [0] * len(units)
     for b, u in enumerate(units):
-        for v in problem.neighbours()[u]:
+        for v in nb[u]:
             if v in bit:
                 nbits[b] |= 1 << bit[v]
     full = 1 << len(units)
