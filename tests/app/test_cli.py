@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pyogrio
@@ -241,10 +242,12 @@ def test_missing_population_is_an_error_not_zero(lucknow: dict[str, Path]) -> No
     assert "have no population" in text
 
 
-def test_too_many_organisers_for_the_wards_is_infeasible_with_a_reason(
-    lucknow: dict[str, Path], tmp_path: Path
-) -> None:
-    orgs = organisers(tmp_path, lucknow_args(lucknow), 60)
+def _refused_at_ten_percent(
+    lucknow: dict[str, Path], tmp_path: Path, count: int
+) -> tuple[str, dict[str, Any]]:
+    """Allocate Lucknow among ``count`` COs at ±10 %, which must be refused as infeasible with
+    nothing but the report written: (the CLI's text, the report)."""
+    orgs = organisers(tmp_path, lucknow_args(lucknow), count)
     out = tmp_path / "plan"
     code, text = run(
         "allocate",
@@ -258,12 +261,19 @@ def test_too_many_organisers_for_the_wards_is_infeasible_with_a_reason(
         "--time-limit",
         "10",
     )
-    assert code == 1
-    assert "infeasible" in text
-    assert "alone has" in text
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert code == 1, text
+    report: dict[str, Any] = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["status"] == "infeasible"
     assert not (out / "plan.geojson").exists()
+    return text, report
+
+
+def test_too_many_organisers_for_the_wards_is_infeasible_with_a_reason(
+    lucknow: dict[str, Path], tmp_path: Path
+) -> None:
+    text, _ = _refused_at_ten_percent(lucknow, tmp_path, 60)
+    assert "infeasible" in text
+    assert "alone has" in text
 
 
 def test_a_balance_that_wards_behind_one_ward_forbid_is_refused_naming_them(
@@ -271,28 +281,11 @@ def test_a_balance_that_wards_behind_one_ward_forbid_is_refused_naming_them(
 ) -> None:
     # Lucknow's wards 1 and 10 reach the city only through ward 21: for 22 COs they make an area
     # at −36 % alone and at +22.4 % with ward 21, so ±10 % is impossible — said without a solve.
-    orgs = organisers(tmp_path, lucknow_args(lucknow), 22)
-    out = tmp_path / "plan"
-    code, text = run(
-        "allocate",
-        *lucknow_args(lucknow),
-        "--organisers",
-        orgs,
-        "--out",
-        out,
-        "--tolerance",
-        "0.1",
-        "--time-limit",
-        "30",
-    )
-    assert code == 1
+    text, report = _refused_at_ten_percent(lucknow, tmp_path, 22)
     assert "wards 1, 10 reach the other wards only through ward 21" in text
     assert "±22.4 %" in text
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    assert report["status"] == "infeasible"
     assert report["iterations"] == 0  # refused before any model was solved
     assert "wards 1, 10" in report["explanation"]
-    assert not (out / "plan.geojson").exists()
 
 
 def test_bad_tolerance_and_solver_are_refused(lucknow: dict[str, Path], tmp_path: Path) -> None:
