@@ -36,6 +36,13 @@ class Pocket:
     members: tuple[int, ...]
     floor: float  # no plan keeps every load within ±floor of the mean (as a fraction)
 
+    def describe(self, problem: Problem) -> str:
+        ids = problem.unit_ids
+        return (
+            f"wards {', '.join(ids[i] for i in self.members)} reach the other wards only "
+            f"through ward {ids[self.gate]}"
+        )
+
 
 def balance_floor(problem: Problem, max_size: int = MAX_POCKET) -> Pocket | None:
     """The pocket that forces the widest balance, ``None`` if the city has no pocket (or a floor

@@ -114,8 +114,11 @@ class _LoopResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def precheck(problem: Problem, tolerance: float, respect_zones: bool) -> str | None:
-    """A reason why no plan can exist at ``tolerance``, found without solving; ``None`` if none."""
+def precheck(
+    problem: Problem, tolerance: float, respect_zones: bool, *, pockets_known: bool = False
+) -> str | None:
+    """A reason why no plan can exist at ``tolerance``, found without solving; ``None`` if none.
+    ``pockets_known``: the caller has the pockets' floor already (the auto search), skip them."""
     n, k = problem.n_units, problem.n_organisers
     if k > n:
         return f"{k} organisers but only {n} wards: every organiser needs at least one ward"
@@ -137,14 +140,12 @@ def precheck(problem: Problem, tolerance: float, respect_zones: bool) -> str | N
             f"{m:,.0f}; the tightest balance these wards allow is at least ±{need * 100:.1f} % — "
             "or split that ward into sub-ward units"
         )
-    pocket = pockets.balance_floor(problem)
+    pocket = None if pockets_known else pockets.balance_floor(problem)
     if pocket is not None and pocket.floor > tolerance + 1e-9:
-        ids = problem.unit_ids
         return (
-            f"wards {', '.join(ids[i] for i in pocket.members)} reach the other wards only "
-            f"through ward {ids[pocket.gate]}, so every plan has an area at least "
+            f"{pocket.describe(problem)}, so every plan has an area at least "
             f"±{pocket.floor * 100:.1f} % off the mean {m:,.0f}: allow ±{pocket.floor * 100:.1f} % "
-            f"or more, or split ward {ids[pocket.gate]} into sub-ward units"
+            f"or more, or split ward {problem.unit_ids[pocket.gate]} into sub-ward units"
         )
     if respect_zones and problem.zones is not None:
         return _zone_precheck(problem, lo, hi)
@@ -219,7 +220,7 @@ def solve(
 
     tightest: float | None = None
     if params.tolerance is None:
-        reason = precheck(problem, 9.0, params.respect_zones)
+        reason = precheck(problem, 9.0, params.respect_zones, pockets_known=True)
         if reason:
             return finish(
                 _LoopResult(Status.INFEASIBLE, None, None, None, 0, 0, reason), None, None
@@ -862,7 +863,7 @@ def _tightest_balance(
         probe_clock = _Clock(time.monotonic(), min(budget, clock.remaining()))
         probes += 1
         report("balance", hi if plan is not None else None, lo, f"probe ±{mid * 100:.2f} %")
-        if precheck(problem, mid, params.respect_zones) is not None:
+        if precheck(problem, mid, params.respect_zones, pockets_known=True) is not None:
             lo = floor = max(floor, mid)
             continue
         res: _LoopResult | None = None
@@ -893,10 +894,8 @@ def _tightest_balance(
             lo = mid
     why = ""
     if pocket is not None and floor == pocket_floor == pocket.floor:
-        ids = problem.unit_ids
         why = (
-            f"wards {', '.join(ids[i] for i in pocket.members)} reach the other wards only "
-            f"through ward {ids[pocket.gate]}; splitting that ward into sub-ward units would allow "
-            "a tighter balance"
+            f"{pocket.describe(problem)}; splitting ward {problem.unit_ids[pocket.gate]} into "
+            "sub-ward units would allow a tighter balance"
         )
     return _BalanceSearch(plan, floor, probes, why)
