@@ -1,5 +1,5 @@
 # One command surface. `make demo` and `make test` are the README's two commands.
-.PHONY: setup sysdeps demo test worker lint typecheck contracts check-all bench clean db db-stop migrate serve browser
+.PHONY: setup sysdeps demo test check worker lint typecheck contracts check-all bench clean db db-stop migrate serve browser
 
 UV ?= uv
 # The private cluster's database unless told otherwise (follows WARDPLAN_PG_PORT).
@@ -17,6 +17,12 @@ demo: setup sysdeps
 ## Every test, the linters and the layer contract. The database tests use the private PostGIS cluster.
 test: setup sysdeps db browser lint typecheck contracts
 	$(UV) run pytest
+
+## The fast loop (under a minute): lint, types, the layer contract and the tests that need no
+## database, browser or city-sized solve (markers db, browser, slow; see tests/conftest.py).
+FAST_TESTS ?= not db and not browser and not slow
+check: lint typecheck contracts
+	$(UV) run pytest -q -p no:cacheprovider -m "$(FAST_TESTS)"
 
 ## Debian packages for the printable sheets and their tests (a Devanagari font, poppler-utils).
 sysdeps:

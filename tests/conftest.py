@@ -17,6 +17,27 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.session import default_session_factory
 from app.settings import get_settings
 
+# --- Markers: db, browser and slow pick what a run needs (``make check`` leaves all three out) -------
+
+#: Every database fixture depends on this one, so a test that uses any of them needs the cluster.
+DB_FIXTURE = "database_url"
+#: The browser tests' fixture (tests/browser/conftest.py).
+BROWSER_FIXTURE = "browser"
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``db`` every test that uses the database (through any fixture that needs it) and
+    ``browser`` every test that drives Chromium or lives under tests/browser, so new tests get the
+    right marker without naming it. Runs before ``-m`` selects the tests."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if DB_FIXTURE in names:
+            item.add_marker(pytest.mark.db)
+        if BROWSER_FIXTURE in names or BROWSER_TESTS in Path(item.path).parents:
+            item.add_marker(pytest.mark.browser)
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

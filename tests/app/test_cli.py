@@ -61,6 +61,7 @@ def test_requirement_reports_both_ends_of_the_band(lucknow: dict[str, Path]) -> 
     assert "COs in post: 20" in out
 
 
+@pytest.mark.slow  # a city-sized solve
 def test_lucknow_raw_zip_with_census_and_20_organisers(
     lucknow: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -130,6 +131,7 @@ def test_lucknow_raw_zip_with_census_and_20_organisers(
     assert "check: passed" in text
 
 
+@pytest.mark.slow  # a city-sized solve
 def test_check_catches_a_tampered_plan(lucknow: dict[str, Path], tmp_path: Path) -> None:
     orgs = organisers(tmp_path, lucknow_args(lucknow), 10, seed=3)
     out = tmp_path / "plan"
@@ -162,6 +164,7 @@ def test_check_catches_a_tampered_plan(lucknow: dict[str, Path], tmp_path: Path)
     assert f"organiser {far}'s area is in 2 pieces" in text
 
 
+@pytest.mark.slow  # a city-sized solve
 def test_bangalore_raw_geojson(shared_data: Path, tmp_path: Path) -> None:
     wards = shared_data / "bangalore" / "raw" / "BBMP_oldWards.geojson"
     orgs = organisers(tmp_path, [wards], 20)
@@ -186,6 +189,7 @@ def test_bangalore_raw_geojson(shared_data: Path, tmp_path: Path) -> None:
     assert run("check", out)[0] == 0
 
 
+@pytest.mark.slow  # a city-sized solve
 @pytest.mark.parametrize("solver", ["highs", "cbc"])
 def test_chandigarh_raw_shapefile_with_census_both_solvers(
     shared_data: Path, tmp_path: Path, solver: str

@@ -62,6 +62,7 @@ def _allocate(args: list[str], orgs: Path, out: Path, *extra: str) -> tuple[int,
     return result.exit_code, result.output
 
 
+@pytest.mark.slow  # a city-sized solve
 def test_allocate_with_sheets_writes_a_city_sheet_and_a_page_per_co(
     chandigarh_args: list[str], shared_data: Path, tmp_path: Path
 ) -> None:

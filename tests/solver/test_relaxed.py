@@ -124,6 +124,7 @@ def test_a_city_too_large_for_the_full_model_gets_a_plan_and_a_true_bound(
     assert any("too many pairs" in w for w in sol.warnings)
 
 
+@pytest.mark.slow  # runs its whole 10 s time limit
 def test_auto_balance_on_a_large_city_probes_without_the_full_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
