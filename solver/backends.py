@@ -20,15 +20,21 @@ from typing import Any, Protocol
 
 import pulp
 
+from solver.problem import Status
+
 #: Called with (incumbent, bound) as the MIP solver improves either; may return True to stop.
 MipCallback = Callable[[float | None, float | None], bool]
 #: Called with each improving integer solution (variable name → value); may return True to stop.
 SolutionCallback = Callable[[Mapping[str, float]], bool]
 
 
+#: A fresh HiGHS model (``highspy.Highs``) carrying a backend's options; see :meth:`Backend.highs_model`.
+HighsFactory = Callable[[], Any]
+
+
 @dataclass(frozen=True)
 class MipResult:
-    status: str  # optimal | feasible | infeasible | no_solution
+    status: Status
     objective: float | None
     bound: float | None
     values: dict[str, float]
@@ -36,10 +42,19 @@ class MipResult:
 
 
 class Backend(Protocol):
+    """A MIP solver for PuLP models, plus the HiGHS models the solver builds itself (the
+    set-partitioning and contiguity-relaxed LPs): both carry the same seed and threads."""
+
     name: str
+    seed: int
+    threads: int | None
 
     @property
     def version(self) -> str: ...
+
+    def highs_model(self) -> Any:
+        """A fresh, silent ``highspy.Highs`` with this backend's seed and threads."""
+        ...
 
     def solve(
         self,
@@ -139,6 +154,16 @@ def highspy_module() -> Any:
     return highspy
 
 
+def configured_highs(seed: int, threads: int | None) -> Any:
+    """A fresh, silent ``highspy.Highs`` with ``random_seed`` (and ``threads`` when given) set."""
+    h = highspy_module().Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("random_seed", seed)
+    if threads is not None:
+        h.setOptionValue("threads", threads)
+    return h
+
+
 class HighsBackend:
     """HiGHS through highspy (in-process)."""
 
@@ -152,6 +177,9 @@ class HighsBackend:
     def version(self) -> str:
         h = highspy_module()
         return f"HiGHS {h.Highs().version()}"
+
+    def highs_model(self) -> Any:
+        return configured_highs(self.seed, self.threads)
 
     def solve(
         self,
@@ -188,14 +216,14 @@ class HighsBackend:
         )
         S = hs.HighsModelStatus
         if ms == S.kOptimal:
-            status = "optimal"
+            status = Status.OPTIMAL
             bound = obj if bound is None else bound
         elif ms in (S.kInfeasible, S.kUnboundedOrInfeasible):
-            status = "infeasible"
+            status = Status.INFEASIBLE
         elif obj is not None:
-            status = "feasible"
+            status = Status.FEASIBLE
         else:
-            status = "no_solution"
+            status = Status.NO_SOLUTION
         return MipResult(status, obj, bound, values, seconds)
 
 
@@ -224,6 +252,10 @@ class CbcBackend:
         from importlib.metadata import version
 
         return f"CBC (cbcbox {version('cbcbox')})"
+
+    def highs_model(self) -> Any:
+        """The LPs the solver builds itself are HiGHS models with either backend."""
+        return configured_highs(self.seed, self.threads)
 
     def solve(
         self,
@@ -254,7 +286,7 @@ class CbcBackend:
                 with contextlib.suppress(pulp.PulpSolverError):
                     log = self._run(model, left, gap, False)
         if log is None:
-            return MipResult("no_solution", None, None, {}, time.monotonic() - t0)
+            return MipResult(Status.NO_SOLUTION, None, None, {}, time.monotonic() - t0)
         seconds = time.monotonic() - t0
         result = _CBC_RESULT.search(log)
         text = result.group(1).lower() if result else ""
@@ -267,12 +299,12 @@ class CbcBackend:
         bound = float(m_bound.group(1)) if m_bound else None
         values = {v.name: float(v.varValue or 0.0) for v in model.variables()} if has_sol else {}
         if "infeasible" in text or model.status == pulp.LpStatusInfeasible:
-            return MipResult("infeasible", None, None, {}, seconds)
+            return MipResult(Status.INFEASIBLE, None, None, {}, seconds)
         if text.startswith("optimal") and obj is not None:
-            return MipResult("optimal", obj, obj if bound is None else bound, values, seconds)
+            return MipResult(Status.OPTIMAL, obj, obj if bound is None else bound, values, seconds)
         if obj is not None:
-            return MipResult("feasible", obj, bound, values, seconds)
-        return MipResult("no_solution", None, bound, {}, seconds)
+            return MipResult(Status.FEASIBLE, obj, bound, values, seconds)
+        return MipResult(Status.NO_SOLUTION, None, bound, {}, seconds)
 
     def _run(self, model: pulp.LpProblem, time_limit: float, gap: float, warm: bool) -> str:
         """Solve with the CBC command; its log."""

@@ -29,17 +29,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sps
 
 from solver import relaxed
-from solver.backends import highspy_module
-from solver.problem import Problem
+from solver.areas import MAX_AREAS, Areas, enumerate_areas
+from solver.backends import HighsFactory, highspy_module
+from solver.problem import Problem, Status
 
-#: Listing stops (and the caller falls back to the cut loop) beyond this many areas, this many
-#: area × organiser columns, or this many partial areas visited.
-MAX_AREAS = 600_000
-MAX_COLUMNS = 12_000_000
-MAX_VISITS = 3_000_000
+__all__ = [
+    "MAX_AREAS",
+    "Areas",
+    "PartitionResult",
+    "enumerate_areas",
+    "find_partition",
+    "solve_partition",
+]
 
 #: Columns priced into the restricted LP per organiser and round, and the first Δ as a share of LB.
 PRICE_PER_ORGANISER = 30
@@ -69,25 +72,8 @@ ImproveFn = Callable[[list[int], float], list[int]]
 
 
 @dataclass(frozen=True)
-class Areas:
-    """Every connected area with load in ``[lo, hi]``: ``members[s]`` (sorted unit positions),
-    ``incidence`` (areas × units, 0/1) and ``cost`` (areas × organisers)."""
-
-    members: list[tuple[int, ...]]
-    incidence: sps.csr_matrix
-    cost: np.ndarray
-    lo: float
-    hi: float
-    respect_zones: bool = False
-
-    @property
-    def count(self) -> int:
-        return len(self.members)
-
-
-@dataclass(frozen=True)
 class PartitionResult:
-    status: str  # optimal | feasible | infeasible | no_solution
+    status: Status
     assignment: list[int] | None
     objective: float | None
     bound: float | None
@@ -96,91 +82,19 @@ class PartitionResult:
     detail: str = ""
 
     @classmethod
-    def without_plan(cls, status: str, columns: int, detail: str) -> PartitionResult:
+    def without_plan(cls, status: Status, columns: int, detail: str) -> PartitionResult:
         """An answer with no plan: infeasible (proved) or no_solution (time ran out)."""
         return cls(status, None, None, None, None, columns, detail)
-
-
-def enumerate_areas(
-    problem: Problem,
-    lo: float,
-    hi: float,
-    *,
-    respect_zones: bool = False,
-    deadline: float | None = None,
-    max_areas: int = MAX_AREAS,
-) -> Areas | None:
-    """List every connected set of units with load in ``[lo, hi]`` (each exactly once); ``None``
-    when there are too many to list, or the deadline passes first.
-
-    Each set is found from its smallest unit ``v`` by the ESU scheme (Wernicke 2006): a set grows
-    only by units above ``v`` that are new neighbours of the unit just added, so no set is produced
-    twice. Loads are non-negative, so a set whose load passes ``hi`` is not grown further.
-    """
-    n, k = problem.n_units, problem.n_organisers
-    if k * max_areas > MAX_COLUMNS:
-        max_areas = MAX_COLUMNS // max(1, k)
-    nb = problem.neighbours()
-    w = problem.weights
-    zones = problem.zones if respect_zones else None
-    found: list[tuple[int, ...]] = []
-    visits = 0
-
-    class _Stop(Exception):
-        pass
-
-    def grow(
-        members: tuple[int, ...], excluded: set[int], frontier: list[int], load: float
-    ) -> None:
-        nonlocal visits
-        visits += 1
-        if visits > MAX_VISITS or len(found) > max_areas:
-            raise _Stop
-        if visits % 4096 == 0 and deadline is not None and time.monotonic() > deadline:
-            raise _Stop
-        if load >= lo:
-            found.append(members)
-        rest = list(frontier)
-        v = members[0]
-        while rest:
-            u = rest.pop()
-            new_load = load + w[u]
-            if new_load > hi:
-                continue
-            fresh = [
-                x
-                for x in nb[u]
-                if x > v and x not in excluded and (zones is None or zones[x] == zones[v])
-            ]
-            grow((*members, u), excluded | set(fresh), rest + fresh, new_load)
-
-    try:
-        for v in range(n):
-            if w[v] > hi:
-                continue
-            first = [x for x in nb[v] if x > v and (zones is None or zones[x] == zones[v])]
-            grow((v,), {v, *first}, first, w[v])
-    except _Stop:
-        return None
-    members = [tuple(sorted(s)) for s in found]
-    lengths = np.fromiter((len(s) for s in members), dtype=np.int64, count=len(members))
-    indptr = np.concatenate(([0], np.cumsum(lengths)))
-    indices = np.fromiter((i for s in members for i in s), dtype=np.int64, count=int(indptr[-1]))
-    incidence = sps.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(members), n))
-    unit_cost = np.asarray(problem.weights)[:, None] * np.asarray(problem.distance_km)
-    cost = np.asarray(incidence @ unit_cost) if members else np.zeros((0, k))
-    return Areas(members, incidence, cost, lo, hi, respect_zones)
 
 
 class _Master:
     """The restricted LP: rows are units then organisers (all = 1); columns are (area, organiser)."""
 
-    def __init__(self, problem: Problem, areas: Areas):
+    def __init__(self, problem: Problem, areas: Areas, highs: HighsFactory):
         self.n, self.k = problem.n_units, problem.n_organisers
         self.areas = areas
         hs = self.hs = highspy_module()
-        self.h = hs.Highs()
-        self.h.setOptionValue("output_flag", False)
+        self.h = highs()
         rows = self.n + self.k
         _equality_rows(self.h, np.ones(rows))
         # one artificial per row (phase 1 minimises their sum; phase 2 fixes them at zero)
@@ -273,6 +187,7 @@ def solve_partition(
     *,
     time_limit: float,
     gap: float,
+    highs: HighsFactory,
     start: Sequence[int] | None = None,
     on_progress: ProgressFn | None = None,
     improve: ImproveFn | None = None,
@@ -284,102 +199,137 @@ def solve_partition(
     After the LP and a dive for a first plan, the integer programme gets ``first_share`` of the
     time left. If that does not prove the optimum, ``improve(plan, deadline)`` (any search that
     returns a plan no worse, made of listed areas) gets ``improve_share`` of what is left, and the
-    integer programme the rest, warm-started with the improved plan."""
+    integer programme the rest, warm-started with the improved plan. ``highs`` makes every HiGHS
+    model (the backend's options: seed, threads)."""
     deadline = time.monotonic() + time_limit
-    k = problem.n_organisers
     if areas.count == 0:
-        return PartitionResult.without_plan("infeasible", 0, "no connected area fits")
-    master = _Master(problem, areas)
-    seed: list[tuple[int, int]] = []
-    per = min(20, areas.count)
-    for j in range(k):
-        seed.extend((int(s), j) for s in np.argpartition(areas.cost[:, j], per - 1)[:per])
+        return PartitionResult.without_plan(Status.INFEASIBLE, 0, "no connected area fits")
+    master = _Master(problem, areas, highs)
     index = {m: s for s, m in enumerate(areas.members)}
-    start_cols = _columns_of(start, index, k) if start is not None else None
-    if start_cols:
-        seed.extend(start_cols)
-    master.add(seed, phase=1)
+    start_cols = _columns_of(start, index, problem.n_organisers) if start is not None else None
+    master.add(_first_columns(areas, problem.n_organisers) + (start_cols or []), phase=1)
     phase1 = _generate(master, np.zeros_like(areas.cost), 1, deadline)
     if phase1 is None:
-        return PartitionResult.without_plan("no_solution", len(master.columns), "time ran out")
+        return PartitionResult.without_plan(Status.NO_SOLUTION, len(master.columns), "time ran out")
     if phase1[0] > 1e-7:
         return PartitionResult.without_plan(
-            "infeasible",
+            Status.INFEASIBLE,
             len(master.columns),
             "no set of connected areas covers every ward once at this balance (LP infeasible)",
         )
     master.to_phase_2()
     phase2 = _generate(master, areas.cost, 2, deadline)
     if phase2 is None:
-        return PartitionResult.without_plan("no_solution", len(master.columns), "time ran out")
-    lb, rc = phase2
-    if on_progress:
-        on_progress(None, lb, f"LP bound over {areas.count:,} areas")
-    ub = math.inf
-    best: list[int] | None = None
-    if start_cols:
-        ub = float(sum(areas.cost[s, j] for s, j in start_cols))
-        best = list(start) if start is not None else None
-    delta = max(min(ub - lb, FIRST_DELTA * abs(lb)), 1e-6 * max(1.0, abs(lb)))
-    bound = lb
+        return PartitionResult.without_plan(Status.NO_SOLUTION, len(master.columns), "time ran out")
+    search = _Search(problem, master, index, phase2, gap, highs, on_progress)
+    if start_cols and start is not None:
+        search.offer((float(sum(areas.cost[s, j] for s, j in start_cols)), list(start)), "")
+    search.run(deadline, improve, first_share, improve_share)
+    return search.result()
 
-    def proved() -> bool:
-        return best is not None and ub - min(bound, ub) <= gap * max(1e-9, abs(ub))
 
-    def offer(found: tuple[float, list[int]] | None, label: str) -> None:
-        nonlocal ub, best
-        if found is not None and found[0] < ub - 1e-9:
-            ub, best = found
-            if on_progress:
-                on_progress(ub, bound, label)
+def _first_columns(areas: Areas, k: int) -> list[tuple[int, int]]:
+    """The 20 cheapest areas of each organiser: the restricted LP's first columns."""
+    per = min(20, areas.count)
+    return [(int(s), j) for j in range(k) for s in np.argpartition(areas.cost[:, j], per - 1)[:per]]
 
-    def mip_rounds(until: float) -> None:
+
+class _Search:
+    """The integer stage of :func:`solve_partition`: the best plan (``ub``, ``best``), the proven
+    ``bound`` and Δ of the reduced-cost fixing, from the LP's value ``lb`` and reduced costs."""
+
+    def __init__(
+        self,
+        problem: Problem,
+        master: _Master,
+        index: dict[tuple[int, ...], int],
+        lp: tuple[float, np.ndarray],
+        gap: float,
+        highs: HighsFactory,
+        on_progress: ProgressFn | None,
+    ) -> None:
+        self.problem, self.master, self.index, self.gap = problem, master, index, gap
+        self.areas, self.highs, self.on_progress = master.areas, highs, on_progress
+        self.lb, self.rc = lp
+        self.bound = self.lb
+        self.ub = math.inf
+        self.best: list[int] | None = None
+        self.delta = 0.0
+        if on_progress:
+            on_progress(None, self.lb, f"LP bound over {self.areas.count:,} areas")
+
+    def proved(self) -> bool:
+        return self.best is not None and self.ub - min(self.bound, self.ub) <= self.gap * max(
+            1e-9, abs(self.ub)
+        )
+
+    def offer(self, found: tuple[float, list[int]] | None, label: str) -> None:
+        if found is not None and found[0] < self.ub - 1e-9:
+            self.ub, self.best = found
+            if self.on_progress and label:
+                self.on_progress(self.ub, self.bound, label)
+
+    def run(
+        self, deadline: float, improve: ImproveFn | None, first_share: float, improve_share: float
+    ) -> None:
+        lb, ub = self.lb, self.ub
+        self.delta = max(min(ub - lb, FIRST_DELTA * abs(lb)), 1e-6 * max(1.0, abs(lb)))
+        if not self.proved():
+            dive_until = time.monotonic() + (deadline - time.monotonic()) * DIVE_SHARE
+            self.offer(_dive(self.problem, self.master, self.index, dive_until), "dive on the LP")
+        self.mip_rounds(time.monotonic() + (deadline - time.monotonic()) * first_share)
+        if improve is not None and self.best is not None and not self.proved():
+            plan = improve(
+                self.best, time.monotonic() + (deadline - time.monotonic()) * improve_share
+            )
+            cols = _columns_of(plan, self.index, self.problem.n_organisers)
+            if cols:
+                cost = float(sum(self.areas.cost[s, j] for s, j in cols))
+                self.offer((cost, list(plan)), "improved plan")
+            self.mip_rounds(deadline)
+        elif self.best is None:
+            self.mip_rounds(deadline)  # nothing to improve: the integer programme keeps looking
+
+    def mip_rounds(self, until: float) -> None:
         """Reduced-cost fixing: the integer programme over the columns below lb + Δ, Δ growing."""
-        nonlocal delta, bound, ub, best
+        k = self.problem.n_organisers
         while True:
-            keep, delta, capped = _below(rc, lb, delta)
+            keep, self.delta, capped = _below(self.rc, self.lb, self.delta)
             # the incumbent's columns too, for a warm start; extra columns only widen the
             # restricted model, so its bound stays a bound below lb + Δ
-            keep = _with_plan(keep, best, index, k)
+            keep = _with_plan(keep, self.best, self.index, k)
             left = until - time.monotonic()
             if left <= 0.05:
                 return
-            z, z_bound, plan = _mip(problem, areas, keep, left, gap, best, index)
+            z, z_bound, plan = _mip(
+                self.problem, self.areas, keep, left, self.gap, self.best, self.index, self.highs
+            )
             # below lb + Δ only the kept columns can appear: the restricted bound is global there
-            bound = max(bound, min(z_bound, lb + delta))
-            if plan is not None and z is not None and z < ub - 1e-9:
-                ub, best = z, plan
-            if on_progress:
-                on_progress(None if best is None else ub, bound, f"{len(keep):,} columns below Δ")
-            if proved():
+            self.bound = max(self.bound, min(z_bound, self.lb + self.delta))
+            if plan is not None and z is not None and z < self.ub - 1e-9:
+                self.ub, self.best = z, plan
+            if self.on_progress:
+                known = None if self.best is None else self.ub
+                self.on_progress(known, self.bound, f"{len(keep):,} columns below Δ")
+            if self.proved():
                 return
-            if best is not None and ub <= lb + delta + 1e-9 * max(1.0, abs(ub)):
+            if self.best is not None and self.ub <= self.lb + self.delta + 1e-9 * max(
+                1.0, abs(self.ub)
+            ):
                 return  # the plan lies below lb + Δ: nothing outside the kept columns can beat it
             if capped or time.monotonic() >= until:
                 return
-            delta *= 4
+            self.delta *= 4
 
-    if not proved():
-        left = deadline - time.monotonic()
-        dive_until = time.monotonic() + left * DIVE_SHARE
-        offer(_dive(problem, master, index, dive_until), "dive on the LP")
-    mip_rounds(time.monotonic() + (deadline - time.monotonic()) * first_share)
-    if improve is not None and best is not None and not proved():
-        plan = improve(best, time.monotonic() + (deadline - time.monotonic()) * improve_share)
-        cols = _columns_of(plan, index, k)
-        if cols:
-            offer((float(sum(areas.cost[s, j] for s, j in cols)), list(plan)), "improved plan")
-        mip_rounds(deadline)
-    elif best is None:
-        mip_rounds(deadline)  # nothing to improve: the integer programme keeps looking
-    bound = min(bound, ub)
-    if best is None:
-        return PartitionResult(
-            "no_solution", None, None, bound, lb, len(master.columns), "time ran out"
-        )
-    return PartitionResult(
-        "optimal" if proved() else "feasible", best, ub, bound, lb, len(master.columns)
-    )
+    def result(self) -> PartitionResult:
+        bound = min(self.bound, self.ub)
+        columns = len(self.master.columns)
+        if self.best is None:
+            return PartitionResult(
+                Status.NO_SOLUTION, None, None, bound, self.lb, columns, "time ran out"
+            )
+        status = Status.OPTIMAL if self.proved() else Status.FEASIBLE
+        return PartitionResult(status, self.best, self.ub, bound, self.lb, columns)
 
 
 def _below(rc: np.ndarray, lb: float, delta: float) -> tuple[np.ndarray, float, bool]:
@@ -427,12 +377,13 @@ def _mip(
     gap: float,
     start: list[int] | None,
     index: dict[tuple[int, ...], int],
+    highs: HighsFactory,
 ) -> tuple[float | None, float, list[int] | None]:
     """Set partitioning over the columns ``keep`` (rows of (area, organiser)): (objective or
     ``None``, proven bound of this restricted model (inf when infeasible), plan)."""
     k = problem.n_organisers
     hs = highspy_module()
-    h = _restricted(problem, areas, keep)
+    h = _restricted(problem, areas, keep, highs)
     h.setOptionValue("time_limit", max(0.05, time_limit))
     h.setOptionValue("mip_rel_gap", gap)
     nc = len(keep)
@@ -462,11 +413,10 @@ def _mip(
     return found[0], float(info.mip_dual_bound), found[1]
 
 
-def _restricted(problem: Problem, areas: Areas, keep: np.ndarray) -> Any:
+def _restricted(problem: Problem, areas: Areas, keep: np.ndarray, highs: HighsFactory) -> Any:
     """A HiGHS model of the set-partitioning LP over the columns ``keep``, 0 ≤ x ≤ 1."""
     n, k = problem.n_units, problem.n_organisers
-    h = highspy_module().Highs()
-    h.setOptionValue("output_flag", False)
+    h = highs()
     h.setOptionValue("presolve", PRESOLVE)
     _equality_rows(h, np.ones(n + k))
     starts: list[int] = []
@@ -559,7 +509,9 @@ def _dive(
     return float(sum(areas.cost[s, j] for s, j in cols)), plan
 
 
-def find_partition(problem: Problem, areas: Areas, *, time_limit: float) -> PartitionResult:
+def find_partition(
+    problem: Problem, areas: Areas, *, time_limit: float, highs: HighsFactory
+) -> PartitionResult:
     """Any plan made of the listed areas, or a proof that none exists.
 
     Which organiser gets which area does not matter for feasibility, so this model has one column
@@ -570,10 +522,11 @@ def find_partition(problem: Problem, areas: Areas, *, time_limit: float) -> Part
 
     n, k = problem.n_units, problem.n_organisers
     if areas.count < k:
-        return PartitionResult.without_plan("infeasible", 0, "fewer fitting areas than organisers")
+        return PartitionResult.without_plan(
+            Status.INFEASIBLE, 0, "fewer fitting areas than organisers"
+        )
     hs = highspy_module()
-    h = hs.Highs()
-    h.setOptionValue("output_flag", False)
+    h = highs()
     h.setOptionValue("time_limit", max(0.05, time_limit))
     h.setOptionValue("presolve", PRESOLVE)
     _equality_rows(h, np.append(np.ones(n), float(k)))  # units once each; k areas
@@ -600,12 +553,12 @@ def find_partition(problem: Problem, areas: Areas, *, time_limit: float) -> Part
     status = h.getModelStatus()
     if status == hs.HighsModelStatus.kInfeasible:
         return PartitionResult.without_plan(
-            "infeasible",
+            Status.INFEASIBLE,
             m,
             f"no {k} connected areas with loads in the balance window cover every ward once",
         )
     if h.getInfo().primal_solution_status != 2:
-        return PartitionResult.without_plan("no_solution", m, "time ran out")
+        return PartitionResult.without_plan(Status.NO_SOLUTION, m, "time ran out")
     chosen = [int(s) for s in np.flatnonzero(np.asarray(h.getSolution().col_value) > 0.5)]
     rows, cols = linear_sum_assignment(areas.cost[chosen, :])
     plan = [-1] * n
@@ -613,7 +566,7 @@ def find_partition(problem: Problem, areas: Areas, *, time_limit: float) -> Part
         for i in areas.members[chosen[r]]:
             plan[i] = int(j)
     total = float(areas.cost[chosen, :][rows, cols].sum())
-    return PartitionResult("feasible", plan, total, None, None, m)
+    return PartitionResult(Status.FEASIBLE, plan, total, None, None, m)
 
 
 def _equality_rows(h: Any, rhs: np.ndarray) -> None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver import heuristic
-from solver.backends import highspy_module
+from solver.backends import HighsFactory, highspy_module
 from solver.problem import Problem
 
 #: Organisers per unit in the first restricted LP (the nearest ones); pricing adds the rest as needed.
@@ -63,16 +63,18 @@ def lagrangian_bound(
     return float(per_unit.sum() + np.minimum(v * lo, v * hi).sum())
 
 
-def solve_lp(problem: Problem, lo: float, hi: float, *, deadline: float) -> RelaxedLP | None:
-    """The LP over all pairs, by column generation; ``None`` if time runs out first.
+def solve_lp(
+    problem: Problem, lo: float, hi: float, *, deadline: float, highs: HighsFactory
+) -> RelaxedLP | None:
+    """The LP over all pairs, by column generation; ``None`` if time runs out first. ``highs``
+    makes the HiGHS model (the backend's options: seed, threads).
 
     (The LP is feasible whenever the mean load lies in ``[lo, hi]``, since units may be shared.)"""
     hs = highspy_module()
     n, k = problem.n_units, problem.n_organisers
     cost = cost_matrix(problem)
     w = np.asarray(problem.weights)
-    h = hs.Highs()
-    h.setOptionValue("output_flag", False)
+    h = highs()
     # rows: one per unit (= 1), then one per organiser (lo ≤ load ≤ hi)
     h.addRows(
         n, np.ones(n), np.ones(n), 0, np.zeros(1, np.int32), np.zeros(0, np.int32), np.zeros(0)

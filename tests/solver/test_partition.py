@@ -106,7 +106,7 @@ def test_the_dive_gives_a_valid_plan_priced_as_the_check_prices_it() -> None:
     lo, hi = p.load_bounds(tol)
     areas = partition.enumerate_areas(p, lo, hi)
     assert areas is not None
-    master = partition._Master(p, areas)
+    master = partition._Master(p, areas, make_backend("highs").highs_model)
     master.add([(s, j) for s in range(areas.count) for j in range(p.n_organisers)][:50], phase=1)
     phase1 = partition._generate(master, np.zeros_like(areas.cost), 1, time.monotonic() + 30)
     assert phase1 is not None

@@ -13,10 +13,14 @@ import pytest
 from scipy.optimize import linprog
 
 from solver import relaxed, verify
-from solver import solve as solve_module
+from solver.backends import make_backend
+from solver.methods import cut_loop, relaxed_search, starts
 from solver.problem import Problem, Status
 from solver.solve import SolveParams, solve
 from tests.solver.grids import grid
+
+#: The relaxed LP's HiGHS models, made as the solver makes them (the backend's options).
+HIGHS = make_backend("highs").highs_model
 
 
 def _weighted_grid(rows: int, cols: int, homes: list[tuple[float, float]], seed: int) -> Problem:
@@ -65,7 +69,7 @@ def test_column_generation_reaches_the_lp_over_all_pairs(monkeypatch: pytest.Mon
     # three homes crowd one corner: at ±5 % they must reach past each other's nearest units
     p = _weighted_grid(6, 6, [(0, 0), (0, 2), (2, 0), (5, 5), (5, 0)], seed=3)
     lo, hi = p.load_bounds(0.05)
-    lp = relaxed.solve_lp(p, lo, hi, deadline=time.monotonic() + 30)
+    lp = relaxed.solve_lp(p, lo, hi, deadline=time.monotonic() + 30, highs=HIGHS)
     assert lp is not None
     assert lp.rounds > 1
     assert lp.columns < p.n_units * p.n_organisers
@@ -85,7 +89,7 @@ def test_the_lagrangian_bound_holds_for_any_multipliers() -> None:
     for _ in range(50):
         v = rng.normal(0, 1, p.n_organisers)
         assert relaxed.lagrangian_bound(p, cost, v, lo, hi) <= floor + 1e-9
-    lp = relaxed.solve_lp(p, lo, hi, deadline=time.monotonic() + 30)
+    lp = relaxed.solve_lp(p, lo, hi, deadline=time.monotonic() + 30, highs=HIGHS)
     assert lp is not None
     assert lp.bound <= floor + 1e-9
 
@@ -93,7 +97,7 @@ def test_the_lagrangian_bound_holds_for_any_multipliers() -> None:
 def test_the_rounded_plan_is_contiguous_and_balanced() -> None:
     p = _weighted_grid(10, 10, [(1, 1), (1, 8), (8, 1), (8, 8), (4.5, 4.5)], seed=7)
     lo, hi = p.load_bounds(0.1)
-    lp = relaxed.solve_lp(p, lo, hi, deadline=time.monotonic() + 30)
+    lp = relaxed.solve_lp(p, lo, hi, deadline=time.monotonic() + 30, highs=HIGHS)
     assert lp is not None
     plan = relaxed.round_plan(p, lp.shares, lo, hi, deadline=time.monotonic() + 10)
     assert plan is not None
@@ -104,12 +108,13 @@ def test_the_rounded_plan_is_contiguous_and_balanced() -> None:
 def test_a_city_too_large_for_the_full_model_gets_a_plan_and_a_true_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(solve_module, "LARGE_PAIRS", 0)  # every city counts as large
+    monkeypatch.setattr(relaxed_search, "LARGE_PAIRS", 0)  # every city counts as large
 
     def no_full_model(*args: object, **kwargs: object) -> None:
         raise AssertionError("the full assignment model was built")
 
-    monkeypatch.setattr(solve_module, "AssignmentModel", no_full_model)
+    monkeypatch.setattr(cut_loop, "AssignmentModel", no_full_model)
+    monkeypatch.setattr(starts, "AssignmentModel", no_full_model)
     p = _weighted_grid(3, 4, [(0, 0), (2, 3), (0, 3)], seed=11)
     tol = 0.25
     sol = solve(p, SolveParams(tolerance=tol, time_limit=5, partition=False))
@@ -128,12 +133,13 @@ def test_a_city_too_large_for_the_full_model_gets_a_plan_and_a_true_bound(
 def test_auto_balance_on_a_large_city_probes_without_the_full_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(solve_module, "LARGE_PAIRS", 0)
+    monkeypatch.setattr(relaxed_search, "LARGE_PAIRS", 0)
 
     def no_full_model(*args: object, **kwargs: object) -> None:
         raise AssertionError("the full assignment model was built")
 
-    monkeypatch.setattr(solve_module, "AssignmentModel", no_full_model)
+    monkeypatch.setattr(cut_loop, "AssignmentModel", no_full_model)
+    monkeypatch.setattr(starts, "AssignmentModel", no_full_model)
     p = _weighted_grid(4, 5, [(0, 0), (3, 4), (0, 4), (3, 0)], seed=13)
     sol = solve(p, SolveParams(tolerance=None, time_limit=10, partition=False))
     assert sol.assignment is not None
