@@ -1,0 +1,108 @@
+"""Seed and threads reach every HiGHS model of every solve method.
+
+``highspy.Highs`` is replaced by a subclass that records, at each ``run()``, the options the model
+runs with and which solver module ran it; every model the solver or PuLP makes is then one of
+these, so the check covers real calls on every path (PuLP's models through the backend, and the
+set-partitioning and contiguity-relaxed models the solver builds itself).
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+import highspy
+import pytest
+
+from solver import verify
+from solver.backends import make_backend
+from solver.methods import relaxed_search
+from solver.problem import Problem, Status
+from solver.solve import SolveParams, solve
+from tests.solver.grids import grid
+
+SEED = 7
+THREADS = 1
+
+
+@dataclass(frozen=True)
+class Run:
+    caller: str  # the solver module whose code called run()
+    seed: int
+    threads: int
+
+
+def _option(h: Any, name: str) -> Any:
+    status, value = h.getOptionValue(name)
+    assert status == highspy.HighsStatus.kOk, name
+    return value
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[Run]:
+    """Every HiGHS run from now on, with its options (``highspy.Highs`` replaced for the test)."""
+    seen: list[Run] = []
+
+    class RecordingHighs(highspy.Highs):
+        def run(self) -> Any:
+            caller = inspect.getmodule(inspect.stack()[1].frame)
+            name = caller.__name__ if caller is not None else "?"
+            seen.append(Run(name, _option(self, "random_seed"), _option(self, "threads")))
+            return super().run()
+
+    monkeypatch.setattr(highspy, "Highs", RecordingHighs)
+    return seen
+
+
+def _problem() -> Problem:
+    """A 4 × 5 grid, 4 organisers: few enough connected areas for set partitioning to list."""
+    weights = [float(8 + (5 * i) % 7) for i in range(20)]
+    return grid(4, 5, [(0, 0), (3, 4), (0, 4), (3, 0)], weights=weights)
+
+
+def _solve(problem: Problem, backend: str = "highs", **params: Any) -> Status:
+    settings = SolveParams(seed=SEED, threads=THREADS, time_limit=4, **params)
+    sol = solve(problem, settings, backend=make_backend(backend, threads=THREADS, seed=SEED))
+    assert sol.assignment is not None, sol.explanation
+    assert verify.check_plan(problem, sol.assignment, sol.tolerance) == []
+    return sol.status
+
+
+def _check(runs: list[Run], *callers: str) -> None:
+    assert runs, "no HiGHS model ran"
+    assert {r.seed for r in runs} == {SEED}
+    assert {r.threads for r in runs} == {THREADS}
+    missing = set(callers) - {r.caller for r in runs}
+    assert not missing, f"no HiGHS run from {missing}; runs came from {[r.caller for r in runs]}"
+
+
+def test_set_partitioning_models_get_seed_and_threads(runs: list[Run]) -> None:
+    _solve(_problem(), tolerance=0.15)
+    _check(runs, "solver.partition")  # the restricted LP and the integer programme
+
+
+def test_cut_loop_models_get_seed_and_threads(runs: list[Run]) -> None:
+    _solve(_problem(), tolerance=0.15, partition=False)
+    _check(runs, "solver.backends")  # PuLP's models, run by the backend
+
+
+def test_relaxed_search_models_get_seed_and_threads(
+    runs: list[Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(relaxed_search, "LARGE_PAIRS", 0)  # every layer counts as large
+    _solve(_problem(), tolerance=0.15, partition=False)
+    _check(runs, "solver.relaxed")  # the LP without contiguity
+
+
+def test_relaxed_lp_with_cbc_gets_seed_and_threads(
+    runs: list[Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(relaxed_search, "LARGE_PAIRS", 0)
+    _solve(_problem(), backend="cbc", tolerance=0.15, partition=False)
+    _check(runs, "solver.relaxed")  # CBC runs as a command; the LP is HiGHS's either way
+
+
+def test_balance_search_models_get_seed_and_threads(runs: list[Run]) -> None:
+    _solve(_problem(), tolerance=None, auto_share=0.5)
+    _check(runs, "solver.partition")  # the exact probes, then the distance stage
