@@ -27,9 +27,8 @@ from solver.problem import Problem
 class AssignmentModel:
     #: Which separator rows a disconnected area produces: always one per unit of each stray piece
     #: for its organiser; optionally the same separator for every other organiser, and mirror rows
-    #: from the main piece's side. Both extras are off: on Lucknow (11 COs) and Bangalore (20 COs)
-    #: at ±10 % and 40 s they tripled the rows and doubled the final gap (0.42 → 0.87 %, 0.77 →
-    #: 1.05 %).
+    #: from the main piece's side. Both extras are off: they tripled the rows and doubled the final
+    #: gap (benchmarks/NOTES.md).
     cut_all_organisers = False
     cut_both_sides = False
 

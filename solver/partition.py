@@ -9,7 +9,7 @@ the balance window is small enough to list them all (Chandigarh with 9 COs: 187 
 
 with ``cost(S, j)`` = Σ_{i∈S} load_i × km from ``i`` to ``j``'s home. Contiguity and balance are
 built into the columns, so no cut loop is needed, and the LP relaxation of this model is far tighter
-than that of the assignment model (Bangalore, 40 COs: 880,600 against 872,000 after 60 s of cuts).
+than that of the assignment model (benchmarks/NOTES.md).
 
 The LP is solved by column generation over the listed areas (reduced costs of all of them are one
 sparse product); its value ``LB`` is a valid lower bound. Every plan better than ``LB + Δ`` uses only
@@ -53,17 +53,13 @@ MAX_MIP_COLUMNS = 400_000
 #: Before the integer programme, a dive on the LP looks for a plan: fix the column with the largest
 #: fractional value to 1 and re-solve (pricing in columns over every listed area) until the LP is
 #: integral or admits no plan, then round the last LP that did; at most DIVE_MAX_LPS steps and
-#: DIVE_SHARE of the time left. Bangalore, 40 COs at ±10 % (LP bound 880,601; optimum 882,654,
-#: which the integer programme alone proved in 209 s): the integer programme over the 58,000
-#: columns below Δ = 0.5 % found no plan in 60 s (its root cuts took that long); the dive's 28 LPs
-#: (9 s on a loaded machine) and the rounding gave 890,807, 1.2 % above the bound. Dives that
-#: backtrack instead, over a fixed set of columns, found plans 0.6–1.3 % above the bound or
-#: nothing, depending on the set; completing the plan exactly took too long.
+#: DIVE_SHARE of the time left. On large listings the integer programme's root cuts can take the
+#: whole time limit without a plan, while the dive finds one in seconds (benchmarks/NOTES.md).
 DIVE_SHARE = 0.3
 DIVE_MAX_LPS = 400
 
-#: HiGHS's presolve ignores the time limit on set-partitioning models with many columns (48,000
-#: areas: 26 s in presolve against a 5 s limit, probing off or on), so it is switched off.
+#: HiGHS's presolve ignores the time limit on set-partitioning models with many columns
+#: (benchmarks/NOTES.md), so it is switched off.
 PRESOLVE = "off"
 
 ProgressFn = Callable[[float | None, float | None, str], None]
