@@ -251,9 +251,7 @@ def balance(
     plan = _Plan(p, list(assign))
     if any(not m for m in plan.members):
         return None
-    org_zone = None
-    if respect_zones and p.zones is not None:
-        org_zone = [p.zones[next(iter(plan.members[j]))] for j in range(k)]
+    org_zone = _organiser_zones(p, plan) if respect_zones else None
     rng = random.Random(seed)
     scale = max(p.weights) * max(1e-9, max(max(row) for row in p.distance_km))
 
@@ -267,11 +265,7 @@ def balance(
     while best_total > 1e-9 and since_best < TABU_PATIENCE and time.monotonic() < deadline:
         it += 1
         since_best += 1
-        bad = {j for j in range(k) if ex(plan.load[j]) > 1e-9}
-        active = set(bad)
-        for j in bad:
-            for u in plan.members[j]:
-                active.update(plan.assign[v] for v in nb[u])
+        active = _near_imbalance(plan, nb, {j for j in range(k) if ex(plan.load[j]) > 1e-9})
         move: tuple[float, int, int] | None = None
         for a in active:
             if len(plan.members[a]) < 2:
@@ -311,3 +305,20 @@ def balance(
         if total < best_total - 1e-9:
             best_total, best, since_best = total, list(plan.assign), 0
     return best if best_total <= 1e-9 else None
+
+
+def _organiser_zones(problem: Problem, plan: _Plan) -> list[str | None] | None:
+    """Each organiser's zone (that of a unit in its area), ``None`` when the units have none."""
+    if problem.zones is None:
+        return None
+    zones = problem.zones
+    return [zones[next(iter(plan.members[j]))] for j in range(problem.n_organisers)]
+
+
+def _near_imbalance(plan: _Plan, nb: Sequence[Sequence[int]], bad: set[int]) -> set[int]:
+    """The areas out of balance and the areas next to them: where the next move starts and ends."""
+    active = set(bad)
+    for j in bad:
+        for u in plan.members[j]:
+            active.update(plan.assign[v] for v in nb[u])
+    return active

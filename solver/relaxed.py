@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -76,18 +77,8 @@ def solve_lp(
     w = np.asarray(problem.weights)
     h = highs()
     # rows: one per unit (= 1), then one per organiser (lo ≤ load ≤ hi)
-    h.addRows(
-        n, np.ones(n), np.ones(n), 0, np.zeros(1, np.int32), np.zeros(0, np.int32), np.zeros(0)
-    )
-    h.addRows(
-        k,
-        np.full(k, lo),
-        np.full(k, hi),
-        0,
-        np.zeros(1, np.int32),
-        np.zeros(0, np.int32),
-        np.zeros(0),
-    )
+    _empty_rows(h, np.ones(n), np.ones(n))
+    _empty_rows(h, np.full(k, lo), np.full(k, hi))
     in_lp = np.zeros((n, k), dtype=bool)
     pairs_i: list[np.ndarray] = []
     pairs_j: list[np.ndarray] = []
@@ -145,6 +136,13 @@ def solve_lp(
     # the sign convention of the duals does not matter: both are valid multipliers
     bound = max(lagrangian_bound(problem, cost, s * v, lo, hi) for s in (1.0, -1.0))
     return RelaxedLP(min(bound, value), value, shares, int(in_lp.sum()), rounds)
+
+
+def _empty_rows(h: Any, lower: np.ndarray, upper: np.ndarray) -> None:
+    """Add rows ``lower ≤ · ≤ upper`` to the HiGHS model ``h`` (their columns come afterwards)."""
+    h.addRows(
+        len(lower), lower, upper, 0, np.zeros(1, np.int32), np.zeros(0, np.int32), np.zeros(0)
+    )
 
 
 def round_plan(
