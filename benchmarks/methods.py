@@ -88,7 +88,7 @@ def run_floor(problem: Problem, tolerance: float, time_limit: float, backend: st
             for j in range(problem.n_organisers)
         )
     return {
-        "status": res.status,
+        "status": res.status.value,
         "objective": res.objective,  # of the relaxed (possibly disconnected) optimum
         "bound": res.bound,
         "gap": None

@@ -7,6 +7,7 @@ and improves as the bound rises."""
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from collections.abc import Mapping
@@ -45,6 +46,14 @@ def solve(ctx: Context, *, start: list[int] | None = None, first_plan: bool = Fa
     return _CutLoop(ctx, first_plan).run(start)
 
 
+class _Step(enum.Enum):
+    """What a round of the loop leads to."""
+
+    CUT = "cut"  # go on: cuts were added, or the final round comes next
+    MODEL_INFEASIBLE = "model infeasible"  # the model (with its cuts) has no solution
+    STOP = "stop"  # proved, or the final round is over
+
+
 @dataclass
 class _Round:
     """One solve of the model: its label, the connected solutions HiGHS offered on the way and
@@ -79,10 +88,10 @@ class _CutLoop:
         while self.ctx.clock.remaining() > 0.05 and not self._done():
             self.iterations += 1
             step = self._round()
-            if step == "infeasible":
+            if step is _Step.MODEL_INFEASIBLE:
                 infeasible = self.best.plan is None
                 break  # (with an incumbent this cannot happen: it satisfies every row)
-            if step == "stop":
+            if step is _Step.STOP:
                 break
         return self._outcome(infeasible)
 
@@ -125,8 +134,8 @@ class _CutLoop:
             return clock.remaining(), (PROBE_GAP if self.first_plan else gap)
         return min(clock.remaining(), max(1.0, clock.limit * ROUND_SHARE)), max(gap, ROUND_GAP)
 
-    def _round(self) -> str:
-        """Solve once and learn from it: "cut" (go on), "infeasible" or "stop"."""
+    def _round(self) -> _Step:
+        """Solve once and learn from it."""
         round_limit, round_gap = self._limits()
         rnd = _Round(f"round {self.iterations}", self.best_bound, self.best.value)
         warm = self.model.start_values(self.best.plan) if self.best.plan is not None else None
@@ -146,28 +155,28 @@ class _CutLoop:
         if rnd.in_pieces:
             added = sum(self.model.add_separator_cuts(a) for a in rnd.in_pieces)
             self._repair(rnd.in_pieces[-1], f"{rnd.label}: {added} contiguity cuts (restart)")
-            return "cut"
+            return _Step.CUT
         if res.status is Status.INFEASIBLE:
-            return "infeasible"
+            return _Step.MODEL_INFEASIBLE
         return self._learn(res, round_gap, rnd.label)
 
-    def _learn(self, res: MipResult, round_gap: float, label: str) -> str:
+    def _learn(self, res: MipResult, round_gap: float, label: str) -> _Step:
         """After a round that ran to its end: keep its plan, or cut off its areas in pieces."""
         if res.status is Status.NO_SOLUTION:
             if self.final:
-                return "stop"
+                return _Step.STOP
             self.final = True  # nothing to learn from this round: once more with all the time
-            return "cut"
+            return _Step.CUT
         a = self.model.assignment_from(res.values)
         if all_connected(a, self.ctx.nb, self.ctx.problem.n_organisers):
             self.best.offer(a)
             if self.final or (res.status is Status.OPTIMAL and round_gap <= self.ctx.params.gap):
-                return "stop"  # proved, or time ran out with all the time given
+                return _Step.STOP  # proved, or time ran out with all the time given
             self.final = True  # connected, but not yet proved to the accepted gap
-            return "cut"
+            return _Step.CUT
         added = self.model.add_separator_cuts(a)
         self._repair(a, f"{label}: {added} contiguity cuts")
-        return "cut"
+        return _Step.CUT
 
     def _repair(self, a: list[int], message: str) -> None:
         self.best.offer(heuristic.repair(self.ctx.problem, self.ctx.nb, a))
