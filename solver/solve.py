@@ -116,7 +116,7 @@ def solve(
     backend = backend or make_backend("highs", threads=params.threads, seed=params.seed)
     clock = Clock.starting_now(params.time_limit)
 
-    def report(phase: str, inc: float | None, bnd: float | None, msg: str = "") -> None:
+    def report(phase: str, inc: float | None, bnd: float | None, msg: str) -> None:
         if on_progress is not None:
             on_progress(Progress(clock.elapsed(), inc, bnd, phase, msg))
 
