@@ -154,8 +154,26 @@ def highspy_module() -> Any:
     return highspy
 
 
+#: The thread count HiGHS's process-wide scheduler was last reset to here (None: not yet).
+_SCHEDULER_THREADS: int | None = None
+
+
+def match_scheduler(threads: int | None) -> None:
+    """Make HiGHS's process-wide thread scheduler fit ``threads`` (``None``: any will do).
+
+    HiGHS starts one scheduler per process, at its first run, and refuses to run a model whose
+    ``threads`` option differs from it ("Not Set", no solution). So before models with an explicit
+    count, the scheduler is reset when the last count asked for here was another one."""
+    global _SCHEDULER_THREADS
+    if threads is None or threads == _SCHEDULER_THREADS:
+        return
+    highspy_module().Highs.resetGlobalScheduler(True)
+    _SCHEDULER_THREADS = threads
+
+
 def configured_highs(seed: int, threads: int | None) -> Any:
     """A fresh, silent ``highspy.Highs`` with ``random_seed`` (and ``threads`` when given) set."""
+    match_scheduler(threads)
     h = highspy_module().Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("random_seed", seed)
@@ -192,6 +210,7 @@ class HighsBackend:
         on_solution: SolutionCallback | None = None,
     ) -> MipResult:
         hs = highspy_module()
+        match_scheduler(self.threads)
         opts: dict[str, Any] = {"random_seed": self.seed}
         solver = _PulpHighs(
             warm_start,

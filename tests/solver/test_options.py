@@ -31,6 +31,7 @@ class Run:
     caller: str  # the solver module whose code called run()
     seed: int
     threads: int
+    ran: bool  # HiGHS accepted the options and ran (it refuses a thread count unlike its scheduler's)
 
 
 def _option(h: Any, name: str) -> Any:
@@ -48,8 +49,10 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[Run]:
         def run(self) -> Any:
             caller = inspect.getmodule(inspect.stack()[1].frame)
             name = caller.__name__ if caller is not None else "?"
-            seen.append(Run(name, _option(self, "random_seed"), _option(self, "threads")))
-            return super().run()
+            seed, threads = _option(self, "random_seed"), _option(self, "threads")
+            status = super().run()
+            seen.append(Run(name, seed, threads, status != highspy.HighsStatus.kError))
+            return status
 
     monkeypatch.setattr(highspy, "Highs", RecordingHighs)
     return seen
@@ -61,18 +64,21 @@ def _problem() -> Problem:
     return grid(4, 5, [(0, 0), (3, 4), (0, 4), (3, 0)], weights=weights)
 
 
-def _solve(problem: Problem, backend: str = "highs", **params: Any) -> Status:
-    settings = SolveParams(seed=SEED, threads=THREADS, time_limit=4, **params)
-    sol = solve(problem, settings, backend=make_backend(backend, threads=THREADS, seed=SEED))
+def _solve(
+    problem: Problem, backend: str = "highs", threads: int = THREADS, **params: Any
+) -> Status:
+    settings = SolveParams(seed=SEED, threads=threads, time_limit=4, **params)
+    sol = solve(problem, settings, backend=make_backend(backend, threads=threads, seed=SEED))
     assert sol.assignment is not None, sol.explanation
     assert verify.check_plan(problem, sol.assignment, sol.tolerance) == []
     return sol.status
 
 
-def _check(runs: list[Run], *callers: str) -> None:
+def _check(runs: list[Run], *callers: str, threads: int = THREADS) -> None:
     assert runs, "no HiGHS model ran"
+    assert all(r.ran for r in runs), f"HiGHS refused to run: {[r for r in runs if not r.ran]}"
     assert {r.seed for r in runs} == {SEED}
-    assert {r.threads for r in runs} == {THREADS}
+    assert {r.threads for r in runs} == {threads}
     missing = set(callers) - {r.caller for r in runs}
     assert not missing, f"no HiGHS run from {missing}; runs came from {[r.caller for r in runs]}"
 
@@ -106,3 +112,13 @@ def test_relaxed_lp_with_cbc_gets_seed_and_threads(
 def test_balance_search_models_get_seed_and_threads(runs: list[Run]) -> None:
     _solve(_problem(), tolerance=None, auto_share=0.5)
     _check(runs, "solver.partition")  # the exact probes, then the distance stage
+
+
+def test_a_thread_count_unlike_the_last_solves_still_runs(runs: list[Run]) -> None:
+    """HiGHS keeps one thread scheduler per process; a solve asking for another count (a worker
+    that solved before with other settings) must not be refused."""
+    _solve(_problem(), threads=2, tolerance=0.15)
+    _check(runs, "solver.partition", threads=2)
+    runs.clear()
+    _solve(_problem(), threads=1, tolerance=0.15)
+    _check(runs, "solver.partition", threads=1)
