@@ -32,6 +32,7 @@ from datetime import date, timedelta
 
 import pulp
 
+from solver import camp_heuristic
 from solver.backends import Backend, make_backend
 from solver.graph import components, minimal_separator
 from solver.problem import Status, relative_gap
@@ -309,6 +310,12 @@ class CampModel:
             self.lp += load <= p.capacity(v, campaign) * self.t[v], f"cap_{v}"
             self.lp += self.t[v] <= T[v] * self.y[v], f"days_{v}"
             self.lp += self.t[v] >= self.y[v], f"oneday_{v}"
+            for i in range(n):  # a ward other than the root needs a neighbour in its cluster
+                if i != p.venue_unit[v] and self.nb[i]:
+                    self.lp += (
+                        self.x[i, v] <= pulp.lpSum(self.x[u, v] for u in self.nb[i]),
+                        f"nb_{i}_{v}",
+                    )
         slots = campaign.teams * len(campaign.camp_days())
         self.lp += pulp.lpSum(self.t.values()) <= slots, "window"
         self.count = pulp.lpSum(self.y.values())
@@ -427,7 +434,7 @@ class _Stage:
 
 
 def _proved(value: float, bound: float | None, gap: float, integral: bool) -> bool:
-    if bound is None or not math.isfinite(value):
+    if bound is None or not math.isfinite(value) or not math.isfinite(bound):
         return False
     if integral:
         return value <= math.ceil(bound - 1e-6) + 1e-9
@@ -482,6 +489,7 @@ def _cut_loop(
             bound = max(bound, res.bound)
         if in_pieces:
             model.add_cuts(in_pieces[-1])
+            best.offer(camp_heuristic.grow(best.problem, best.campaign, in_pieces[-1]))
             continue
         if res.status == "infeasible":
             infeasible = best.plan is None
@@ -499,6 +507,7 @@ def _cut_loop(
             final = True
             continue
         model.add_cuts(a)
+        best.offer(camp_heuristic.grow(best.problem, best.campaign, a))
     b = bound if bound > -math.inf else None
     if infeasible:
         return _Stage(Status.INFEASIBLE, None, None, None, iterations)
@@ -553,6 +562,7 @@ def solve_camps(
     if count is None:
         model.lp.setObjective(model.count)
         best = _Incumbent(problem, campaign, True, None)
+        best.offer(camp_heuristic.grow(problem, campaign))
         stage = _cut_loop(model, best, backend, t0 + params.time_limit * COUNT_SHARE, 0.0)
         if stage.plan is None:
             why = (
@@ -570,6 +580,8 @@ def solve_camps(
     model.lp.setObjective(model.distance)
     best = _Incumbent(problem, campaign, False, count)
     best.offer(start)
+    if start is None:
+        best.offer(camp_heuristic.grow(problem, campaign))
     stage = _cut_loop(model, best, backend, deadline, params.gap)
     why = ""
     if stage.status is Status.INFEASIBLE:

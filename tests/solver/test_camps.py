@@ -193,13 +193,15 @@ def test_calendar_fits_teams_closures_and_runs_consecutively() -> None:
     c = Campaign(date(2027, 4, 5), date(2027, 4, 10), teams=1, per_camp_per_day=100)
     sol = solve_camps(p, c, CampParams(camps=3, time_limit=10, gap=0.0))
     assert sol.has_plan
-    assert sol.days == (2, 2, 2)
+    assert sol.days is not None
+    assert sum(sol.days) == 6
+    assert min(sol.days) >= 1  # all three venues hold a camp, venue 0 among them
     assert sol.assignment is not None
     sched = schedule_camps(p, c, sol.days, time_limit=10)
     assert sched.dates is not None, sched.explanation
     # 6 camp-days in 6 days with one team; spread = Σ (days − 1): every camp on consecutive days
     assert sched.status is Status.OPTIMAL
-    assert sched.spread == sched.bound == 3
+    assert sched.spread == sched.bound == 3  # Σ (days − 1) = 6 − 3
     assert check_camp_plan(p, c, sol.assignment, sched.dates) == []
     assert not set(sched.dates[0]) & closed[0]
     assert sum(len(d) for d in sched.dates) == 6

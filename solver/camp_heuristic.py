@@ -1,0 +1,101 @@
+"""A quick contiguous camp plan, to start the exact search and to repair its solutions.
+
+Clusters grow ward by ward from their venue's ward: the unassigned ward nearest (km) to a venue
+whose cluster it borders and whose camp still has room joins it; a new venue is opened only when no
+cluster can grow (preferring a venue in a ward that borders the planned part, so no hole is left
+behind). Every cluster is connected and rooted at its venue's ward by construction; capacity and
+the window are the caller's check (:class:`solver.camps._Incumbent`). ``None`` when stuck.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from solver.graph import components
+
+if TYPE_CHECKING:  # solver.camps imports this module
+    from solver.camps import Campaign, CampProblem
+
+EPS = 1e-6
+
+
+def grow(
+    problem: CampProblem, campaign: Campaign, seed: Sequence[int] | None = None
+) -> list[int] | None:
+    """A plan grown from scratch, or from the rooted, fitting parts of ``seed``."""
+    p = problem
+    n, nb = p.n_units, p.neighbours()
+    room = [p.capacity(v, campaign) * p.longest_camp(v, campaign) for v in range(p.n_venues)]
+    out = [-1] * n
+    load = [0.0] * p.n_venues
+    if seed is not None:
+        _keep_rooted(p, nb, seed, out, load, room)
+    hosts: dict[int, list[int]] = {}
+    for v in range(p.n_venues):
+        if room[v] > 0:
+            hosts.setdefault(p.venue_unit[v], []).append(v)
+    while True:
+        best = None
+        for i in range(n):
+            if out[i] >= 0:
+                continue
+            for v in {out[u] for u in nb[i] if out[u] >= 0}:
+                if load[v] + p.registrants[i] <= room[v] * (1 + EPS):
+                    key = (p.distance_km[i][v], i, v)
+                    best = key if best is None or key < best else best
+        if best is not None:
+            _, i, v = best
+            out[i], load[v] = v, load[v] + p.registrants[i]
+            continue
+        if all(a >= 0 for a in out):
+            return out
+        new = _new_venue(p, nb, out, hosts, room)
+        if new is None:
+            return None
+        root = p.venue_unit[new]
+        out[root], load[new] = new, p.registrants[root]
+
+
+def _keep_rooted(
+    p: CampProblem,
+    nb: Sequence[Sequence[int]],
+    seed: Sequence[int],
+    out: list[int],
+    load: list[float],
+    room: Sequence[float],
+) -> None:
+    for v in sorted(set(seed)):
+        root = p.venue_unit[v]
+        if seed[root] != v or room[v] <= 0:
+            continue
+        piece = next(
+            c for c in components([i for i, a in enumerate(seed) if a == v], nb) if root in c
+        )
+        total = sum(p.registrants[i] for i in piece)
+        if total > room[v] * (1 + EPS):
+            piece, total = [root], p.registrants[root]
+            if total > room[v] * (1 + EPS):
+                continue
+        for i in piece:
+            out[i] = v
+        load[v] = total
+
+
+def _new_venue(
+    p: CampProblem,
+    nb: Sequence[Sequence[int]],
+    out: Sequence[int],
+    hosts: dict[int, list[int]],
+    room: Sequence[float],
+) -> int | None:
+    """An unopened venue in an unassigned ward: bordering the plan if possible, then the roomiest."""
+    choices = []
+    for w, vs in hosts.items():
+        if out[w] >= 0:
+            continue
+        borders = any(out[u] >= 0 for u in nb[w])
+        for v in vs:
+            if p.registrants[w] <= room[v] * (1 + EPS):
+                choices.append((not borders, len(nb[w]), -room[v], v))
+    return min(choices)[-1] if choices else None
