@@ -79,8 +79,63 @@ def schedule_camps(
     if reason:
         return Schedule(Status.INFEASIBLE, None, None, None, 0.0, reason)
     window = campaign.camp_days()
-    index = {d: k for k, d in enumerate(window)}
     camps = [v for v, d in enumerate(days) if d > 0]
+    blocks = _consecutive(problem, campaign, days, camps, window, backend, time_limit)
+    if blocks is not None:
+        floor = float(sum(days[v] - 1 for v in camps))
+        return Schedule(Status.OPTIMAL, blocks[0], floor, floor, blocks[1])
+    return _spread(problem, campaign, days, camps, window, backend, time_limit)
+
+
+def _consecutive(
+    problem: CampProblem,
+    campaign: Campaign,
+    days: Sequence[int],
+    camps: list[int],
+    window: list[date],
+    backend: Backend,
+    time_limit: float,
+) -> tuple[tuple[tuple[date, ...], ...], float] | None:
+    """Every camp on a run of consecutive camp days (its venue open on all of them), the earliest
+    runs preferred (spare days stay at the end for a mop-up); ``None`` if no such calendar is found."""
+    lp = pulp.LpProblem("calendar_runs", pulp.LpMinimize)
+    runs: dict[tuple[int, int], pulp.LpVariable] = {}
+    for v in camps:
+        closed = problem.venue_unavailable[v]
+        for k in range(len(window) - days[v] + 1):
+            if not any(window[k + j] in closed for j in range(days[v])):
+                runs[v, k] = lp.add_variable(f"s_{v}_{k}", 0, 1, cat="Binary")
+    for v in camps:
+        mine = [var for (u, _k), var in runs.items() if u == v]
+        if not mine:
+            return None
+        lp += pulp.lpSum(mine) == 1, f"run_{v}"
+    for j in range(len(window)):
+        today = [var for (v, k), var in runs.items() if k <= j < k + days[v]]
+        if today:
+            lp += pulp.lpSum(today) <= campaign.teams, f"teams_{j}"
+    lp += pulp.lpSum(k * var for (_v, k), var in runs.items())
+    res = backend.solve(lp, time_limit=time_limit / 2, gap=0.0)
+    if res.status not in ("optimal", "feasible"):
+        return None
+    dates: list[tuple[date, ...]] = [() for _ in range(problem.n_venues)]
+    for (v, k), var in runs.items():
+        if res.values.get(var.name, 0.0) > 0.5:
+            dates[v] = tuple(window[k : k + days[v]])
+    return tuple(dates), res.seconds
+
+
+def _spread(
+    problem: CampProblem,
+    campaign: Campaign,
+    days: Sequence[int],
+    camps: list[int],
+    window: list[date],
+    backend: Backend,
+    time_limit: float,
+) -> Schedule:
+    """Camps on any open days, the total spread as small as possible."""
+    index = {d: k for k, d in enumerate(window)}
     lp = pulp.LpProblem("calendar", pulp.LpMinimize)
     z = {
         (v, d): lp.add_variable(f"z_{v}_{index[d]}", 0, 1, cat="Binary")

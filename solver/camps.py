@@ -19,28 +19,21 @@ suitable place, on a date and time fixed in advance". This is the CO problem wit
 
 The number of camps is given, or the fewest: first ``min Σ y`` (with the contiguity cuts), then, with
 that count fixed, ``min Σ r[i] · km(i, v) · x[i][v]`` (lexicographic). Every answer says what was
-proved. Pure: no geometry, no files; distances are computed by the caller.
+proved. The model is :mod:`solver.camp_model`, the search :mod:`solver.camp_solve`. Pure: no
+geometry, no files; distances are computed by the caller.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
-import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-import pulp
-
-from solver import camp_heuristic
-from solver.backends import Backend, make_backend
-from solver.graph import components, minimal_separator
+from solver.graph import components
 from solver.problem import Status, relative_gap
 
-#: Share of the time limit for finding the fewest camps (when the count is not given).
-COUNT_SHARE = 0.3
-#: A round of the cut loop gets at most this share of its stage's time before cuts are added.
-ROUND_SHARE = 0.25
 EPS = 1e-6
 
 
@@ -206,6 +199,8 @@ class CampSolution:
             if self.count_proved and self.camps_bound is not None
             else ""
             if self.count_proved
+            else " (fewest not proved)"
+            if self.camps_bound is None
             else f" (fewest not proved; at least {self.camps_bound})"
         )
         dist = f"objective {_num(self.objective)} registrant-km, bound {_num(self.bound)}"
@@ -270,101 +265,19 @@ def precheck(problem: CampProblem, campaign: Campaign, camps: int | None = None)
             f"at least {fewest} camps are needed but only {usable} venues can hold one: "
             f"add at least {fewest - usable} venues, or allow longer camps"
         )
+    covered = {i for members in reachable(problem, campaign) for i in members}
+    stranded = [problem.unit_ids[i] for i in range(n) if i not in covered]
+    if stranded:
+        return (
+            f"ward(s) {', '.join(stranded[:10])} cannot share a camp with any venue: every path "
+            "from a venue's ward to them carries more registrants than one camp can take; "
+            "add a venue there or allow longer camps"
+        )
     if camps is not None and camps > usable:
         return f"{camps} camps asked for but only {usable} venues can hold one"
     if camps is not None and camps > n:
         return f"{camps} camps asked for but there are only {n} wards"
     return None
-
-
-# -- the model -------------------------------------------------------------------------------------
-
-
-class CampModel:
-    """The integer programme above, in PuLP, with its rooted separator cuts."""
-
-    def __init__(self, problem: CampProblem, campaign: Campaign):
-        p = problem
-        self.problem = p
-        self.nb = p.neighbours()
-        n, m = p.n_units, p.n_venues
-        self.lp = pulp.LpProblem("camps", pulp.LpMinimize)
-        T = [p.longest_camp(v, campaign) for v in range(m)]
-        self.usable = [v for v in range(m) if T[v] > 0]
-        self.x: dict[tuple[int, int], pulp.LpVariable] = {
-            (i, v): self.lp.add_variable(f"x_{i}_{v}", 0, 1, cat="Binary")
-            for i in range(n)
-            for v in self.usable
-        }
-        self.y = {v: self.lp.add_variable(f"y_{v}", 0, 1, cat="Binary") for v in self.usable}
-        self.t = {v: self.lp.add_variable(f"t_{v}", 0, T[v], cat="Integer") for v in self.usable}
-        self.cuts = 0
-        self._keys: set[tuple[int, int, tuple[int, ...]]] = set()
-        for i in range(n):
-            self.lp += pulp.lpSum(self.x[i, v] for v in self.usable) == 1, f"one_{i}"
-        for v in self.usable:
-            for i in range(n):
-                self.lp += self.x[i, v] <= self.y[v], f"open_{i}_{v}"
-            self.lp += self.x[p.venue_unit[v], v] == self.y[v], f"root_{v}"
-            load = pulp.lpSum(p.registrants[i] * self.x[i, v] for i in range(n))
-            self.lp += load <= p.capacity(v, campaign) * self.t[v], f"cap_{v}"
-            self.lp += self.t[v] <= T[v] * self.y[v], f"days_{v}"
-            self.lp += self.t[v] >= self.y[v], f"oneday_{v}"
-            for i in range(n):  # a ward other than the root needs a neighbour in its cluster
-                if i != p.venue_unit[v] and self.nb[i]:
-                    self.lp += (
-                        self.x[i, v] <= pulp.lpSum(self.x[u, v] for u in self.nb[i]),
-                        f"nb_{i}_{v}",
-                    )
-        slots = campaign.teams * len(campaign.camp_days())
-        self.lp += pulp.lpSum(self.t.values()) <= slots, "window"
-        self.count = pulp.lpSum(self.y.values())
-        self.distance = pulp.lpSum(
-            p.registrants[i] * p.distance_km[i][v] * self.x[i, v]
-            for i in range(n)
-            for v in self.usable
-        )
-
-    def assignment_from(self, values: Mapping[str, float]) -> list[int]:
-        out = []
-        for i in range(self.problem.n_units):
-            v = max(self.usable, key=lambda v: values.get(self.x[i, v].name, 0.0))
-            if values.get(self.x[i, v].name, 0.0) < 0.5:
-                raise ValueError(f"ward {i} is not assigned in the MIP solution")
-            out.append(v)
-        return out
-
-    def start_values(self, assignment: Sequence[int], days: Sequence[int]) -> dict[str, float]:
-        vals = {var.name: 0.0 for var in self.x.values()}
-        for i, v in enumerate(assignment):
-            vals[self.x[i, v].name] = 1.0
-        for v in self.usable:
-            vals[self.y[v].name] = 1.0 if days[v] > 0 else 0.0
-            vals[self.t[v].name] = float(days[v])
-        return vals
-
-    def add_cuts(self, assignment: Sequence[int]) -> int:
-        """Rooted separator rows for every piece of a cluster that misses its venue's ward."""
-        p = self.problem
-        added = 0
-        for v in sorted(set(assignment)):
-            root = p.venue_unit[v]
-            units = [i for i, a in enumerate(assignment) if a == v]
-            for piece in components(units, self.nb):
-                if root in piece:
-                    continue
-                sep = tuple(minimal_separator(piece, root, self.nb))
-                for a in piece:
-                    key = (a, v, sep)
-                    if key not in self._keys:
-                        self._keys.add(key)
-                        self.lp += (
-                            self.x[a, v] <= pulp.lpSum(self.x[s, v] for s in sep),
-                            f"sep_{len(self._keys)}",
-                        )
-                        added += 1
-        self.cuts += added
-        return added
 
 
 def cluster_days(problem: CampProblem, campaign: Campaign, assignment: Sequence[int]) -> list[int]:
@@ -389,203 +302,26 @@ def all_rooted(
     return True
 
 
-# -- the search ------------------------------------------------------------------------------------
-
-
-class _Incumbent:
-    """The best valid plan of one stage (rooted, contiguous, fits the capacities and the window)."""
-
-    def __init__(self, problem: CampProblem, campaign: Campaign, count: bool, fixed: int | None):
-        self.problem, self.campaign = problem, campaign
-        self.count, self.fixed = count, fixed
-        self.nb = problem.neighbours()
-        self.slots = campaign.teams * len(campaign.camp_days())
-        self.longest = [problem.longest_camp(v, campaign) for v in range(problem.n_venues)]
-        self.plan: list[int] | None = None
-        self.value = math.inf
-
-    def value_of(self, a: Sequence[int]) -> float:
-        if self.count:
-            return float(len(set(a)))
-        p = self.problem
-        return math.fsum(p.registrants[i] * p.distance_km[i][v] for i, v in enumerate(a))
-
-    def offer(self, a: Sequence[int] | None) -> None:
-        if a is None or (self.fixed is not None and len(set(a)) != self.fixed):
-            return
-        days = cluster_days(self.problem, self.campaign, a)
-        if any(d > self.longest[v] for v, d in enumerate(days)) or sum(days) > self.slots:
-            return
-        if not all_rooted(self.problem, a, self.nb):
-            return
-        val = self.value_of(a)
-        if val < self.value - 1e-9:
-            self.plan, self.value = list(a), val
-
-
-@dataclass
-class _Stage:
-    status: Status
-    plan: list[int] | None
-    value: float | None
-    bound: float | None
-    iterations: int = 0
-    notes: list[str] = field(default_factory=list)
-
-
-def _proved(value: float, bound: float | None, gap: float, integral: bool) -> bool:
-    if bound is None or not math.isfinite(value) or not math.isfinite(bound):
-        return False
-    if integral:
-        return value <= math.ceil(bound - 1e-6) + 1e-9
-    return (relative_gap(value, bound) or 0.0) <= gap + 1e-12
-
-
-def _cut_loop(
-    model: CampModel,
-    best: _Incumbent,
-    backend: Backend,
-    deadline: float,
-    gap: float,
-) -> _Stage:
-    """Solve, cut off clusters in pieces (or cut off from their venue), solve again."""
-    bound = -math.inf
-    stage_limit = max(0.5, deadline - time.monotonic())
-    iterations, final, infeasible = 0, False, False
-    while deadline - time.monotonic() > 0.05:
-        known = None if best.plan is None else best.value
-        if known is not None and _proved(known, bound, gap, best.count):
-            break
-        iterations += 1
-        left = deadline - time.monotonic()
-        limit = left if final else min(left, max(1.0, stage_limit * ROUND_SHARE))
-        warm = None
-        if best.plan is not None:
-            warm = model.start_values(
-                best.plan, cluster_days(best.problem, best.campaign, best.plan)
-            )
-        connected: list[list[int]] = []
-        in_pieces: list[list[int]] = []
-
-        def on_solution(
-            values: Mapping[str, float],
-            connected: list[list[int]] = connected,
-            in_pieces: list[list[int]] = in_pieces,
-        ) -> bool:
-            a = model.assignment_from(values)
-            (connected if all_rooted(model.problem, a, model.nb) else in_pieces).append(a)
-            return bool(in_pieces)
-
-        res = backend.solve(
-            model.lp,
-            time_limit=limit,
-            gap=gap,
-            warm_start=warm,
-            on_solution=None if final else on_solution,
-        )
-        for a in connected:
-            best.offer(a)
-        if res.bound is not None and res.status != "infeasible":
-            bound = max(bound, res.bound)
-        if in_pieces:
-            model.add_cuts(in_pieces[-1])
-            best.offer(camp_heuristic.grow(best.problem, best.campaign, in_pieces[-1]))
-            continue
-        if res.status == "infeasible":
-            infeasible = best.plan is None
-            break
-        if res.status == "no_solution":
-            if final:
-                break
-            final = True
-            continue
-        a = model.assignment_from(res.values)
-        if all_rooted(model.problem, a, model.nb):
-            best.offer(a)
-            if final or res.status == "optimal":
-                break
-            final = True
-            continue
-        model.add_cuts(a)
-        best.offer(camp_heuristic.grow(best.problem, best.campaign, a))
-    b = bound if bound > -math.inf else None
-    if infeasible:
-        return _Stage(Status.INFEASIBLE, None, None, None, iterations)
-    if best.plan is None:
-        return _Stage(Status.NO_SOLUTION, None, None, b, iterations)
-    if b is not None:
-        b = min(b, best.value)
-    ok = _proved(best.value, b, gap, best.count)
-    return _Stage(Status.OPTIMAL if ok else Status.FEASIBLE, best.plan, best.value, b, iterations)
-
-
-def solve_camps(
-    problem: CampProblem,
-    campaign: Campaign,
-    params: CampParams,
-    backend: Backend | None = None,
-) -> CampSolution:
-    """The camp plan: the given number of camps or the fewest, then the nearest venues."""
-    backend = backend or make_backend("highs", threads=params.threads, seed=params.seed)
-    t0 = time.monotonic()
-    deadline = t0 + params.time_limit
-
-    def answer(
-        stage: _Stage, camps_bound: int | None, count_proved: bool, why: str = ""
-    ) -> CampSolution:
-        plan = stage.plan
-        return CampSolution(
-            status=stage.status,
-            assignment=None if plan is None else tuple(plan),
-            days=None if plan is None else tuple(cluster_days(problem, campaign, plan)),
-            objective=stage.value,
-            bound=stage.bound,
-            camps=None if plan is None else len(set(plan)),
-            camps_bound=camps_bound,
-            count_proved=count_proved,
-            solver=backend.name,
-            solver_version=backend.version,
-            seconds=time.monotonic() - t0,
-            explanation=why,
-            iterations=stage.iterations,
-            cuts=model.cuts if model is not None else 0,
-            warnings=tuple(stage.notes),
-        )
-
-    model: CampModel | None = None
-    reason = precheck(problem, campaign, params.camps)
-    if reason:
-        return answer(_Stage(Status.INFEASIBLE, None, None, None), None, False, reason)
-    model = CampModel(problem, campaign)
-    count, count_bound, count_proved = params.camps, params.camps, params.camps is not None
-    start: list[int] | None = None
-    if count is None:
-        model.lp.setObjective(model.count)
-        best = _Incumbent(problem, campaign, True, None)
-        best.offer(camp_heuristic.grow(problem, campaign))
-        stage = _cut_loop(model, best, backend, t0 + params.time_limit * COUNT_SHARE, 0.0)
-        if stage.plan is None:
-            why = (
-                "no contiguous camp plan fits the window, the venues and their capacities "
-                f"(proved{f' after {model.cuts} contiguity cuts' if model.cuts else ''})"
-                if stage.status is Status.INFEASIBLE
-                else "time ran out before any camp plan was found; allow more time"
-            )
-            return answer(stage, None, False, why)
-        count = len(set(stage.plan))
-        count_bound = None if stage.bound is None else math.ceil(stage.bound - 1e-6)
-        count_proved = stage.status is Status.OPTIMAL
-        start = stage.plan
-    model.lp += model.count == count, "camps"
-    model.lp.setObjective(model.distance)
-    best = _Incumbent(problem, campaign, False, count)
-    best.offer(start)
-    if start is None:
-        best.offer(camp_heuristic.grow(problem, campaign))
-    stage = _cut_loop(model, best, backend, deadline, params.gap)
-    why = ""
-    if stage.status is Status.INFEASIBLE:
-        why = f"no contiguous plan with {count} camps fits the window, the venues and their capacities"
-    elif stage.status is Status.NO_SOLUTION:
-        why = "time ran out before any camp plan was found; allow more time"
-    return answer(stage, count_bound, count_proved, why)
+def reachable(problem: CampProblem, campaign: Campaign) -> list[list[int]]:
+    """``reach[v]``: the wards that can share a camp with venue ``v``'s ward. A cluster is connected
+    and holds the venue's ward, so a path of its wards joins the two, and the path's registrants
+    are at most the camp's room (capacity × longest camp): wards beyond that, by the lightest
+    such path (Dijkstra on registrants), never join ``v``. Dropping them keeps the model exact."""
+    nb = problem.neighbours()
+    out: list[list[int]] = []
+    for v in range(problem.n_venues):
+        room = problem.capacity(v, campaign) * problem.longest_camp(v, campaign) * (1 + EPS)
+        root = problem.venue_unit[v]
+        best = {root: problem.registrants[root]}
+        heap = [(best[root], root)]
+        while heap:
+            d, u = heapq.heappop(heap)
+            if d > best.get(u, math.inf) or d > room:
+                continue
+            for w in nb[u]:
+                nd = d + problem.registrants[w]
+                if nd <= room and nd < best.get(w, math.inf):
+                    best[w] = nd
+                    heapq.heappush(heap, (nd, w))
+        out.append(sorted(u for u, d in best.items() if d <= room))
+    return out

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from solver.camp_calendar import schedule_camps
+from solver.camp_solve import solve_camps
 from solver.camp_verify import check_camp_plan
 from solver.camps import (
     Campaign,
@@ -18,7 +19,6 @@ from solver.camps import (
     CampProblem,
     cluster_days,
     precheck,
-    solve_camps,
 )
 from solver.problem import Status
 
@@ -232,3 +232,16 @@ def test_checker_finds_each_broken_rule() -> None:
         "venue",
         "teams",
     }
+
+
+def test_calendar_without_a_consecutive_run_spreads_the_camp() -> None:
+    # open only Mon, Wed, Fri: a three-day camp cannot run on consecutive days
+    closed = frozenset({date(2027, 4, 6), date(2027, 4, 8), date(2027, 4, 10)})
+    p = grid_camps(1, 2, [(0, 0), (0, 1)], [100.0, 100.0], closed=[closed, frozenset()])
+    c = Campaign(date(2027, 4, 5), date(2027, 4, 10), teams=1, per_camp_per_day=100)
+    sched = schedule_camps(p, c, [3, 0], time_limit=5)
+    assert sched.dates is not None
+    assert sched.dates[0] == (date(2027, 4, 5), date(2027, 4, 7), date(2027, 4, 9))
+    assert sched.spread == 4  # camp-day indices 0, 2, 4
+    assert sched.bound == 2
+    assert sched.status is Status.OPTIMAL  # proved by the solver, though above the run bound
