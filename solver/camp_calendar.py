@@ -38,11 +38,23 @@ class Schedule:
         return relative_gap(self.spread, self.bound)
 
     def describe(self) -> str:
-        if self.dates is None:
-            return f"{self.status.value} — {self.explanation}"
+        if self.dates is None or self.spread is None:
+            return f"calendar {self.status.value} — {self.explanation}"
+        camps = sum(1 for d in self.dates if d)
+        runs = self.spread <= _runs_floor(self.dates) + 1e-9
+        shape = (
+            "every camp on consecutive camp days"
+            if runs
+            else f"camps not all consecutive: total spread {self.spread:,.0f} camp days"
+        )
+        if self.status is Status.OPTIMAL:
+            return f"calendar optimal for {camps} camps: {shape}"
         gap = self.gap or 0.0
-        what = "optimal" if self.status is Status.OPTIMAL else f"feasible, gap {gap * 100:.2f} %"
-        return f"calendar {what} (spread {self.spread:,.0f} camp days beyond consecutive bound {self.bound:,.0f})"
+        return f"calendar feasible for {camps} camps (spread gap {gap * 100:.2f} %): {shape}"
+
+
+def _runs_floor(dates: Sequence[Sequence[date]]) -> float:
+    return float(sum(len(d) - 1 for d in dates if d))
 
 
 def calendar_reason(problem: CampProblem, campaign: Campaign, days: Sequence[int]) -> str | None:

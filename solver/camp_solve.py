@@ -19,6 +19,7 @@ from solver.camps import (
     CampSolution,
     all_rooted,
     cluster_days,
+    fewest_camps,
     precheck,
 )
 from solver.problem import Status, relative_gap
@@ -84,9 +85,11 @@ def _cut_loop(
     backend: Backend,
     deadline: float,
     gap: float,
+    floor: float = -math.inf,
 ) -> _Stage:
-    """Solve, cut off clusters in pieces (or cut off from their venue), solve again."""
-    bound = -math.inf
+    """Solve, cut off clusters in pieces (or cut off from their venue), solve again. ``floor``: a
+    bound known beforehand."""
+    bound = floor
     stage_limit = max(0.5, deadline - time.monotonic())
     iterations, final, infeasible = 0, False, False
     while deadline - time.monotonic() > 0.05:
@@ -200,7 +203,8 @@ def solve_camps(
         model.lp.setObjective(model.count)
         best = _Incumbent(problem, campaign, True, None)
         best.offer(camp_heuristic.grow(problem, campaign))
-        stage = _cut_loop(model, best, backend, t0 + params.time_limit * COUNT_SHARE, 0.0)
+        floor = float(fewest_camps(problem, campaign))
+        stage = _cut_loop(model, best, backend, t0 + params.time_limit * COUNT_SHARE, 0.0, floor)
         if stage.plan is None:
             why = (
                 "no contiguous camp plan fits the window, the venues and their capacities "

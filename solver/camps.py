@@ -223,6 +223,15 @@ def camp_days_needed(problem: CampProblem, campaign: Campaign) -> int:
     return math.ceil(math.fsum(problem.registrants) / cap - EPS)
 
 
+def fewest_camps(problem: CampProblem, campaign: Campaign) -> int:
+    """A lower bound on the number of camps: all registrants over the roomiest camp's room."""
+    room = max(
+        problem.capacity(v, campaign) * problem.longest_camp(v, campaign)
+        for v in range(problem.n_venues)
+    )
+    return max(1, math.ceil(math.fsum(problem.registrants) / room - EPS)) if room > 0 else 1
+
+
 def precheck(problem: CampProblem, campaign: Campaign, camps: int | None = None) -> str | None:
     """A reason no camp plan can exist, found without solving, with what would be needed."""
     n, m = problem.n_units, problem.n_venues
