@@ -155,7 +155,7 @@ def camps_of(result: CampResult) -> list[Camp]:
             Camp(
                 camp_id=f"C{str(k).zfill(width)}",
                 venue=result.venues[v],
-                ward_ids=tuple(p.unit_ids[i] for i in units),
+                ward_ids=tuple(sorted((p.unit_ids[i] for i in units), key=_ward_key)),
                 registrants=math.fsum(p.registrants[i] for i in units),
                 capacity_per_day=p.capacity(v, result.request.campaign),
                 dates=tuple(dates[v]),
@@ -294,3 +294,11 @@ def _json(value: object) -> object:
     if isinstance(value, set | frozenset):
         return sorted(str(v) for v in value)
     return str(value)
+
+
+def _ward_key(ward_id: str) -> tuple[int, float, str]:
+    """Ward numbers in numeric order, other ids after them."""
+    try:
+        return (0, float(ward_id), ward_id)
+    except ValueError:
+        return (1, 0.0, ward_id)
