@@ -200,6 +200,7 @@ def write_camp_outputs(
     if camps:
         wards, clusters = _frames(result, camps)
         written.append(write_camps_csv(camps, hours, out_dir / "camps.csv"))
+        written.append(_write_clusters(clusters, camps, out_dir / "camp-clusters.geojson"))
         written.append(write_wards_csv(_ward_rows(result, camps), out_dir / "camp-wards.csv"))
         ics = out_dir / "camps.ics"
         ics.write_bytes(camps_calendar(camps, hours, city=city))
@@ -234,6 +235,20 @@ def write_camp_outputs(
         encoding="utf-8",
     )
     return [*written, report]
+
+
+def _write_clusters(clusters: gpd.GeoDataFrame, camps: Sequence[Camp], path: Path) -> Path:
+    """One polygon per camp with its venue and dates (GeoJSON, EPSG:4326)."""
+    by_id = {c.camp_id: c for c in camps}
+    frame = clusters[["camp_id", "n_wards", "ward_ids", "n_parts", "geometry"]].copy()
+    frame["venue_id"] = [by_id[c].venue.venue_id for c in frame["camp_id"]]
+    frame["venue_name"] = [by_id[c].venue.name for c in frame["camp_id"]]
+    frame["dates"] = [";".join(d.isoformat() for d in by_id[c].dates) for c in frame["camp_id"]]
+    frame["expected_registrants"] = [round(by_id[c].registrants, 1) for c in frame["camp_id"]]
+    if path.exists():
+        path.unlink()
+    frame.to_file(path, driver="GeoJSON")
+    return path
 
 
 def _ward_rows(result: CampResult, camps: Sequence[Camp]) -> list[list[object]]:
