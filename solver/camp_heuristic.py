@@ -9,10 +9,11 @@ the window are the caller's check (:class:`solver.camps._Incumbent`). ``None`` w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from solver.graph import components
+from solver.graph import components, stays_connected_without
 
 if TYPE_CHECKING:  # solver.camps imports this module
     from solver.camps import Campaign, CampProblem
@@ -99,3 +100,110 @@ def _new_venue(
             if p.registrants[w] <= room[v] * (1 + EPS):
                 choices.append((not borders, len(nb[w]), -room[v], v))
     return min(choices)[-1] if choices else None
+
+
+def improve(problem: CampProblem, campaign: Campaign, plan: Sequence[int]) -> list[int]:
+    """Local search on a valid plan, never making it worse or invalid, keeping the number of camps:
+    move the venue of a cluster to a better venue standing inside it, and move a boundary ward to
+    a neighbouring cluster when that is nearer, the clusters stay connected and rooted, and the
+    camps' days still fit their venues and the window. Until no move improves."""
+    p = problem
+    nb = p.neighbours()
+    out = list(plan)
+    slots = campaign.teams * len(campaign.camp_days())
+    cap = [p.capacity(v, campaign) for v in range(p.n_venues)]
+    longest = [p.longest_camp(v, campaign) for v in range(p.n_venues)]
+    hosts: dict[int, list[int]] = {}
+    for v in range(p.n_venues):
+        if longest[v] > 0:
+            hosts.setdefault(p.venue_unit[v], []).append(v)
+
+    def days(load: float, v: int) -> int:
+        return max(1, math.ceil(load / cap[v] - EPS))
+
+    for _ in range(200):  # rounds; each one improves or ends the search
+        members: dict[int, set[int]] = {}
+        for i, v in enumerate(out):
+            members.setdefault(v, set()).add(i)
+        load = {v: sum(p.registrants[i] for i in m) for v, m in members.items()}
+        used = sum(days(load[v], v) for v in members)
+        if not (
+            _better_venues(p, out, members, load, hosts, longest, days, used, slots)
+            or _better_borders(p, nb, out, members, load, longest, days, used, slots)
+        ):
+            break
+    return out
+
+
+def _cost(p: CampProblem, units: Iterable[int], v: int) -> float:
+    return sum(p.registrants[i] * p.distance_km[i][v] for i in units)
+
+
+def _better_venues(
+    p: CampProblem,
+    out: list[int],
+    members: dict[int, set[int]],
+    load: dict[int, float],
+    hosts: dict[int, list[int]],
+    longest: Sequence[int],
+    days: Callable[[float, int], int],
+    used: int,
+    slots: int,
+) -> bool:
+    changed = False
+    for v, units in list(members.items()):
+        now = _cost(p, units, v)
+        for w in sorted(units):
+            for u in hosts.get(w, []):
+                if u == v or u in members:
+                    continue
+                d = days(load[v], u)
+                if d > longest[u] or used - days(load[v], v) + d > slots:
+                    continue
+                cost = _cost(p, units, u)
+                if cost < now - 1e-9:
+                    for i in units:
+                        out[i] = u
+                    used += d - days(load[v], v)
+                    members[u] = members.pop(v)
+                    load[u] = load.pop(v)
+                    v, now, changed = u, cost, True
+    return changed
+
+
+def _better_borders(
+    p: CampProblem,
+    nb: Sequence[Sequence[int]],
+    out: list[int],
+    members: dict[int, set[int]],
+    load: dict[int, float],
+    longest: Sequence[int],
+    days: Callable[[float, int], int],
+    used: int,
+    slots: int,
+) -> bool:
+    changed = False
+    for i in range(p.n_units):
+        a = out[i]
+        if p.venue_unit[a] == i or len(members[a]) == 1:
+            continue
+        for b in sorted({out[u] for u in nb[i]} - {a}):
+            gain = p.registrants[i] * (p.distance_km[i][a] - p.distance_km[i][b])
+            if gain <= 1e-9:
+                continue
+            r = p.registrants[i]
+            da, db = days(load[a] - r, a), days(load[b] + r, b)
+            if db > longest[b]:
+                continue
+            delta = da + db - days(load[a], a) - days(load[b], b)
+            if used + delta > slots or not stays_connected_without(members[a], i, nb):
+                continue
+            out[i] = b
+            members[a].discard(i)
+            members[b].add(i)
+            load[a] -= r
+            load[b] += r
+            used += delta
+            changed = True
+            break
+    return changed

@@ -48,17 +48,25 @@ class _Incumbent:
         p = self.problem
         return math.fsum(p.registrants[i] * p.distance_km[i][v] for i, v in enumerate(a))
 
-    def offer(self, a: Sequence[int] | None) -> None:
-        if a is None or (self.fixed is not None and len(set(a)) != self.fixed):
-            return
+    def valid(self, a: Sequence[int]) -> bool:
+        if self.fixed is not None and len(set(a)) != self.fixed:
+            return False
         days = cluster_days(self.problem, self.campaign, a)
         if any(d > self.longest[v] for v, d in enumerate(days)) or sum(days) > self.slots:
+            return False
+        return all_rooted(self.problem, a, self.nb)
+
+    def offer(self, a: Sequence[int] | None) -> None:
+        """Keep ``a`` if valid and better; in the distance stage, its local improvement too."""
+        if a is None or not self.valid(a):
             return
-        if not all_rooted(self.problem, a, self.nb):
-            return
-        val = self.value_of(a)
-        if val < self.value - 1e-9:
-            self.plan, self.value = list(a), val
+        candidates = [list(a)]
+        if not self.count:
+            candidates.append(camp_heuristic.improve(self.problem, self.campaign, a))
+        for cand in candidates:
+            val = self.value_of(cand)
+            if val < self.value - 1e-9 and self.valid(cand):
+                self.plan, self.value = cand, val
 
 
 @dataclass

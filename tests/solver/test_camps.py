@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from solver.camp_calendar import schedule_camps
+from solver.camp_heuristic import grow, improve
 from solver.camp_solve import solve_camps
 from solver.camp_verify import check_camp_plan
 from solver.camps import (
@@ -246,3 +247,24 @@ def test_calendar_without_a_consecutive_run_spreads_the_camp() -> None:
     assert sched.status is Status.OPTIMAL  # proved by the solver: no calendar spreads less
     assert sched.bound == 4
     assert "not all consecutive" in sched.describe()
+
+
+def test_local_improvement_is_valid_and_never_worse() -> None:
+    rng = random.Random(5)
+    venues = [(r, c) for r in range(4) for c in range(4) if (r + c) % 2 == 0]
+    p = grid_camps(4, 4, venues, [float(rng.randint(20, 90)) for _ in range(16)])
+    c = Campaign(date(2027, 4, 5), date(2027, 4, 10), teams=1, per_camp_per_day=100)
+    start = grow(p, c)
+    assert start is not None
+    better = improve(p, c, start)
+    assert check_camp_plan(p, c, better, None) == []
+    assert len(set(better)) == len(set(start))
+
+    def cost(a: list[int]) -> float:
+        return sum(p.registrants[i] * p.distance_km[i][v] for i, v in enumerate(a))
+
+    assert cost(better) <= cost(start) + 1e-9
+    # the strip 0–1–2–3 with venues at both ends, ward 2 given to the far venue: moved back
+    strip = grid_camps(1, 4, [(0, 0), (0, 3)], [10.0, 10.0, 10.0, 10.0])
+    assert improve(strip, c, [0, 0, 1, 1]) == [0, 0, 1, 1]
+    assert improve(strip, c, [0, 1, 1, 1]) == [0, 0, 1, 1]
