@@ -21,6 +21,7 @@ from solver.camps import (
     cluster_days,
     fewest_camps,
     precheck,
+    reachable,
 )
 from solver.problem import Status, relative_gap
 
@@ -167,6 +168,17 @@ def _cut_loop(
     return _Stage(Status.OPTIMAL if ok else Status.FEASIBLE, best.plan, best.value, b, iterations)
 
 
+def nearest_bound(problem: CampProblem, campaign: Campaign) -> float:
+    """A bound known without solving: every ward at the nearest venue it can share a camp with."""
+    reach = reachable(problem, campaign)
+    usable = [v for v in range(problem.n_venues) if problem.longest_camp(v, campaign) > 0]
+    nearest = [math.inf] * problem.n_units
+    for v in usable:
+        for i in reach[v]:
+            nearest[i] = min(nearest[i], problem.distance_km[i][v])
+    return math.fsum(r * d for r, d in zip(problem.registrants, nearest, strict=True))
+
+
 def solve_camps(
     problem: CampProblem,
     campaign: Campaign,
@@ -231,7 +243,7 @@ def solve_camps(
     best.offer(start)
     if start is None:
         best.offer(camp_heuristic.grow(problem, campaign))
-    stage = _cut_loop(model, best, backend, deadline, params.gap)
+    stage = _cut_loop(model, best, backend, deadline, params.gap, nearest_bound(problem, campaign))
     why = ""
     if stage.status is Status.INFEASIBLE:
         why = f"no contiguous plan with {count} camps fits the window, the venues and their capacities"
