@@ -190,9 +190,9 @@ def render(data: dict[str, Any]) -> str:
     for r in data["results"]:
         w, pm = r["wardplan"], r.get("pmedian", {})
         ratio = w["objective"] / pm["bound"] if w.get("objective") and pm.get("bound") else None
-        camps = (
-            f"{_n(w['camps'], 'd')}{' proved' if w['camps_proved'] else ''} ({r['camps_floor']})"
-        )
+        given = any(i.name == r["instance"] and i.camps is not None for i in INSTANCES)
+        note = " given" if given else " proved" if w["camps_proved"] else ""
+        camps = f"{_n(w['camps'], 'd')}{note} ({r['camps_floor']})"
         lines.append(
             f"| {r['instance']} | {r['wards']} | {_n(r['registrants'])} | {camps} | {w['status']} "
             f"| {_n(w['objective'])} | {_n(None if w['gap'] is None else w['gap'] * 100, '.2f')} % "
