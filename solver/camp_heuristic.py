@@ -10,6 +10,8 @@ the window are the caller's check (:class:`solver.camps._Incumbent`). ``None`` w
 from __future__ import annotations
 
 import math
+import random
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -22,9 +24,14 @@ EPS = 1e-6
 
 
 def grow(
-    problem: CampProblem, campaign: Campaign, seed: Sequence[int] | None = None
+    problem: CampProblem,
+    campaign: Campaign,
+    seed: Sequence[int] | None = None,
+    *,
+    rng: random.Random | None = None,
 ) -> list[int] | None:
-    """A plan grown from scratch, or from the rooted, fitting parts of ``seed``."""
+    """A plan grown from scratch, or from the rooted, fitting parts of ``seed``. With ``rng``: the
+    newest cluster grows first until full (fewer, fuller camps), distances jittered by up to 30 %."""
     p = problem
     n, nb = p.n_units, p.neighbours()
     room = [p.capacity(v, campaign) * p.longest_camp(v, campaign) for v in range(p.n_venues)]
@@ -36,6 +43,8 @@ def grow(
     for v in range(p.n_venues):
         if room[v] > 0:
             hosts.setdefault(p.venue_unit[v], []).append(v)
+    newest = -1
+    jitter = [1.0 + (0.3 * rng.random() if rng else 0.0) for _ in range(n)]
     while True:
         best = None
         for i in range(n):
@@ -43,10 +52,11 @@ def grow(
                 continue
             for v in {out[u] for u in nb[i] if out[u] >= 0}:
                 if load[v] + p.registrants[i] <= room[v] * (1 + EPS):
-                    key = (p.distance_km[i][v], i, v)
+                    first = 0 if rng is None or v == newest else 1
+                    key = (first, p.distance_km[i][v] * jitter[i], i, v)
                     best = key if best is None or key < best else best
         if best is not None:
-            _, i, v = best
+            _, _, i, v = best
             out[i], load[v] = v, load[v] + p.registrants[i]
             continue
         if all(a >= 0 for a in out):
@@ -55,7 +65,23 @@ def grow(
         if new is None:
             return None
         root = p.venue_unit[new]
-        out[root], load[new] = new, p.registrants[root]
+        out[root], load[new], newest = new, p.registrants[root], new
+
+
+def fewest(
+    problem: CampProblem, campaign: Campaign, *, tries: int, deadline: float, seed: int = 0
+) -> list[list[int]]:
+    """Plans from randomised sequential growth (``tries`` of them, until ``deadline``), fewest
+    camps first; the caller checks them."""
+    rng = random.Random(seed)
+    plans = []
+    for _ in range(tries):
+        if time.monotonic() > deadline:
+            break
+        plan = grow(problem, campaign, rng=rng)
+        if plan is not None:
+            plans.append(plan)
+    return sorted(plans, key=lambda a: len(set(a)))
 
 
 def _keep_rooted(

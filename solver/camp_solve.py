@@ -27,6 +27,10 @@ from solver.problem import Status, relative_gap
 
 #: Share of the time limit for finding the fewest camps (when the count is not given).
 COUNT_SHARE = 0.3
+#: Randomised sequential growth for a plan with few camps: at most this many tries, this share of the
+#: time limit. On Lucknow (floor 17 camps) 200 tries took 5 s and gave 19 camps; plain growth 21.
+GROW_TRIES = 200
+GROW_SHARE = 0.1
 #: A round of the cut loop gets at most this share of its stage's time before cuts are added.
 ROUND_SHARE = 0.25
 
@@ -223,6 +227,15 @@ def solve_camps(
         model.lp.setObjective(model.count)
         best = _Incumbent(problem, campaign, True, None)
         best.offer(camp_heuristic.grow(problem, campaign))
+        heuristic_s = params.time_limit * GROW_SHARE
+        for plan in camp_heuristic.fewest(
+            problem,
+            campaign,
+            tries=GROW_TRIES,
+            deadline=time.monotonic() + heuristic_s,
+            seed=params.seed,
+        ):
+            best.offer(plan)
         floor = float(fewest_camps(problem, campaign))
         stage = _cut_loop(model, best, backend, t0 + params.time_limit * COUNT_SHARE, 0.0, floor)
         if stage.plan is None:
