@@ -614,3 +614,8 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
 
 def main() -> None:
     cli()
+
+
+from app.camps_cli import register as _register_camps  # noqa: E402 - needs the options above
+
+_register_camps(cli)

@@ -484,6 +484,7 @@ def render(data: Rec) -> str:
         "*and* how much contiguity costs); **check** = `solver.verify.check_plan` on every plan.",
         "",
         *_notes(),
+        *_camps_section(),
         "## How it is measured",
         "",
         "- Instances: DataMeet ward layers read with `gis.io.read_ward_layer` (Chandigarh and "
@@ -535,6 +536,14 @@ def _notes() -> list[str]:
     if not NOTES.exists():
         return []
     return [NOTES.read_text(encoding="utf-8").rstrip(), ""]
+
+
+#: The registration-camp benchmark's section (``benchmarks/camps.py``), included verbatim.
+CAMPS = Path(__file__).resolve().parent / "CAMPS.md"
+
+
+def _camps_section() -> list[str]:
+    return [CAMPS.read_text(encoding="utf-8").rstrip(), ""] if CAMPS.exists() else []
 
 
 def write_report(data: Rec, path: Path = REPORT) -> Path:
