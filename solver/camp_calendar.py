@@ -128,7 +128,7 @@ def _consecutive(
             lp += pulp.lpSum(today) <= campaign.teams, f"teams_{j}"
     lp += pulp.lpSum(k * var for (_v, k), var in runs.items())
     res = backend.solve(lp, time_limit=time_limit / 2, gap=0.0)
-    if res.status not in ("optimal", "feasible"):
+    if res.status not in (Status.OPTIMAL, Status.FEASIBLE):
         return None
     dates: list[tuple[date, ...]] = [() for _ in range(problem.n_venues)]
     for (v, k), var in runs.items():
@@ -170,13 +170,13 @@ def _spread(
     lp += pulp.lpSum(last[v] - first[v] for v in camps)
     res = backend.solve(lp, time_limit=time_limit, gap=0.0)
     floor = float(sum(days[v] - 1 for v in camps))
-    if res.status == "infeasible":
+    if res.status == Status.INFEASIBLE:
         why = (
             "the venues' closed days leave too few team slots on the days they are open; "
             "free some venues on more days, add a team, or lengthen the window"
         )
         return Schedule(Status.INFEASIBLE, None, None, None, res.seconds, why)
-    if res.status == "no_solution":
+    if res.status == Status.NO_SOLUTION:
         return Schedule(
             Status.NO_SOLUTION, None, None, None, res.seconds, "no calendar found in time"
         )
@@ -191,6 +191,6 @@ def _spread(
     spread = float(sum(index[ds[-1]] - index[ds[0]] for ds in dates if ds))
     bound = max(floor, res.bound if res.bound is not None else floor)
     status = (
-        Status.OPTIMAL if spread <= bound + 1e-6 or res.status == "optimal" else Status.FEASIBLE
+        Status.OPTIMAL if spread <= bound + 1e-6 or res.status == Status.OPTIMAL else Status.FEASIBLE
     )
     return Schedule(status, tuple(dates), spread, min(bound, spread), res.seconds)

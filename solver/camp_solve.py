@@ -92,6 +92,22 @@ def _proved(value: float, bound: float | None, gap: float, integral: bool) -> bo
     return (relative_gap(value, bound) or 0.0) <= gap + 1e-12
 
 
+class _Collector:
+    """The solver's incumbents in one round: clusters all connected to their venue, or in pieces.
+    Returning True stops the round at the first plan in pieces (it is cut off at once)."""
+
+    def __init__(self, model: CampModel) -> None:
+        self.model = model
+        self.connected: list[list[int]] = []
+        self.in_pieces: list[list[int]] = []
+
+    def __call__(self, values: Mapping[str, float]) -> bool:
+        a = self.model.assignment_from(values)
+        rooted = all_rooted(self.model.problem, a, self.model.nb)
+        (self.connected if rooted else self.in_pieces).append(a)
+        return bool(self.in_pieces)
+
+
 def _cut_loop(
     model: CampModel,
     best: _Incumbent,
@@ -117,37 +133,26 @@ def _cut_loop(
             warm = model.start_values(
                 best.plan, cluster_days(best.problem, best.campaign, best.plan)
             )
-        connected: list[list[int]] = []
-        in_pieces: list[list[int]] = []
-
-        def on_solution(
-            values: Mapping[str, float],
-            connected: list[list[int]] = connected,
-            in_pieces: list[list[int]] = in_pieces,
-        ) -> bool:
-            a = model.assignment_from(values)
-            (connected if all_rooted(model.problem, a, model.nb) else in_pieces).append(a)
-            return bool(in_pieces)
-
+        collect = _Collector(model)
         res = backend.solve(
             model.lp,
             time_limit=limit,
             gap=gap,
             warm_start=warm,
-            on_solution=None if final else on_solution,
+            on_solution=None if final else collect,
         )
-        for a in connected:
+        for a in collect.connected:
             best.offer(a)
-        if res.bound is not None and res.status != "infeasible":
+        if res.bound is not None and res.status != Status.INFEASIBLE:
             bound = max(bound, res.bound)
-        if in_pieces:
-            model.add_cuts(in_pieces[-1])
-            best.offer(camp_heuristic.grow(best.problem, best.campaign, in_pieces[-1]))
+        if collect.in_pieces:
+            model.add_cuts(collect.in_pieces[-1])
+            best.offer(camp_heuristic.grow(best.problem, best.campaign, collect.in_pieces[-1]))
             continue
-        if res.status == "infeasible":
+        if res.status == Status.INFEASIBLE:
             infeasible = best.plan is None
             break
-        if res.status == "no_solution":
+        if res.status == Status.NO_SOLUTION:
             if final:
                 break
             final = True
@@ -155,7 +160,7 @@ def _cut_loop(
         a = model.assignment_from(res.values)
         if all_rooted(model.problem, a, model.nb):
             best.offer(a)
-            if final or res.status == "optimal":
+            if final or res.status == Status.OPTIMAL:
                 break
             final = True
             continue
