@@ -1,4 +1,9 @@
-"""Joining a census-style table (CSV) onto a ward layer by ward number.
+"""Joining a census-style table (CSV) onto a ward layer by ward number, or by ward name.
+
+Ward numbers match when they are the same number written differently (``08``/``8``/``Ward 8``);
+a table with ward names and no numbers is joined by name (English or Hindi). Every pairing that
+was not exact is reported (``gis.matching``). When rows and wards stay unmatched and some ward is
+left without any figure, the join is refused with both lists side by side and the likeliest pairs.
 
 The usual real workflow is "boundaries from the GIS cell, population from a separate table". The
 table is a CSV, UTF-8 (a BOM is fine); lines whose first non-blank character is ``#`` are comments.
@@ -16,15 +21,26 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from gis.attributes import ValueProblem, echo, parse_count
+from gis.attributes import ValueProblem, clean_text, echo, parse_count
 from gis.errors import InputError, Issue
 from gis.fields import ALIASES, FIELD_LABELS, find_column, id_key, normalise_id
 from gis.layer import SourceFile, WardLayer
+from gis.matching import Matching, match_ids, match_names, name_key, side_by_side
 
 #: Largest table accepted.
 MAX_TABLE_BYTES = 20 * 1024 * 1024
 #: Key column names recognised, best first.
 KEY_ALIASES = ("census_ward_no", *ALIASES["ward_id"])
+#: Ward name columns recognised when the table has no ward number column, best first.
+NAME_ALIASES = (
+    "ward_name",
+    "name",
+    "ward_name_en",
+    "name_en",
+    "ward_name_hi",
+    "name_hi",
+    "ward_name_hindi",
+)
 VALUE_FIELDS = ("population", "households", "poor_households")
 _SHOWN = 10
 
@@ -108,7 +124,7 @@ def _columns(
     households: str | None,
     poor_households: str | None,
 ) -> dict[str, str]:
-    """field -> table column, for the key and each value field present."""
+    """field -> table column, for the key (or, without one, the ``name``) and each value field."""
     explicit = {
         "key": key,
         "population": population,
@@ -124,7 +140,10 @@ def _columns(
         if found is not None:
             chosen[name] = found
     if "key" not in chosen:
-        raise _missing(label, header, "key", None)
+        name_column = find_column(header, NAME_ALIASES)
+        if name_column is None:
+            raise _missing(label, header, "key", None)
+        chosen["name"] = name_column
     if len(chosen) == 1:
         raise _missing(label, header, "population", None)
     return chosen
@@ -143,6 +162,14 @@ def _missing(label: str, header: list[str], name: str, column: str | None) -> In
     if column is not None:
         return _error(label, issues, f"the {what} column {column!r} is not in the table")
     if name == "key":
+        issues.append(
+            Issue(
+                "missing-column",
+                f"without a ward number column the table is joined by ward name; name columns "
+                f"recognised: {', '.join(NAME_ALIASES)}",
+                file=label,
+            )
+        )
         return _error(label, issues, "no ward number column found")
     return _error(label, issues, "no population, households or poor households column found")
 
@@ -151,20 +178,24 @@ def _rows(
     header: list[str], records: list[tuple[int, list[str]]], columns: dict[str, str], label: str
 ) -> list[_Row]:
     index = {name: header.index(column) for name, column in columns.items()}
+    by_name = "name" in columns
+    key_field = "name" if by_name else "key"
     issues: list[Issue] = []
     rows: list[_Row] = []
     first_line: dict[str, int] = {}
     for line, record in records:
         cells = {name: record[i] if i < len(record) else "" for name, i in index.items()}
-        ward = normalise_id(cells["key"])
+        ward = clean_text(cells[key_field]) if by_name else normalise_id(cells[key_field])
         if ward is None:
-            issues.append(_row_issue(label, line, columns["key"], "", "has no ward number"))
+            what = "ward name" if by_name else "ward number"
+            issues.append(_row_issue(label, line, columns[key_field], "", f"has no {what}"))
             continue
-        if id_key(ward) in first_line:
-            message = f"ward {ward} appears again (first on line {first_line[id_key(ward)]})"
-            issues.append(_row_issue(label, line, columns["key"], cells["key"], message))
+        seen = name_key(ward) if by_name else id_key(ward)
+        if seen in first_line:
+            message = f"ward {ward} appears again (first on line {first_line[seen]})"
+            issues.append(_row_issue(label, line, columns[key_field], cells[key_field], message))
             continue
-        first_line[id_key(ward)] = line
+        first_line[seen] = line
         values: dict[str, float] = {}
         for name in VALUE_FIELDS:
             if name not in cells:
@@ -187,32 +218,90 @@ def _apply(
     layer: WardLayer, rows: list[_Row], columns: dict[str, str], label: str
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     wards = layer.wards.copy()
-    by_key = {id_key(row.key): row for row in rows}
-    ward_keys = [id_key(str(w)) for w in wards["ward_id"]]
+    matching = _match(wards, rows, columns, label)
     notes: list[str] = []
     overridden: list[str] = []
-    for position, ward_key in enumerate(ward_keys):
-        row = by_key.get(ward_key)
-        if row is None:
-            continue
-        for name, value in row.values.items():
+    for r, position in matching.pairs.items():
+        for name, value in rows[r].values.items():
             if math.isnan(value):
                 continue
             old = float(wards[name].iloc[position])
             if not math.isnan(old) and old != value:
                 overridden.append(f"{wards['ward_id'].iloc[position]} {name} {old:g} → {value:g}")
             wards.iloc[position, wards.columns.get_loc(name)] = value
-    used = ", ".join(f"{name} ← {columns[name]!r}" for name in columns)
-    notes.append(f"joined {label} on {used}")
+    order = sorted(columns, key=lambda name: name not in ("key", "name"))
+    used = ", ".join(f"{name} ← {columns[name]!r}" for name in order)
+    how = "by ward name" if "name" in columns else "by ward number"
+    notes.append(f"joined {label} {how} on {used}")
+    if matching.inexact:
+        notes.append(
+            _listing(f"{len(matching.inexact)} pairing(s) were not exact", matching.inexact)
+        )
     if overridden:
         notes.append(_listing(f"{label} replaced {len(overridden)} layer value(s)", overridden))
-    unmatched = [row.key for row in rows if id_key(row.key) not in set(ward_keys)]
+    unmatched = [rows[r].key for r in matching.unmatched_rows(len(rows))]
     if unmatched:
         notes.append(_listing(f"{len(unmatched)} table row(s) match no ward", unmatched))
-    lacking = [str(w) for w, k in zip(wards["ward_id"], ward_keys, strict=True) if k not in by_key]
+    lacking = [str(wards["ward_id"].iloc[w]) for w in matching.unmatched_wards(len(wards))]
     if lacking:
         notes.append(_listing(f"{len(lacking)} ward(s) have no row in {label}", lacking))
+    _refuse_unjoined(wards, matching, rows, columns, label)
     return wards, notes
+
+
+def _match(
+    wards: gpd.GeoDataFrame, rows: list[_Row], columns: dict[str, str], label: str
+) -> Matching:
+    keys = [row.key for row in rows]
+    if "key" in columns:
+        return match_ids([str(w) for w in wards["ward_id"]], keys)
+    names = [clean_text(n) for n in wards["ward_name"]]
+    if not any(names):
+        issue = Issue(
+            "missing-column",
+            f"the table has ward names ({columns['name']!r}) but no ward numbers, and the layer "
+            "has no ward names to join them to: name the table's ward number column "
+            "(--table-key, the upload's `table_key`) or the layer's name column (--name-field)",
+            file=label,
+        )
+        raise _error(label, [issue], "nothing to join the ward names to")
+    return match_names(names, keys)
+
+
+def _refuse_unjoined(
+    wards: gpd.GeoDataFrame,
+    matching: Matching,
+    rows: list[_Row],
+    columns: dict[str, str],
+    label: str,
+) -> None:
+    """Refuse when wards are left with no figure at all while table rows found no ward."""
+    free_rows = matching.unmatched_rows(len(rows))
+    empty = [
+        w
+        for w in matching.unmatched_wards(len(wards))
+        if all(math.isnan(float(wards[c].iloc[w])) for c in VALUE_FIELDS)
+    ]
+    if not empty or not free_rows:
+        return
+    by_name = "name" in columns
+    shown = [
+        str(wards["ward_name" if by_name else "ward_id"].iloc[w] or wards["ward_id"].iloc[w])
+        for w in empty
+    ]
+    lines = side_by_side(shown, [rows[r].key for r in free_rows], matching.likely)
+    hint = (
+        "if the table's ward numbers are in another column, name it with --table-key (the "
+        "upload's `table_key`); leave out features that are not wards with --exclude "
+        "(`exclude`); or correct the ids in the table"
+    )
+    issues = [Issue("unmatched", line, file=label) for line in lines]
+    issues.append(Issue("unmatched", hint, file=label))
+    title = (
+        f"{len(empty)} ward(s) got no figure from the table and {len(free_rows)} table row(s) "
+        "match no ward"
+    )
+    raise InputError(f"{label}: {title}", issues, code="unmatched-join")
 
 
 def _listing(title: str, items: list[str]) -> str:
