@@ -15,6 +15,7 @@ from app.settings import MapSettings
 from gis.errors import InputError
 from gis.fields import FieldMapping
 from gis.maps import tile_template_problem
+from gis.unnumbered import UnnumberedRule, parse_feature_ids
 from solver.poverty import (
     DEFAULT_HOUSEHOLD_SIZE,
     DEFAULT_RATE,
@@ -76,6 +77,31 @@ MergeOpt = Annotated[
         "repeatable.",
     ),
 ]
+ExcludeFeatureOpt = Annotated[
+    list[int] | None,
+    typer.Option(
+        "--exclude-feature",
+        help="Feature number (as messages show it) to leave out, e.g. a feature with no ward id; "
+        "repeatable.",
+    ),
+]
+FeatureIdOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--feature-id",
+        help="FEATURE=ID: give a feature (e.g. one with no ward id) this ward id; with --merge ID "
+        "it joins that ward. Repeatable.",
+    ),
+]
+SliverOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--sliver-max-m2",
+        help="Features with no ward id smaller than this (m²) are absorbed into the neighbour "
+        "with the longest shared boundary (default: the larger of 1,000 m² and 1 % of the "
+        "smallest ward; 0 absorbs none).",
+    ),
+]
 TableOpt = Annotated[
     Path | None,
     typer.Option(
@@ -123,6 +149,7 @@ def _layer_request(
     table: Path | None,
     table_key: str | None,
     merge: list[str] | None = None,
+    unnumbered: UnnumberedRule = UnnumberedRule(),  # noqa: B008 - frozen dataclass
 ) -> planning.LayerRequest:
     return planning.LayerRequest(
         wards=wards,
@@ -139,7 +166,21 @@ def _layer_request(
         merge_ids=tuple(merge or ()),
         population_table=table,
         table_key=table_key,
+        unnumbered=unnumbered,
     )
+
+
+def _unnumbered(
+    exclude_features: list[int] | None, feature_ids: list[str] | None, sliver_max_m2: float | None
+) -> UnnumberedRule:
+    """The rule for features without a ward id, from the command line's options."""
+    if sliver_max_m2 is not None and not 0 <= sliver_max_m2 < float("inf"):
+        raise _fail(f"--sliver-max-m2 {sliver_max_m2}: give an area in m², 0 or more")
+    try:
+        pairs = parse_feature_ids(feature_ids or (), "--feature-id")
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    return UnnumberedRule(sliver_max_m2, tuple(exclude_features or ()), pairs)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -207,6 +248,9 @@ def requirement(
     crs: CrsOpt = None,
     exclude: ExcludeOpt = None,
     merge: MergeOpt = None,
+    exclude_feature: ExcludeFeatureOpt = None,
+    feature_id: FeatureIdOpt = None,
+    sliver_max_m2: SliverOpt = None,
     population_table: TableOpt = None,
     table_key: TableKeyOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
@@ -227,6 +271,7 @@ def requirement(
         population_table,
         table_key,
         merge,
+        _unnumbered(exclude_feature, feature_id, sliver_max_m2),
     )
     params = EstimateParams(poverty_rate, household_size, households_per_organiser)
     try:
@@ -280,6 +325,9 @@ def allocate(
     crs: CrsOpt = None,
     exclude: ExcludeOpt = None,
     merge: MergeOpt = None,
+    exclude_feature: ExcludeFeatureOpt = None,
+    feature_id: FeatureIdOpt = None,
+    sliver_max_m2: SliverOpt = None,
     population_table: TableOpt = None,
     table_key: TableKeyOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
@@ -381,6 +429,7 @@ def allocate(
             population_table,
             table_key,
             merge,
+            _unnumbered(exclude_feature, feature_id, sliver_max_m2),
         ),
         organisers=organisers,
         estimate=EstimateParams(poverty_rate, household_size, households_per_organiser),
@@ -486,6 +535,9 @@ def example_organisers(
     crs: CrsOpt = None,
     exclude: ExcludeOpt = None,
     merge: MergeOpt = None,
+    exclude_feature: ExcludeFeatureOpt = None,
+    feature_id: FeatureIdOpt = None,
+    sliver_max_m2: SliverOpt = None,
     population_table: TableOpt = None,
     table_key: TableKeyOpt = None,
 ) -> None:
@@ -506,6 +558,7 @@ def example_organisers(
         population_table,
         table_key,
         merge,
+        _unnumbered(exclude_feature, feature_id, sliver_max_m2),
     )
     try:
         layer = planning.load_layer(req)

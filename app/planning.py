@@ -33,6 +33,7 @@ from gis.layer import SourceFile, WardLayer
 from gis.maps import plan_map
 from gis.organisers import Organiser, organiser_distances_km, read_organisers
 from gis.tables import join_population_table
+from gis.unnumbered import UnnumberedRule
 from solver import verify
 from solver.backends import make_backend
 from solver.poverty import (
@@ -65,6 +66,7 @@ class LayerRequest:
     merge_ids: tuple[str, ...] = ()
     population_table: Path | None = None
     table_key: str | None = None
+    unnumbered: UnnumberedRule = field(default_factory=UnnumberedRule)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ def load_layer(req: LayerRequest) -> WardLayer:
         crs=req.crs,
         exclude_ids=req.exclude_ids,
         merge_ids=req.merge_ids,
+        unnumbered=req.unnumbered,
     )
     if req.population_table is not None:
         layer = join_population_table(layer, req.population_table, key=req.table_key)
@@ -291,6 +294,7 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
             "crs": req.layer.crs,
             "exclude_ids": list(req.layer.exclude_ids),
             "merge_ids": list(req.layer.merge_ids),
+            "unnumbered_features": asdict(req.layer.unnumbered),
             "poverty_rate": req.estimate.rate,
             "poverty_rate_band": [RATE_LOW, RATE_HIGH],
             "household_size": req.estimate.household_size,

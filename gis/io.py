@@ -48,6 +48,7 @@ from gis.errors import InputError, Issue
 from gis.fields import FieldMapping, ResolvedFields, id_key, normalise_id, resolve_fields
 from gis.geometry import drop_z, geometry_problem, polygonal, repair_invalid
 from gis.layer import STORAGE_CRS, WARD_COLUMNS, SourceFile, WardLayer
+from gis.unnumbered import UnnumberedRule, absorb, set_aside
 
 #: Largest upload accepted (bytes of the file as uploaded).
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024
@@ -89,6 +90,7 @@ def read_ward_layer(
     crs: str | None = None,
     exclude_ids: Collection[str] = (),
     merge_ids: Collection[str] = (),
+    unnumbered: UnnumberedRule = UnnumberedRule(),  # noqa: B008 - frozen dataclass, immutable default
 ) -> WardLayer:
     """Read an uploaded ward layer into a normalised ``WardLayer`` (EPSG:4326, ``WARD_COLUMNS``).
 
@@ -96,6 +98,7 @@ def read_ward_layer(
     declares. ``exclude_ids`` drops features that are not wards (airport, cantonment, "reserve").
     ``merge_ids`` joins several features carrying the same id into one ward (a ward digitised as
     main part + exclave); differing attributes of the parts are left empty with a warning.
+    ``unnumbered`` says what happens to features without an id (``gis.unnumbered``).
     Raises ``InputError`` listing every problem found.
     """
     label = path.name
@@ -109,9 +112,12 @@ def read_ward_layer(
     notes.extend(resolved.warnings)
     work = _attributes(frame, resolved, label, notes)
     work = _exclude(work, exclude_ids, notes)
-    _check_features(work, resolved, label, merge_ids)
+    aside = set_aside(work, unnumbered, label, notes)
+    work = aside.work
+    _check_features(work, resolved, label, merge_ids, aside.issues)
     work = _merge(work, merge_ids, notes)
     wards = _to_storage(work, label, notes)
+    wards = absorb(wards, aside.slivers, work.crs, label, aside.limit_m2, notes)
     return WardLayer(
         wards=wards,
         sources=[SourceFile(label, digest)],
@@ -524,10 +530,15 @@ def _describe(row: Any) -> str:
 
 
 def _check_features(
-    work: gpd.GeoDataFrame, resolved: ResolvedFields, label: str, merge_ids: Collection[str]
+    work: gpd.GeoDataFrame,
+    resolved: ResolvedFields,
+    label: str,
+    merge_ids: Collection[str],
+    found: Collection[Issue] = (),
 ) -> None:
-    """Raise one ``InputError`` for every bad id, text, count, geometry and duplicate id."""
-    issues: list[Issue] = []
+    """Raise one ``InputError`` for every bad id, text, count, geometry and duplicate id (and
+    the problems ``found`` before)."""
+    issues: list[Issue] = list(found)
     for row in work.itertuples():
         issues.extend(_row_issues(row, resolved, label))
     issues.extend(_duplicate_issues(work, label, merge_ids))

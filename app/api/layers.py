@@ -9,6 +9,7 @@ from app.db.models import City, WardLayer
 from app.schemas import PROBLEM_RESPONSES, FeatureCollection, LayerOut
 from app.services import layers as service
 from gis.fields import FieldMapping
+from gis.unnumbered import UnnumberedRule, parse_feature_ids, parse_features
 
 router = APIRouter(tags=["layers"], responses=PROBLEM_RESPONSES)
 
@@ -62,6 +63,24 @@ def upload_layer(
         str | None, Form(max_length=2000, description="ward ids, comma-separated")
     ] = None,
     crs: OptionalText = None,
+    exclude_features: Annotated[
+        str | None,
+        Form(max_length=2000, description="feature numbers to leave out, comma-separated"),
+    ] = None,
+    feature_ids: Annotated[
+        str | None,
+        Form(
+            max_length=2000, description="FEATURE=ID pairs giving features an id, comma-separated"
+        ),
+    ] = None,
+    sliver_max_m2: Annotated[
+        float | None,
+        Form(
+            ge=0,
+            allow_inf_nan=False,
+            description="features with no id below this area (m²) are absorbed",
+        ),
+    ] = None,
 ) -> LayerOut:
     """Store a new version of the city's ward layer (all or nothing) and make it current."""
     wards = read_upload(file, "wards")
@@ -81,6 +100,11 @@ def upload_layer(
         exclude_ids=_ids(exclude),
         merge_ids=_ids(merge),
         table_key=table_key or None,
+        unnumbered=UnnumberedRule(
+            sliver_max_m2,
+            parse_features(_ids(exclude_features), "exclude_features"),
+            parse_feature_ids(_ids(feature_ids), "feature_ids"),
+        ),
     )
     stored = service.upload_layer(
         session, city, wards, population_table=table, options=options, actor=caller.name

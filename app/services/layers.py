@@ -22,6 +22,7 @@ from app.services.frames import multipolygon
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
 from gis.layer import WardLayer as GisWardLayer
+from gis.unnumbered import UnnumberedRule
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._()\- ]+")
 
@@ -41,6 +42,7 @@ class LayerOptions:
     exclude_ids: tuple[str, ...] = ()
     merge_ids: tuple[str, ...] = ()
     table_key: str | None = None
+    unnumbered: UnnumberedRule = field(default_factory=UnnumberedRule)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ def read_upload(
         merge_ids=options.merge_ids,
         population_table=table_path,
         table_key=options.table_key,
+        unnumbered=options.unnumbered,
     )
     return planning.load_layer(request)
 
@@ -128,6 +131,7 @@ def upload_layer(
                 "exclude_ids": list(options.exclude_ids),
                 "merge_ids": list(options.merge_ids),
                 "table_key": options.table_key,
+                "unnumbered_features": asdict(options.unnumbered),
             },
         },
         field_mapping={k: v for k, v in asdict(options.mapping).items() if v is not None},
@@ -141,7 +145,7 @@ def upload_layer(
             ward_id=str(w.ward_id),
             name=_text(w.ward_name),
             zone_id=zones.get(str(w.zone)) if _text(w.zone) else None,
-            population=round(float(w.population)),
+            population=None if _nan(w.population) else round(float(w.population)),
             households=None if _nan(w.households) else round(float(w.households)),
             poor_households=(
                 None if _nan(w.poor_households) else Decimal(f"{float(w.poor_households):.2f}")
@@ -174,22 +178,23 @@ def _text(value: object) -> str | None:
 
 
 def _check_storable(layer: GisWardLayer, label: str) -> None:
-    """The database needs each ward's population (the estimate may rest on households instead)."""
+    """Every stored ward needs some figure to estimate from: population, households or a poverty
+    figure (``planning.load_layer`` has checked it; this keeps the database's rule in words)."""
     missing = [
         Issue(
             "missing-population",
-            "a stored layer needs each ward's population",
+            "a stored ward needs its population, households or poor households",
             file=label,
             ward_id=str(w.ward_id),
             field="population",
         )
         for w in layer.wards.itertuples()
-        if _nan(w.population)
+        if _nan(w.population) and _nan(w.households) and _nan(w.poor_households)
     ]
     if missing:
         raise InputError(
-            f"{len(missing)} ward(s) have no population: name the population column or send "
-            "a population table",
+            f"{len(missing)} ward(s) have no population, households or poor households: name "
+            "the column or send a population table",
             missing,
             code="missing-population",
         )

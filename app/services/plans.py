@@ -206,7 +206,7 @@ def _require_answer(stored: StoredPlan) -> None:
 def _estimate(stored: StoredPlan, ward: Ward) -> float:
     params = stored.plan.parameters
     figures = WardFigures(
-        float(ward.population),
+        None if ward.population is None else float(ward.population),
         None if ward.households is None else float(ward.households),
         None if ward.poor_households is None else float(ward.poor_households),
     )

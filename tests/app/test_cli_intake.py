@@ -3,11 +3,15 @@ ward ids against an unpadded census table, and an unnumbered sliver beside a dup
 
 from __future__ import annotations
 
+import itertools
 import json
 import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
 from typer.testing import CliRunner
 
 from app.cli import cli
@@ -75,3 +79,106 @@ def test_zero_padded_shapefile_plans_with_the_unpadded_census(
     warnings = report["warnings"]
     assert isinstance(warnings, list)
     assert any("leading zeros in the layer" in w for w in warnings)
+
+
+def with_unnumbered_piece(raw: gpd.GeoDataFrame, ward: str, metres: float) -> gpd.GeoDataFrame:
+    """``raw`` plus a feature with no id and no attributes: a ``metres``-wide square cut out of
+    ``ward`` at the middle of its longest boundary edge (so it borders that ward most)."""
+    utm = raw.estimate_utm_crs()
+    frame = raw.to_crs(utm)
+    position = frame.index[frame["Ward_name"] == ward][0]
+    polygon = frame.geometry[position]
+    ring = max(getattr(polygon, "geoms", [polygon]), key=lambda p: p.area).exterior
+    coords = list(ring.coords)
+    edges = list(itertools.pairwise(coords))
+    (x0, y0), (x1, y1) = max(
+        edges, key=lambda e: (e[0][0] - e[1][0]) ** 2 + (e[0][1] - e[1][1]) ** 2
+    )
+    centre = shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)
+    piece = polygon.intersection(centre.buffer(metres / 2, cap_style="square"))
+    frame.loc[position, "geometry"] = polygon.difference(piece)
+    extra = gpd.GeoDataFrame({"Ward_name": [None], "Population": [None]}, geometry=[piece], crs=utm)
+    return pd.concat([frame, extra], ignore_index=True).to_crs(raw.crs)
+
+
+def test_unnumbered_sliver_and_duplicated_ward_plan(shared_data: Path, tmp_path: Path) -> None:
+    raw = gpd.read_file(shared_data / "chandigarh/raw/Chandigarh_Wards-SHP.zip")
+    frame = with_unnumbered_piece(raw, "12", metres=20)
+    wards = zipped_shapefile(frame[["Ward_name", "Population", "geometry"]], tmp_path, "sliver")
+    census = shared_data / "chandigarh/census2011_wards.csv"
+    args: list[str | Path] = [wards, "--exclude", "reserve", "--population-table", census]
+
+    code, text = run("requirement", *args)  # the duplicate is refused, the sliver is not
+    assert code == 2
+    assert "ward id '5' is used by 2 features" in text
+    assert "feature 28" not in text
+
+    args += ["--merge", "5"]
+    code, text = run("requirement", *args)
+    assert code == 0, text
+    assert (
+        "absorbed feature 28 (no ward id, 200 m², below the sliver limit of 2,216 m²) into " in text
+    )
+    assert "ward 12, the neighbour with the longest shared boundary (" in text
+
+    report = plan(tmp_path, args)
+    assert report["wards"] == 26
+    assert any("absorbed feature 28" in w for w in report["warnings"])  # type: ignore[attr-defined]
+
+
+def test_larger_unnumbered_feature_is_refused_with_the_remedies(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    raw = gpd.read_file(shared_data / "chandigarh/raw/Chandigarh_Wards-SHP.zip")
+    frame = with_unnumbered_piece(raw, "12", metres=200)
+    wards = zipped_shapefile(frame[["Ward_name", "Population", "geometry"]], tmp_path, "big")
+    census = shared_data / "chandigarh/census2011_wards.csv"
+    args: list[str | Path] = [wards, "--exclude", "reserve", "--merge", "5"]
+    args += ["--population-table", census]
+
+    code, text = run("requirement", *args)
+    assert code == 2
+    assert "feature 28: has no ward id and covers 20,000 m², more than a sliver" in text
+    assert "--feature-id 28=ID" in text
+    assert "--exclude-feature 28" in text
+
+    code, text = run("requirement", *args, "--feature-id", "28=12", "--merge", "12")
+    assert code == 0, text
+    assert "feature 28 (had no id) was given ward id '12' as asked" in text
+    assert "merged 2 features of ward 12 (features 10, 28) into one" in text
+
+    code, text = run("requirement", *args, "--exclude-feature", "28")
+    assert code == 0, text
+    assert "excluded 1 feature(s) by number: 28 (no id)" in text
+
+    code, text = run("requirement", *args, "--sliver-max-m2", "25000")
+    assert code == 0, text
+    assert (
+        "absorbed feature 28 (no ward id, 20,000 m², below the sliver limit of 25,000 m²)" in text
+    )
+
+
+def households_only(shared_data: Path, folder: Path) -> Path:
+    """Chandigarh's wards with the census households and no population column at all."""
+    frame = gpd.read_file(shared_data / "chandigarh/wards.geojson")[["ward_id", "geometry"]]
+    census = pd.read_csv(shared_data / "chandigarh/census2011_wards.csv", comment="#")
+    households = dict(zip(census["census_ward_no"].astype(str), census["households"], strict=True))
+    frame["households"] = [households[w] for w in frame["ward_id"]]
+    path = folder / "households_only.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_households_only_layer_plans(shared_data: Path, tmp_path: Path) -> None:
+    wards = households_only(shared_data, tmp_path)
+    code, text = run("requirement", wards)
+    assert code == 0, text
+    assert "26 wards by households × rate" in text
+
+    report = plan(tmp_path, [wards])
+    assert report["wards"] == 26
+    plan_wards = gpd.read_file(tmp_path / "plan" / "plan.geojson")
+    assert plan_wards["population"].isna().all()
+    assert plan_wards["poor_households_est"].sum() == pytest.approx(
+        0.275 * gpd.read_file(wards)["households"].sum(), abs=1
+    )

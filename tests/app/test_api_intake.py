@@ -1,0 +1,134 @@
+"""The raw files of issue 15 through the HTTP API on the real PostGIS: stored, then planned.
+
+Zero-padded ids against the unpadded census table, an unnumbered sliver with a duplicated ward
+(and the options that mend a larger unnumbered feature), and a households-only layer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import Ward
+from app.schemas import LayerOut
+from gis.organisers import illustrative_organisers, write_organisers_csv
+from tests.app.apihelp import counts, expect_problem, plan_through_job
+from tests.app.test_cli_intake import households_only, with_unnumbered_piece, zipped_shapefile
+
+pytestmark = pytest.mark.slow
+
+
+def upload(client: TestClient, city: str, wards: Path, census: Path | None, **form: str) -> Any:
+    files: dict[str, tuple[str, bytes]] = {"file": (wards.name, wards.read_bytes())}
+    if census is not None:
+        files["population_table"] = (census.name, census.read_bytes())
+    return client.post(f"/cities/{city}/layers", files=files, data=form)
+
+
+def plan_city(
+    client: TestClient, factory: sessionmaker[Session], city: str, tmp_path: Path, count: int = 3
+) -> Any:
+    """Import illustrative COs drawn on the stored wards, plan through a job; the plan passes."""
+    page = client.get(f"/cities/{city}/layers/1/wards", params={"limit": 1000}).json()
+    wards = gpd.GeoDataFrame.from_features(page["features"], crs="EPSG:4326")
+    csv = write_organisers_csv(illustrative_organisers(wards, count, seed=7), tmp_path / "co.csv")
+    imported = client.post(
+        f"/cities/{city}/organisers", files={"file": ("co.csv", csv.read_bytes(), "text/csv")}
+    )
+    assert imported.status_code == 201, imported.text
+    _, plan = plan_through_job(client, factory, city, {"tolerance": 0.3, "time_limit": 20})
+    assert plan.check.passed, plan.check.violations
+    return plan
+
+
+def test_zero_padded_ids_upload_and_plan(
+    client: TestClient, session_factory: sessionmaker[Session], shared_data: Path, tmp_path: Path
+) -> None:
+    frame = gpd.read_file(shared_data / "chandigarh/wards.geojson")
+    frame["ward_no"] = [f"{int(w):02d}" for w in frame["ward_id"]]
+    wards = zipped_shapefile(frame[["ward_no", "geometry"]], tmp_path, "padded")
+    census = shared_data / "chandigarh/census2011_wards.csv"
+
+    response = upload(client, "padded", wards, census)
+    assert response.status_code == 201, response.text
+    layer = LayerOut.model_validate(response.json())
+    assert layer.ward_count == 26
+    assert any("ward '01' = table '1'" in w for w in layer.warnings)
+    plan_city(client, session_factory, "padded", tmp_path)
+
+
+def test_sliver_absorbed_duplicate_merged_through_the_api(
+    client: TestClient,
+    session_factory: sessionmaker[Session],
+    shared_data: Path,
+    tmp_path: Path,
+) -> None:
+    raw = gpd.read_file(shared_data / "chandigarh/raw/Chandigarh_Wards-SHP.zip")
+    frame = with_unnumbered_piece(raw, "12", metres=20)
+    wards = zipped_shapefile(frame[["Ward_name", "Population", "geometry"]], tmp_path, "sliver")
+    census = shared_data / "chandigarh/census2011_wards.csv"
+
+    response = upload(client, "sliver", wards, census, exclude="reserve", merge="5")
+    assert response.status_code == 201, response.text
+    layer = LayerOut.model_validate(response.json())
+    assert layer.ward_count == 26
+    assert any(w.startswith("absorbed feature 28 (no ward id, 200 m²") for w in layer.warnings)
+    plan_city(client, session_factory, "sliver", tmp_path)
+
+
+def test_larger_unnumbered_feature_refused_then_mended_by_the_upload_options(
+    client: TestClient, session_factory: sessionmaker[Session], shared_data: Path, tmp_path: Path
+) -> None:
+    raw = gpd.read_file(shared_data / "chandigarh/raw/Chandigarh_Wards-SHP.zip")
+    frame = with_unnumbered_piece(raw, "12", metres=200)
+    wards = zipped_shapefile(frame[["Ward_name", "Population", "geometry"]], tmp_path, "big")
+    census = shared_data / "chandigarh/census2011_wards.csv"
+    form = {"exclude": "reserve", "merge": "5"}
+
+    with session_factory() as session:
+        before = counts(session.connection())
+    problem = expect_problem(upload(client, "big", wards, census, **form), 422)
+    refusal = next(e for e in problem.errors if e.feature == 28)
+    assert "more than a sliver" in refusal.message
+    assert "`feature_ids`" in refusal.message
+    assert "`exclude_features`" in refusal.message
+    with session_factory() as session:
+        assert counts(session.connection()) == before  # nothing stored
+
+    bad = upload(client, "big", wards, census, **form, feature_ids="28:12")
+    assert "write FEATURE=ID" in expect_problem(bad, 422).errors[0].message
+
+    mended = upload(
+        client, "big", wards, census, exclude="reserve", merge="5,12", feature_ids="28=12"
+    )
+    assert mended.status_code == 201, mended.text
+    assert any("was given ward id '12'" in w for w in mended.json()["warnings"])
+
+    excluded = upload(client, "big2", wards, census, **form, exclude_features="28")
+    assert excluded.status_code == 201, excluded.text
+    report = LayerOut.model_validate(excluded.json())
+    assert "excluded 1 feature(s) by number: 28 (no id)" in report.warnings
+
+
+def test_households_only_layer_stored_and_planned(
+    client: TestClient, session_factory: sessionmaker[Session], shared_data: Path, tmp_path: Path
+) -> None:
+    wards = households_only(shared_data, tmp_path)
+    response = upload(client, "hh", wards, None)
+    assert response.status_code == 201, response.text
+
+    with session_factory() as session:
+        stored = session.scalars(select(Ward).order_by(Ward.id)).all()
+        assert len(stored) == 26
+        assert all(w.population is None and w.households for w in stored)
+    plan = plan_city(client, session_factory, "hh", tmp_path)
+    geo = client.get(f"/cities/hh/plans/{plan.id}/wards.geojson").json()
+    estimates = [f["properties"]["poor_households_est"] for f in geo["features"]]
+    total = gpd.read_file(wards)["households"].sum()
+    assert sum(estimates) == pytest.approx(0.275 * total, abs=2)
