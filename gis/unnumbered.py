@@ -117,8 +117,8 @@ def set_aside(
     for position in [i for i, flag in enumerate(missing) if flag]:
         feature = int(work["feature"].iloc[position])
         area = float(areas.iloc[position])
-        if math.isnan(area):
-            continue  # a geometry that cannot be measured is refused by the reader's checks
+        if not math.isfinite(area):
+            continue  # not measurable (no CRS, a bad geometry): refused by the reader's checks
         if area < limit:
             slivers.append(Sliver(feature, work.geometry.iloc[position], area))
         else:
