@@ -49,6 +49,9 @@ def upload_layer(
     caller: GisCell,
     file: Annotated[UploadFile, File(description="zipped shapefile, GeoJSON, KML or GeoPackage")],
     population_table: Annotated[UploadFile | None, File(description="census CSV")] = None,
+    ward_names: Annotated[
+        UploadFile | None, File(description="CSV ward_id,name_en,name_hi (UTF-8)")
+    ] = None,
     id_field: OptionalText = None,
     name_field: OptionalText = None,
     zone_field: OptionalText = None,
@@ -106,8 +109,15 @@ def upload_layer(
             parse_feature_ids(_ids(feature_ids), "feature_ids"),
         ),
     )
+    names = read_upload(ward_names, "ward_names.csv") if ward_names is not None else None
     stored = service.upload_layer(
-        session, city, wards, population_table=table, options=options, actor=caller.name
+        session,
+        city,
+        wards,
+        population_table=table,
+        options=options,
+        actor=caller.name,
+        ward_names=names,
     )
     return layer_out(stored.city, stored.layer, stored.ward_count)
 

@@ -208,6 +208,7 @@ class Ward(Base):
     layer_id: Mapped[int] = mapped_column(ForeignKey("ward_layer.id"))
     ward_id: Mapped[str] = mapped_column(comment="the ward's own identifier in the file")
     name: Mapped[str | None]
+    name_hi: Mapped[str | None]  # the ward's name in Hindi, from the upload's names table
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
     population: Mapped[int | None] = mapped_column(BigInteger)  # None: households-only layer
     households: Mapped[int | None] = mapped_column(BigInteger)

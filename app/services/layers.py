@@ -22,6 +22,7 @@ from app.services.frames import multipolygon
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
 from gis.layer import WardLayer as GisWardLayer
+from gis.sheets import read_ward_names
 from gis.unnumbered import UnnumberedRule
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._()\- ]+")
@@ -93,6 +94,7 @@ def upload_layer(
     population_table: Upload | None = None,
     options: LayerOptions = LayerOptions(),
     actor: str = "api",
+    ward_names: Upload | None = None,
 ) -> StoredLayer:
     """Read, validate and store a ward layer as the city's next version and make it current.
 
@@ -101,6 +103,7 @@ def upload_layer(
     """
     with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
         layer = read_upload(Path(tmp), wards, population_table, options)
+        names = _ward_names(Path(tmp), ward_names, layer)
     _check_storable(layer, safe_name(wards.filename, "wards"))
 
     city = ensure_city(session, city_code)
@@ -113,6 +116,13 @@ def upload_layer(
             {
                 "path": safe_name(population_table.filename, "population.csv"),
                 "sha256": hashlib.sha256(population_table.data).hexdigest(),
+            }
+        )
+    if ward_names is not None:
+        sources.append(
+            {
+                "path": safe_name(ward_names.filename, "ward_names.csv"),
+                "sha256": hashlib.sha256(ward_names.data).hexdigest(),
             }
         )
     row = WardLayer(
@@ -143,7 +153,8 @@ def upload_layer(
         Ward(
             layer_id=row.id,
             ward_id=str(w.ward_id),
-            name=_text(w.ward_name),
+            name=names.get(str(w.ward_id), (None, None))[0] or _text(w.ward_name),
+            name_hi=names.get(str(w.ward_id), (None, None))[1],
             zone_id=zones.get(str(w.zone)) if _text(w.zone) else None,
             population=None if _nan(w.population) else round(float(w.population)),
             households=None if _nan(w.households) else round(float(w.households)),
@@ -167,6 +178,22 @@ def upload_layer(
     )
     session.flush()
     return StoredLayer(row, city, len(layer), list(layer.warnings))
+
+
+def _ward_names(
+    tmp: Path, upload: Upload | None, layer: GisWardLayer
+) -> dict[str, tuple[str | None, str | None]]:
+    """``{ward_id: (name_en, name_hi)}`` from the upload's names table (CSV ``ward_id,name_en,
+    name_hi``, as ``--ward-names`` takes it); a ward it does not name keeps the layer's name."""
+    if upload is None:
+        return {}
+    path = tmp / "names" / safe_name(upload.filename, "ward_names.csv")
+    path.parent.mkdir()
+    path.write_bytes(upload.data)
+    table = read_ward_names(path, [str(w) for w in layer.wards["ward_id"]])
+    return {
+        str(ward): (_text(row["name_en"]), _text(row["name_hi"])) for ward, row in table.iterrows()
+    }
 
 
 def _nan(value: object) -> bool:
@@ -297,6 +324,7 @@ def wards_geojson(
             "properties": {
                 "ward_id": ward.ward_id,
                 "ward_name": ward.name,
+                "ward_name_hi": ward.name_hi,
                 "zone": zone,
                 "population": ward.population,
                 "households": ward.households,

@@ -1,7 +1,8 @@
 """The raw files of issue 15 through the HTTP API on the real PostGIS: stored, then planned.
 
 Zero-padded ids against the unpadded census table, an unnumbered sliver with a duplicated ward
-(and the options that mend a larger unnumbered feature), and a households-only layer.
+(and the options that mend a larger unnumbered feature), a households-only layer, and ward names
+in Hindi sent with the upload.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ from typing import Any
 import geopandas as gpd
 import pytest
 from fastapi.testclient import TestClient
+from matplotlib import font_manager
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Ward
 from app.schemas import LayerOut
 from gis.organisers import illustrative_organisers, write_organisers_csv
+from gis.sheets import devanagari_font
 from tests.app.apihelp import counts, expect_problem, plan_through_job
 from tests.app.test_cli_intake import households_only, with_unnumbered_piece, zipped_shapefile
+from tests.gis.pdfglyphs import harfbuzz_glyph_names, pdf_glyph_names
 
 pytestmark = pytest.mark.slow
 
@@ -132,3 +136,49 @@ def test_households_only_layer_stored_and_planned(
     estimates = [f["properties"]["poor_households_est"] for f in geo["features"]]
     total = gpd.read_file(wards)["households"].sum()
     assert sum(estimates) == pytest.approx(0.275 * total, abs=2)
+
+
+HINDI = {"1": "सेक्टर एक", "2": "श्रीनगर", "3": "हज़रतगंज"}
+
+
+def test_hindi_ward_names_through_the_upload_reach_the_sheets(
+    client: TestClient, session_factory: sessionmaker[Session], shared_data: Path, tmp_path: Path
+) -> None:
+    wards = shared_data / "chandigarh/wards.geojson"
+    names = "ward_id,name_en,name_hi\n" + "".join(f"{w},Sector {w},{h}\n" for w, h in HINDI.items())
+    files = {
+        "file": (wards.name, wards.read_bytes()),
+        "ward_names": ("नाम.csv", names.encode("utf-8")),
+    }
+    response = client.post("/cities/named/layers", files=files)
+    assert response.status_code == 201, response.text
+
+    page = client.get("/cities/named/layers/1/wards", params={"limit": 1000}).json()
+    by_id = {f["properties"]["ward_id"]: f["properties"] for f in page["features"]}
+    for ward, hindi in HINDI.items():
+        assert by_id[ward]["ward_name_hi"] == hindi  # exactly as sent
+        assert by_id[ward]["ward_name"] == f"Sector {ward}"
+    assert by_id["4"]["ward_name_hi"] is None
+
+    plan = plan_city(client, session_factory, "named", tmp_path)
+    assigned = client.get(f"/cities/named/plans/{plan.id}/wards.geojson").json()["features"]
+    owner = next(
+        f["properties"]["organiser_id"] for f in assigned if f["properties"]["ward_id"] == "3"
+    )
+    pdf = client.get(f"/cities/named/plans/{plan.id}/organisers/{owner}/sheet.pdf")
+    assert pdf.status_code == 200, pdf.text
+    font = str(font_manager.findfont(devanagari_font(), fallback_to_default=False))
+    glyphs = pdf_glyph_names(pdf.content, page=0)
+    shaped = harfbuzz_glyph_names(font, HINDI["3"])
+    assert any(glyphs[i : i + len(shaped)] == shaped for i in range(len(glyphs)))
+
+
+def test_ward_names_for_unknown_wards_are_refused(client: TestClient, shared_data: Path) -> None:
+    wards = shared_data / "chandigarh/wards.geojson"
+    files = {
+        "file": (wards.name, wards.read_bytes()),
+        "ward_names": ("names.csv", "ward_id,name_en,name_hi\n99,X,कहीं\n".encode()),
+    }
+    problem = expect_problem(client.post("/cities/named2/layers", files=files), 422)
+    assert problem.errors[0].ward_id == "99"
+    assert "no such ward in the layer" in problem.errors[0].message
