@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ from app.settings import MapSettings
 from gis.errors import InputError
 from gis.fields import FieldMapping
 from gis.maps import tile_template_problem
+from gis.slums import SlumRequest
 from gis.unnumbered import UnnumberedRule, parse_feature_ids
 from solver.poverty import (
     DEFAULT_HOUSEHOLD_SIZE,
@@ -114,6 +116,49 @@ TableOpt = Annotated[
 TableKeyOpt = Annotated[
     str | None, typer.Option("--table-key", help="Ward-number column of the population table.")
 ]
+PovertyTableOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--poverty-table",
+        help="CSV of a ward-level poverty figure (poor/slum households, or slum persons ÷ household "
+        "size), joined by ward number or name like the census table; replaces the flat estimate.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+PovertyKeyOpt = Annotated[
+    str | None, typer.Option("--poverty-key", help="Ward-number column of the poverty table.")
+]
+PovertyColumnOpt = Annotated[
+    str | None, typer.Option("--poverty-column", help="Poverty figure column of the table.")
+]
+SlumLayerOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--slum-layer",
+        help="Slum polygons (any ward-layer format); their households become each ward's poor "
+        "households by area share.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+SlumIdOpt = Annotated[
+    str | None, typer.Option("--slum-id-field", help="Slum id column (default: cluster_id, …).")
+]
+SlumHhOpt = Annotated[
+    str | None, typer.Option("--slum-households-field", help="Households column of slums.")
+]
+SlumPopOpt = Annotated[
+    str | None, typer.Option("--slum-population-field", help="Persons column of slums.")
+]
+SlumTotalOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--slum-households-total",
+        help="The city's slum households, spread over slum polygons by area when they carry no "
+        "figure of their own.",
+    ),
+]
 RateOpt = Annotated[
     float,
     typer.Option(
@@ -181,6 +226,33 @@ def _unnumbered(
     except InputError as exc:
         raise _fail(str(exc)) from None
     return UnnumberedRule(sliver_max_m2, tuple(exclude_features or ()), pairs)
+
+
+def _with_poverty(
+    req: planning.LayerRequest,
+    household_size: float,
+    table: Path | None,
+    key: str | None,
+    column: str | None,
+    slums: Path | None,
+    slum_fields: tuple[str | None, str | None, str | None],
+    slum_total: float | None,
+) -> planning.LayerRequest:
+    """``req`` with the poverty table and slum layer options."""
+    if slum_total is not None and not 0 < slum_total < float("inf"):
+        raise _fail(f"--slum-households-total {slum_total}: give a positive number")
+    slum_req = None
+    if slums is not None:
+        id_field, households, population = slum_fields
+        slum_req = SlumRequest(slums, id_field, households, population, slum_total)
+    return dataclasses.replace(
+        req,
+        poverty_table=table,
+        poverty_key=key,
+        poverty_column=column,
+        slums=slum_req,
+        household_size=household_size,
+    )
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -253,25 +325,42 @@ def requirement(
     sliver_max_m2: SliverOpt = None,
     population_table: TableOpt = None,
     table_key: TableKeyOpt = None,
+    poverty_table: PovertyTableOpt = None,
+    poverty_key: PovertyKeyOpt = None,
+    poverty_column: PovertyColumnOpt = None,
+    slum_layer: SlumLayerOpt = None,
+    slum_id_field: SlumIdOpt = None,
+    slum_households_field: SlumHhOpt = None,
+    slum_population_field: SlumPopOpt = None,
+    slum_households_total: SlumTotalOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
     household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
     households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
 ) -> None:
     """Estimated poor households and the COs they require, at both ends of the 25–30 % band."""
-    req = _layer_request(
-        wards,
-        id_field,
-        name_field,
-        zone_field,
-        population_field,
-        households_field,
-        poor_households_field,
-        crs,
-        exclude,
-        population_table,
-        table_key,
-        merge,
-        _unnumbered(exclude_feature, feature_id, sliver_max_m2),
+    req = _with_poverty(
+        _layer_request(
+            wards,
+            id_field,
+            name_field,
+            zone_field,
+            population_field,
+            households_field,
+            poor_households_field,
+            crs,
+            exclude,
+            population_table,
+            table_key,
+            merge,
+            _unnumbered(exclude_feature, feature_id, sliver_max_m2),
+        ),
+        household_size,
+        poverty_table,
+        poverty_key,
+        poverty_column,
+        slum_layer,
+        (slum_id_field, slum_households_field, slum_population_field),
+        slum_households_total,
     )
     params = EstimateParams(poverty_rate, household_size, households_per_organiser)
     try:
@@ -288,6 +377,10 @@ def requirement(
         f"Basis: {', '.join(f'{n} wards by {b}' for b, n in r.bases.items())}; "
         f"household size {params.household_size} where needed"
     )
+    sources = planning.poverty_sources(layer)
+    if any(not s.startswith("estimate: ") for s in sources):
+        counted = ", ".join(f"{sources.count(s)} wards by {s}" for s in dict.fromkeys(sources))
+        typer.echo(f"Poverty figures: {counted}")
     typer.echo(f"{'rate':>8} {'poor households':>16} {'COs required':>13}  (1 CO per {per:,})")
     typer.echo(f"{'25 %':>8} {r.poor_households_low:>16,.0f} {r.organisers_required_low:>13}")
     typer.echo(f"{'30 %':>8} {r.poor_households_high:>16,.0f} {r.organisers_required_high:>13}")
@@ -330,6 +423,14 @@ def allocate(
     sliver_max_m2: SliverOpt = None,
     population_table: TableOpt = None,
     table_key: TableKeyOpt = None,
+    poverty_table: PovertyTableOpt = None,
+    poverty_key: PovertyKeyOpt = None,
+    poverty_column: PovertyColumnOpt = None,
+    slum_layer: SlumLayerOpt = None,
+    slum_id_field: SlumIdOpt = None,
+    slum_households_field: SlumHhOpt = None,
+    slum_population_field: SlumPopOpt = None,
+    slum_households_total: SlumTotalOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
     household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
     households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
@@ -416,20 +517,29 @@ def allocate(
     elif problem := tile_template_problem(tiles):
         raise _fail(f"--tiles: {problem}")
     req = planning.PlanRequest(
-        layer=_layer_request(
-            wards,
-            id_field,
-            name_field,
-            zone_field,
-            population_field,
-            households_field,
-            poor_households_field,
-            crs,
-            exclude,
-            population_table,
-            table_key,
-            merge,
-            _unnumbered(exclude_feature, feature_id, sliver_max_m2),
+        layer=_with_poverty(
+            _layer_request(
+                wards,
+                id_field,
+                name_field,
+                zone_field,
+                population_field,
+                households_field,
+                poor_households_field,
+                crs,
+                exclude,
+                population_table,
+                table_key,
+                merge,
+                _unnumbered(exclude_feature, feature_id, sliver_max_m2),
+            ),
+            household_size,
+            poverty_table,
+            poverty_key,
+            poverty_column,
+            slum_layer,
+            (slum_id_field, slum_households_field, slum_population_field),
+            slum_households_total,
         ),
         organisers=organisers,
         estimate=EstimateParams(poverty_rate, household_size, households_per_organiser),

@@ -32,11 +32,13 @@ from gis.io import read_ward_layer
 from gis.layer import SourceFile, WardLayer
 from gis.maps import plan_map
 from gis.organisers import Organiser, organiser_distances_km, read_organisers
-from gis.tables import join_population_table
+from gis.slums import SlumRequest, join_slum_layer
+from gis.tables import join_population_table, join_poverty_table
 from gis.unnumbered import UnnumberedRule
 from solver import verify
 from solver.backends import make_backend
 from solver.poverty import (
+    DEFAULT_HOUSEHOLD_SIZE,
     HOUSEHOLD_SIZE_SOURCE,
     RATE_HIGH,
     RATE_LOW,
@@ -46,6 +48,7 @@ from solver.poverty import (
     poor_households,
     requirement,
 )
+from solver.poverty import basis as figure_basis
 from solver.problem import Problem, Progress, Solution
 from solver.solve import SolveParams, solve
 
@@ -67,6 +70,12 @@ class LayerRequest:
     population_table: Path | None = None
     table_key: str | None = None
     unnumbered: UnnumberedRule = field(default_factory=UnnumberedRule)
+    poverty_table: Path | None = None
+    poverty_key: str | None = None
+    poverty_column: str | None = None
+    slums: SlumRequest | None = None
+    #: Persons per household, to turn slum/poor persons into households (as the estimate's).
+    household_size: float = DEFAULT_HOUSEHOLD_SIZE
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,7 @@ def load_layer(req: LayerRequest) -> WardLayer:
     )
     if req.population_table is not None:
         layer = join_population_table(layer, req.population_table, key=req.table_key)
+    layer = join_poverty_sources(layer, req)
     missing = [
         Issue(
             "missing-population",
@@ -125,6 +135,37 @@ def load_layer(req: LayerRequest) -> WardLayer:
             code="missing-population",
         )
     return layer
+
+
+def join_poverty_sources(layer: WardLayer, req: LayerRequest) -> WardLayer:
+    """The ward-level poverty table, then the slum layer (which then decides every ward)."""
+    if req.poverty_table is not None:
+        layer = join_poverty_table(
+            layer,
+            req.poverty_table,
+            household_size=req.household_size,
+            key=req.poverty_key,
+            column=req.poverty_column,
+        )
+    if req.slums is not None:
+        if req.poverty_table is not None:
+            layer.warnings.append(
+                "both a poverty table and a slum layer were given: the slum layer's figures are "
+                "used for every ward"
+            )
+        layer = join_slum_layer(layer, req.slums, req.household_size)
+    return layer
+
+
+def poverty_sources(layer: WardLayer) -> list[str]:
+    """Per ward, where its poor households figure comes from: the joined source, the layer's
+    own column, or the flat estimate's basis."""
+    own = "the ward layer's poor households column"
+    return [
+        layer.poverty_sources.get(str(w))
+        or (own if figure_basis(f) == "ward poverty figure" else f"estimate: {figure_basis(f)}")
+        for w, f in zip(layer.wards["ward_id"], ward_figures(layer.wards), strict=True)
+    ]
 
 
 def _missing(x: object) -> bool:
@@ -262,6 +303,7 @@ def plan_frames(result: PlanResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
     wards["poor_households_at_30pct"] = [
         round(poor_households(f, RATE_HIGH, est.household_size), 1) for f in figures
     ]
+    wards["poverty_source"] = poverty_sources(result.layer)
     pw = plan_wards(wards, assignment)
     areas = dissolve_areas(
         wards,
@@ -338,8 +380,18 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
             "violations": [v.message for v in result.violations],
         },
         "warnings": result.warnings + list(sol.warnings),
+        "poverty_sources": poverty_source_report(result.layer),
         "outputs": [p.name for p in outputs],
         "credits": DATA_CREDITS,
+    }
+
+
+def poverty_source_report(layer: WardLayer) -> dict[str, object]:
+    """How many wards' figures came from each source, and each ward's source."""
+    sources = poverty_sources(layer)
+    return {
+        "wards_by_source": {s: sources.count(s) for s in dict.fromkeys(sources)},
+        "by_ward": dict(zip((str(w) for w in layer.wards["ward_id"]), sources, strict=True)),
     }
 
 

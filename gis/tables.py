@@ -74,7 +74,7 @@ def join_population_table(
     header, records = _parse_csv(text, label)
     columns = _columns(header, label, key, population, households, poor_households)
     rows = _rows(header, records, columns, label)
-    wards, notes = _apply(layer, rows, columns, label)
+    wards, notes, _ = _apply(layer, rows, columns, label)
     return replace(
         layer,
         wards=wards,
@@ -216,7 +216,7 @@ def _row_issue(label: str, line: int, column: str, value: str, message: str) -> 
 
 def _apply(
     layer: WardLayer, rows: list[_Row], columns: dict[str, str], label: str
-) -> tuple[gpd.GeoDataFrame, list[str]]:
+) -> tuple[gpd.GeoDataFrame, list[str], Matching]:
     wards = layer.wards.copy()
     matching = _match(wards, rows, columns, label)
     notes: list[str] = []
@@ -246,7 +246,7 @@ def _apply(
     if lacking:
         notes.append(_listing(f"{len(lacking)} ward(s) have no row in {label}", lacking))
     _refuse_unjoined(wards, matching, rows, columns, label)
-    return wards, notes
+    return wards, notes, matching
 
 
 def _match(
@@ -308,3 +308,92 @@ def _listing(title: str, items: list[str]) -> str:
     shown = ", ".join(items[:_SHOWN])
     more = f" … and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
     return f"{title}: {shown}{more}"
+
+
+#: Ward-level poverty columns recognised in a poverty table, best first: households …
+POOR_ALIASES = (
+    "poor_households",
+    "slum_households",
+    "bpl_households",
+    "poor_hh",
+    "slum_hh",
+    "bpl_hh",
+)
+#: … or persons, divided by the household size.
+POOR_PERSONS_ALIASES = ("slum_population", "slum_pop", "poor_population", "bpl_population")
+
+
+def join_poverty_table(
+    layer: WardLayer,
+    table: Path,
+    *,
+    household_size: float,
+    key: str | None = None,
+    column: str | None = None,
+) -> WardLayer:
+    """A copy of ``layer`` whose ``poor_households`` come from a ward-level poverty table.
+
+    The table is read and joined like the census table (ward number or name, forgiving and
+    reported). Its figure is poor or slum households (``POOR_ALIASES``), or slum/poor persons
+    (``POOR_PERSONS_ALIASES``) divided by ``household_size``. ``column`` names it explicitly (a
+    persons column is recognised by its name containing "pop"). Each joined ward's source is
+    recorded in ``poverty_sources``; wards without a row keep the flat estimate.
+    """
+    label = table.name
+    digest, text = _read_text(table, label)
+    header, records = _parse_csv(text, label)
+    columns = _poverty_columns(header, label, key, column)
+    persons = columns["poor_households"] in header and _is_persons(columns["poor_households"])
+    rows = _rows(header, records, columns, label)
+    if persons:
+        rows = [
+            replace(r, values={n: v / household_size for n, v in r.values.items()}) for r in rows
+        ]
+    wards, notes, matching = _apply(layer, rows, columns, label)
+    figure = columns["poor_households"]
+    how = f"{figure} ÷ household size {household_size:g}" if persons else figure
+    sources = {
+        str(wards["ward_id"].iloc[w]): f"poverty table {label} ({how})"
+        for r, w in matching.pairs.items()
+        if not math.isnan(rows[r].values.get("poor_households", math.nan))
+    }
+    if persons:
+        notes.append(f"{label}: poor households = {figure} ÷ household size {household_size:g}")
+    return replace(
+        layer,
+        wards=wards,
+        sources=[*layer.sources, SourceFile(label, digest)],
+        warnings=[*layer.warnings, *notes],
+        poverty_sources={**layer.poverty_sources, **sources},
+    )
+
+
+def _is_persons(column: str) -> bool:
+    return "pop" in column.casefold() or column in POOR_PERSONS_ALIASES
+
+
+def _poverty_columns(
+    header: list[str], label: str, key: str | None, column: str | None
+) -> dict[str, str]:
+    chosen: dict[str, str] = {}
+    for name, explicit in (("key", key), ("poor_households", column)):
+        if explicit is not None and explicit not in header:
+            raise _missing(label, header, "key" if name == "key" else "poor_households", explicit)
+    found_key = key or find_column(header, KEY_ALIASES)
+    if found_key is not None:
+        chosen["key"] = found_key
+    else:
+        name_column = find_column(header, NAME_ALIASES)
+        if name_column is None:
+            raise _missing(label, header, "key", None)
+        chosen["name"] = name_column
+    figure = column or find_column(header, (*POOR_ALIASES, *POOR_PERSONS_ALIASES))
+    if figure is None:
+        listed = ", ".join((*POOR_ALIASES, *POOR_PERSONS_ALIASES))
+        issues = [
+            Issue("missing-column", f"columns in the table: {', '.join(map(repr, header))}"),
+            Issue("missing-column", f"poverty column names recognised: {listed}", file=label),
+        ]
+        raise _error(label, issues, "no poverty column found (poor or slum households/persons)")
+    chosen["poor_households"] = figure
+    return chosen

@@ -10,6 +10,7 @@ from app.schemas import PROBLEM_RESPONSES, FeatureCollection, LayerOut
 from app.services import layers as service
 from gis.fields import FieldMapping
 from gis.unnumbered import UnnumberedRule, parse_feature_ids, parse_features
+from solver.poverty import DEFAULT_HOUSEHOLD_SIZE
 
 router = APIRouter(tags=["layers"], responses=PROBLEM_RESPONSES)
 
@@ -52,6 +53,23 @@ def upload_layer(
     ward_names: Annotated[
         UploadFile | None, File(description="CSV ward_id,name_en,name_hi (UTF-8)")
     ] = None,
+    poverty_table: Annotated[
+        UploadFile | None, File(description="CSV of poor/slum households per ward")
+    ] = None,
+    slum_layer: Annotated[
+        UploadFile | None, File(description="slum polygons (any ward-layer format)")
+    ] = None,
+    poverty_key: OptionalText = None,
+    poverty_column: OptionalText = None,
+    slum_id_field: OptionalText = None,
+    slum_households_field: OptionalText = None,
+    slum_population_field: OptionalText = None,
+    slum_households_total: Annotated[
+        float | None, Form(gt=0, allow_inf_nan=False, description="slum households to spread")
+    ] = None,
+    household_size: Annotated[
+        float, Form(gt=0, le=20, allow_inf_nan=False, description="persons per household")
+    ] = DEFAULT_HOUSEHOLD_SIZE,
     id_field: OptionalText = None,
     name_field: OptionalText = None,
     zone_field: OptionalText = None,
@@ -103,6 +121,13 @@ def upload_layer(
         exclude_ids=_ids(exclude),
         merge_ids=_ids(merge),
         table_key=table_key or None,
+        poverty_key=poverty_key or None,
+        poverty_column=poverty_column or None,
+        slum_id_field=slum_id_field or None,
+        slum_households_field=slum_households_field or None,
+        slum_population_field=slum_population_field or None,
+        slum_households_total=slum_households_total,
+        household_size=household_size,
         unnumbered=UnnumberedRule(
             sliver_max_m2,
             parse_features(_ids(exclude_features), "exclude_features"),
@@ -118,6 +143,10 @@ def upload_layer(
         options=options,
         actor=caller.name,
         ward_names=names,
+        poverty=service.PovertyUploads(
+            read_upload(poverty_table, "poverty.csv") if poverty_table is not None else None,
+            read_upload(slum_layer, "slums") if slum_layer is not None else None,
+        ),
     )
     return layer_out(stored.city, stored.layer, stored.ward_count)
 

@@ -23,7 +23,9 @@ from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
 from gis.layer import WardLayer as GisWardLayer
 from gis.sheets import read_ward_names
+from gis.slums import SlumRequest
 from gis.unnumbered import UnnumberedRule
+from solver.poverty import DEFAULT_HOUSEHOLD_SIZE
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._()\- ]+")
 
@@ -44,6 +46,21 @@ class LayerOptions:
     merge_ids: tuple[str, ...] = ()
     table_key: str | None = None
     unnumbered: UnnumberedRule = field(default_factory=UnnumberedRule)
+    poverty_key: str | None = None
+    poverty_column: str | None = None
+    slum_id_field: str | None = None
+    slum_households_field: str | None = None
+    slum_population_field: str | None = None
+    slum_households_total: float | None = None
+    household_size: float = DEFAULT_HOUSEHOLD_SIZE
+
+
+@dataclass(frozen=True)
+class PovertyUploads:
+    """The optional poverty sources of an upload: a ward-level table and a slum layer."""
+
+    table: Upload | None = None
+    slums: Upload | None = None
 
 
 @dataclass(frozen=True)
@@ -61,8 +78,21 @@ def safe_name(filename: str | None, default: str) -> str:
     return name or default
 
 
+def _stage(tmp: Path, folder: str, upload: Upload | None, default: str) -> Path | None:
+    if upload is None:
+        return None
+    path = tmp / folder / safe_name(upload.filename, default)
+    path.parent.mkdir()
+    path.write_bytes(upload.data)
+    return path
+
+
 def read_upload(
-    tmp: Path, wards: Upload, population_table: Upload | None, options: LayerOptions
+    tmp: Path,
+    wards: Upload,
+    population_table: Upload | None,
+    options: LayerOptions,
+    poverty: PovertyUploads = PovertyUploads(),
 ) -> GisWardLayer:
     """Write the uploads into ``tmp`` (server-made) and read them with ``planning.load_layer``."""
     wards_path = tmp / "layer" / safe_name(wards.filename, "wards")
@@ -82,8 +112,26 @@ def read_upload(
         population_table=table_path,
         table_key=options.table_key,
         unnumbered=options.unnumbered,
+        poverty_table=_stage(tmp, "poverty", poverty.table, "poverty.csv"),
+        poverty_key=options.poverty_key,
+        poverty_column=options.poverty_column,
+        slums=_slum_request(tmp, poverty.slums, options),
+        household_size=options.household_size,
     )
     return planning.load_layer(request)
+
+
+def _slum_request(tmp: Path, upload: Upload | None, options: LayerOptions) -> SlumRequest | None:
+    path = _stage(tmp, "slums", upload, "slums")
+    if path is None:
+        return None
+    return SlumRequest(
+        path,
+        options.slum_id_field,
+        options.slum_households_field,
+        options.slum_population_field,
+        options.slum_households_total,
+    )
 
 
 def upload_layer(
@@ -95,6 +143,7 @@ def upload_layer(
     options: LayerOptions = LayerOptions(),
     actor: str = "api",
     ward_names: Upload | None = None,
+    poverty: PovertyUploads = PovertyUploads(),
 ) -> StoredLayer:
     """Read, validate and store a ward layer as the city's next version and make it current.
 
@@ -102,7 +151,7 @@ def upload_layer(
     the caller's scope rolls back, so a refused upload leaves no row behind.
     """
     with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
-        layer = read_upload(Path(tmp), wards, population_table, options)
+        layer = read_upload(Path(tmp), wards, population_table, options, poverty)
         names = _ward_names(Path(tmp), ward_names, layer)
     _check_storable(layer, safe_name(wards.filename, "wards"))
 
@@ -118,6 +167,14 @@ def upload_layer(
                 "sha256": hashlib.sha256(population_table.data).hexdigest(),
             }
         )
+    for extra, default in ((poverty.table, "poverty.csv"), (poverty.slums, "slums")):
+        if extra is not None:
+            sources.append(
+                {
+                    "path": safe_name(extra.filename, default),
+                    "sha256": hashlib.sha256(extra.data).hexdigest(),
+                }
+            )
     if ward_names is not None:
         sources.append(
             {
@@ -136,12 +193,20 @@ def upload_layer(
             "warnings": list(layer.warnings),
             "ward_count": len(layer),
             "sources": sources,
+            "poverty_sources": dict(layer.poverty_sources),
             "options": {
                 "crs": options.crs,
                 "exclude_ids": list(options.exclude_ids),
                 "merge_ids": list(options.merge_ids),
                 "table_key": options.table_key,
                 "unnumbered_features": asdict(options.unnumbered),
+                "poverty_key": options.poverty_key,
+                "poverty_column": options.poverty_column,
+                "slum_id_field": options.slum_id_field,
+                "slum_households_field": options.slum_households_field,
+                "slum_population_field": options.slum_population_field,
+                "slum_households_total": options.slum_households_total,
+                "household_size": options.household_size,
             },
         },
         field_mapping={k: v for k, v in asdict(options.mapping).items() if v is not None},

@@ -39,7 +39,11 @@ def zipped_shapefile(frame: gpd.GeoDataFrame, folder: Path, name: str) -> Path:
 def plan(tmp_path: Path, wards_args: list[str | Path], count: int = 3) -> dict[str, object]:
     """``example-organisers`` then ``allocate``; the plan must pass its check. Returns the report."""
     orgs = tmp_path / "organisers.csv"
-    code, text = run("example-organisers", *wards_args, "--count", count, "--out", orgs)
+    # example-organisers reads the wards only: the poverty sources are not its options
+    poverty = {"--poverty-table", "--slum-layer", "--slum-households-total"}
+    skip = {i + k for i, a in enumerate(wards_args) if a in poverty for k in (0, 1)}
+    ward_args = [a for i, a in enumerate(wards_args) if i not in skip]
+    code, text = run("example-organisers", *ward_args, "--count", count, "--out", orgs)
     assert code == 0, text
     out = tmp_path / "plan"
     code, text = run(
@@ -182,3 +186,54 @@ def test_households_only_layer_plans(shared_data: Path, tmp_path: Path) -> None:
     assert plan_wards["poor_households_est"].sum() == pytest.approx(
         0.275 * gpd.read_file(wards)["households"].sum(), abs=1
     )
+
+
+def test_poverty_table_plans_and_every_output_names_the_source(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    wards = shared_data / "chandigarh/wards.geojson"
+    table = tmp_path / "slum_households.csv"
+    rows = "".join(f"{w},{100 * w}\n" for w in range(1, 27) if w != 9)  # ward 9 has no row
+    table.write_text("ward_no,slum_households\n" + rows, encoding="utf-8")
+    args: list[str | Path] = [wards, "--poverty-table", table]
+
+    code, text = run("requirement", *args)
+    assert code == 0, text
+    assert (
+        "Poverty figures: 25 wards by poverty table slum_households.csv (slum_households), "
+        "1 wards by estimate: population × rate ÷ household size"
+    ) in text
+
+    report = plan(tmp_path, args)
+    sources = report["poverty_sources"]
+    assert isinstance(sources, dict)
+    assert sources["by_ward"]["9"] == "estimate: population × rate ÷ household size"
+    assert sources["by_ward"]["12"] == "poverty table slum_households.csv (slum_households)"
+    planned = gpd.read_file(tmp_path / "plan" / "plan.geojson")
+    by_ward = dict(zip(planned["ward_id"], planned["poverty_source"], strict=True))
+    assert by_ward == sources["by_ward"]
+    assert planned.loc[planned["ward_id"] == "12", "poor_households_est"].item() == 1200
+    shp = gpd.read_file(f"zip://{tmp_path / 'plan' / 'plan-shp.zip'}!plan_wards.shp")
+    assert set(shp["pov_source"]) == set(sources["by_ward"].values())
+
+
+@pytest.mark.slow
+def test_mumbai_slum_layer_plans(shared_data: Path, tmp_path: Path) -> None:
+    """The 24 Mumbai wards, poor households from the 2,542 slum polygons (area only: an
+    ILLUSTRATIVE city total of 1,000,000 slum households, spread by area)."""
+    args: list[str | Path] = [
+        shared_data / "mumbai_admin_wards/wards.geojson",
+        "--slum-layer",
+        shared_data / "mumbai_slum_clusters/slum_clusters.geojson",
+        "--slum-households-total",
+        "1000000",
+    ]
+    report = plan(tmp_path, args, count=4)
+    warnings = report["warnings"]
+    assert isinstance(warnings, list)
+    assert any("fell outside every ward" in w for w in warnings)
+    assert any("1 ward(s) hold no slum polygon: 0 poor households (C)" in w for w in warnings)
+    counts = report["poverty_sources"]["wards_by_source"]  # type: ignore[index]
+    assert list(counts.values()) == [24]
+    planned = gpd.read_file(tmp_path / "plan" / "plan.geojson")
+    assert planned["poor_households_est"].sum() == pytest.approx(999_596, abs=1)
