@@ -17,7 +17,7 @@ from matplotlib import font_manager
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Ward
+from app.db.models import Plan, Ward
 from app.schemas import LayerOut
 from gis.organisers import illustrative_organisers, write_organisers_csv
 from gis.sheets import devanagari_font
@@ -182,3 +182,59 @@ def test_ward_names_for_unknown_wards_are_refused(client: TestClient, shared_dat
     problem = expect_problem(client.post("/cities/named2/layers", files=files), 422)
     assert problem.errors[0].ward_id == "99"
     assert "no such ward in the layer" in problem.errors[0].message
+
+
+def test_poverty_table_upload_and_plan_name_each_wards_source(
+    client: TestClient, session_factory: sessionmaker[Session], shared_data: Path, tmp_path: Path
+) -> None:
+    wards = shared_data / "chandigarh/wards.geojson"
+    rows = "".join(f"{w},{100 * w}\n" for w in range(1, 27) if w != 9)
+    files = {
+        "file": (wards.name, wards.read_bytes()),
+        "poverty_table": ("slum_hh.csv", ("ward_no,slum_households\n" + rows).encode()),
+    }
+    response = client.post("/cities/poor/layers", files=files)
+    assert response.status_code == 201, response.text
+    plan = plan_city(client, session_factory, "poor", tmp_path)
+
+    features = client.get(f"/cities/poor/plans/{plan.id}/wards.geojson").json()["features"]
+    source = {f["properties"]["ward_id"]: f["properties"]["poverty_source"] for f in features}
+    estimate = {
+        f["properties"]["ward_id"]: f["properties"]["poor_households_est"] for f in features
+    }
+    assert source["12"] == "poverty table slum_hh.csv (slum_households)"
+    assert estimate["12"] == 1200
+    assert source["9"] == "estimate: population × rate ÷ household size"
+    with session_factory() as session:
+        stored = session.get(Plan, plan.id)
+        assert stored is not None
+        assert stored.report["poverty_sources"]["by_ward"] == source
+
+
+@pytest.mark.slow
+def test_mumbai_slum_layer_upload_and_plan(
+    client: TestClient, session_factory: sessionmaker[Session], shared_data: Path, tmp_path: Path
+) -> None:
+    wards = shared_data / "mumbai_admin_wards/wards.geojson"
+    slums = shared_data / "mumbai_slum_clusters/slum_clusters.geojson"
+    files = {
+        "file": (wards.name, wards.read_bytes()),
+        "slum_layer": (slums.name, slums.read_bytes()),
+    }
+    refused = client.post("/cities/mumbai/layers", files=files)
+    assert "slum_households_total" in expect_problem(refused, 422).errors[0].message
+
+    form = {"slum_households_total": "1000000"}  # ILLUSTRATIVE city total
+    response = client.post("/cities/mumbai/layers", files=files, data=form)
+    assert response.status_code == 201, response.text
+    layer = LayerOut.model_validate(response.json())
+    assert any("fell outside every ward" in w for w in layer.warnings)
+    plan = plan_city(client, session_factory, "mumbai", tmp_path, count=4)
+    features = client.get(f"/cities/mumbai/plans/{plan.id}/wards.geojson").json()["features"]
+    assert {f["properties"]["poverty_source"] for f in features} == {
+        "slum layer slum_clusters.geojson (1,000,000 slum households spread by area; "
+        "slum_clusters.geojson: left out 1 slum polygon(s) with an empty geometry: 917, "
+        "area-weighted)"
+    }
+    total = sum(f["properties"]["poor_households_est"] for f in features)
+    assert total == pytest.approx(999_596, abs=2)
