@@ -159,6 +159,19 @@ SlumTotalOpt = Annotated[
         "figure of their own.",
     ),
 ]
+ZonesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--zones-layer",
+        help="Zone polygons (any ward-layer format): each ward goes to the zone it overlaps "
+        "most; wards split between zones are reported.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+ZonesFieldOpt = Annotated[
+    str | None, typer.Option("--zones-field", help="Zone name column of --zones-layer.")
+]
 RateOpt = Annotated[
     float,
     typer.Option(
@@ -237,8 +250,10 @@ def _with_poverty(
     slums: Path | None,
     slum_fields: tuple[str | None, str | None, str | None],
     slum_total: float | None,
+    zones: Path | None = None,
+    zones_field: str | None = None,
 ) -> planning.LayerRequest:
-    """``req`` with the poverty table and slum layer options."""
+    """``req`` with the poverty table, slum layer and zone layer options."""
     if slum_total is not None and not 0 < slum_total < float("inf"):
         raise _fail(f"--slum-households-total {slum_total}: give a positive number")
     slum_req = None
@@ -252,6 +267,8 @@ def _with_poverty(
         poverty_column=column,
         slums=slum_req,
         household_size=household_size,
+        zones=zones,
+        zones_field=zones_field,
     )
 
 
@@ -333,6 +350,8 @@ def requirement(
     slum_households_field: SlumHhOpt = None,
     slum_population_field: SlumPopOpt = None,
     slum_households_total: SlumTotalOpt = None,
+    zones_layer: ZonesOpt = None,
+    zones_field: ZonesFieldOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
     household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
     households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
@@ -361,6 +380,8 @@ def requirement(
         slum_layer,
         (slum_id_field, slum_households_field, slum_population_field),
         slum_households_total,
+        zones_layer,
+        zones_field,
     )
     params = EstimateParams(poverty_rate, household_size, households_per_organiser)
     try:
@@ -431,6 +452,8 @@ def allocate(
     slum_households_field: SlumHhOpt = None,
     slum_population_field: SlumPopOpt = None,
     slum_households_total: SlumTotalOpt = None,
+    zones_layer: ZonesOpt = None,
+    zones_field: ZonesFieldOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
     household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
     households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
@@ -540,6 +563,8 @@ def allocate(
             slum_layer,
             (slum_id_field, slum_households_field, slum_population_field),
             slum_households_total,
+            zones_layer,
+            zones_field,
         ),
         organisers=organisers,
         estimate=EstimateParams(poverty_rate, household_size, households_per_organiser),

@@ -35,6 +35,7 @@ from gis.organisers import Organiser, organiser_distances_km, read_organisers
 from gis.slums import SlumRequest, join_slum_layer
 from gis.tables import join_population_table, join_poverty_table
 from gis.unnumbered import UnnumberedRule
+from gis.zones import assign_zones
 from solver import verify
 from solver.backends import make_backend
 from solver.poverty import (
@@ -76,6 +77,8 @@ class LayerRequest:
     slums: SlumRequest | None = None
     #: Persons per household, to turn slum/poor persons into households (as the estimate's).
     household_size: float = DEFAULT_HOUSEHOLD_SIZE
+    zones: Path | None = None
+    zones_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ def load_layer(req: LayerRequest) -> WardLayer:
     if req.population_table is not None:
         layer = join_population_table(layer, req.population_table, key=req.table_key)
     layer = join_poverty_sources(layer, req)
+    if req.zones is not None:
+        layer = assign_zones(layer, req.zones, req.zones_field)
     missing = [
         Issue(
             "missing-population",

@@ -59,6 +59,10 @@ def upload_layer(
     slum_layer: Annotated[
         UploadFile | None, File(description="slum polygons (any ward-layer format)")
     ] = None,
+    zones_layer: Annotated[
+        UploadFile | None, File(description="zone polygons: each ward to the zone it overlaps most")
+    ] = None,
+    zones_field: OptionalText = None,
     poverty_key: OptionalText = None,
     poverty_column: OptionalText = None,
     slum_id_field: OptionalText = None,
@@ -128,6 +132,7 @@ def upload_layer(
         slum_population_field=slum_population_field or None,
         slum_households_total=slum_households_total,
         household_size=household_size,
+        zones_field=zones_field or None,
         unnumbered=UnnumberedRule(
             sliver_max_m2,
             parse_features(_ids(exclude_features), "exclude_features"),
@@ -146,6 +151,7 @@ def upload_layer(
         poverty=service.PovertyUploads(
             read_upload(poverty_table, "poverty.csv") if poverty_table is not None else None,
             read_upload(slum_layer, "slums") if slum_layer is not None else None,
+            read_upload(zones_layer, "zones") if zones_layer is not None else None,
         ),
     )
     return layer_out(stored.city, stored.layer, stored.ward_count)

@@ -53,14 +53,17 @@ class LayerOptions:
     slum_population_field: str | None = None
     slum_households_total: float | None = None
     household_size: float = DEFAULT_HOUSEHOLD_SIZE
+    zones_field: str | None = None
 
 
 @dataclass(frozen=True)
 class PovertyUploads:
-    """The optional poverty sources of an upload: a ward-level table and a slum layer."""
+    """The optional poverty sources of an upload (a ward-level table, a slum layer), and a zone
+    layer."""
 
     table: Upload | None = None
     slums: Upload | None = None
+    zones: Upload | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,8 @@ def read_upload(
         poverty_column=options.poverty_column,
         slums=_slum_request(tmp, poverty.slums, options),
         household_size=options.household_size,
+        zones=_stage(tmp, "zones", poverty.zones, "zones"),
+        zones_field=options.zones_field,
     )
     return planning.load_layer(request)
 
@@ -167,7 +172,8 @@ def upload_layer(
                 "sha256": hashlib.sha256(population_table.data).hexdigest(),
             }
         )
-    for extra, default in ((poverty.table, "poverty.csv"), (poverty.slums, "slums")):
+    extras = ((poverty.table, "poverty.csv"), (poverty.slums, "slums"), (poverty.zones, "zones"))
+    for extra, default in extras:
         if extra is not None:
             sources.append(
                 {
@@ -207,6 +213,7 @@ def upload_layer(
                 "slum_population_field": options.slum_population_field,
                 "slum_households_total": options.slum_households_total,
                 "household_size": options.household_size,
+                "zones_field": options.zones_field,
             },
         },
         field_mapping={k: v for k, v in asdict(options.mapping).items() if v is not None},

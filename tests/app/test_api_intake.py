@@ -22,7 +22,12 @@ from app.schemas import LayerOut
 from gis.organisers import illustrative_organisers, write_organisers_csv
 from gis.sheets import devanagari_font
 from tests.app.apihelp import counts, expect_problem, plan_through_job
-from tests.app.test_cli_intake import households_only, with_unnumbered_piece, zipped_shapefile
+from tests.app.test_cli_intake import (
+    households_only,
+    lucknow_without_zones,
+    with_unnumbered_piece,
+    zipped_shapefile,
+)
 from tests.gis.pdfglyphs import harfbuzz_glyph_names, pdf_glyph_names
 
 pytestmark = pytest.mark.slow
@@ -238,3 +243,35 @@ def test_mumbai_slum_layer_upload_and_plan(
     }
     total = sum(f["properties"]["poor_households_est"] for f in features)
     assert total == pytest.approx(999_596, abs=2)
+
+
+@pytest.mark.slow
+def test_lucknow_zone_layer_upload_and_plan_respecting_zones(
+    client: TestClient, session_factory: sessionmaker[Session], shared_data: Path, tmp_path: Path
+) -> None:
+    wards = lucknow_without_zones(shared_data, tmp_path)
+    zones = shared_data / "lucknow/zones.geojson"
+    files = {
+        "file": (wards.name, wards.read_bytes()),
+        "zones_layer": (zones.name, zones.read_bytes()),
+    }
+    response = client.post("/cities/lko/layers", files=files)
+    assert response.status_code == 201, response.text
+    assert "1 ward(s) lie in several zones: 96 (2 96 %, 1 4 %)" in response.json()["warnings"]
+
+    page = client.get("/cities/lko/layers/1/wards", params={"limit": 1000}).json()
+    frame = gpd.GeoDataFrame.from_features(page["features"], crs="EPSG:4326")
+    assert frame["zone"].nunique() == 6
+    csv = write_organisers_csv(illustrative_organisers(frame, 7, seed=2017), tmp_path / "co.csv")
+    imported = client.post(
+        "/cities/lko/organisers", files={"file": ("co.csv", csv.read_bytes(), "text/csv")}
+    )
+    assert imported.status_code == 201, imported.text
+    body = {"tolerance": 0.5, "time_limit": 30, "respect_zones": True}
+    _, plan = plan_through_job(client, session_factory, "lko", body)
+    assert plan.check.passed, plan.check.violations
+    features = client.get(f"/cities/lko/plans/{plan.id}/wards.geojson").json()["features"]
+    zones_of: dict[str, set[str]] = {}
+    for f in features:
+        zones_of.setdefault(f["properties"]["organiser_id"], set()).add(f["properties"]["zone"])
+    assert all(len(z) == 1 for z in zones_of.values())

@@ -237,3 +237,40 @@ def test_mumbai_slum_layer_plans(shared_data: Path, tmp_path: Path) -> None:
     assert list(counts.values()) == [24]
     planned = gpd.read_file(tmp_path / "plan" / "plan.geojson")
     assert planned["poor_households_est"].sum() == pytest.approx(999_596, abs=1)
+
+
+def lucknow_without_zones(shared_data: Path, folder: Path) -> Path:
+    path = folder / "lucknow_no_zones.geojson"
+    frame = gpd.read_file(shared_data / "lucknow/wards.geojson").drop(columns="zone")
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+@pytest.mark.slow
+def test_lucknow_zones_from_the_zone_layer_respected(shared_data: Path, tmp_path: Path) -> None:
+    wards = lucknow_without_zones(shared_data, tmp_path)
+    orgs = tmp_path / "organisers.csv"
+    code, text = run("example-organisers", wards, "--count", 7, "--out", orgs)
+    assert code == 0, text
+    out = tmp_path / "plan"
+    code, text = run(
+        "allocate",
+        wards,
+        "--zones-layer",
+        shared_data / "lucknow/zones.geojson",
+        "--respect-zones",
+        "--organisers",
+        orgs,
+        "--out",
+        out,
+        "--tolerance",
+        "0.5",
+        "--time-limit",
+        "30",
+    )
+    assert code == 0, text
+    assert "check: passed" in text
+    assert "1 ward(s) lie in several zones: 96 (2 96 %, 1 4 %)" in text
+    planned = gpd.read_file(out / "plan.geojson")
+    assert planned.groupby("organiser_id")["zone"].nunique().max() == 1
+    assert planned["zone"].nunique() == 6
