@@ -172,6 +172,18 @@ ZonesOpt = Annotated[
 ZonesFieldOpt = Annotated[
     str | None, typer.Option("--zones-field", help="Zone name column of --zones-layer.")
 ]
+SplitAboveOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--split-above",
+        help="Split every ward with more poor households than this (e.g. one CO's 3000) into "
+        "compact units of at most this many (ids '57/2', names '… (part 2 of 3)').",
+    ),
+]
+SplitOpt = Annotated[
+    list[str] | None,
+    typer.Option("--split-ward", help="WARD=UNITS: split this ward into UNITS pieces; repeatable."),
+]
 RateOpt = Annotated[
     float,
     typer.Option(
@@ -252,6 +264,7 @@ def _with_poverty(
     slum_total: float | None,
     zones: Path | None = None,
     zones_field: str | None = None,
+    split: dict[str, object] | None = None,
 ) -> planning.LayerRequest:
     """``req`` with the poverty table, slum layer and zone layer options."""
     if slum_total is not None and not 0 < slum_total < float("inf"):
@@ -269,7 +282,21 @@ def _with_poverty(
         household_size=household_size,
         zones=zones,
         zones_field=zones_field,
+        **(split or {}),  # type: ignore[arg-type]
     )
+
+
+def _split_request(above: float | None, wards: list[str] | None, rate: float) -> dict[str, object]:
+    """``split_above``, ``split`` and ``rate`` of the layer request, from the options."""
+    if above is not None and not 0 < above < float("inf"):
+        raise _fail(f"--split-above {above}: give a positive number of poor households")
+    pairs = []
+    for item in wards or ():
+        ward, _, units = item.rpartition("=")
+        if not ward.strip() or not units.strip().isdigit() or int(units) < 2:
+            raise _fail(f"--split-ward {item!r}: write WARD=UNITS, e.g. 57=3 (2 or more units)")
+        pairs.append((ward.strip(), int(units)))
+    return {"split_above": above, "split": tuple(pairs), "rate": rate}
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -352,6 +379,8 @@ def requirement(
     slum_households_total: SlumTotalOpt = None,
     zones_layer: ZonesOpt = None,
     zones_field: ZonesFieldOpt = None,
+    split_above: SplitAboveOpt = None,
+    split_ward: SplitOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
     household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
     households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
@@ -382,6 +411,7 @@ def requirement(
         slum_households_total,
         zones_layer,
         zones_field,
+        _split_request(split_above, split_ward, poverty_rate),
     )
     params = EstimateParams(poverty_rate, household_size, households_per_organiser)
     try:
@@ -454,6 +484,8 @@ def allocate(
     slum_households_total: SlumTotalOpt = None,
     zones_layer: ZonesOpt = None,
     zones_field: ZonesFieldOpt = None,
+    split_above: SplitAboveOpt = None,
+    split_ward: SplitOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
     household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
     households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
@@ -565,6 +597,7 @@ def allocate(
             slum_households_total,
             zones_layer,
             zones_field,
+            _split_request(split_above, split_ward, poverty_rate),
         ),
         organisers=organisers,
         estimate=EstimateParams(poverty_rate, household_size, households_per_organiser),

@@ -8,6 +8,7 @@ from app.api.deps import CityCode, GisCell, Reader, SessionDep
 from app.db.models import City, WardLayer
 from app.schemas import PROBLEM_RESPONSES, FeatureCollection, LayerOut
 from app.services import layers as service
+from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
 from gis.unnumbered import UnnumberedRule, parse_feature_ids, parse_features
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE
@@ -37,6 +38,21 @@ def _ids(text: str | None) -> tuple[str, ...]:
     return tuple(p.strip() for p in (text or "").split(",") if p.strip())
 
 
+def _split_pairs(text: str | None) -> tuple[tuple[str, int], ...]:
+    """``"P/N=3, L=2"`` → ``(("P/N", 3), ("L", 2))``; ``InputError`` for anything else."""
+    pairs = []
+    for item in _ids(text):
+        ward, _, units = item.rpartition("=")
+        if not ward.strip() or not units.strip().isdigit() or int(units) < 2:
+            raise InputError(
+                "split_wards: write WARD=UNITS pairs, e.g. 57=3 (2 or more units)",
+                [Issue("bad-option", "not WARD=UNITS", field="split_wards", value=item)],
+                code="bad-option",
+            )
+        pairs.append((ward.strip(), int(units)))
+    return tuple(pairs)
+
+
 def read_upload(upload: UploadFile, default_name: str) -> service.Upload:
     """The uploaded part's bytes (routes are sync: reading and solving run in the thread pool)."""
     upload.file.seek(0)
@@ -63,6 +79,13 @@ def upload_layer(
         UploadFile | None, File(description="zone polygons: each ward to the zone it overlaps most")
     ] = None,
     zones_field: OptionalText = None,
+    split_above: Annotated[
+        float | None,
+        Form(gt=0, allow_inf_nan=False, description="split wards above this many poor households"),
+    ] = None,
+    split_wards: Annotated[
+        str | None, Form(max_length=2000, description="WARD=UNITS pairs, comma-separated")
+    ] = None,
     poverty_key: OptionalText = None,
     poverty_column: OptionalText = None,
     slum_id_field: OptionalText = None,
@@ -133,6 +156,8 @@ def upload_layer(
         slum_households_total=slum_households_total,
         household_size=household_size,
         zones_field=zones_field or None,
+        split_above=split_above,
+        split=_split_pairs(split_wards),
         unnumbered=UnnumberedRule(
             sliver_max_m2,
             parse_features(_ids(exclude_features), "exclude_features"),

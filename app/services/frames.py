@@ -66,6 +66,10 @@ def stored_layer(session: Session, layer: WardLayer) -> GisWardLayer:
         poverty_sources={
             str(k): str(v) for k, v in layer.validation_report.get("poverty_sources", {}).items()
         },
+        parents={
+            str(k): (str(v[0]), int(v[1]), int(v[2]))
+            for k, v in layer.validation_report.get("split_wards", {}).items()
+        },
     )
 
 

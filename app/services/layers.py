@@ -54,6 +54,8 @@ class LayerOptions:
     slum_households_total: float | None = None
     household_size: float = DEFAULT_HOUSEHOLD_SIZE
     zones_field: str | None = None
+    split_above: float | None = None
+    split: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ def read_upload(
         household_size=options.household_size,
         zones=_stage(tmp, "zones", poverty.zones, "zones"),
         zones_field=options.zones_field,
+        split_above=options.split_above,
+        split=options.split,
     )
     return planning.load_layer(request)
 
@@ -200,6 +204,7 @@ def upload_layer(
             "ward_count": len(layer),
             "sources": sources,
             "poverty_sources": dict(layer.poverty_sources),
+            "split_wards": {u: list(p) for u, p in layer.parents.items()},
             "options": {
                 "crs": options.crs,
                 "exclude_ids": list(options.exclude_ids),
@@ -214,6 +219,8 @@ def upload_layer(
                 "slum_households_total": options.slum_households_total,
                 "household_size": options.household_size,
                 "zones_field": options.zones_field,
+                "split_above": options.split_above,
+                "split": [list(pair) for pair in options.split],
             },
         },
         field_mapping={k: v for k, v in asdict(options.mapping).items() if v is not None},

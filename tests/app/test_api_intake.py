@@ -275,3 +275,32 @@ def test_lucknow_zone_layer_upload_and_plan_respecting_zones(
     for f in features:
         zones_of.setdefault(f["properties"]["organiser_id"], set()).add(f["properties"]["zone"])
     assert all(len(z) == 1 for z in zones_of.values())
+
+
+@pytest.mark.slow
+def test_mumbai_split_through_the_upload_and_planned(
+    client: TestClient, session_factory: sessionmaker[Session], shared_data: Path, tmp_path: Path
+) -> None:
+    wards = shared_data / "mumbai_admin_wards/wards.geojson"
+    slums = shared_data / "mumbai_slum_clusters/slum_clusters.geojson"
+    files = {
+        "file": (wards.name, wards.read_bytes()),
+        "slum_layer": (slums.name, slums.read_bytes()),
+    }
+    bad = client.post("/cities/split/layers", files=files, data={"split_wards": "P/N"})
+    assert expect_problem(bad, 422).errors[0].value == "P/N"
+
+    form = {"slum_households_total": "1000000", "split_above": "40000", "split_wards": "A=2"}
+    response = client.post("/cities/split/layers", files=files, data=form)
+    assert response.status_code == 201, response.text
+    assert LayerOut.model_validate(response.json()).ward_count == 40  # 39 as in the CLI, A in 2
+    page = client.get("/cities/split/layers/1/wards", params={"limit": 1000}).json()
+    names = {f["properties"]["ward_id"]: f["properties"]["ward_name"] for f in page["features"]}
+    assert names["P/N/2"] == "P/North (part 2 of 3)"
+    assert names["A/1"] == "A (part 1 of 2)"
+    assert "P/N" not in names
+
+    plan = plan_city(client, session_factory, "split", tmp_path, count=10)
+    features = client.get(f"/cities/split/plans/{plan.id}/wards.geojson").json()["features"]
+    assert len(features) == 40
+    assert max(f["properties"]["poor_households_est"] for f in features) <= 40_000

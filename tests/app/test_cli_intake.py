@@ -15,6 +15,7 @@ import shapely
 from typer.testing import CliRunner
 
 from app.cli import cli
+from tests.gis.pdfglyphs import pdf_text
 
 runner = CliRunner()
 
@@ -274,3 +275,55 @@ def test_lucknow_zones_from_the_zone_layer_respected(shared_data: Path, tmp_path
     planned = gpd.read_file(out / "plan.geojson")
     assert planned.groupby("organiser_id")["zone"].nunique().max() == 1
     assert planned["zone"].nunique() == 6
+
+
+@pytest.mark.slow
+def test_mumbai_wards_too_large_for_one_co_are_split_and_planned(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Slum households (ILLUSTRATIVE total 1,000,000, spread by slum area) per ward; the wards
+    above 40,000 are split into units the solver allocates; sheets say "part 2 of 3"."""
+    wards = shared_data / "mumbai_admin_wards/wards.geojson"
+    orgs = tmp_path / "organisers.csv"  # homes named by ward: also the wards that get split
+    code, text = run("example-organisers", wards, "--count", 10, "--out", orgs)
+    assert code == 0, text
+    out = tmp_path / "plan"
+    code, text = run(
+        "allocate",
+        wards,
+        "--slum-layer",
+        shared_data / "mumbai_slum_clusters/slum_clusters.geojson",
+        "--slum-households-total",
+        "1000000",
+        "--split-above",
+        "40000",
+        "--organisers",
+        orgs,
+        "--out",
+        out,
+        "--tolerance",
+        "0.3",
+        "--time-limit",
+        "30",
+        "--sheets",
+        "--city",
+        "Mumbai",
+    )
+    assert code == 0, text
+    assert "check: passed" in text
+    assert "split 10 ward(s) too large for one CO" in text
+    planned = gpd.read_file(out / "plan.geojson")
+    assert len(planned) == 39
+    units = planned[planned["part"] != ""]
+    assert (units["poor_households_est"] <= 40_000).all()
+    assert set(units["parent"]) >= {"P/N", "L", "S", "M/E"}
+    row = planned.loc[planned["ward_id"] == "P/N/2"].iloc[0]
+    assert (row["parent"], row["part"], row["ward_name"]) == (
+        "P/N",
+        "2 of 3",
+        "P/North (part 2 of 3)",
+    )
+    assert planned["poor_households_est"].sum() == pytest.approx(999_596, abs=1)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["split_wards"]["P/N/2"] == ["P/N", 2, 3]
+    assert "(part 2 of 3)" in pdf_text(out / "co-sheets.pdf")
