@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,12 +11,31 @@ from pydantic import ValidationError
 
 from app import planning, printing
 from app.checking import check_plan_dir
+from app.cli_intake import (
+    ExcludeFeatureOpt,
+    FeatureIdOpt,
+    PovertyColumnOpt,
+    PovertyKeyOpt,
+    PovertyTableOpt,
+    SliverOpt,
+    SlumHhOpt,
+    SlumIdOpt,
+    SlumLayerOpt,
+    SlumPopOpt,
+    SlumTotalOpt,
+    SplitAboveOpt,
+    SplitOpt,
+    ZonesFieldOpt,
+    ZonesOpt,
+    split_request,
+    unnumbered_rule,
+    with_poverty,
+)
 from app.settings import MapSettings
 from gis.errors import InputError
 from gis.fields import FieldMapping
 from gis.maps import tile_template_problem
-from gis.slums import SlumRequest
-from gis.unnumbered import UnnumberedRule, parse_feature_ids
+from gis.unnumbered import UnnumberedRule
 from solver.poverty import (
     DEFAULT_HOUSEHOLD_SIZE,
     DEFAULT_RATE,
@@ -79,31 +97,6 @@ MergeOpt = Annotated[
         "repeatable.",
     ),
 ]
-ExcludeFeatureOpt = Annotated[
-    list[int] | None,
-    typer.Option(
-        "--exclude-feature",
-        help="Feature number (as messages show it) to leave out, e.g. a feature with no ward id; "
-        "repeatable.",
-    ),
-]
-FeatureIdOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--feature-id",
-        help="FEATURE=ID: give a feature (e.g. one with no ward id) this ward id; with --merge ID "
-        "it joins that ward. Repeatable.",
-    ),
-]
-SliverOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--sliver-max-m2",
-        help="Features with no ward id smaller than this (m²) are absorbed into the neighbour "
-        "with the longest shared boundary (default: the larger of 1,000 m² and 1 % of the "
-        "smallest ward; 0 absorbs none).",
-    ),
-]
 TableOpt = Annotated[
     Path | None,
     typer.Option(
@@ -115,74 +108,6 @@ TableOpt = Annotated[
 ]
 TableKeyOpt = Annotated[
     str | None, typer.Option("--table-key", help="Ward-number column of the population table.")
-]
-PovertyTableOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--poverty-table",
-        help="CSV of a ward-level poverty figure (poor/slum households, or slum persons ÷ household "
-        "size), joined by ward number or name like the census table; replaces the flat estimate.",
-        exists=True,
-        dir_okay=False,
-    ),
-]
-PovertyKeyOpt = Annotated[
-    str | None, typer.Option("--poverty-key", help="Ward-number column of the poverty table.")
-]
-PovertyColumnOpt = Annotated[
-    str | None, typer.Option("--poverty-column", help="Poverty figure column of the table.")
-]
-SlumLayerOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--slum-layer",
-        help="Slum polygons (any ward-layer format); their households become each ward's poor "
-        "households by area share.",
-        exists=True,
-        dir_okay=False,
-    ),
-]
-SlumIdOpt = Annotated[
-    str | None, typer.Option("--slum-id-field", help="Slum id column (default: cluster_id, …).")
-]
-SlumHhOpt = Annotated[
-    str | None, typer.Option("--slum-households-field", help="Households column of slums.")
-]
-SlumPopOpt = Annotated[
-    str | None, typer.Option("--slum-population-field", help="Persons column of slums.")
-]
-SlumTotalOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--slum-households-total",
-        help="The city's slum households, spread over slum polygons by area when they carry no "
-        "figure of their own.",
-    ),
-]
-ZonesOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--zones-layer",
-        help="Zone polygons (any ward-layer format): each ward goes to the zone it overlaps "
-        "most; wards split between zones are reported.",
-        exists=True,
-        dir_okay=False,
-    ),
-]
-ZonesFieldOpt = Annotated[
-    str | None, typer.Option("--zones-field", help="Zone name column of --zones-layer.")
-]
-SplitAboveOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--split-above",
-        help="Split every ward with more poor households than this (e.g. one CO's 3000) into "
-        "compact units of at most this many (ids '57/2', names '… (part 2 of 3)').",
-    ),
-]
-SplitOpt = Annotated[
-    list[str] | None,
-    typer.Option("--split-ward", help="WARD=UNITS: split this ward into UNITS pieces; repeatable."),
 ]
 RateOpt = Annotated[
     float,
@@ -238,65 +163,6 @@ def _layer_request(
         table_key=table_key,
         unnumbered=unnumbered,
     )
-
-
-def _unnumbered(
-    exclude_features: list[int] | None, feature_ids: list[str] | None, sliver_max_m2: float | None
-) -> UnnumberedRule:
-    """The rule for features without a ward id, from the command line's options."""
-    if sliver_max_m2 is not None and not 0 <= sliver_max_m2 < float("inf"):
-        raise _fail(f"--sliver-max-m2 {sliver_max_m2}: give an area in m², 0 or more")
-    try:
-        pairs = parse_feature_ids(feature_ids or (), "--feature-id")
-    except InputError as exc:
-        raise _fail(str(exc)) from None
-    return UnnumberedRule(sliver_max_m2, tuple(exclude_features or ()), pairs)
-
-
-def _with_poverty(
-    req: planning.LayerRequest,
-    household_size: float,
-    table: Path | None,
-    key: str | None,
-    column: str | None,
-    slums: Path | None,
-    slum_fields: tuple[str | None, str | None, str | None],
-    slum_total: float | None,
-    zones: Path | None = None,
-    zones_field: str | None = None,
-    split: dict[str, object] | None = None,
-) -> planning.LayerRequest:
-    """``req`` with the poverty table, slum layer and zone layer options."""
-    if slum_total is not None and not 0 < slum_total < float("inf"):
-        raise _fail(f"--slum-households-total {slum_total}: give a positive number")
-    slum_req = None
-    if slums is not None:
-        id_field, households, population = slum_fields
-        slum_req = SlumRequest(slums, id_field, households, population, slum_total)
-    return dataclasses.replace(
-        req,
-        poverty_table=table,
-        poverty_key=key,
-        poverty_column=column,
-        slums=slum_req,
-        household_size=household_size,
-        zones=zones,
-        zones_field=zones_field,
-        **(split or {}),  # type: ignore[arg-type]
-    )
-
-
-def _split_request(above: float | None, wards: list[str] | None, rate: float) -> dict[str, object]:
-    """``split_above``, ``split`` and ``rate`` of the layer request, from the options."""
-    if above is not None and not 0 < above < float("inf"):
-        raise _fail(f"--split-above {above}: give a positive number of poor households")
-    pairs = []
-    for item in wards or ():
-        ward, _, units = item.rpartition("=")
-        if not ward.strip() or not units.strip().isdigit() or int(units) < 2:
-            raise _fail(f"--split-ward {item!r}: write WARD=UNITS, e.g. 57=3 (2 or more units)")
-        pairs.append((ward.strip(), int(units)))
-    return {"split_above": above, "split": tuple(pairs), "rate": rate}
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -386,7 +252,7 @@ def requirement(
     households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
 ) -> None:
     """Estimated poor households and the COs they require, at both ends of the 25–30 % band."""
-    req = _with_poverty(
+    req = with_poverty(
         _layer_request(
             wards,
             id_field,
@@ -400,7 +266,7 @@ def requirement(
             population_table,
             table_key,
             merge,
-            _unnumbered(exclude_feature, feature_id, sliver_max_m2),
+            unnumbered_rule(exclude_feature, feature_id, sliver_max_m2),
         ),
         household_size,
         poverty_table,
@@ -411,7 +277,7 @@ def requirement(
         slum_households_total,
         zones_layer,
         zones_field,
-        _split_request(split_above, split_ward, poverty_rate),
+        split_request(split_above, split_ward, poverty_rate),
     )
     params = EstimateParams(poverty_rate, household_size, households_per_organiser)
     try:
@@ -572,7 +438,7 @@ def allocate(
     elif problem := tile_template_problem(tiles):
         raise _fail(f"--tiles: {problem}")
     req = planning.PlanRequest(
-        layer=_with_poverty(
+        layer=with_poverty(
             _layer_request(
                 wards,
                 id_field,
@@ -586,7 +452,7 @@ def allocate(
                 population_table,
                 table_key,
                 merge,
-                _unnumbered(exclude_feature, feature_id, sliver_max_m2),
+                unnumbered_rule(exclude_feature, feature_id, sliver_max_m2),
             ),
             household_size,
             poverty_table,
@@ -597,7 +463,7 @@ def allocate(
             slum_households_total,
             zones_layer,
             zones_field,
-            _split_request(split_above, split_ward, poverty_rate),
+            split_request(split_above, split_ward, poverty_rate),
         ),
         organisers=organisers,
         estimate=EstimateParams(poverty_rate, household_size, households_per_organiser),
@@ -726,7 +592,7 @@ def example_organisers(
         population_table,
         table_key,
         merge,
-        _unnumbered(exclude_feature, feature_id, sliver_max_m2),
+        unnumbered_rule(exclude_feature, feature_id, sliver_max_m2),
     )
     try:
         layer = planning.load_layer(req)

@@ -168,30 +168,8 @@ def upload_layer(
     version = (
         session.scalar(select(func.max(WardLayer.version)).where(WardLayer.city_id == city.id)) or 0
     ) + 1
-    sources = [asdict(s) for s in layer.sources]
-    if population_table is not None:
-        sources.append(
-            {
-                "path": safe_name(population_table.filename, "population.csv"),
-                "sha256": hashlib.sha256(population_table.data).hexdigest(),
-            }
-        )
-    extras = ((poverty.table, "poverty.csv"), (poverty.slums, "slums"), (poverty.zones, "zones"))
-    for extra, default in extras:
-        if extra is not None:
-            sources.append(
-                {
-                    "path": safe_name(extra.filename, default),
-                    "sha256": hashlib.sha256(extra.data).hexdigest(),
-                }
-            )
-    if ward_names is not None:
-        sources.append(
-            {
-                "path": safe_name(ward_names.filename, "ward_names.csv"),
-                "sha256": hashlib.sha256(ward_names.data).hexdigest(),
-            }
-        )
+    # the poverty table, slum and zone layers are among layer.sources already (as joined)
+    uploads = [(population_table, "population.csv"), (ward_names, "ward_names.csv")]
     row = WardLayer(
         city_id=city.id,
         version=version,
@@ -199,30 +177,7 @@ def upload_layer(
         source_filename=safe_name(wards.filename, "wards"),
         sha256=hashlib.sha256(wards.data).hexdigest(),
         source_crs=layer.source_crs,
-        validation_report={
-            "warnings": list(layer.warnings),
-            "ward_count": len(layer),
-            "sources": sources,
-            "poverty_sources": dict(layer.poverty_sources),
-            "split_wards": {u: list(p) for u, p in layer.parents.items()},
-            "options": {
-                "crs": options.crs,
-                "exclude_ids": list(options.exclude_ids),
-                "merge_ids": list(options.merge_ids),
-                "table_key": options.table_key,
-                "unnumbered_features": asdict(options.unnumbered),
-                "poverty_key": options.poverty_key,
-                "poverty_column": options.poverty_column,
-                "slum_id_field": options.slum_id_field,
-                "slum_households_field": options.slum_households_field,
-                "slum_population_field": options.slum_population_field,
-                "slum_households_total": options.slum_households_total,
-                "household_size": options.household_size,
-                "zones_field": options.zones_field,
-                "split_above": options.split_above,
-                "split": [list(pair) for pair in options.split],
-            },
-        },
+        validation_report=_report(layer, options, uploads),
         field_mapping={k: v for k, v in asdict(options.mapping).items() if v is not None},
     )
     session.add(row)
@@ -257,6 +212,31 @@ def upload_layer(
     )
     session.flush()
     return StoredLayer(row, city, len(layer), list(layer.warnings))
+
+
+def _report(
+    layer: GisWardLayer, options: LayerOptions, uploads: list[tuple[Upload | None, str]]
+) -> dict[str, object]:
+    """The layer version's validation report: warnings, sources, per-ward provenance, options."""
+    sources = [asdict(s) for s in layer.sources]
+    sources += [
+        {
+            "path": safe_name(upload.filename, default),
+            "sha256": hashlib.sha256(upload.data).hexdigest(),
+        }
+        for upload, default in uploads
+        if upload is not None
+    ]
+    chosen = asdict(options)
+    del chosen["mapping"]
+    return {
+        "warnings": list(layer.warnings),
+        "ward_count": len(layer),
+        "sources": sources,
+        "poverty_sources": dict(layer.poverty_sources),
+        "split_wards": {u: list(p) for u, p in layer.parents.items()},
+        "options": chosen,
+    }
 
 
 def _ward_names(
