@@ -11,10 +11,31 @@ from pydantic import ValidationError
 
 from app import planning, printing
 from app.checking import check_plan_dir
+from app.cli_intake import (
+    ExcludeFeatureOpt,
+    FeatureIdOpt,
+    PovertyColumnOpt,
+    PovertyKeyOpt,
+    PovertyTableOpt,
+    SliverOpt,
+    SlumHhOpt,
+    SlumIdOpt,
+    SlumLayerOpt,
+    SlumPopOpt,
+    SlumTotalOpt,
+    SplitAboveOpt,
+    SplitOpt,
+    ZonesFieldOpt,
+    ZonesOpt,
+    split_request,
+    unnumbered_rule,
+    with_poverty,
+)
 from app.settings import MapSettings
 from gis.errors import InputError
 from gis.fields import FieldMapping
 from gis.maps import tile_template_problem
+from gis.unnumbered import UnnumberedRule
 from solver.poverty import (
     DEFAULT_HOUSEHOLD_SIZE,
     DEFAULT_RATE,
@@ -123,6 +144,7 @@ def _layer_request(
     table: Path | None,
     table_key: str | None,
     merge: list[str] | None = None,
+    unnumbered: UnnumberedRule = UnnumberedRule(),  # noqa: B008 - frozen dataclass
 ) -> planning.LayerRequest:
     return planning.LayerRequest(
         wards=wards,
@@ -139,6 +161,7 @@ def _layer_request(
         merge_ids=tuple(merge or ()),
         population_table=table,
         table_key=table_key,
+        unnumbered=unnumbered,
     )
 
 
@@ -207,26 +230,54 @@ def requirement(
     crs: CrsOpt = None,
     exclude: ExcludeOpt = None,
     merge: MergeOpt = None,
+    exclude_feature: ExcludeFeatureOpt = None,
+    feature_id: FeatureIdOpt = None,
+    sliver_max_m2: SliverOpt = None,
     population_table: TableOpt = None,
     table_key: TableKeyOpt = None,
+    poverty_table: PovertyTableOpt = None,
+    poverty_key: PovertyKeyOpt = None,
+    poverty_column: PovertyColumnOpt = None,
+    slum_layer: SlumLayerOpt = None,
+    slum_id_field: SlumIdOpt = None,
+    slum_households_field: SlumHhOpt = None,
+    slum_population_field: SlumPopOpt = None,
+    slum_households_total: SlumTotalOpt = None,
+    zones_layer: ZonesOpt = None,
+    zones_field: ZonesFieldOpt = None,
+    split_above: SplitAboveOpt = None,
+    split_ward: SplitOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
     household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
     households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
 ) -> None:
     """Estimated poor households and the COs they require, at both ends of the 25–30 % band."""
-    req = _layer_request(
-        wards,
-        id_field,
-        name_field,
-        zone_field,
-        population_field,
-        households_field,
-        poor_households_field,
-        crs,
-        exclude,
-        population_table,
-        table_key,
-        merge,
+    req = with_poverty(
+        _layer_request(
+            wards,
+            id_field,
+            name_field,
+            zone_field,
+            population_field,
+            households_field,
+            poor_households_field,
+            crs,
+            exclude,
+            population_table,
+            table_key,
+            merge,
+            unnumbered_rule(exclude_feature, feature_id, sliver_max_m2),
+        ),
+        household_size,
+        poverty_table,
+        poverty_key,
+        poverty_column,
+        slum_layer,
+        (slum_id_field, slum_households_field, slum_population_field),
+        slum_households_total,
+        zones_layer,
+        zones_field,
+        split_request(split_above, split_ward, poverty_rate),
     )
     params = EstimateParams(poverty_rate, household_size, households_per_organiser)
     try:
@@ -243,6 +294,10 @@ def requirement(
         f"Basis: {', '.join(f'{n} wards by {b}' for b, n in r.bases.items())}; "
         f"household size {params.household_size} where needed"
     )
+    sources = planning.poverty_sources(layer)
+    if any(not s.startswith("estimate: ") for s in sources):
+        counted = ", ".join(f"{sources.count(s)} wards by {s}" for s in dict.fromkeys(sources))
+        typer.echo(f"Poverty figures: {counted}")
     typer.echo(f"{'rate':>8} {'poor households':>16} {'COs required':>13}  (1 CO per {per:,})")
     typer.echo(f"{'25 %':>8} {r.poor_households_low:>16,.0f} {r.organisers_required_low:>13}")
     typer.echo(f"{'30 %':>8} {r.poor_households_high:>16,.0f} {r.organisers_required_high:>13}")
@@ -280,8 +335,23 @@ def allocate(
     crs: CrsOpt = None,
     exclude: ExcludeOpt = None,
     merge: MergeOpt = None,
+    exclude_feature: ExcludeFeatureOpt = None,
+    feature_id: FeatureIdOpt = None,
+    sliver_max_m2: SliverOpt = None,
     population_table: TableOpt = None,
     table_key: TableKeyOpt = None,
+    poverty_table: PovertyTableOpt = None,
+    poverty_key: PovertyKeyOpt = None,
+    poverty_column: PovertyColumnOpt = None,
+    slum_layer: SlumLayerOpt = None,
+    slum_id_field: SlumIdOpt = None,
+    slum_households_field: SlumHhOpt = None,
+    slum_population_field: SlumPopOpt = None,
+    slum_households_total: SlumTotalOpt = None,
+    zones_layer: ZonesOpt = None,
+    zones_field: ZonesFieldOpt = None,
+    split_above: SplitAboveOpt = None,
+    split_ward: SplitOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
     household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
     households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
@@ -368,19 +438,32 @@ def allocate(
     elif problem := tile_template_problem(tiles):
         raise _fail(f"--tiles: {problem}")
     req = planning.PlanRequest(
-        layer=_layer_request(
-            wards,
-            id_field,
-            name_field,
-            zone_field,
-            population_field,
-            households_field,
-            poor_households_field,
-            crs,
-            exclude,
-            population_table,
-            table_key,
-            merge,
+        layer=with_poverty(
+            _layer_request(
+                wards,
+                id_field,
+                name_field,
+                zone_field,
+                population_field,
+                households_field,
+                poor_households_field,
+                crs,
+                exclude,
+                population_table,
+                table_key,
+                merge,
+                unnumbered_rule(exclude_feature, feature_id, sliver_max_m2),
+            ),
+            household_size,
+            poverty_table,
+            poverty_key,
+            poverty_column,
+            slum_layer,
+            (slum_id_field, slum_households_field, slum_population_field),
+            slum_households_total,
+            zones_layer,
+            zones_field,
+            split_request(split_above, split_ward, poverty_rate),
         ),
         organisers=organisers,
         estimate=EstimateParams(poverty_rate, household_size, households_per_organiser),
@@ -486,6 +569,9 @@ def example_organisers(
     crs: CrsOpt = None,
     exclude: ExcludeOpt = None,
     merge: MergeOpt = None,
+    exclude_feature: ExcludeFeatureOpt = None,
+    feature_id: FeatureIdOpt = None,
+    sliver_max_m2: SliverOpt = None,
     population_table: TableOpt = None,
     table_key: TableKeyOpt = None,
 ) -> None:
@@ -506,6 +592,7 @@ def example_organisers(
         population_table,
         table_key,
         merge,
+        unnumbered_rule(exclude_feature, feature_id, sliver_max_m2),
     )
     try:
         layer = planning.load_layer(req)

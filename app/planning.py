@@ -6,6 +6,7 @@ the CLI (and later the HTTP routes) only parse arguments and call these function
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import platform
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 
 from gis.adjacency import Adjacency, build_adjacency
 from gis.errors import InputError, Issue
@@ -32,10 +34,16 @@ from gis.io import read_ward_layer
 from gis.layer import SourceFile, WardLayer
 from gis.maps import plan_map
 from gis.organisers import Organiser, organiser_distances_km, read_organisers
-from gis.tables import join_population_table
+from gis.slums import SlumRequest, join_slum_layer, read_slums
+from gis.split import parts_needed, split_wards
+from gis.tables import join_population_table, join_poverty_table
+from gis.unnumbered import UnnumberedRule
+from gis.zones import assign_zones
 from solver import verify
 from solver.backends import make_backend
 from solver.poverty import (
+    DEFAULT_HOUSEHOLD_SIZE,
+    DEFAULT_RATE,
     HOUSEHOLD_SIZE_SOURCE,
     RATE_HIGH,
     RATE_LOW,
@@ -45,6 +53,7 @@ from solver.poverty import (
     poor_households,
     requirement,
 )
+from solver.poverty import basis as figure_basis
 from solver.problem import Problem, Progress, Solution
 from solver.solve import SolveParams, solve
 
@@ -65,6 +74,21 @@ class LayerRequest:
     merge_ids: tuple[str, ...] = ()
     population_table: Path | None = None
     table_key: str | None = None
+    unnumbered: UnnumberedRule = field(default_factory=UnnumberedRule)
+    poverty_table: Path | None = None
+    poverty_key: str | None = None
+    poverty_column: str | None = None
+    slums: SlumRequest | None = None
+    #: Persons per household, to turn slum/poor persons into households (as the estimate's).
+    household_size: float = DEFAULT_HOUSEHOLD_SIZE
+    zones: Path | None = None
+    zones_field: str | None = None
+    #: Split every ward with more poor households than this into units of at most this many.
+    split_above: float | None = None
+    #: Wards to split into a given number of units: (ward id, units).
+    split: tuple[tuple[str, int], ...] = ()
+    #: The poverty rate the split decision estimates poor households with.
+    rate: float = DEFAULT_RATE
 
 
 @dataclass(frozen=True)
@@ -101,9 +125,14 @@ def load_layer(req: LayerRequest) -> WardLayer:
         crs=req.crs,
         exclude_ids=req.exclude_ids,
         merge_ids=req.merge_ids,
+        unnumbered=req.unnumbered,
     )
     if req.population_table is not None:
         layer = join_population_table(layer, req.population_table, key=req.table_key)
+    layer = join_poverty_sources(layer, req)
+    if req.zones is not None:
+        layer = assign_zones(layer, req.zones, req.zones_field)
+    layer = _split(layer, req)
     missing = [
         Issue(
             "missing-population",
@@ -122,6 +151,64 @@ def load_layer(req: LayerRequest) -> WardLayer:
             code="missing-population",
         )
     return layer
+
+
+def join_poverty_sources(layer: WardLayer, req: LayerRequest) -> WardLayer:
+    """The ward-level poverty table, then the slum layer (which then decides every ward)."""
+    if req.poverty_table is not None:
+        layer = join_poverty_table(
+            layer,
+            req.poverty_table,
+            household_size=req.household_size,
+            key=req.poverty_key,
+            column=req.poverty_column,
+        )
+    if req.slums is not None:
+        if req.poverty_table is not None:
+            layer.warnings.append(
+                "both a poverty table and a slum layer were given: the slum layer's figures are "
+                "used for every ward"
+            )
+        layer = join_slum_layer(layer, req.slums, req.household_size)
+    return layer
+
+
+def _split(layer: WardLayer, req: LayerRequest) -> WardLayer:
+    """Wards too large for one CO (``split_above``) or named (``split``) cut into units; with a
+    slum layer, the units' poor households come from the slums again."""
+    parts = dict(req.split)
+    if req.split_above is not None:
+        loads = [
+            poor_households(f, req.rate, req.household_size) for f in ward_figures(layer.wards)
+        ]
+        ids = [str(w) for w in layer.wards["ward_id"]]
+        parts = {**parts_needed(loads, ids, req.split_above), **parts}
+    known = {str(w) for w in layer.wards["ward_id"]}
+    unknown = sorted(set(parts) - known)
+    if unknown:
+        raise InputError(
+            "wards to split are not in the layer",
+            [Issue("unknown-ward", "no such ward to split", ward_id=w) for w in unknown],
+            code="unknown-ward",
+        )
+    if not any(k > 1 for k in parts.values()):
+        return layer
+    if req.slums is None:
+        return split_wards(layer, parts)
+    slums, _, _ = read_slums(req.slums, req.household_size)
+    split = split_wards(layer, parts, slums)
+    return join_slum_layer(split, req.slums, req.household_size)
+
+
+def poverty_sources(layer: WardLayer) -> list[str]:
+    """Per ward, where its poor households figure comes from: the joined source, the layer's
+    own column, or the flat estimate's basis."""
+    own = "the ward layer's poor households column"
+    return [
+        layer.poverty_sources.get(str(w))
+        or (own if figure_basis(f) == "ward poverty figure" else f"estimate: {figure_basis(f)}")
+        for w, f in zip(layer.wards["ward_id"], ward_figures(layer.wards), strict=True)
+    ]
 
 
 def _missing(x: object) -> bool:
@@ -168,8 +255,35 @@ def plan(req: PlanRequest, on_progress: Callable[[Progress], None] | None = None
     """Run the whole job from files and verify its answer. Raises ``InputError`` on bad input."""
     layer = load_layer(req.layer)
     warnings: list[str] = []
-    organisers = read_organisers(req.organisers, layer.wards, warnings=warnings)
+    organisers = read_organisers(req.organisers, _home_wards(layer), warnings=warnings)
+    organisers = [_unit_home(o, layer) for o in organisers]
     return solve_layer(req, layer, organisers, warnings, on_progress=on_progress)
+
+
+def _home_wards(layer: WardLayer) -> gpd.GeoDataFrame:
+    """The wards a CO's ``home_ward`` may name: the units, and the wards that were split."""
+    if not layer.parents:
+        return layer.wards
+    units = layer.wards.copy()
+    units["parent"] = [layer.parents.get(str(w), (str(w), 1, 1))[0] for w in units["ward_id"]]
+    split = units[units["ward_id"].astype(str).isin(layer.parents)].copy()
+    split["geometry"] = shapely.make_valid(split.geometry.to_numpy())
+    whole = split.dissolve(by="parent", as_index=False)
+    whole["ward_id"] = whole["parent"]
+    frame = pd.concat([layer.wards, whole[list(layer.wards.columns)]], ignore_index=True)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=layer.wards.crs)
+
+
+def _unit_home(organiser: Organiser, layer: WardLayer) -> Organiser:
+    """A home in a split ward is in the unit holding the home's point (else the ward's first)."""
+    parent = organiser.home_ward
+    units = [u for u, (p, _, _) in layer.parents.items() if p == parent]
+    if not units:
+        return organiser
+    point = shapely.Point(organiser.lon, organiser.lat)
+    geoms = dict(zip(layer.wards["ward_id"].astype(str), layer.wards.geometry, strict=True))
+    inside = next((u for u in units if geoms[u].covers(point)), units[0])
+    return dataclasses.replace(organiser, home_ward=inside)
 
 
 def solve_layer(
@@ -259,6 +373,14 @@ def plan_frames(result: PlanResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
     wards["poor_households_at_30pct"] = [
         round(poor_households(f, RATE_HIGH, est.household_size), 1) for f in figures
     ]
+    wards["poverty_source"] = poverty_sources(result.layer)
+    if result.layer.parents:
+        parents = result.layer.parents
+        wards["parent"] = [parents.get(str(w), (str(w), 1, 1))[0] for w in wards["ward_id"]]
+        wards["part"] = [
+            "{1} of {2}".format(*parents[str(w)]) if str(w) in parents else ""
+            for w in wards["ward_id"]
+        ]
     pw = plan_wards(wards, assignment)
     areas = dissolve_areas(
         wards,
@@ -291,6 +413,7 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
             "crs": req.layer.crs,
             "exclude_ids": list(req.layer.exclude_ids),
             "merge_ids": list(req.layer.merge_ids),
+            "unnumbered_features": asdict(req.layer.unnumbered),
             "poverty_rate": req.estimate.rate,
             "poverty_rate_band": [RATE_LOW, RATE_HIGH],
             "household_size": req.estimate.household_size,
@@ -334,8 +457,19 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
             "violations": [v.message for v in result.violations],
         },
         "warnings": result.warnings + list(sol.warnings),
+        "poverty_sources": poverty_source_report(result.layer),
+        "split_wards": {u: list(p) for u, p in result.layer.parents.items()},
         "outputs": [p.name for p in outputs],
         "credits": DATA_CREDITS,
+    }
+
+
+def poverty_source_report(layer: WardLayer) -> dict[str, object]:
+    """How many wards' figures came from each source, and each ward's source."""
+    sources = poverty_sources(layer)
+    return {
+        "wards_by_source": {s: sources.count(s) for s in dict.fromkeys(sources)},
+        "by_ward": dict(zip((str(w) for w in layer.wards["ward_id"]), sources, strict=True)),
     }
 
 

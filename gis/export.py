@@ -50,6 +50,7 @@ SHP_FIELD_NAMES: Final[Mapping[str, str]] = {
     "poor_households_at_30pct": "poor_hh_30",
     "deviation_from_mean_pct": "dev_pct",
     "mean_km_from_home": "mean_km",
+    "poverty_source": "pov_source",  # where the ward's poor households figure came from
 }
 #: Longest dBASE text value in bytes; longer texts (e.g. a long ``ward_ids`` list) end in "…".
 SHP_MAX_TEXT_BYTES: Final = 254

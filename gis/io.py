@@ -48,6 +48,7 @@ from gis.errors import InputError, Issue
 from gis.fields import FieldMapping, ResolvedFields, id_key, normalise_id, resolve_fields
 from gis.geometry import drop_z, geometry_problem, polygonal, repair_invalid
 from gis.layer import STORAGE_CRS, WARD_COLUMNS, SourceFile, WardLayer
+from gis.unnumbered import UnnumberedRule, absorb, set_aside
 
 #: Largest upload accepted (bytes of the file as uploaded).
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024
@@ -89,6 +90,7 @@ def read_ward_layer(
     crs: str | None = None,
     exclude_ids: Collection[str] = (),
     merge_ids: Collection[str] = (),
+    unnumbered: UnnumberedRule = UnnumberedRule(),  # noqa: B008 - frozen dataclass, immutable default
 ) -> WardLayer:
     """Read an uploaded ward layer into a normalised ``WardLayer`` (EPSG:4326, ``WARD_COLUMNS``).
 
@@ -96,6 +98,7 @@ def read_ward_layer(
     declares. ``exclude_ids`` drops features that are not wards (airport, cantonment, "reserve").
     ``merge_ids`` joins several features carrying the same id into one ward (a ward digitised as
     main part + exclave); differing attributes of the parts are left empty with a warning.
+    ``unnumbered`` says what happens to features without an id (``gis.unnumbered``).
     Raises ``InputError`` listing every problem found.
     """
     label = path.name
@@ -104,14 +107,21 @@ def read_ward_layer(
     with tempfile.TemporaryDirectory(prefix="wardplan-upload-") as tmp:
         source = _read_source(path, Path(tmp), label, crs_given=user_crs is not None)
     notes = list(source.warnings)
-    frame, source_crs = _apply_crs(source, user_crs, label, notes)
+    pending: list[Issue] = []  # whole-file problems, reported with every other problem at once
+    frame, source_crs = _apply_crs(source, user_crs, label, notes, pending)
     resolved = resolve_fields(frame, mapping, exclude_ids=exclude_ids, source=label)
     notes.extend(resolved.warnings)
     work = _attributes(frame, resolved, label, notes)
     work = _exclude(work, exclude_ids, notes)
-    _check_features(work, resolved, label, merge_ids)
+    aside = set_aside(work, unnumbered, label, notes)
+    work = aside.work
+    if source_crs is not None:
+        pending.extend(_bounds_issues(_early_bounds(work), label, source_crs))
+    _check_features(work, resolved, label, merge_ids, [*pending, *aside.issues])
     work = _merge(work, merge_ids, notes)
     wards = _to_storage(work, label, notes)
+    wards = absorb(wards, aside.slivers, work.crs, label, aside.limit_m2, notes)
+    assert source_crs is not None  # a missing CRS was refused with the other problems
     return WardLayer(
         wards=wards,
         sources=[SourceFile(label, digest)],
@@ -434,25 +444,26 @@ def crs_label(crs: CRS) -> str:
 
 
 def _apply_crs(
-    source: _Source, user_crs: CRS | None, label: str, notes: list[str]
-) -> tuple[gpd.GeoDataFrame, CRS]:
-    """The frame with the CRS it is really in, and that CRS."""
+    source: _Source, user_crs: CRS | None, label: str, notes: list[str], pending: list[Issue]
+) -> tuple[gpd.GeoDataFrame, CRS | None]:
+    """The frame with the CRS it is really in, and that CRS (``None`` when it is unknown; the
+    problem is added to ``pending``, to be reported with the file's other problems)."""
     frame = source.frame
     declared = CRS.from_user_input(frame.crs) if source.declares_crs and frame.crs else None
     if user_crs is None:
         if frame.crs is None:
-            raise file_error(
-                label, "the file declares no CRS; name it (e.g. crs='EPSG:4326')", "missing-crs"
-            )
+            message = "the file declares no CRS; name it (e.g. crs='EPSG:4326')"
+            pending.append(Issue("missing-crs", message, file=label))
+            return frame, None
         return frame, CRS.from_user_input(frame.crs)
     if declared is not None:
         if not declared.equals(user_crs, ignore_axis_order=True):
-            raise file_error(
-                label,
+            message = (
                 f"the file declares {crs_label(declared)} but {crs_label(user_crs)} was given; "
-                "leave the CRS out to use the file's, or fix the file",
-                "crs-mismatch",
+                "leave the CRS out to use the file's, or fix the file"
             )
+            pending.append(Issue("crs-mismatch", message, file=label))
+            return frame, None
         return frame, declared
     notes.append(f"the file declares no CRS; using {crs_label(user_crs)} as given")
     return frame.set_crs(user_crs, allow_override=True), user_crs
@@ -524,21 +535,44 @@ def _describe(row: Any) -> str:
 
 
 def _check_features(
-    work: gpd.GeoDataFrame, resolved: ResolvedFields, label: str, merge_ids: Collection[str]
+    work: gpd.GeoDataFrame,
+    resolved: ResolvedFields,
+    label: str,
+    merge_ids: Collection[str],
+    found: Collection[Issue] = (),
 ) -> None:
-    """Raise one ``InputError`` for every bad id, text, count, geometry and duplicate id."""
-    issues: list[Issue] = []
+    """Raise one ``InputError`` for every bad id, text, count, geometry and duplicate id (and
+    the problems ``found`` before)."""
+    issues: list[Issue] = list(found)
     for row in work.itertuples():
         issues.extend(_row_issues(row, resolved, label))
     issues.extend(_duplicate_issues(work, label, merge_ids))
     if shapely.get_num_coordinates(work.geometry.to_numpy()).sum() > MAX_VERTICES:
         issues.append(Issue("too-complex", f"more than {MAX_VERTICES} vertices", file=label))
     if issues:
-        raise InputError(
-            f"{label}: {len(issues)} problem(s) in the ward layer", issues, code="invalid-layer"
-        )
+        raise _all_problems(issues, label)
     for name in COUNT_FIELDS:
         work[name] = [parse_count(v) for v in work[name]]
+
+
+#: Whole-file problems that, alone, keep the title and code they always had.
+_FILE_PROBLEMS = {
+    "missing-crs": "the file declares no CRS",
+    "crs-mismatch": "the CRS given contradicts the file's",
+    "outside-india": "the wards do not lie in India",
+}
+
+
+def _all_problems(issues: list[Issue], label: str) -> InputError:
+    """One error for every problem of the file (a CRS problem alone keeps its own code)."""
+    codes = {i.code for i in issues}
+    if len(codes) == 1 and (code := codes.pop()) in _FILE_PROBLEMS:
+        if code == "outside-india":
+            return InputError(f"{label}: {_FILE_PROBLEMS[code]}", issues, code=code)
+        return file_error(label, issues[0].message, code)
+    return InputError(
+        f"{label}: {len(issues)} problem(s) in the ward layer", issues, code="invalid-layer"
+    )
 
 
 def _row_issues(row: Any, resolved: ResolvedFields, label: str) -> list[Issue]:
@@ -702,8 +736,27 @@ def _none(value: object) -> object:
     return None if value is None or value is pd.NA or value != value else value
 
 
+def _early_bounds(work: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The usable features (``feature``, geometry) in the storage CRS, to check their place
+    before the file's other problems are reported; empty when they cannot be projected."""
+    usable = work[[geometry_problem(g) is None for g in work.geometry]][["feature", "geometry"]]
+    try:
+        return usable.to_crs(STORAGE_CRS)
+    except (ValueError, RuntimeError):
+        return usable.iloc[0:0]
+
+
 def _check_bounds(work: gpd.GeoDataFrame, label: str, source: CRS) -> None:
     """Refuse a layer that does not lie in India, with a hint at the likely cause."""
+    issues = _bounds_issues(work, label, source)
+    if issues:
+        raise InputError(f"{label}: the wards do not lie in India", issues, code="outside-india")
+
+
+def _bounds_issues(work: gpd.GeoDataFrame, label: str, source: CRS) -> list[Issue]:
+    """Why ``work`` (in the storage CRS) does not lie in India; empty when it does."""
+    if work.empty:
+        return []
     bounds = work.geometry.bounds
     lon0, lat0, lon1, lat1 = INDIA_BOUNDS
     finite = bounds.notna().all(axis=1) & bounds.abs().lt(float("inf")).all(axis=1)
@@ -715,7 +768,7 @@ def _check_bounds(work: gpd.GeoDataFrame, label: str, source: CRS) -> None:
         & bounds["maxy"].le(lat1)
     )
     if inside.all():
-        return
+        return []
     outside = work.loc[~inside, "feature"].tolist()
     minx, miny, maxx, maxy = work.total_bounds
     issues = [
@@ -728,7 +781,7 @@ def _check_bounds(work: gpd.GeoDataFrame, label: str, source: CRS) -> None:
         ),
         Issue("outside-india", _bounds_hint(minx, miny, maxx, maxy), file=label),
     ]
-    raise InputError(f"{label}: the wards do not lie in India", issues, code="outside-india")
+    return issues
 
 
 def _bounds_hint(minx: float, miny: float, maxx: float, maxy: float) -> str:

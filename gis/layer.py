@@ -43,6 +43,12 @@ class WardLayer:
     sources: list[SourceFile] = field(default_factory=list)
     source_crs: str = STORAGE_CRS
     warnings: list[str] = field(default_factory=list)
+    #: ward id -> where its ``poor_households`` figure came from (a poverty table, a slum layer),
+    #: for the wards whose figure was joined from a separate source.
+    poverty_sources: dict[str, str] = field(default_factory=dict)
+    #: sub-ward unit id ("57/2") -> (parent ward id, part, parts), for wards split by
+    #: ``gis.split``; empty when no ward was split.
+    parents: dict[str, tuple[str, int, int]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.wards)

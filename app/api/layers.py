@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 
 from app.api.deps import CityCode, GisCell, Reader, SessionDep
+from app.api.intake import IntakeForm
 from app.db.models import City, WardLayer
 from app.schemas import PROBLEM_RESPONSES, FeatureCollection, LayerOut
 from app.services import layers as service
@@ -47,6 +48,7 @@ def upload_layer(
     session: SessionDep,
     caller: GisCell,
     file: Annotated[UploadFile, File(description="zipped shapefile, GeoJSON, KML or GeoPackage")],
+    intake: Annotated[IntakeForm, Depends()],
     population_table: Annotated[UploadFile | None, File(description="census CSV")] = None,
     id_field: OptionalText = None,
     name_field: OptionalText = None,
@@ -83,7 +85,14 @@ def upload_layer(
         table_key=table_key or None,
     )
     stored = service.upload_layer(
-        session, city, wards, population_table=table, options=options, actor=caller.name
+        session,
+        city,
+        wards,
+        population_table=table,
+        options=intake.options(options),
+        actor=caller.name,
+        ward_names=intake.ward_names(),
+        poverty=intake.poverty(),
     )
     return layer_out(stored.city, stored.layer, stored.ward_count)
 

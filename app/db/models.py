@@ -194,6 +194,10 @@ class Ward(Base):
         UniqueConstraint("layer_id", "ward_id"),
         _non_blank("ward_id"),
         CheckConstraint("population >= 0", name="population_non_negative"),
+        CheckConstraint(
+            "population IS NOT NULL OR households IS NOT NULL OR poor_households IS NOT NULL",
+            name="has_some_figure",
+        ),
         CheckConstraint("households IS NULL OR households >= 0", name="households_non_negative"),
         CheckConstraint(
             "poor_households IS NULL OR poor_households >= 0", name="poor_households_non_negative"
@@ -204,8 +208,9 @@ class Ward(Base):
     layer_id: Mapped[int] = mapped_column(ForeignKey("ward_layer.id"))
     ward_id: Mapped[str] = mapped_column(comment="the ward's own identifier in the file")
     name: Mapped[str | None]
+    name_hi: Mapped[str | None]  # the ward's name in Hindi, from the upload's names table
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zone.id"), index=True)
-    population: Mapped[int] = mapped_column(BigInteger)
+    population: Mapped[int | None] = mapped_column(BigInteger)  # None: households-only layer
     households: Mapped[int | None] = mapped_column(BigInteger)
     poor_households: Mapped[Decimal | None] = mapped_column(
         Numeric(14, 2), comment="a ward-level poverty figure, when the file has one"

@@ -63,6 +63,13 @@ def stored_layer(session: Session, layer: WardLayer) -> GisWardLayer:
         sources=[SourceFile(layer.source_filename, layer.sha256)],
         source_crs=layer.source_crs,
         warnings=[str(w) for w in layer.validation_report.get("warnings", [])],
+        poverty_sources={
+            str(k): str(v) for k, v in layer.validation_report.get("poverty_sources", {}).items()
+        },
+        parents={
+            str(k): (str(v[0]), int(v[1]), int(v[2]))
+            for k, v in layer.validation_report.get("split_wards", {}).items()
+        },
     )
 
 

@@ -22,6 +22,10 @@ from app.services.frames import multipolygon
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
 from gis.layer import WardLayer as GisWardLayer
+from gis.sheets import read_ward_names
+from gis.slums import SlumRequest
+from gis.unnumbered import UnnumberedRule
+from solver.poverty import DEFAULT_HOUSEHOLD_SIZE
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._()\- ]+")
 
@@ -41,6 +45,27 @@ class LayerOptions:
     exclude_ids: tuple[str, ...] = ()
     merge_ids: tuple[str, ...] = ()
     table_key: str | None = None
+    unnumbered: UnnumberedRule = field(default_factory=UnnumberedRule)
+    poverty_key: str | None = None
+    poverty_column: str | None = None
+    slum_id_field: str | None = None
+    slum_households_field: str | None = None
+    slum_population_field: str | None = None
+    slum_households_total: float | None = None
+    household_size: float = DEFAULT_HOUSEHOLD_SIZE
+    zones_field: str | None = None
+    split_above: float | None = None
+    split: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class PovertyUploads:
+    """The optional poverty sources of an upload (a ward-level table, a slum layer), and a zone
+    layer."""
+
+    table: Upload | None = None
+    slums: Upload | None = None
+    zones: Upload | None = None
 
 
 @dataclass(frozen=True)
@@ -58,8 +83,21 @@ def safe_name(filename: str | None, default: str) -> str:
     return name or default
 
 
+def _stage(tmp: Path, folder: str, upload: Upload | None, default: str) -> Path | None:
+    if upload is None:
+        return None
+    path = tmp / folder / safe_name(upload.filename, default)
+    path.parent.mkdir()
+    path.write_bytes(upload.data)
+    return path
+
+
 def read_upload(
-    tmp: Path, wards: Upload, population_table: Upload | None, options: LayerOptions
+    tmp: Path,
+    wards: Upload,
+    population_table: Upload | None,
+    options: LayerOptions,
+    poverty: PovertyUploads = PovertyUploads(),
 ) -> GisWardLayer:
     """Write the uploads into ``tmp`` (server-made) and read them with ``planning.load_layer``."""
     wards_path = tmp / "layer" / safe_name(wards.filename, "wards")
@@ -78,8 +116,31 @@ def read_upload(
         merge_ids=options.merge_ids,
         population_table=table_path,
         table_key=options.table_key,
+        unnumbered=options.unnumbered,
+        poverty_table=_stage(tmp, "poverty", poverty.table, "poverty.csv"),
+        poverty_key=options.poverty_key,
+        poverty_column=options.poverty_column,
+        slums=_slum_request(tmp, poverty.slums, options),
+        household_size=options.household_size,
+        zones=_stage(tmp, "zones", poverty.zones, "zones"),
+        zones_field=options.zones_field,
+        split_above=options.split_above,
+        split=options.split,
     )
     return planning.load_layer(request)
+
+
+def _slum_request(tmp: Path, upload: Upload | None, options: LayerOptions) -> SlumRequest | None:
+    path = _stage(tmp, "slums", upload, "slums")
+    if path is None:
+        return None
+    return SlumRequest(
+        path,
+        options.slum_id_field,
+        options.slum_households_field,
+        options.slum_population_field,
+        options.slum_households_total,
+    )
 
 
 def upload_layer(
@@ -90,6 +151,8 @@ def upload_layer(
     population_table: Upload | None = None,
     options: LayerOptions = LayerOptions(),
     actor: str = "api",
+    ward_names: Upload | None = None,
+    poverty: PovertyUploads = PovertyUploads(),
 ) -> StoredLayer:
     """Read, validate and store a ward layer as the city's next version and make it current.
 
@@ -97,21 +160,16 @@ def upload_layer(
     the caller's scope rolls back, so a refused upload leaves no row behind.
     """
     with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
-        layer = read_upload(Path(tmp), wards, population_table, options)
+        layer = read_upload(Path(tmp), wards, population_table, options, poverty)
+        names = _ward_names(Path(tmp), ward_names, layer)
     _check_storable(layer, safe_name(wards.filename, "wards"))
 
     city = ensure_city(session, city_code)
     version = (
         session.scalar(select(func.max(WardLayer.version)).where(WardLayer.city_id == city.id)) or 0
     ) + 1
-    sources = [asdict(s) for s in layer.sources]
-    if population_table is not None:
-        sources.append(
-            {
-                "path": safe_name(population_table.filename, "population.csv"),
-                "sha256": hashlib.sha256(population_table.data).hexdigest(),
-            }
-        )
+    # the poverty table, slum and zone layers are among layer.sources already (as joined)
+    uploads = [(population_table, "population.csv"), (ward_names, "ward_names.csv")]
     row = WardLayer(
         city_id=city.id,
         version=version,
@@ -119,17 +177,7 @@ def upload_layer(
         source_filename=safe_name(wards.filename, "wards"),
         sha256=hashlib.sha256(wards.data).hexdigest(),
         source_crs=layer.source_crs,
-        validation_report={
-            "warnings": list(layer.warnings),
-            "ward_count": len(layer),
-            "sources": sources,
-            "options": {
-                "crs": options.crs,
-                "exclude_ids": list(options.exclude_ids),
-                "merge_ids": list(options.merge_ids),
-                "table_key": options.table_key,
-            },
-        },
+        validation_report=_report(layer, options, uploads),
         field_mapping={k: v for k, v in asdict(options.mapping).items() if v is not None},
     )
     session.add(row)
@@ -139,9 +187,10 @@ def upload_layer(
         Ward(
             layer_id=row.id,
             ward_id=str(w.ward_id),
-            name=_text(w.ward_name),
+            name=names.get(str(w.ward_id), (None, None))[0] or _text(w.ward_name),
+            name_hi=names.get(str(w.ward_id), (None, None))[1],
             zone_id=zones.get(str(w.zone)) if _text(w.zone) else None,
-            population=round(float(w.population)),
+            population=None if _nan(w.population) else round(float(w.population)),
             households=None if _nan(w.households) else round(float(w.households)),
             poor_households=(
                 None if _nan(w.poor_households) else Decimal(f"{float(w.poor_households):.2f}")
@@ -165,6 +214,47 @@ def upload_layer(
     return StoredLayer(row, city, len(layer), list(layer.warnings))
 
 
+def _report(
+    layer: GisWardLayer, options: LayerOptions, uploads: list[tuple[Upload | None, str]]
+) -> dict[str, object]:
+    """The layer version's validation report: warnings, sources, per-ward provenance, options."""
+    sources = [asdict(s) for s in layer.sources]
+    sources += [
+        {
+            "path": safe_name(upload.filename, default),
+            "sha256": hashlib.sha256(upload.data).hexdigest(),
+        }
+        for upload, default in uploads
+        if upload is not None
+    ]
+    chosen = asdict(options)
+    del chosen["mapping"]
+    return {
+        "warnings": list(layer.warnings),
+        "ward_count": len(layer),
+        "sources": sources,
+        "poverty_sources": dict(layer.poverty_sources),
+        "split_wards": {u: list(p) for u, p in layer.parents.items()},
+        "options": chosen,
+    }
+
+
+def _ward_names(
+    tmp: Path, upload: Upload | None, layer: GisWardLayer
+) -> dict[str, tuple[str | None, str | None]]:
+    """``{ward_id: (name_en, name_hi)}`` from the upload's names table (CSV ``ward_id,name_en,
+    name_hi``, as ``--ward-names`` takes it); a ward it does not name keeps the layer's name."""
+    if upload is None:
+        return {}
+    path = tmp / "names" / safe_name(upload.filename, "ward_names.csv")
+    path.parent.mkdir()
+    path.write_bytes(upload.data)
+    table = read_ward_names(path, [str(w) for w in layer.wards["ward_id"]])
+    return {
+        str(ward): (_text(row["name_en"]), _text(row["name_hi"])) for ward, row in table.iterrows()
+    }
+
+
 def _nan(value: object) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
@@ -174,22 +264,23 @@ def _text(value: object) -> str | None:
 
 
 def _check_storable(layer: GisWardLayer, label: str) -> None:
-    """The database needs each ward's population (the estimate may rest on households instead)."""
+    """Every stored ward needs some figure to estimate from: population, households or a poverty
+    figure (``planning.load_layer`` has checked it; this keeps the database's rule in words)."""
     missing = [
         Issue(
             "missing-population",
-            "a stored layer needs each ward's population",
+            "a stored ward needs its population, households or poor households",
             file=label,
             ward_id=str(w.ward_id),
             field="population",
         )
         for w in layer.wards.itertuples()
-        if _nan(w.population)
+        if _nan(w.population) and _nan(w.households) and _nan(w.poor_households)
     ]
     if missing:
         raise InputError(
-            f"{len(missing)} ward(s) have no population: name the population column or send "
-            "a population table",
+            f"{len(missing)} ward(s) have no population, households or poor households: name "
+            "the column or send a population table",
             missing,
             code="missing-population",
         )
@@ -292,6 +383,7 @@ def wards_geojson(
             "properties": {
                 "ward_id": ward.ward_id,
                 "ward_name": ward.name,
+                "ward_name_hi": ward.name_hi,
                 "zone": zone,
                 "population": ward.population,
                 "households": ward.households,

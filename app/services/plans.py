@@ -166,6 +166,7 @@ def _store_answer(
     )
     plan.report = {
         **plan.report,
+        "poverty_sources": planning.poverty_source_report(result.layer),
         "areas": [
             {
                 "organiser_id": str(a.organiser_id),
@@ -206,11 +207,25 @@ def _require_answer(stored: StoredPlan) -> None:
 def _estimate(stored: StoredPlan, ward: Ward) -> float:
     params = stored.plan.parameters
     figures = WardFigures(
-        float(ward.population),
+        None if ward.population is None else float(ward.population),
         None if ward.households is None else float(ward.households),
         None if ward.poor_households is None else float(ward.poor_households),
     )
     return poor_households(figures, float(params["poverty_rate"]), float(params["household_size"]))
+
+
+def _poverty_source(stored: StoredPlan, ward: Ward) -> str:
+    """Where the ward's poor households figure came from (see ``planning.poverty_sources``)."""
+    joined = stored.layer.validation_report.get("poverty_sources", {}).get(ward.ward_id)
+    if joined:
+        return str(joined)
+    if ward.poor_households is not None:
+        return "the ward layer's poor households column"
+    return (
+        "estimate: households × rate"
+        if ward.households is not None
+        else ("estimate: population × rate ÷ household size")
+    )
 
 
 def plan_wards_geojson(session: Session, stored: StoredPlan) -> dict[str, Any]:
@@ -233,6 +248,7 @@ def plan_wards_geojson(session: Session, stored: StoredPlan) -> dict[str, Any]:
                 "population": ward.population,
                 "households": ward.households,
                 "poor_households_est": round(_estimate(stored, ward), 1),
+                "poverty_source": _poverty_source(stored, ward),
                 "organiser_id": oid,
             },
             "geometry": json.loads(geometry),

@@ -74,6 +74,12 @@ def plan_frames(session: Session, stored: StoredPlan) -> tuple[gpd.GeoDataFrame,
         ).all()
     )
     wards["organiser_id"] = [assigned[str(w)] for w in wards["ward_id"]]
+    hindi = dict(
+        session.execute(
+            select(Ward.ward_id, Ward.name_hi).where(Ward.layer_id == stored.layer.id)
+        ).all()
+    )
+    wards["ward_name_hi"] = [hindi.get(str(w)) for w in wards["ward_id"]]
     rate, size = float(params["poverty_rate"]), float(params["household_size"])
     estimates = [poor_households(f, rate, size) for f in ward_figures(wards)]
     wards["poor_households_est"] = estimates
