@@ -191,6 +191,8 @@ def _spread(
     spread = float(sum(index[ds[-1]] - index[ds[0]] for ds in dates if ds))
     bound = max(floor, res.bound if res.bound is not None else floor)
     status = (
-        Status.OPTIMAL if spread <= bound + 1e-6 or res.status == Status.OPTIMAL else Status.FEASIBLE
+        Status.OPTIMAL
+        if spread <= bound + 1e-6 or res.status == Status.OPTIMAL
+        else Status.FEASIBLE
     )
     return Schedule(status, tuple(dates), spread, min(bound, spread), res.seconds)
