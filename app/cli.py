@@ -323,7 +323,10 @@ def allocate(
     ] = False,
     city: Annotated[
         str | None,
-        typer.Option("--city", help="City name printed on the sheets (default: the file name)."),
+        typer.Option(
+            "--city",
+            help="City name for the map's and the sheets' titles (default: the file name).",
+        ),
     ] = None,
     ward_names: Annotated[
         Path | None,
@@ -408,7 +411,9 @@ def allocate(
     progress.close()
     for w in result.warnings + list(result.solution.warnings):
         typer.echo(f"warning: {w}", err=True)
-    written = planning.write_outputs(result, out, tiles=tiles, tiles_attribution=tiles_attribution)
+    written = planning.write_outputs(
+        result, out, tiles=tiles, tiles_attribution=tiles_attribution, city=city
+    )
     if sheets:
         try:
             written += printing.write_sheets(

@@ -28,6 +28,7 @@ from gis.export import (
     write_plan_files,
 )
 from gis.fields import FieldMapping
+from gis.figures import km_value, percent_value
 from gis.io import read_ward_layer
 from gis.layer import SourceFile, WardLayer
 from gis.maps import plan_map
@@ -237,9 +238,11 @@ def summary_frame(result: PlanResult) -> pd.DataFrame:
                 "poor_households": round(load, 1),
                 "poor_households_at_25pct": round(math.fsum(low[i] for i in units), 1),
                 "poor_households_at_30pct": round(math.fsum(high[i] for i in units), 1),
-                "deviation_from_mean_pct": round(100 * (load - mean) / mean, 2) if mean else 0.0,
-                "mean_km_from_home": round(weighted / load, 2) if load else 0.0,
-                "max_km_from_home": round(max(dist), 2),
+                "deviation_from_mean_pct": percent_value(100 * (load - mean) / mean)
+                if mean
+                else 0.0,
+                "mean_km_from_home": km_value(weighted / load) if load else 0.0,
+                "max_km_from_home": km_value(max(dist)),
             }
         )
     return pd.DataFrame(rows)
@@ -345,8 +348,11 @@ def write_outputs(
     *,
     tiles: str | None = None,
     tiles_attribution: str | None = None,
+    city: str | None = None,
 ) -> list[Path]:
     """Write every output file of a plan into ``out_dir``; ``report.json`` last.
+
+    ``city``: the city's name, for the map's title (default: the ward file's name).
 
     ``map.html`` carries its assets inline, so it works opened from disk with no server or internet;
     ``tiles`` (a URL template) adds a base layer.
@@ -360,7 +366,9 @@ def write_outputs(
         summary = out_dir / "summary.csv"
         summary_frame(result).to_csv(summary, index=False)
         written.append(summary)
-        title = f"Wardplan: {result.request.layer.wards.name} — {result.solution.describe()}"
+        title = (
+            f"Wardplan: {city or result.request.layer.wards.name} — {result.solution.describe()}"
+        )
         m = plan_map(
             pw,
             areas,
