@@ -165,15 +165,19 @@
   }
 
   function placeLabels(map) {
-    var origin = map.getContainer().getBoundingClientRect();
     var taken = markerBoxes(map);
     labelItems(map).forEach(function (item) {
       item.el.style.transform = "";
       item.el.classList.remove("wp-label-hidden");
+      // The label's box where its marker belongs now (the element may not have moved yet at the
+      // end of a zoom): its offset inside the icon, from the icon's anchor at the marker's point.
       var r = item.el.getBoundingClientRect();
-      var box0 = { left: r.left - origin.left, right: r.right - origin.left,
-        top: r.top - origin.top, bottom: r.bottom - origin.top };
+      var icon = item.marker.getElement().getBoundingClientRect();
+      var anchor = L.point(item.marker.options.icon.options.iconAnchor || [0, 0]);
       var base = map.latLngToContainerPoint(item.marker.getLatLng());
+      var left = base.x - anchor.x + (r.left - icon.left);
+      var top = base.y - anchor.y + (r.top - icon.top);
+      var box0 = { left: left, right: left + r.width, top: top, bottom: top + r.height };
       var chosen = null;
       tries(map, item, base, r.width, r.height).some(function (d) {
         var box = { left: box0.left + d[0], right: box0.right + d[0],
@@ -193,7 +197,7 @@
 
   function labelPlacement(map) {
     function update() { placeLabels(map); }
-    map.on("zoomend overlayadd overlayremove resize", update);
+    map.on("moveend overlayadd overlayremove resize", update);
     update();
   }
 
