@@ -82,7 +82,9 @@ def test_map_shows_every_area_and_ward() -> None:
     assert isinstance(fmap, folium.Map)
     page = _render(fmap)
     for ward_id in plan["ward_id"]:
-        label = re.search(r'wp-ward-label\\" data-at=\\"([^"\\\\]*)\\"\\u003e' + ward_id + r"\\u003c", page)
+        label = re.search(
+            r'wp-ward-label\\" data-at=\\"([^"\\\\]*)\\"\\u003e' + ward_id + r"\\u003c", page
+        )
         assert label, ward_id
         spots = json.loads(html.unescape(label.group(1)))
         ward = plan.loc[plan["ward_id"] == ward_id].geometry.iloc[0]
