@@ -5,7 +5,9 @@ must shape Devanagari (conjuncts such as क्ष and श्र, the reordered 
 testing (``tests/gis/test_sheets.py``): **matplotlib ≥ 3.11** (on PyPI since 3.11.0), which lays
 out text with libraqm (HarfBuzz inside; built into its wheels), draws it correctly — the glyphs it
 embeds are exactly HarfBuzz's shaping of the string — while matplotlib 3.10.8 puts one glyph per
-code point (क्‌षेत्‌र; the same test fails under it). WeasyPrint (Pango) would shape too, but needs
+code point (क्‌षेत्‌र; the same test fails under it). Shaped glyphs alone do not give the text back
+(a conjunct stands for several characters, ि is drawn before its consonant), so every text is also
+written as ``/ActualText`` (``gis.pdftext``): ``pdftotext`` and copy-and-paste return the string. WeasyPrint (Pango) would shape too, but needs
 Pango/Cairo system libraries and an HTML rendering of the map; matplotlib draws the map itself from
 the GeoDataFrames and needs only a font, Debian's ``fonts-lohit-deva`` (installed by
 ``scripts/system-deps.sh`` and in the Dockerfile).
@@ -46,7 +48,9 @@ from shapely.geometry import Point
 
 from gis.crs import metric_crs
 from gis.errors import InputError, Issue
+from gis import hindi
 from gis.maps import DATA_CREDITS, area_colours
+from gis.pdftext import actual_text
 
 #: Paper sizes in inches (ISO 216).
 A3_LANDSCAPE = (420 / 25.4, 297 / 25.4)
@@ -57,9 +61,9 @@ DEVANAGARI_FONTS = ("Lohit Devanagari", "Noto Sans Devanagari", "Noto Serif Deva
 LATIN_FONT = "DejaVu Sans"
 FONT_DIR = "/usr/share/fonts"
 
-#: Headings in Hindi, shown under the English ones.
-HINDI_CITY_TITLE = "सामुदायिक संगठनकर्ता — वार्ड सीमांकन"
-HINDI_CO_TITLE = "क्षेत्र संगठनकर्ता — वार्ड सूची"
+#: Headings in Hindi (the letter's words, ``gis.hindi``), shown under the English ones.
+HINDI_CITY_TITLE = hindi.CITY_SHEET_TITLE
+HINDI_CO_TITLE = hindi.CO_SHEET_TITLE
 
 
 class _NoBoldFallbackNotice(logging.Filter):
@@ -139,7 +143,7 @@ def _style() -> AbstractContextManager[None]:
 def _pdf(figures: Sequence[Figure], info: SheetInfo) -> bytes:
     buffer = io.BytesIO()
     metadata = {"Title": f"Wardplan — {info.city}", "Creator": "Wardplan"}
-    with PdfPages(buffer, metadata=metadata) as pdf:
+    with actual_text(), PdfPages(buffer, metadata=metadata) as pdf:
         for figure in figures:
             pdf.savefig(figure)
     return buffer.getvalue()

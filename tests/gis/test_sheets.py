@@ -18,7 +18,7 @@ from matplotlib import font_manager
 from pypdf import PdfReader
 from shapely.geometry import Point
 
-from gis import sheets
+from gis import hindi, sheets
 from gis.errors import InputError
 from gis.export import dissolve_areas, plan_wards
 from gis.maps import DATA_CREDITS
@@ -32,7 +32,7 @@ from tests.gis.pdfglyphs import (
     unshaped_glyph_names,
 )
 
-SHAPING_TEST = "क्षेत्र संगठनकर्ता — वार्ड श्रीनगर"
+SHAPING_TEST = "क्षेत्र सामुदायिक आयोजक — वार्ड श्रीनगर"
 A3 = (1190.55, 841.89)  # points, landscape
 A4 = (595.28, 841.89)
 HINDI_NAME = "श्रीनगर"
@@ -50,6 +50,30 @@ def test_devanagari_is_shaped_as_harfbuzz_shapes_it() -> None:
     assert "kadeva_viramadeva_ssadeva" in shaped  # क्ष as one glyph
     drawn = pdf_glyph_names(sheets.text_pdf(SHAPING_TEST))
     assert drawn == shaped
+
+
+#: Strings officials copy: the letter's words, conjuncts (क्ष, श्र, प्र, न्ध), the ि matra drawn before
+#: its consonant, reph (र्ड, र्ता), nukta (ज़), and Latin beside Devanagari.
+COPIED = (
+    SHAPING_TEST,
+    hindi.CMM,
+    hindi.COS,
+    hindi.CITY_SHEET_TITLE,
+    hindi.CO_SHEET_TITLE,
+    "सिविल लाइन्स — किशोरी लाल ज़िला प्रबन्धक",
+    "Ward 12 इब्राहिमपुर (Ibrahimpur)",
+)
+
+
+@pytest.mark.parametrize("text", COPIED)
+def test_hindi_copies_and_searches_exactly(text: str, tmp_path: Path) -> None:
+    """pdftotext (what copy-and-paste and search read) returns the string drawn, character for
+    character; the glyphs stay HarfBuzz's shaping."""
+    pdf = tmp_path / "text.pdf"
+    pdf.write_bytes(sheets.text_pdf(text))
+    assert pdf_text(pdf).strip() == text
+    if not any(c.isascii() and c.isalnum() for c in text):  # one font: HarfBuzz's glyphs
+        assert pdf_glyph_names(pdf.read_bytes()) == harfbuzz_glyph_names(_font_path(), text)
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +210,22 @@ def test_centres_outside_wgs84_are_refused(tmp_path: Path) -> None:
     centres = sheets.read_centres(path)
     assert list(centres["name"]) == ["Ok"]
     assert (centres.geometry.x[0], centres.geometry.y[0]) == (80.95, 26.85)
+
+
+def test_without_actual_text_the_shaped_glyphs_do_not_give_the_text_back(tmp_path: Path) -> None:
+    """What the sheets printed before ``gis.pdftext``: the ToUnicode map of shaped glyphs alone
+    (matplotlib's) gives duplicated clusters, so the check above can fail."""
+    import io
+
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    with sheets._style():
+        figure = Figure(figsize=(8, 1))
+        figure.text(0.02, 0.35, SHAPING_TEST, size=20)
+        buffer = io.BytesIO()
+        with PdfPages(buffer) as pages:
+            pages.savefig(figure)
+    pdf = tmp_path / "plain.pdf"
+    pdf.write_bytes(buffer.getvalue())
+    assert pdf_text(pdf).strip() != SHAPING_TEST
