@@ -34,11 +34,19 @@ def _utf16(text: str) -> bytes:
     return "\ufeff".encode("utf-16-be") + text.encode("utf-16-be")
 
 
+def _name(text: str) -> Any:
+    return Name(text)  # type: ignore[no-untyped-call]
+
+
+def _verbatim(data: bytes) -> Any:
+    return Verbatim(data)  # type: ignore[no-untyped-call]
+
+
 class ActualTextRenderer(backend_pdf.RendererPdf):
     """matplotlib's PDF renderer, with each text in a ``/Span`` marked-content sequence whose
     ``/ActualText`` is the string drawn."""
 
-    def draw_text(  # type: ignore[override]
+    def draw_text(
         self,
         gc: Any,
         x: float,
@@ -50,9 +58,9 @@ class ActualTextRenderer(backend_pdf.RendererPdf):
         mtext: Any = None,
     ) -> None:
         if ismath or mpl.rcParams["pdf.use14corefonts"] or gc.get_url() is not None or not s:
-            super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)  # type: ignore[no-untyped-call]
             return
-        span = [Name("Span"), {"ActualText": _utf16(s)}, Verbatim(b"BDC")]
+        span = [_name("Span"), {"ActualText": _utf16(s)}, _verbatim(b"BDC")]
         pdf = self.file
         output = pdf.output
 
@@ -61,16 +69,17 @@ class ActualTextRenderer(backend_pdf.RendererPdf):
             # may not cross a text object's bounds, and poppler reads the span's position in the
             # text state current at its end.
             if data and data[0] is Op.end_text:
-                output(Verbatim(b"EMC"))
+                output(_verbatim(b"EMC"))
             output(*data)
             if data and data[0] is Op.begin_text and len(data) == 1:
                 output(*span)
 
-        pdf.output = marked  # type: ignore[method-assign]
+        pdf.output = marked
         try:
-            super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)  # type: ignore[no-untyped-call]
         finally:
             del pdf.output
+
 
 @contextmanager
 def actual_text() -> Iterator[None]:

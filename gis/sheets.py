@@ -7,7 +7,8 @@ out text with libraqm (HarfBuzz inside; built into its wheels), draws it correct
 embeds are exactly HarfBuzz's shaping of the string — while matplotlib 3.10.8 puts one glyph per
 code point (क्‌षेत्‌र; the same test fails under it). Shaped glyphs alone do not give the text back
 (a conjunct stands for several characters, ि is drawn before its consonant), so every text is also
-written as ``/ActualText`` (``gis.pdftext``): ``pdftotext`` and copy-and-paste return the string. WeasyPrint (Pango) would shape too, but needs
+written as ``/ActualText`` (``gis.pdftext``): ``pdftotext`` and copy-and-paste return the string.
+WeasyPrint (Pango) would shape too, but needs
 Pango/Cairo system libraries and an HTML rendering of the map; matplotlib draws the map itself from
 the GeoDataFrames and needs only a font, Debian's ``fonts-lohit-deva`` (installed by
 ``scripts/system-deps.sh`` and in the Dockerfile).
@@ -46,9 +47,9 @@ from matplotlib.patches import FancyArrow, Rectangle
 from pyproj import CRS
 from shapely.geometry import Point
 
+from gis import hindi
 from gis.crs import metric_crs
 from gis.errors import InputError, Issue
-from gis import hindi
 from gis.maps import DATA_CREDITS, area_colours
 from gis.pdftext import actual_text
 
