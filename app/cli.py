@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -357,6 +358,17 @@ def allocate(
     tiles_attribution: Annotated[
         str | None, typer.Option("--tiles-attribution", help="Attribution for --tiles.")
     ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="The ward data's source, printed as its credit on the map and sheets "
+            "(none given: no credit is claimed).",
+        ),
+    ] = None,
+    licence: Annotated[
+        str | None, typer.Option("--licence", help="The ward data's licence, e.g. CC BY 4.0.")
+    ] = None,
 ) -> None:
     """Divide the wards among the COs and write the plan, its checks and its map to --out."""
     if solver not in ("highs", "cbc"):
@@ -371,19 +383,23 @@ def allocate(
     elif problem := tile_template_problem(tiles):
         raise _fail(f"--tiles: {problem}")
     req = planning.PlanRequest(
-        layer=_layer_request(
-            wards,
-            id_field,
-            name_field,
-            zone_field,
-            population_field,
-            households_field,
-            poor_households_field,
-            crs,
-            exclude,
-            population_table,
-            table_key,
-            merge,
+        layer=replace(
+            _layer_request(
+                wards,
+                id_field,
+                name_field,
+                zone_field,
+                population_field,
+                households_field,
+                poor_households_field,
+                crs,
+                exclude,
+                population_table,
+                table_key,
+                merge,
+            ),
+            source=source,
+            licence=licence,
         ),
         organisers=organisers,
         estimate=EstimateParams(poverty_rate, household_size, households_per_organiser),

@@ -19,6 +19,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gis.adjacency import Adjacency, build_adjacency
+from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE, data_credit
 from gis.errors import InputError, Issue
 from gis.export import (
     assignment_mapping,
@@ -49,10 +50,8 @@ from solver.poverty import (
 from solver.problem import Problem, Progress, Solution
 from solver.solve import SolveParams, solve
 
-DATA_CREDITS = (
-    "Ward boundaries: DataMeet Municipal_Spatial_Data (CC BY-SA 2.5 India). "
-    "Population: Census of India 2011, Primary Census Abstract."
-)
+#: The credit of the bundled sample data, when its user states it (``--source``/``--licence``).
+DATA_CREDITS = data_credit(DATAMEET_SOURCE, DATAMEET_LICENCE)
 
 
 @dataclass(frozen=True)
@@ -66,6 +65,13 @@ class LayerRequest:
     merge_ids: tuple[str, ...] = ()
     population_table: Path | None = None
     table_key: str | None = None
+    source: str | None = None  # the data's source and licence, as the user states them
+    licence: str | None = None
+
+    @property
+    def credits(self) -> str:
+        """The data credit the outputs print ("" when no source is stated)."""
+        return data_credit(self.source, self.licence)
 
 
 @dataclass(frozen=True)
@@ -338,7 +344,7 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
         },
         "warnings": result.warnings + list(sol.warnings),
         "outputs": [p.name for p in outputs],
-        "credits": DATA_CREDITS,
+        "credits": req.layer.credits,
     }
 
 
@@ -374,7 +380,7 @@ def write_outputs(
             areas,
             result.organisers,
             title=title,
-            credits=DATA_CREDITS,
+            credits=result.request.layer.credits,
             load_column="poor_households_est",
             deviation_column="deviation_from_mean_pct",
             tiles=tiles,

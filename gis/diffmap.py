@@ -13,6 +13,7 @@ from gis.layer import STORAGE_CRS
 from gis.maplabels import escape, ward_number_layer
 from gis.maps import (
     LABELS,
+    _credits_html,
     _feature_collection,
     _text,
     _title_html,
@@ -72,7 +73,7 @@ def difference_map(
             f'<tr><td><span class="wp-swatch" style="background:{KEPT_FILL}"></span>'
             f"same CO / वही {hindi.CO}</td><td>{len(props) - changed}</td></tr></table>"
             f"<div>{escape(label_a)} → {escape(label_b)}</div>"
-            f'<div class="wp-credits">{escape(credits)}</div></div>'
+            f"{_credits_html(credits)}</div>"
         )
     )
     return fmap

@@ -39,6 +39,7 @@ from jinja2 import Template
 from shapely import STRtree
 
 from gis import hindi
+from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE, data_credit
 from gis.crs import metric_crs
 from gis.figures import count_text, km_text, percent_text
 from gis.layer import STORAGE_CRS
@@ -46,11 +47,9 @@ from gis.maplabels import co_label_layer, escape, ward_number_layer
 from gis.organisers import Organiser, organiser_distances_km
 from gis.palette import PALETTE
 
-#: Credits for the bundled data; show them wherever the data is shown.
-DATA_CREDITS = (
-    "Ward boundaries: DataMeet Municipal_Spatial_Data (CC BY-SA 2.5 India); "
-    "population: Census of India 2011"
-)
+#: The credit of the bundled sample data (what the demo states on upload); a layer's own credit is
+#: its uploader's to state (``gis.credits``), and none is shown when none is stated.
+DATA_CREDITS = data_credit(DATAMEET_SOURCE, DATAMEET_LICENCE)
 
 #: Areas closer than this (metres) count as neighbours when choosing colours.
 NEIGHBOUR_M = 10.0
@@ -629,8 +628,12 @@ def _legend_html(
         f'<div class="wp-legend"><details open><summary>COs / {hindi.COS} ({len(rows)})'
         f"</summary><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
         f"{_key_html(has_zones=has_zones, has_centres=has_centres)}"
-        f'<div class="wp-credits">{escape(credits)}</div></details></div>'
+        f"{_credits_html(credits)}</details></div>"
     )
+
+
+def _credits_html(credits: str) -> str:
+    return f'<div class="wp-credits">{escape(credits)}</div>' if credits else ""
 
 
 def _key_html(*, has_zones: bool, has_centres: bool) -> str:

@@ -50,7 +50,7 @@ from gis import hindi
 from gis.crs import metric_crs
 from gis.figures import km_text, percent_text
 from gis.labels import label_candidates
-from gis.maps import DATA_CREDITS, area_colours
+from gis.maps import area_colours
 from gis.pdftext import actual_text
 from gis.sheetinputs import CENTRE_COLUMNS as CENTRE_COLUMNS
 from gis.sheetinputs import WARD_NAME_COLUMNS as WARD_NAME_COLUMNS
@@ -114,7 +114,7 @@ class SheetInfo:
     approved_on: date | None = None
     approved_by: str | None = None
     printed_on: date = field(default_factory=date.today)
-    credits: str = DATA_CREDITS
+    credits: str = ""  # the layer's data credit (gis.credits); none claimed by default
     load_column: str = "poor_households_est"
     names_hint: str = NAMES_HINT
     centres_hint: str = CENTRES_HINT

@@ -41,6 +41,8 @@ class LayerOptions:
     exclude_ids: tuple[str, ...] = ()
     merge_ids: tuple[str, ...] = ()
     table_key: str | None = None
+    source: str | None = None  # the data's source and licence, as the uploader states them
+    licence: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ def upload_layer(
         source_filename=safe_name(wards.filename, "wards"),
         sha256=hashlib.sha256(wards.data).hexdigest(),
         source_crs=layer.source_crs,
+        data_source=(options.source or "").strip() or None,
+        data_licence=(options.licence or "").strip() or None,
         validation_report={
             "warnings": list(layer.warnings),
             "ward_count": len(layer),

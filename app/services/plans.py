@@ -33,6 +33,7 @@ from app.services import audit, centres, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import gis_organisers, multipolygon, stored_layer, ward_pks
 from app.services.organisers import active_organisers
+from gis.credits import data_credit
 from gis.diffmap import difference_map
 from gis.layer import STORAGE_CRS
 from gis.maps import mean_km, plan_map, ward_km_from_home
@@ -410,7 +411,7 @@ def _draw_plan_map(session: Session, stored: StoredPlan, exact_homes: bool) -> s
         areas,
         homes,
         title=title,
-        credits=planning.DATA_CREDITS,
+        credits=data_credit(stored.layer.data_source, stored.layer.data_licence),
         load_column="poor_households_est",
         deviation_column="deviation_from_mean_pct",
         tiles=map_settings.tiles,
@@ -500,7 +501,7 @@ def difference_map_html(session: Session, city_code: str, a_id: int, b_id: int) 
     fmap = difference_map(
         wards,
         title=f"Wardplan: {city_title(a.city)} — plan {a_id} compared with plan {b_id}",
-        credits=planning.DATA_CREDITS,
+        credits=data_credit(a.layer.data_source, a.layer.data_licence),
         label_a=f"plan {a_id} ({approval_mark(a.plan)})",
         label_b=f"plan {b_id} ({approval_mark(b.plan)})",
     )

@@ -74,6 +74,7 @@ def test_standalone_map_works_from_disk(plan_dir: Path, browser: Browser, artifa
             assert row.km == km_text(mean_km)  # one rounding: the same text, not just close
         assert mapcheck.assert_neighbours_differ(page, plan_wards) >= len(summary) - 1
         assert mapcheck.page_title(page).startswith("Wardplan: Chandigarh — ")  # --city
+        assert page.locator(".wp-credits").count() == 0  # no --source: no credit claimed
         assert len(mapcheck.assert_fills_stand_out(page)) == len(summary)
         assert sorted(mapcheck.ward_labels(page, ".wp-co-label")) == sorted(loads)
         for delta in (0, 1, 2):

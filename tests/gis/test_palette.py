@@ -78,3 +78,19 @@ def test_page_labels_use_the_letters_words() -> None:
     assert hindi.CO in text
     for word in hindi.NOT_THE_LETTERS:
         assert word not in text
+
+
+def test_no_source_stated_no_credit_claimed() -> None:
+    from gis.credits import data_credit
+    from tests.gis.test_maps import _column_plan, _render
+
+    assert data_credit(None, "CC BY 4.0") == ""
+    assert data_credit("  ", None) == ""
+    assert (
+        data_credit("City GIS cell", None) == "Ward boundaries: City GIS cell (licence not stated)"
+    )
+    assert data_credit("City GIS cell", "CC BY 4.0") == "Ward boundaries: City GIS cell (CC BY 4.0)"
+    plan, areas, homes = _column_plan()
+    page = _render(maps.plan_map(plan, areas, homes, title="t", credits=""))
+    assert "wp-credits" not in page.split("</style>")[-1]
+    assert "DataMeet" not in page

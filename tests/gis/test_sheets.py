@@ -101,6 +101,7 @@ INFO = sheets.SheetInfo(
     city="Lucknow",
     parameters={"poverty rate": "27.5 %", "tolerance": "±10 %", "status": "optimal, gap 0.05 %"},
     printed_on=date(2026, 11, 25),
+    credits=DATA_CREDITS,  # the bundled data's credit, as the demo states it
 )
 
 
