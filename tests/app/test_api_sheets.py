@@ -125,7 +125,7 @@ def test_co_sheet_lists_the_cos_wards(lucknow: Printed, tmp_path: Path) -> None:
     assert f"Wards: {len(mine)}" in text
     # what is missing, and how to add it (wrapped lines: -layout puts the next column between)
     assert "Contact point (community centre): none" in text
-    assert "Add the city's community centres" in text, text[text.index("Contact"):][:600]
+    assert "Add the city's community centres" in text, text[text.index("Contact") :][:600]
     assert "/cities/<city>/community-centres)" in text
     assert text.startswith("Lucknow — ")  # the city's name, not its code
     assert mine
