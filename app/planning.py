@@ -272,6 +272,7 @@ def plan_frames(result: PlanResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
     areas = dissolve_areas(
         wards,
         assignment,
+        close_gaps_m=result.request.snap_metres,  # neighbours for the plan: one piece here too
         organisers=result.organisers,
         sum_columns=["population", "poor_households_est"],
     )

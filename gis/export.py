@@ -163,8 +163,41 @@ def _closed_union(geoms: Sequence[BaseGeometry], close_m: float, hole_m2: float)
     grown = shapely.buffer(geoms, half, join_style="mitre", mitre_limit=2.0)
     union = shapely.union_all(grown)
     closed = shapely.make_valid(shapely.buffer(union, -half, join_style="mitre", mitre_limit=2.0))
+    closed = _bridge_parts(closed, close_m)
     polygons = [_fill_small_holes(p, hole_m2) for p in _polygons(closed)]
     return shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]
+
+
+#: Width (metres) of the strip that joins two parts of an area closer than the closing distance.
+BRIDGE_M = 1.0
+
+
+def _bridge_parts(geom: BaseGeometry, close_m: float) -> BaseGeometry:
+    """Join parts that lie within ``close_m`` of each other by a strip along their shortest gap.
+
+    Closing (grow, union, shrink) fills gaps along shared edges, but where two wards come close at
+    a single point (a corner 1.24 m from another ward) the neck it grows is shrunk away again and
+    the area falls into two parts although the plan counts its wards as neighbours (within the
+    snapping distance). Such parts are joined, so a connected area is written as one polygon.
+    """
+    parts = _polygons(geom)
+    while len(parts) > 1:
+        pair = next(
+            (
+                (i, j)
+                for i in range(len(parts))
+                for j in range(i + 1, len(parts))
+                if parts[i].distance(parts[j]) <= close_m + 1e-9
+            ),
+            None,
+        )
+        if pair is None:
+            break
+        i, j = pair
+        strip = shapely.shortest_line(parts[i], parts[j]).buffer(BRIDGE_M / 2, cap_style="square")
+        joined = shapely.make_valid(shapely.union_all([parts[i], parts[j], strip]))
+        parts = [p for k, p in enumerate(parts) if k not in pair] + _polygons(joined)
+    return shapely.MultiPolygon(parts) if len(parts) > 1 else (parts[0] if parts else geom)
 
 
 def _polygons(geom: BaseGeometry) -> list[shapely.Polygon]:

@@ -237,3 +237,20 @@ def test_invalid_area_becomes_its_valid_polygons() -> None:
     assert fixed.area == pytest.approx(2.0)
     square = box(0, 0, 1, 1)
     assert valid_polygonal(square) is square
+
+
+def test_wards_within_the_snap_distance_dissolve_into_one_polygon() -> None:
+    """Two wards whose corners are 1.24 m apart (neighbours within the 5 m snapping distance)
+    make one area in one piece, as the plan counts it connected; 20 m apart, two pieces."""
+    from shapely.geometry import box as square
+
+    step = 1.24 / 2**0.5
+    for gap, parts in ((step, 1), (20.0, 2)):
+        wards = gpd.GeoDataFrame(
+            {"ward_id": ["1", "2"]},
+            geometry=[square(0, 0, 500, 500), square(500 + gap, 500 + gap, 1000, 1000)],
+            crs="EPSG:32644",
+        )
+        areas = dissolve_areas(wards, {"1": "CO-1", "2": "CO-1"}, close_gaps_m=5.0)
+        assert int(areas["n_parts"].iloc[0]) == parts, gap
+        assert areas.geometry.iloc[0].is_valid
