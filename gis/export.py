@@ -248,11 +248,34 @@ def write_plan_files(
 def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     out = frame.to_crs(STORAGE_CRS) if frame.crs is not None else frame
-    out = out.reset_index(drop=True)
-    out = out.astype({c: str for c in out.columns if _needs_text(out[c])})
+    out = export_schema(out.reset_index(drop=True))
     out.to_file(tmp, driver="GeoJSON", engine="pyogrio", RFC7946=True)
     os.replace(tmp, path)
     return path
+
+
+#: Integers up to this magnitude are written as 32-bit fields: KML (LIBKML) has no 64-bit integer
+#: type and writes one as a string, and GeoJSON readers infer 32-bit integers.
+_INT32_MAX: Final = 2**31 - 1
+
+
+def export_schema(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The one schema every file of a plan is written with, whatever the format or entry point:
+    non-scalar values as text, integers as 32-bit integers where they fit, and a column with no
+    value at all as text (a file without values cannot say whether they were numbers; GeoJSON
+    readers call such a column text, so the GeoPackage, KML and shapefile say the same)."""
+    out = frame.copy()
+    for column in out.columns:
+        if column == out.geometry.name:
+            continue
+        values = out[column]
+        if _needs_text(values):
+            out[column] = values.astype(str)
+        elif values.isna().all():
+            out[column] = pd.Series([None] * len(out), index=out.index, dtype=object)
+        elif pd.api.types.is_integer_dtype(values) and values.abs().max() <= _INT32_MAX:
+            out[column] = values.astype("int32")
+    return out
 
 
 def _needs_text(column: pd.Series) -> bool:
@@ -373,8 +396,7 @@ def _layers(
         if "organiser_id" not in frame.columns:
             raise ValueError(f"{layer} has no 'organiser_id' column")
         plain = frame.to_crs(STORAGE_CRS) if frame.crs is not None else frame
-        plain = plain.reset_index(drop=True)
-        plain = plain.astype({c: str for c in plain.columns if _needs_text(plain[c])})
+        plain = export_schema(plain.reset_index(drop=True))
         # areas stored before dissolve_areas repaired them may still be invalid; KML refuses those
         plain[plain.geometry.name] = [valid_polygonal(g) for g in plain.geometry]
         out.append((plain, layer))
