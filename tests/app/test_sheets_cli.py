@@ -118,7 +118,7 @@ def test_allocate_with_sheets_writes_a_city_sheet_and_a_page_per_co(
     for page, row in zip(pages, summary, strict=True):
         assert row["organiser_id"] in page
         assert f"Wards: {row['wards']}" in page
-        contact = "Sector 1 centre" if "1" in row["ward_ids"].split() else "—"
+        contact = "Sector 1 centre" if "1" in row["ward_ids"].split() else "none inside this"
         assert f"Contact point (community centre): {contact}" in page
     # the bilingual names: English as text, Hindi as HarfBuzz shapes it, on the owning CO's page
     font = str(font_manager.findfont(devanagari_font(), fallback_to_default=False))
