@@ -11,7 +11,8 @@ setup:
 	./scripts/bootstrap.sh
 
 ## The main job: Lucknow's raw ward shapefile + census table, 20 illustrative COs, plan + map.
-demo: setup sysdeps
+## Chromium too: the README's map check opens the map in it.
+demo: setup sysdeps browser
 	./scripts/demo.sh "$(DATA)" "$(OUT)"
 
 ## Every test, the linters and the layer contract. The database tests use the private PostGIS cluster.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -393,7 +394,10 @@ def allocate(
     ] = False,
     city: Annotated[
         str | None,
-        typer.Option("--city", help="City name printed on the sheets (default: the file name)."),
+        typer.Option(
+            "--city",
+            help="City name for the map's and the sheets' titles (default: the file name).",
+        ),
     ] = None,
     ward_names: Annotated[
         Path | None,
@@ -424,6 +428,17 @@ def allocate(
     tiles_attribution: Annotated[
         str | None, typer.Option("--tiles-attribution", help="Attribution for --tiles.")
     ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="The ward data's source, printed as its credit on the map and sheets "
+            "(none given: no credit is claimed).",
+        ),
+    ] = None,
+    licence: Annotated[
+        str | None, typer.Option("--licence", help="The ward data's licence, e.g. CC BY 4.0.")
+    ] = None,
 ) -> None:
     """Divide the wards among the COs and write the plan, its checks and its map to --out."""
     if solver not in ("highs", "cbc"):
@@ -439,20 +454,24 @@ def allocate(
         raise _fail(f"--tiles: {problem}")
     req = planning.PlanRequest(
         layer=with_poverty(
-            _layer_request(
-                wards,
-                id_field,
-                name_field,
-                zone_field,
-                population_field,
-                households_field,
-                poor_households_field,
-                crs,
-                exclude,
-                population_table,
-                table_key,
-                merge,
-                unnumbered_rule(exclude_feature, feature_id, sliver_max_m2),
+            replace(
+                _layer_request(
+                    wards,
+                    id_field,
+                    name_field,
+                    zone_field,
+                    population_field,
+                    households_field,
+                    poor_households_field,
+                    crs,
+                    exclude,
+                    population_table,
+                    table_key,
+                    merge,
+                    unnumbered_rule(exclude_feature, feature_id, sliver_max_m2),
+                ),
+                source=source,
+                licence=licence,
             ),
             household_size,
             poverty_table,
@@ -491,7 +510,9 @@ def allocate(
     progress.close()
     for w in result.warnings + list(result.solution.warnings):
         typer.echo(f"warning: {w}", err=True)
-    written = planning.write_outputs(result, out, tiles=tiles, tiles_attribution=tiles_attribution)
+    written = planning.write_outputs(
+        result, out, tiles=tiles, tiles_attribution=tiles_attribution, city=city
+    )
     if sheets:
         try:
             written += printing.write_sheets(

@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 
 from gis.adjacency import Adjacency, build_adjacency
+from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE, data_credit
 from gis.errors import InputError, Issue
 from gis.export import (
     assignment_mapping,
@@ -30,6 +31,7 @@ from gis.export import (
     write_plan_files,
 )
 from gis.fields import FieldMapping
+from gis.figures import km_value, percent_value
 from gis.io import read_ward_layer
 from gis.layer import SourceFile, WardLayer
 from gis.maps import plan_map
@@ -57,10 +59,8 @@ from solver.poverty import basis as figure_basis
 from solver.problem import Problem, Progress, Solution
 from solver.solve import SolveParams, solve
 
-DATA_CREDITS = (
-    "Ward boundaries: DataMeet Municipal_Spatial_Data (CC BY-SA 2.5 India). "
-    "Population: Census of India 2011, Primary Census Abstract."
-)
+#: The credit of the bundled sample data, when its user states it (``--source``/``--licence``).
+DATA_CREDITS = data_credit(DATAMEET_SOURCE, DATAMEET_LICENCE)
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,13 @@ class LayerRequest:
     split: tuple[tuple[str, int], ...] = ()
     #: The poverty rate the split decision estimates poor households with.
     rate: float = DEFAULT_RATE
+    source: str | None = None  # the data's source and licence, as the user states them
+    licence: str | None = None
+
+    @property
+    def credits(self) -> str:
+        """The data credit the outputs print ("" when no source is stated)."""
+        return data_credit(self.source, self.licence)
 
 
 @dataclass(frozen=True)
@@ -351,9 +358,11 @@ def summary_frame(result: PlanResult) -> pd.DataFrame:
                 "poor_households": round(load, 1),
                 "poor_households_at_25pct": round(math.fsum(low[i] for i in units), 1),
                 "poor_households_at_30pct": round(math.fsum(high[i] for i in units), 1),
-                "deviation_from_mean_pct": round(100 * (load - mean) / mean, 2) if mean else 0.0,
-                "mean_km_from_home": round(weighted / load, 2) if load else 0.0,
-                "max_km_from_home": round(max(dist), 2),
+                "deviation_from_mean_pct": percent_value(100 * (load - mean) / mean)
+                if mean
+                else 0.0,
+                "mean_km_from_home": km_value(weighted / load) if load else 0.0,
+                "max_km_from_home": km_value(max(dist)),
             }
         )
     return pd.DataFrame(rows)
@@ -385,6 +394,7 @@ def plan_frames(result: PlanResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
     areas = dissolve_areas(
         wards,
         assignment,
+        close_gaps_m=result.request.snap_metres,  # neighbours for the plan: one piece here too
         organisers=result.organisers,
         sum_columns=["population", "poor_households_est"],
     )
@@ -460,7 +470,7 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
         "poverty_sources": poverty_source_report(result.layer),
         "split_wards": {u: list(p) for u, p in result.layer.parents.items()},
         "outputs": [p.name for p in outputs],
-        "credits": DATA_CREDITS,
+        "credits": req.layer.credits,
     }
 
 
@@ -479,8 +489,11 @@ def write_outputs(
     *,
     tiles: str | None = None,
     tiles_attribution: str | None = None,
+    city: str | None = None,
 ) -> list[Path]:
     """Write every output file of a plan into ``out_dir``; ``report.json`` last.
+
+    ``city``: the city's name, for the map's title (default: the ward file's name).
 
     ``map.html`` carries its assets inline, so it works opened from disk with no server or internet;
     ``tiles`` (a URL template) adds a base layer.
@@ -494,13 +507,15 @@ def write_outputs(
         summary = out_dir / "summary.csv"
         summary_frame(result).to_csv(summary, index=False)
         written.append(summary)
-        title = f"Wardplan: {result.request.layer.wards.name} — {result.solution.describe()}"
+        title = (
+            f"Wardplan: {city or result.request.layer.wards.name} — {result.solution.describe()}"
+        )
         m = plan_map(
             pw,
             areas,
             result.organisers,
             title=title,
-            credits=DATA_CREDITS,
+            credits=result.request.layer.credits,
             load_column="poor_households_est",
             deviation_column="deviation_from_mean_pct",
             tiles=tiles,

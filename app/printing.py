@@ -12,7 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from app.planning import DATA_CREDITS, PlanResult, plan_frames
+from app.planning import PlanResult, plan_frames
 from gis.sheets import (
     SheetInfo,
     city_sheet,
@@ -70,7 +70,7 @@ def result_sheet_info(result: PlanResult, city: str) -> SheetInfo:
             check_passed=result.verified,
         ),
         printed_on=date.today(),
-        credits=DATA_CREDITS,
+        credits=result.request.layer.credits,
     )
 
 

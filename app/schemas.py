@@ -102,6 +102,8 @@ class LayerOut(_Out):
                     "created_at": "2026-11-25T14:00:00Z",
                     "field_mapping": {},
                     "warnings": ["excluded 2 feature(s) with ward id 0: Airport, Cantonment"],
+                    "source": "Lucknow Municipal Corporation GIS cell",
+                    "licence": "CC BY 4.0",
                 }
             ]
         },
@@ -118,6 +120,8 @@ class LayerOut(_Out):
     created_at: datetime
     field_mapping: dict[str, Any]
     warnings: list[str]
+    source: str | None = Field(None, description="the data's source, as the uploader stated it")
+    licence: str | None = Field(None, description="the data's licence, as the uploader stated it")
 
 
 class FeatureCollection(BaseModel):

@@ -14,15 +14,14 @@ from branca.element import Figure
 
 from gis.camp_files import Camp, CampHours
 from gis.layer import STORAGE_CRS
+from gis.maplabels import escape, ward_number_layer
 from gis.maps import (
     LABELS,
     _feature_collection,
-    _label_layer,
     _table,
     _title_html,
     _use_local_assets,
     area_colours,
-    escape,
     tile_template_problem,
 )
 
@@ -104,7 +103,7 @@ def camp_map(
         popup=folium.GeoJsonPopup(fields=["popup"], labels=False),
     ).add_to(fmap)
     wards.boundary.to_frame("geometry").pipe(_boundaries).add_to(fmap)
-    _label_layer(wards).add_to(fmap)
+    ward_number_layer(wards, LABELS["numbers"]).add_to(fmap)
     _venue_layer(camps).add_to(fmap)
     if unused:
         _unused_layer(unused).add_to(fmap)

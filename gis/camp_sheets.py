@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from gis.camp_files import Camp, CampHours
 from gis.crs import metric_crs
 from gis.maps import area_colours
+from gis.sheetlayout import Placer
 from gis.sheets import (
     _LOCK,
     A3_LANDSCAPE,
@@ -109,7 +110,7 @@ def _schedule_map(
     cl.boundary.plot(ax=ax, color="#222222", linewidth=1.2)
     ax.set_aspect("equal")
     ax.set_axis_off()
-    _ward_numbers(ax, w, size=5 if len(w) > 80 else 7)
+    _ward_numbers(ax, w, Placer(ax, []), size=5 if len(w) > 80 else 7)
     for cid, geom in zip(cl["camp_id"], cl.geometry, strict=True):
         p = geom.representative_point()
         ax.text(
@@ -218,7 +219,7 @@ def _locator(ax: Axes, wards: gpd.GeoDataFrame, camp: Camp) -> None:
     mine = all_w[all_w["ward_id"].astype(str).isin(camp.ward_ids)]
     all_w.plot(ax=ax, color="#eeeeee", edgecolor="#bbbbbb", linewidth=0.3)
     mine.plot(ax=ax, color="#fdb462", edgecolor="#555555", linewidth=0.6)
-    _ward_numbers(ax, mine, size=7)
+    _ward_numbers(ax, mine, Placer(ax, []), size=7)
     venue = gpd.GeoSeries(
         gpd.points_from_xy([camp.venue.lon], [camp.venue.lat]), crs="EPSG:4326"
     ).to_crs(crs)

@@ -164,8 +164,41 @@ def _closed_union(geoms: Sequence[BaseGeometry], close_m: float, hole_m2: float)
     grown = shapely.buffer(geoms, half, join_style="mitre", mitre_limit=2.0)
     union = shapely.union_all(grown)
     closed = shapely.make_valid(shapely.buffer(union, -half, join_style="mitre", mitre_limit=2.0))
+    closed = _bridge_parts(closed, close_m)
     polygons = [_fill_small_holes(p, hole_m2) for p in _polygons(closed)]
     return shapely.MultiPolygon(polygons) if len(polygons) > 1 else polygons[0]
+
+
+#: Width (metres) of the strip that joins two parts of an area closer than the closing distance.
+BRIDGE_M = 1.0
+
+
+def _bridge_parts(geom: BaseGeometry, close_m: float) -> BaseGeometry:
+    """Join parts that lie within ``close_m`` of each other by a strip along their shortest gap.
+
+    Closing (grow, union, shrink) fills gaps along shared edges, but where two wards come close at
+    a single point (a corner 1.24 m from another ward) the neck it grows is shrunk away again and
+    the area falls into two parts although the plan counts its wards as neighbours (within the
+    snapping distance). Such parts are joined, so a connected area is written as one polygon.
+    """
+    parts = _polygons(geom)
+    while len(parts) > 1:
+        pair = next(
+            (
+                (i, j)
+                for i in range(len(parts))
+                for j in range(i + 1, len(parts))
+                if parts[i].distance(parts[j]) <= close_m + 1e-9
+            ),
+            None,
+        )
+        if pair is None:
+            break
+        i, j = pair
+        strip = shapely.shortest_line(parts[i], parts[j]).buffer(BRIDGE_M / 2, cap_style="square")
+        joined = shapely.make_valid(shapely.union_all([parts[i], parts[j], strip]))
+        parts = [p for k, p in enumerate(parts) if k not in pair] + _polygons(joined)
+    return shapely.MultiPolygon(parts) if len(parts) > 1 else (parts[0] if parts else geom)
 
 
 def _polygons(geom: BaseGeometry) -> list[shapely.Polygon]:
@@ -216,11 +249,34 @@ def write_plan_files(
 def _write_geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     out = frame.to_crs(STORAGE_CRS) if frame.crs is not None else frame
-    out = out.reset_index(drop=True)
-    out = out.astype({c: str for c in out.columns if _needs_text(out[c])})
+    out = export_schema(out.reset_index(drop=True))
     out.to_file(tmp, driver="GeoJSON", engine="pyogrio", RFC7946=True)
     os.replace(tmp, path)
     return path
+
+
+#: Integers up to this magnitude are written as 32-bit fields: KML (LIBKML) has no 64-bit integer
+#: type and writes one as a string, and GeoJSON readers infer 32-bit integers.
+_INT32_MAX: Final = 2**31 - 1
+
+
+def export_schema(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The one schema every file of a plan is written with, whatever the format or entry point:
+    non-scalar values as text, integers as 32-bit integers where they fit, and a column with no
+    value at all as text (a file without values cannot say whether they were numbers; GeoJSON
+    readers call such a column text, so the GeoPackage, KML and shapefile say the same)."""
+    out = frame.copy()
+    for column in out.columns:
+        if column == out.geometry.name:
+            continue
+        values = out[column]
+        if _needs_text(values):
+            out[column] = values.astype(str)
+        elif values.isna().all():
+            out[column] = pd.Series([None] * len(out), index=out.index, dtype=object)
+        elif pd.api.types.is_integer_dtype(values) and values.abs().max() <= _INT32_MAX:
+            out[column] = values.astype("int32")
+    return out
 
 
 def _needs_text(column: pd.Series) -> bool:
@@ -341,8 +397,7 @@ def _layers(
         if "organiser_id" not in frame.columns:
             raise ValueError(f"{layer} has no 'organiser_id' column")
         plain = frame.to_crs(STORAGE_CRS) if frame.crs is not None else frame
-        plain = plain.reset_index(drop=True)
-        plain = plain.astype({c: str for c in plain.columns if _needs_text(plain[c])})
+        plain = export_schema(plain.reset_index(drop=True))
         # areas stored before dissolve_areas repaired them may still be invalid; KML refuses those
         plain[plain.geometry.name] = [valid_polygonal(g) for g in plain.geometry]
         out.append((plain, layer))

@@ -21,7 +21,6 @@ from the wards and homes when absent).
 from __future__ import annotations
 
 import base64
-import html
 import math
 import numbers
 import re
@@ -39,32 +38,18 @@ from branca.element import Figure, MacroElement
 from jinja2 import Template
 from shapely import STRtree
 
+from gis import hindi
+from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE, data_credit
 from gis.crs import metric_crs
+from gis.figures import count_text, km_text, percent_text
 from gis.layer import STORAGE_CRS
-from gis.organisers import Organiser, organiser_distances_km, representative_points
+from gis.maplabels import co_label_layer, escape, ward_number_layer
+from gis.organisers import Organiser, organiser_distances_km
+from gis.palette import PALETTE
 
-#: Qualitative palette (ColorBrewer Set3 + Paired, colour-blind-aware order); greedy colouring
-#: of the area adjacency rarely needs more than five.
-PALETTE = (
-    "#8dd3c7",
-    "#fdb462",
-    "#bebada",
-    "#fb8072",
-    "#80b1d3",
-    "#b3de69",
-    "#fccde5",
-    "#ffed6f",
-    "#bc80bd",
-    "#ccebc5",
-    "#a6cee3",
-    "#d9d9d9",
-)
-
-#: Credits for the bundled data; show them wherever the data is shown.
-DATA_CREDITS = (
-    "Ward boundaries: DataMeet Municipal_Spatial_Data (CC BY-SA 2.5 India); "
-    "population: Census of India 2011"
-)
+#: The credit of the bundled sample data (what the demo states on upload); a layer's own credit is
+#: its uploader's to state (``gis.credits``), and none is shown when none is stated.
+DATA_CREDITS = data_credit(DATAMEET_SOURCE, DATAMEET_LICENCE)
 
 #: Areas closer than this (metres) count as neighbours when choosing colours.
 NEIGHBOUR_M = 10.0
@@ -75,28 +60,30 @@ STATIC_URL = "/static"
 _JS = ("leaflet/leaflet.js", "wardplan/map.js")
 _CSS = ("leaflet/leaflet.css", "wardplan/map.css")
 
-#: Bilingual labels (English / Hindi) used on the page.
+#: Bilingual labels (English / Hindi, the Hindi from ``gis.hindi``) used on the page.
 LABELS = {
-    "ward": "Ward / वार्ड",
+    "ward": f"Ward / {hindi.WARD}",
     "name": "Name / नाम",
-    "zone": "Zone / ज़ोन",
-    "co": "CO / सामुदायिक संगठक",
+    "zone": f"Zone / {hindi.ZONE}",
+    "co": f"CO / {hindi.CO}",
     "population": "Population / जनसंख्या",
-    "poor": "Estimated poor households / अनुमानित गरीब परिवार",
-    "wards": "Wards / वार्ड",
-    "load": "Load: poor households / भार: गरीब परिवार",
+    "poor": f"Estimated poor households / अनुमानित {hindi.POOR_HOUSEHOLDS}",
+    "wards": f"Wards / {hindi.WARDS}",
+    "load": f"Load: poor households / भार: {hindi.POOR_HOUSEHOLDS}",
     "deviation": "Deviation from mean / औसत से विचलन",
-    "km_ward": "Distance from CO's home / संगठक के घर से दूरी",
+    "km_ward": f"Distance from CO's home / {hindi.CO} के घर से दूरी",
     "km_area": "Mean distance from home / घर से औसत दूरी",
-    "home": "CO's home / संगठक का घर",
-    "areas": "CO areas / संगठक क्षेत्र",
-    "boundaries": "Ward boundaries / वार्ड सीमाएँ",
-    "numbers": "Ward numbers / वार्ड संख्या",
-    "zones": "Zones / ज़ोन",
-    "homes": "CO homes / संगठकों के घर",
-    "centres": "Community centres / सामुदायिक केंद्र",
-    "centre": "Community centre / सामुदायिक केंद्र",
-    "contact_for": "contact point of / संपर्क केंद्र",
+    "home": f"CO's home / {hindi.HOME}",
+    "areas": f"CO areas / {hindi.MAP_LEGEND}",
+    "co_labels": f"CO ids / {hindi.CO}",
+    "boundaries": f"Ward boundaries / {hindi.WARD} सीमाएँ",
+    "numbers": f"Ward numbers / {hindi.WARD} संख्या",
+    "zones": f"Zones / {hindi.ZONE}",
+    "zone_line": f"Zone boundary / {hindi.ZONE} सीमा",
+    "homes": f"CO homes / {hindi.HOMES}",
+    "centres": f"Community centres / {hindi.COMMUNITY_CENTRE}",
+    "centre": f"Community centre / {hindi.COMMUNITY_CENTRE}",
+    "contact_for": f"contact point of / {hindi.CONTACT_POINT}",
     "base": "Base map / आधार मानचित्र",
 }
 
@@ -110,12 +97,6 @@ def tile_template_problem(url: str) -> str | None:
     if missing:
         return f"tile URL {url!r} lacks {', '.join(missing)} (a template such as https://host/{{z}}/{{x}}/{{y}}.png)"
     return None
-
-
-def escape(text: object) -> str:
-    """``text`` safe inside HTML and inside a JavaScript template literal (folium tooltips)."""
-    escaped = html.escape(str(text), quote=True)
-    return escaped.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
 
 
 def area_colours(areas: gpd.GeoDataFrame, palette: Sequence[str] = PALETTE) -> dict[str, str]:
@@ -204,7 +185,7 @@ def plan_map(
             fmap
         )
 
-    ward_km = _ward_km(wards, homes)
+    ward_km = ward_km_from_home(wards, homes)
     colours = area_colours(area_frame)
     figures = _AreaFigures.of(area_frame, wards, ward_km, load_column, deviation_column)
     area_layer = _area_layer(area_frame, colours, figures)
@@ -213,7 +194,8 @@ def plan_map(
         _zone_layer(wards).add_to(fmap)
     ward_layer = _ward_layer(wards, ward_km, figures)
     ward_layer.add_to(fmap)
-    _label_layer(wards).add_to(fmap)
+    ward_number_layer(wards, LABELS["numbers"]).add_to(fmap)
+    co_label_layer(area_frame, LABELS["co_labels"]).add_to(fmap)
     _home_layer(homes).add_to(fmap)
     if centres is not None and not centres.empty:
         _centre_layer(centres, area_frame).add_to(fmap)
@@ -221,8 +203,16 @@ def plan_map(
     _PageScript(area_layer, ward_layer).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
 
+    page_title(root, title)
     root.html.add_child(folium.Element(_title_html(title)))
-    legend = _legend_html(area_frame, colours, credits, figures)
+    legend = _legend_html(
+        area_frame,
+        colours,
+        credits,
+        figures,
+        has_zones=_has_zones(wards),
+        has_centres=centres is not None and not centres.empty,
+    )
     root.html.add_child(folium.Element(legend))
     return fmap
 
@@ -287,7 +277,7 @@ wardplan.init({{ this._parent.get_name() }}, {{ this.areas }}, {{ this.wards }})
 # --- figures --------------------------------------------------------------------------------------
 
 
-def _ward_km(wards: gpd.GeoDataFrame, homes: Sequence[Organiser]) -> list[float | None]:
+def ward_km_from_home(wards: gpd.GeoDataFrame, homes: Sequence[Organiser]) -> list[float | None]:
     """km from each ward's representative point to its own CO's home (None: home not known)."""
     index = {h.organiser_id: j for j, h in enumerate(homes)}
     if not index:
@@ -329,7 +319,7 @@ class _AreaFigures:
         if "mean_km_from_home" in areas.columns:
             km = dict(zip(ids, _column(areas, "mean_km_from_home"), strict=True))
         else:
-            km = _mean_km(wards, ward_km)
+            km = mean_km(wards, ward_km)
         return cls(
             members,
             dict(zip(ids, loads, strict=True)),
@@ -338,7 +328,7 @@ class _AreaFigures:
         )
 
 
-def _mean_km(wards: gpd.GeoDataFrame, ward_km: list[float | None]) -> dict[str, float | None]:
+def mean_km(wards: gpd.GeoDataFrame, ward_km: list[float | None]) -> dict[str, float | None]:
     """Mean km from home per organiser, weighted by poor households when known (as the solver)."""
     weights = _column(wards, "poor_households_est") if "poor_households_est" in wards else None
     sums: dict[str, list[float]] = {}
@@ -402,9 +392,9 @@ def _area_rows(oid: str, name: str | None, figures: _AreaFigures) -> list[tuple[
     return [
         (LABELS["co"], escape(f"{oid} — {name}" if name else oid)),
         (LABELS["wards"], f"{len(wards)}: {escape(', '.join(wards))}"),
-        (LABELS["load"], _number(figures.load.get(oid))),
-        (LABELS["deviation"], _percent(figures.deviation.get(oid))),
-        (LABELS["km_area"], _km(figures.km.get(oid))),
+        (LABELS["load"], count_text(figures.load.get(oid))),
+        (LABELS["deviation"], percent_text(figures.deviation.get(oid))),
+        (LABELS["km_area"], km_text(figures.km.get(oid))),
     ]
 
 
@@ -501,9 +491,9 @@ def _ward_layer(
             (LABELS["ward"], escape(ward_id)),
             (LABELS["name"], named),
             (LABELS["zone"], escape(row["zone"]) if has_zone and _text(row["zone"]) else None),
-            (LABELS["population"], _number(_float(row.get("population")))),
-            (LABELS["poor"], _number(_float(row.get("poor_households_est")))),
-            (LABELS["km_ward"], _km(ward_km[i])),
+            (LABELS["population"], count_text(_float(row.get("population")))),
+            (LABELS["poor"], count_text(_float(row.get("poor_households_est")))),
+            (LABELS["km_ward"], km_text(ward_km[i])),
         ]
         props.append(
             {
@@ -535,20 +525,6 @@ def _float(value: object) -> float | None:
     if isinstance(value, numbers.Real) and math.isfinite(value):
         return float(value)
     return None
-
-
-def _label_layer(wards: gpd.GeoDataFrame) -> folium.FeatureGroup:
-    points = representative_points(wards)
-    layer = folium.FeatureGroup(name=LABELS["numbers"])
-    for ward_id, point in zip(wards["ward_id"], points, strict=True):
-        icon = folium.DivIcon(
-            html=f'<div class="wp-ward-label">{escape(ward_id)}</div>',
-            icon_size=(28, 14),
-            icon_anchor=(14, 7),
-            class_name="wp-ward-icon",
-        )
-        folium.Marker([point.y, point.x], icon=icon, interactive=False).add_to(layer)
-    return layer
 
 
 def _home_layer(homes: Sequence[Organiser]) -> folium.FeatureGroup:
@@ -612,11 +588,19 @@ def _title_html(title: str) -> str:
     return f'<div class="wp-title">{escape(title)}</div>'
 
 
+def page_title(root: Figure, title: str) -> None:
+    """The page's own ``<title>``: what a browser tab, a bookmark or a print header shows."""
+    root.header.add_child(folium.Element(f"<title>{escape(title)}</title>"), name="wp_title")
+
+
 def _legend_html(
     areas: gpd.GeoDataFrame,
     colours: Mapping[str, str],
     credits: str,
     figures: _AreaFigures,
+    *,
+    has_zones: bool = False,
+    has_centres: bool = False,
 ) -> str:
     counts = areas["n_wards"] if "n_wards" in areas.columns else [None] * len(areas)
     rows = []
@@ -626,109 +610,40 @@ def _legend_html(
         rows.append(
             f'<tr class="wp-legend-row" data-organiser="{escape(oid)}"><td>'
             f'<span class="wp-swatch" style="background:{colours[oid]}"></span>{label}</td>'
-            f"<td>{_count(counts[i])}</td><td>{_number(figures.load[oid])}</td>"
-            f"<td>{_percent(figures.deviation[oid])}</td><td>{_km(figures.km[oid])}</td></tr>"
+            f"<td>{count_text(counts[i])}</td><td>{count_text(figures.load[oid])}</td>"
+            f"<td>{percent_text(figures.deviation[oid])}</td><td>{km_text(figures.km[oid])}</td></tr>"
         )
     head = "".join(
         f"<th>{h}</th>"
         for h in (
-            "CO<br>संगठक",
-            "wards<br>वार्ड",
-            "poor households<br>गरीब परिवार",
+            f"CO<br>{hindi.CO}",
+            f"wards<br>{hindi.WARDS}",
+            f"poor households<br>{hindi.POOR_HOUSEHOLDS}",
             "deviation<br>विचलन",
             "km from home<br>घर से किमी",
         )
     )
     # <details>: the reader can fold the legend away when it covers part of the city.
     return (
-        f'<div class="wp-legend"><details open><summary>COs / सामुदायिक संगठक ({len(rows)})'
+        f'<div class="wp-legend"><details open><summary>COs / {hindi.COS} ({len(rows)})'
         f"</summary><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f'<div class="wp-credits">{escape(credits)}</div></details></div>'
+        f"{_key_html(has_zones=has_zones, has_centres=has_centres)}"
+        f"{_credits_html(credits)}</details></div>"
     )
 
 
-def _count(value: object) -> str:
-    if isinstance(value, numbers.Real) and math.isfinite(value):
-        return f"{float(value):.0f}"
-    return "—"
+def _credits_html(credits: str) -> str:
+    return f'<div class="wp-credits">{escape(credits)}</div>' if credits else ""
 
 
-def _number(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
-
-def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.1f} %"
-
-
-def _km(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} km"
-
-
-# --- two plans compared -----------------------------------------------------------------------------
-
-#: Fill of wards that change CO between two plans, and of those that keep theirs.
-CHANGED_FILL, KEPT_FILL = "#d7301f", "#d9d9d9"
-
-
-def difference_map(
-    wards: gpd.GeoDataFrame,
-    *,
-    title: str,
-    credits: str,
-    label_a: str,
-    label_b: str,
-    asset_base: str | None = None,
-) -> folium.Map:
-    """Where two plans differ: each ward filled by whether its CO changes (``organiser_a`` →
-    ``organiser_b``), with the move in its tooltip. Assets are inlined by default, so the page
-    works as a file of its own (saved, mailed, opened offline)."""
-    frame = wards.to_crs(STORAGE_CRS).reset_index(drop=True)
-    minx, miny, maxx, maxy = frame.total_bounds
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None)
-    root = fmap.get_root()
-    if not isinstance(root, Figure):  # pragma: no cover - folium always roots a map in a Figure
-        raise TypeError("folium map is not attached to a Figure")
-    _use_local_assets(fmap, root, asset_base)
-    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))
-    props = []
-    for _, row in frame.iterrows():
-        ward_id, a, b = str(row["ward_id"]), str(row["organiser_a"]), str(row["organiser_b"])
-        name = _text(row.get("ward_name"))
-        named = f"{escape(ward_id)} {escape(name)}" if name else escape(ward_id)
-        move = f"{escape(a)} → {escape(b)}" if a != b else f"{escape(a)} (unchanged / अपरिवर्तित)"
-        props.append(
-            {"wp_id": ward_id, "changed": a != b, "tip": f"{LABELS['ward']} {named}: {move}"}
-        )
-    folium.GeoJson(
-        _feature_collection(frame, props),
-        name="Wards / वार्ड",
-        style_function=_difference_style,
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
-    ).add_to(fmap)
-    _label_layer(frame).add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    changed = sum(1 for p in props if p["changed"])
-    root.html.add_child(folium.Element(_title_html(title)))
-    root.html.add_child(
-        folium.Element(
-            '<div class="wp-legend"><table>'
-            f'<tr><td><span class="wp-swatch" style="background:{CHANGED_FILL}"></span>'
-            f"CO changes / संगठक बदलता है</td><td>{changed}</td></tr>"
-            f'<tr><td><span class="wp-swatch" style="background:{KEPT_FILL}"></span>'
-            f"same CO / वही संगठक</td><td>{len(props) - changed}</td></tr></table>"
-            f"<div>{escape(label_a)} → {escape(label_b)}</div>"
-            f'<div class="wp-credits">{escape(credits)}</div></div>'
-        )
-    )
-    return fmap
-
-
-def _difference_style(feature: dict[str, Any]) -> dict[str, Any]:
-    changed = bool(feature["properties"]["changed"])
-    return {
-        "fillColor": CHANGED_FILL if changed else KEPT_FILL,
-        "fillOpacity": 0.6 if changed else 0.3,
-        "color": "#555555",
-        "weight": 0.8,
-    }
+def _key_html(*, has_zones: bool, has_centres: bool) -> str:
+    """What the map's symbols mean: the home circle, the CO id, the zone dash, the centres."""
+    rows = [
+        f'<div><span class="wp-key-home"></span>{LABELS["home"]}</div>',
+        f'<div><span class="wp-key-co">CO-1</span>{LABELS["co_labels"]}</div>',
+    ]
+    if has_zones:
+        rows.append(f'<div><span class="wp-key-zone"></span>{LABELS["zone_line"]}</div>')
+    if has_centres:
+        rows.append(f'<div><span class="wp-key-centre"></span>{LABELS["centre"]}</div>')
+    return f'<div class="wp-key">{"".join(rows)}</div>'

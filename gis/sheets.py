@@ -5,7 +5,10 @@ must shape Devanagari (conjuncts such as क्ष and श्र, the reordered 
 testing (``tests/gis/test_sheets.py``): **matplotlib ≥ 3.11** (on PyPI since 3.11.0), which lays
 out text with libraqm (HarfBuzz inside; built into its wheels), draws it correctly — the glyphs it
 embeds are exactly HarfBuzz's shaping of the string — while matplotlib 3.10.8 puts one glyph per
-code point (क्‌षेत्‌र; the same test fails under it). WeasyPrint (Pango) would shape too, but needs
+code point (क्‌षेत्‌र; the same test fails under it). Shaped glyphs alone do not give the text back
+(a conjunct stands for several characters, ि is drawn before its consonant), so every text is also
+written as ``/ActualText`` (``gis.pdftext``): ``pdftotext`` and copy-and-paste return the string.
+WeasyPrint (Pango) would shape too, but needs
 Pango/Cairo system libraries and an HTML rendering of the map; matplotlib draws the map itself from
 the GeoDataFrames and needs only a font, Debian's ``fonts-lohit-deva`` (installed by
 ``scripts/system-deps.sh`` and in the Dockerfile).
@@ -21,7 +24,6 @@ first one inside the CO's area as its contact point.
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import math
@@ -41,12 +43,20 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrow, Rectangle
+from matplotlib.table import Table
 from pyproj import CRS
-from shapely.geometry import Point
 
+from gis import hindi
 from gis.crs import metric_crs
-from gis.errors import InputError, Issue
-from gis.maps import DATA_CREDITS, area_colours
+from gis.figures import km_text, percent_text
+from gis.labels import label_candidates
+from gis.maps import area_colours
+from gis.pdftext import actual_text
+from gis.sheetinputs import CENTRE_COLUMNS as CENTRE_COLUMNS
+from gis.sheetinputs import WARD_NAME_COLUMNS as WARD_NAME_COLUMNS
+from gis.sheetinputs import read_centres as read_centres
+from gis.sheetinputs import read_ward_names as read_ward_names
+from gis.sheetlayout import Placer, extent, fit_table, fitted_text, margins
 
 #: Paper sizes in inches (ISO 216).
 A3_LANDSCAPE = (420 / 25.4, 297 / 25.4)
@@ -57,9 +67,9 @@ DEVANAGARI_FONTS = ("Lohit Devanagari", "Noto Sans Devanagari", "Noto Serif Deva
 LATIN_FONT = "DejaVu Sans"
 FONT_DIR = "/usr/share/fonts"
 
-#: Headings in Hindi, shown under the English ones.
-HINDI_CITY_TITLE = "सामुदायिक संगठनकर्ता — वार्ड सीमांकन"
-HINDI_CO_TITLE = "क्षेत्र संगठनकर्ता — वार्ड सूची"
+#: Headings in Hindi (the letter's words, ``gis.hindi``), shown under the English ones.
+HINDI_CITY_TITLE = hindi.CITY_SHEET_TITLE
+HINDI_CO_TITLE = hindi.CO_SHEET_TITLE
 
 
 class _NoBoldFallbackNotice(logging.Filter):
@@ -73,6 +83,17 @@ logging.getLogger("matplotlib.font_manager").addFilter(_NoBoldFallbackNotice())
 
 #: matplotlib's font cache and rcParams are global: one sheet is drawn at a time.
 _LOCK = threading.Lock()
+
+
+#: What a sheet says where a ward name or a contact point is missing: what to add, and how.
+NAMES_HINT = (
+    "Ward names: none given. Add them with a CSV ward_id,name_en,name_hi "
+    "(wardplan allocate --sheets --ward-names FILE) or a name field in the ward layer."
+)
+CENTRES_HINT = (
+    "none recorded. Add the city's community centres as a CSV name,lat,lon "
+    "(wardplan allocate --sheets --community-centres FILE, or POST /cities/<city>/community-centres)."
+)
 
 
 class FontMissing(RuntimeError):
@@ -93,8 +114,10 @@ class SheetInfo:
     approved_on: date | None = None
     approved_by: str | None = None
     printed_on: date = field(default_factory=date.today)
-    credits: str = DATA_CREDITS
+    credits: str = ""  # the layer's data credit (gis.credits); none claimed by default
     load_column: str = "poor_households_est"
+    names_hint: str = NAMES_HINT
+    centres_hint: str = CENTRES_HINT
 
     @property
     def approval(self) -> str:
@@ -139,7 +162,7 @@ def _style() -> AbstractContextManager[None]:
 def _pdf(figures: Sequence[Figure], info: SheetInfo) -> bytes:
     buffer = io.BytesIO()
     metadata = {"Title": f"Wardplan — {info.city}", "Creator": "Wardplan"}
-    with PdfPages(buffer, metadata=metadata) as pdf:
+    with actual_text(), PdfPages(buffer, metadata=metadata) as pdf:
         for figure in figures:
             pdf.savefig(figure)
     return buffer.getvalue()
@@ -167,47 +190,77 @@ def _city_figure(plan_wards: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, info: Sh
     wards, area_frame = plan_wards.to_crs(crs), areas.to_crs(crs)
     colours = area_colours(areas)
     figure = Figure(figsize=A3_LANDSCAPE)
-    _header(figure, f"{info.city}: Community Organisers' areas", HINDI_CITY_TITLE, info)
-    ax = figure.add_axes((0.02, 0.07, 0.56, 0.80))
+    mx, _ = margins(figure)
+    top = _header(figure, f"{info.city}: Community Organisers' areas", HINDI_CITY_TITLE, info)
+    bottom = _footer(figure, info) + 0.01
+    ax = figure.add_axes((mx, bottom, 0.58 - mx, top - 0.01 - bottom))
     _draw_areas(ax, wards, area_frame, colours)
-    _ward_numbers(ax, wards, size=5.5 if len(wards) > 80 else 7)
-    _area_labels(ax, area_frame)
-    _homes(ax, area_frame, crs)
+    ax.apply_aspect()
+    placer = Placer(ax, [])
+    _homes(ax, area_frame, crs, placer)
+    _ward_numbers(ax, wards, placer, size=6.5 if len(wards) > 80 else 8)
+    _area_labels(ax, area_frame, placer)
     _scale_bar(ax)
     _north_arrow(ax)
-    table = figure.add_axes((0.60, 0.22, 0.39, 0.62))
-    _organiser_table(table, area_frame, colours, info)
-    notes = figure.add_axes((0.60, 0.07, 0.39, 0.14))
-    _notes(notes, info)
-    _footer(figure, info)
+    table_ax = figure.add_axes((0.60, 0.30, 0.40 - mx, top - 0.035 - 0.30))
+    low = _organiser_table(table_ax, area_frame, colours, info)
+    _notes(figure, info, x=0.60, y=low - 0.015, width=0.40 - mx)
     return figure
 
 
-def _header(figure: Figure, title: str, hindi: str, info: SheetInfo, *, size: float = 18) -> None:
-    figure.text(0.02, 0.955, title, size=size, weight="bold", va="center")
-    figure.text(0.02, 0.915, hindi, size=size * 0.72, va="center")
+def _header(figure: Figure, title: str, hindi: str, info: SheetInfo, *, size: float = 18) -> float:
+    """Title, Hindi title, approval and print date inside the top margin; returns the header's
+    lowest point (figure fraction)."""
+    mx, my = margins(figure)
     approved = info.approved_on is not None
-    figure.text(
-        0.98,
-        0.915,
+    colour = "#1b7837" if approved else "#b2182b"
+    mark = figure.text(
+        1 - mx,
+        1 - my,
         info.approval,
         size=size * 0.7,
         weight="bold",
         ha="right",
-        va="center",
-        color="#1b7837" if approved else "#b2182b",
-        bbox={
-            "boxstyle": "round,pad=0.4",
-            "fc": "white",
-            "ec": "#1b7837" if approved else "#b2182b",
-        },
+        va="top",
+        color=colour,
+        bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": colour},
     )
-    figure.text(0.98, 0.885, f"printed {info.printed_on.isoformat()}", size=9, ha="right", va="top")
+    mark_box = extent(mark, figure).expanded(1.0, 1.0)
+    printed = figure.text(
+        1 - mx,
+        mark_box.y0 - 0.01,
+        f"printed {info.printed_on.isoformat()}",
+        size=9,
+        ha="right",
+        va="top",
+    )
+    width = mark_box.x0 - 0.015 - mx
+    heading = fitted_text(
+        figure, mx, 1 - my, [title], width=width, size=size, weight="bold", va="top"
+    )
+    below = extent(heading, figure).y0 - 0.006
+    second = fitted_text(figure, mx, below, [hindi], width=width, size=size * 0.72, va="top")
+    return float(min(extent(second, figure).y0, extent(printed, figure).y0))
 
 
-def _footer(figure: Figure, info: SheetInfo) -> None:
-    figure.text(0.02, 0.025, f"Data: {info.credits}", size=7.5, color="#444444")
-    figure.text(0.98, 0.025, "Wardplan", size=7.5, color="#444444", ha="right")
+def _footer(figure: Figure, info: SheetInfo) -> float:
+    """The data credit (only when the layer's source is known) and the program's name, inside the
+    bottom margin; returns the footer's highest point (figure fraction)."""
+    mx, my = margins(figure)
+    mark = figure.text(1 - mx, my, "Wardplan", size=7.5, color="#444444", ha="right", va="bottom")
+    if not info.credits:
+        return float(extent(mark, figure).y1)
+    credit = fitted_text(
+        figure,
+        mx,
+        my,
+        [f"Data: {info.credits}"],
+        width=extent(mark, figure).x0 - 0.02 - mx,
+        size=7.5,
+        color="#444444",
+        va="bottom",
+    )
+    return float(max(extent(credit, figure).y1, extent(mark, figure).y1))
 
 
 def _draw_areas(
@@ -221,31 +274,45 @@ def _draw_areas(
     ax.set_axis_off()
 
 
-def _ward_numbers(ax: Axes, wards: gpd.GeoDataFrame, *, size: float) -> None:
-    for ward_id, point in zip(wards["ward_id"], wards.geometry.representative_point(), strict=True):
-        ax.text(
-            point.x, point.y, str(ward_id), size=size, ha="center", va="center", color="#222222"
-        )
-
-
-def _area_labels(ax: Axes, areas: gpd.GeoDataFrame) -> None:
-    for oid, geom in zip(areas["organiser_id"], areas.geometry, strict=True):
-        if geom is None or geom.is_empty:
+def _ward_numbers(ax: Axes, wards: gpd.GeoDataFrame, placer: Placer, *, size: float) -> None:
+    """Each ward's number at its widest spot, or the next candidate clear of homes and numbers."""
+    for ward_id, geom in zip(wards["ward_id"], wards.geometry, strict=True):
+        spots = label_candidates(geom)
+        if not spots:
             continue
-        point = geom.representative_point()
-        ax.text(
-            point.x,
-            point.y,
+        text = ax.text(
+            spots[0].x,
+            spots[0].y,
+            str(ward_id),
+            size=size,
+            ha="center",
+            va="center",
+            color="#222222",
+        )
+        placer.place(text, spots)
+
+
+def _area_labels(ax: Axes, areas: gpd.GeoDataFrame, placer: Placer) -> None:
+    """Each CO's id in a white box, where it covers no ward number, home or other label."""
+    for oid, geom in zip(areas["organiser_id"], areas.geometry, strict=True):
+        spots = label_candidates(geom)
+        if not spots:
+            continue
+        text = ax.text(
+            spots[0].x,
+            spots[0].y,
             str(oid),
             size=9,
             weight="bold",
             ha="center",
-            va="bottom",
-            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            va="center",
+            zorder=6,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
         )
+        placer.place(text, spots, pad_pt=2.0)
 
 
-def _homes(ax: Axes, areas: gpd.GeoDataFrame, crs: CRS) -> None:
+def _homes(ax: Axes, areas: gpd.GeoDataFrame, crs: CRS, placer: Placer | None = None) -> None:
     if not {"home_lon", "home_lat"} <= set(areas.columns):
         return
     known = areas.dropna(subset=["home_lon", "home_lat"])
@@ -255,6 +322,8 @@ def _homes(ax: Axes, areas: gpd.GeoDataFrame, crs: CRS) -> None:
         gpd.points_from_xy(known["home_lon"], known["home_lat"]), crs="EPSG:4326"
     ).to_crs(crs)
     ax.scatter(points.x, points.y, s=22, marker="o", c="white", edgecolors="black", zorder=5)
+    if placer is not None:
+        placer.reserve_points(list(points), radius_pt=3.5)
 
 
 def nice_length(span: float) -> float:
@@ -357,45 +426,61 @@ _TABLE_HEAD = ["CO", "name", "wards", "poor households", "deviation", "mean km"]
 
 def _organiser_table(
     ax: Axes, areas: gpd.GeoDataFrame, colours: Mapping[str, str], info: SheetInfo
-) -> None:
+) -> float:
+    """The per-CO table at the top of ``ax``, its text fitted to its cells; returns the table's
+    lowest point (figure fraction), where the notes start."""
     ax.set_axis_off()
+    figure = ax.get_figure()
+    assert isinstance(figure, Figure)
     rows = organiser_rows(areas, info.load_column)
     if not rows:
-        return
+        return float(ax.get_position().y1)
+    head, widths = list(_TABLE_HEAD), [0.1, 0.3, 0.07, 0.2, 0.15, 0.1]
+    if not any(r[1] for r in rows):  # no CO has a name: no empty column
+        rows = [[r[0], *r[2:]] for r in rows]
+        del head[1], widths[1]
     table = ax.table(
         cellText=[["", *r] for r in rows],
-        colLabels=["", *_TABLE_HEAD],
-        colWidths=[0.04, 0.1, 0.3, 0.07, 0.2, 0.15, 0.1],
+        colLabels=["", *head],
+        colWidths=[0.04, *widths],
         loc="upper center",
         cellLoc="right",
     )
-    table.auto_set_font_size(False)
-    size = 8.5 if len(rows) <= 30 else max(4.5, 8.5 * 30 / len(rows))
-    table.set_fontsize(size)
-    scale = min(1.4, 0.95 * 1.0 / ((len(rows) + 1) * 0.035))
-    table.scale(1, scale)
+    size = 8.5 if len(rows) <= 30 else max(5.0, 8.5 * 30 / len(rows))
+    table.scale(1, 1.4)
     for (r, c), cell in table.get_celld().items():
         cell.set_linewidth(0.3)
-        if c in (1, 2):
+        if c in (1, 2) and head[c - 1] in ("CO", "name"):
             cell.set_text_props(ha="left")
         if r == 0:
             cell.set_text_props(weight="bold")
         elif c == 0:
             cell.set_facecolor(colours.get(rows[r - 1][0], "#ffffff"))
+    fit_table(table, figure, size=size, min_size=5.0)
+    _fit_height(table, ax, figure)
     ax.set_title(
         "Poor households per CO (deviation from the mean; mean km from the CO's home)",
         size=9,
         loc="left",
     )
+    return float(extent(table, figure).y0)
 
 
-def _notes(ax: Axes, info: SheetInfo) -> None:
-    ax.set_axis_off()
+def _fit_height(table: Table, ax: Axes, figure: Figure) -> None:
+    """Squeeze the table's rows when it is taller than its axes."""
+    room = ax.get_position().height
+    height = extent(table, figure).height
+    if height > room:
+        table.scale(1, room / height)
+
+
+def _notes(figure: Figure, info: SheetInfo, *, x: float, y: float, width: float) -> None:
     lines = [f"{k}: {v}" for k, v in info.parameters.items()]
     lines.append(
-        "Map: CO areas (thick outline, CO id), ward boundaries with ward numbers, ○ CO home."
+        "Map: CO areas (thick outline, CO id in a white box), ward boundaries with ward numbers, "
+        "○ CO home."
     )
-    ax.text(0, 1, "\n".join(lines), size=8.5, va="top", ha="left", linespacing=1.5)
+    fitted_text(figure, x, y, lines, width=width, size=8.5, va="top", ha="left", linespacing=1.5)
 
 
 # -- the CO sheets ---------------------------------------------------------------------------------
@@ -419,10 +504,12 @@ def organiser_sheets(
     if unknown:
         raise KeyError(f"no area for organiser(s) {', '.join(unknown)} in this plan")
     contacts = contact_points(areas, centres)
+    none_inside = "none inside this area (the nearest centre outside it may serve)"
+    missing = none_inside if centres is not None and not centres.empty else info.centres_hint
     with _LOCK, _style():
         colours = area_colours(areas)
         figures = [
-            _organiser_figure(plan_wards, areas, oid, colours, contacts.get(oid, "—"), info)
+            _organiser_figure(plan_wards, areas, oid, colours, contacts.get(oid, missing), info)
             for oid in wanted
         ]
         return _pdf(figures, info)
@@ -487,21 +574,10 @@ def _organiser_figure(
     name = _cell(row, "name")
     label = f"{organiser_id} — {name}" if isinstance(name, str) and name else organiser_id
     figure = Figure(figsize=A4_PORTRAIT)
-    _header(figure, f"{info.city} — {label}", HINDI_CO_TITLE, info, size=14)
-    ax = figure.add_axes((0.05, 0.50, 0.90, 0.38))
-    all_wards.plot(ax=ax, color="#eeeeee", edgecolor="#bbbbbb", linewidth=0.3)
-    mine.plot(ax=ax, color=colours.get(organiser_id, "#8dd3c7"), edgecolor="#555555", linewidth=0.5)
-    area.boundary.plot(ax=ax, color="#222222", linewidth=1.5)
-    _ward_numbers(ax, mine, size=7)
-    _homes(ax, area, crs)
-    minx, miny, maxx, maxy = area.total_bounds
-    pad = 0.15 * max(maxx - minx, maxy - miny, 500.0)
-    ax.set_xlim(minx - pad, maxx + pad)
-    ax.set_ylim(miny - pad, maxy + pad)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    _scale_bar(ax)
-    _north_arrow(ax)
+    mx, _ = margins(figure)
+    top = _header(figure, f"{info.city} — {label}", HINDI_CO_TITLE, info, size=14)
+    ax = figure.add_axes((mx, 0.50, 1 - 2 * mx, top - 0.01 - 0.50))
+    _organiser_map(ax, all_wards, mine, area, colours.get(organiser_id, "#4e9fd6"), crs)
     deviation = _deviations(area_frame, info.load_column)[
         [str(o) for o in area_frame["organiser_id"]].index(organiser_id)
     ]
@@ -509,139 +585,76 @@ def _organiser_figure(
         f"Wards: {len(mine)}",
         f"Population: {_fmt(mine['population'].sum() if 'population' in mine else None, ',.0f')}",
         f"Poor households (estimate): {_fmt(_cell(row, info.load_column), ',.0f')}",
-        f"Deviation from the mean: {_fmt(deviation, '+.1f', ' %')}",
-        f"Mean distance from home: {_fmt(_cell(row, 'mean_km_from_home'), '.1f', ' km')}",
+        f"Deviation from the mean: {percent_text(deviation)}",
+        f"Mean distance from home: {km_text(_cell(row, 'mean_km_from_home'))}",
         f"Contact point (community centre): {contact}",
     ]
-    figure.text(0.05, 0.475, "\n".join(facts), size=9.5, va="top", linespacing=1.6)
+    left = fitted_text(
+        figure, mx, 0.485, facts, width=0.5 - mx - 0.02, size=9.5, va="top", linespacing=1.6
+    )
     params = [f"{k}: {v}" for k, v in info.parameters.items()]
-    figure.text(0.55, 0.475, "\n".join(params), size=8, va="top", linespacing=1.6)
-    table_ax = figure.add_axes((0.05, 0.06, 0.90, 0.27))
-    _ward_table(table_ax, ward_rows(mine, info.load_column))
-    _footer(figure, info)
+    right = fitted_text(
+        figure, 0.5, 0.485, params, width=0.5 - mx, size=8, va="top", linespacing=1.6
+    )
+    low = min(extent(left, figure).y0, extent(right, figure).y0) - 0.012
+    rows = ward_rows(mine, info.load_column)
+    if not any(r[1] or r[2] for r in rows):
+        note = fitted_text(figure, mx, low, [info.names_hint], width=1 - 2 * mx, size=8, va="top")
+        low = extent(note, figure).y0 - 0.01
+    bottom = _footer(figure, info) + 0.01
+    table_ax = figure.add_axes((mx, bottom, 1 - 2 * mx, low - bottom))
+    _ward_table(table_ax, rows)
     return figure
 
 
+def _organiser_map(
+    ax: Axes,
+    all_wards: gpd.GeoDataFrame,
+    mine: gpd.GeoDataFrame,
+    area: gpd.GeoDataFrame,
+    colour: str,
+    crs: CRS,
+) -> None:
+    all_wards.plot(ax=ax, color="#eeeeee", edgecolor="#bbbbbb", linewidth=0.3)
+    mine.plot(ax=ax, color=colour, edgecolor="#555555", linewidth=0.5)
+    area.boundary.plot(ax=ax, color="#222222", linewidth=1.5)
+    minx, miny, maxx, maxy = area.total_bounds
+    pad = 0.15 * max(maxx - minx, maxy - miny, 500.0)
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.apply_aspect()
+    placer = Placer(ax, [])
+    _homes(ax, area, crs, placer)
+    _ward_numbers(ax, mine, placer, size=7.5)
+    _scale_bar(ax)
+    _north_arrow(ax)
+
+
 def _ward_table(ax: Axes, rows: list[list[str]]) -> None:
+    """The CO's wards; a name column only when some ward has such a name."""
     ax.set_axis_off()
     if not rows:
         return
+    figure = ax.get_figure()
+    assert isinstance(figure, Figure)
+    head = ["ward", "name", "नाम", "population", "poor households"]
+    widths = [0.08, 0.3, 0.28, 0.14, 0.2]
+    keep = [c for c in range(5) if c not in (1, 2) or any(r[c] for r in rows)]
     table = ax.table(
-        cellText=rows,
-        colLabels=["ward", "name", "नाम", "population", "poor households"],
-        colWidths=[0.08, 0.3, 0.28, 0.14, 0.2],
+        cellText=[[r[c] for c in keep] for r in rows],
+        colLabels=[head[c] for c in keep],
+        colWidths=[widths[c] for c in keep],
         loc="upper center",
         cellLoc="left",
     )
-    table.auto_set_font_size(False)
-    table.set_fontsize(8.5 if len(rows) <= 18 else max(4.0, 8.5 * 18 / len(rows)))
-    table.scale(1, min(1.3, 1.0 / ((len(rows) + 1) * 0.045)))
+    table.scale(1, 1.3)
     for (r, c), cell in table.get_celld().items():
         cell.set_linewidth(0.3)
         if r == 0:
             cell.set_text_props(weight="bold")
-        if c >= 3:
+        if keep[c] >= 3:
             cell.set_text_props(ha="right")
-
-
-# -- the optional inputs of the sheets -------------------------------------------------------------
-
-WARD_NAME_COLUMNS = ("ward_id", "name_en", "name_hi")
-CENTRE_COLUMNS = ("name", "lat", "lon")
-
-
-def _read_csv(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
-    """Rows of a UTF-8 CSV (a BOM is allowed) with the ``required`` columns, or ``InputError``."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{path.name} is not UTF-8 text",
-            [Issue("bad-encoding", f"byte {exc.start} is not UTF-8", file=path.name)],
-            code="bad-encoding",
-        ) from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InputError(
-            f"{path.name} lacks column(s) {', '.join(missing)}",
-            [
-                Issue(
-                    "missing-column",
-                    f"needs columns {', '.join(required)}; it has {', '.join(header) or 'none'}",
-                    file=path.name,
-                    field=c,
-                )
-                for c in missing
-            ],
-            code="missing-column",
-        )
-    return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
-
-
-def read_ward_names(path: Path, ward_ids: Sequence[str] | None = None) -> pd.DataFrame:
-    """Bilingual ward names from a CSV ``ward_id,name_en,name_hi`` (as municipal templates carry
-    them), indexed by ``ward_id``. A ward missing from the file keeps its layer name; a ward named
-    twice is refused, and so is a row for a ward not in ``ward_ids`` (when given)."""
-    rows = _read_csv(path, WARD_NAME_COLUMNS)
-    known = None if ward_ids is None else set(ward_ids)
-    issues: list[Issue] = []
-    seen: set[str] = set()
-    for line, row in enumerate(rows, start=2):
-        ward = row["ward_id"]
-        problem = (
-            ("duplicate-id", "ward named twice")
-            if ward in seen
-            else ("unknown-ward", "no such ward in the layer")
-            if known is not None and ward not in known
-            else None
-        )
-        if problem is not None:
-            code, message = problem
-            issues.append(
-                Issue(code, f"line {line}: {message}", path.name, None, ward, "ward_id", ward)
-            )
-        seen.add(ward)
-    if issues:
-        raise InputError(f"{path.name}: {len(issues)} bad ward name row(s)", issues)
-    records = [{k: row[k] or None for k in WARD_NAME_COLUMNS} for row in rows]
-    return pd.DataFrame(records, columns=list(WARD_NAME_COLUMNS), dtype=object).set_index("ward_id")
-
-
-def read_centres(path: Path) -> gpd.GeoDataFrame:
-    """Community centres (the letter's contact points) from a CSV ``name,lat,lon`` (WGS 84)."""
-    rows = _read_csv(path, CENTRE_COLUMNS)
-    issues: list[Issue] = []
-    points = []
-    for line, row in enumerate(rows, start=2):
-        try:
-            lat, lon = float(row["lat"]), float(row["lon"])
-        except ValueError:
-            issues.append(
-                Issue(
-                    "bad-number",
-                    f"line {line}: lat/lon must be numbers, got {row['lat']!r}, {row['lon']!r}",
-                    path.name,
-                    field="lat/lon",
-                    value=f"{row['lat']},{row['lon']}",
-                )
-            )
-            continue
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            issues.append(
-                Issue(
-                    "out-of-range",
-                    f"line {line}: {row['lat']}, {row['lon']} is not a WGS 84 position",
-                    path.name,
-                    field="lat/lon",
-                    value=f"{row['lat']},{row['lon']}",
-                )
-            )
-            continue
-        points.append({"name": row["name"], "geometry": Point(lon, lat)})
-    if issues:
-        raise InputError(f"{path.name}: {len(issues)} bad community centre row(s)", issues)
-    return gpd.GeoDataFrame(
-        points, columns=["name", "geometry"], geometry="geometry", crs="EPSG:4326"
-    )
+    fit_table(table, figure, size=8.5 if len(rows) <= 18 else 7.0, min_size=5.0)
+    _fit_height(table, ax, figure)

@@ -5,6 +5,8 @@
 # Usage: scripts/demo.sh [DATA_DIR] [OUT_DIR]      (WARDPLAN_TIME_LIMIT: solver seconds, default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/children.sh
+. scripts/children.sh # a SIGINT to this script (or to `make demo` alone) stops every child
 data="${1:-../shared/data}"
 out="${2:-out/lucknow}"
 limit="${WARDPLAN_TIME_LIMIT:-60}"
@@ -15,11 +17,11 @@ mkdir -p "$out"
 
 # 1. The command line. No real CO list is public (homes are personal data): the COs are
 #    illustrative, drawn with a fixed seed in proportion to ward population.
-uv run wardplan example-organisers "${wards[@]}" --count 20 --seed 2017 --out "$out/organisers_illustrative.csv"
-uv run wardplan requirement "${wards[@]}" --organisers-in-post 20
-uv run wardplan allocate "${wards[@]}" --organisers "$out/organisers_illustrative.csv" \
+run uv run wardplan example-organisers "${wards[@]}" --count 20 --seed 2017 --out "$out/organisers_illustrative.csv"
+run uv run wardplan requirement "${wards[@]}" --organisers-in-post 20
+run uv run wardplan allocate "${wards[@]}" --organisers "$out/organisers_illustrative.csv" \
   --tolerance auto --time-limit "$limit" --out "$out" --sheets --city Lucknow
-uv run wardplan check "$out"
+run uv run wardplan check "$out"
 
 # 2. The service: PostGIS (started here, installed when missing), migrations, Lucknow stored and
 #    planned through the same services the API uses, then the API and map on localhost.
@@ -28,8 +30,11 @@ export WARDPLAN_DB_URL="${WARDPLAN_DB_URL:-$(./scripts/postgres.sh url)}" # hono
 # The key of signed map links (browsers send no API key): this demo's own, unless one is set.
 WARDPLAN_API_LINK_SECRET="${WARDPLAN_API_LINK_SECRET:-$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 export WARDPLAN_API_LINK_SECRET
-uv run alembic upgrade head
-loaded=$(uv run python scripts/load_demo.py "$data" "$limit")
+run uv run alembic upgrade head
+answer=$(mktemp) # private (0600): it holds the demo's API key for a moment
+run uv run python scripts/load_demo.py "$data" "$limit" >"$answer"
+loaded=$(cat "$answer")
+rm -f "$answer"
 plan_id=$(sed -n 's/^plan \([0-9]*\):.*/\1/p' <<<"$loaded")
 key=$(sed -n 's/^key \(.*\)$/\1/p' <<<"$loaded")
 link=$(sed -n 's/^link \(.*\)$/\1/p' <<<"$loaded")
@@ -42,8 +47,6 @@ echo "       (open it in a browser: a signed link, valid 7 days; POST …/plans/
 echo "Print: curl -H \"Authorization: Bearer \$KEY\" -o city.pdf http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/sheet.pdf"
 echo "API:   http://127.0.0.1:$port/docs (open); every other route needs the key, see README"
 echo "Jobs:  POST http://127.0.0.1:$port/cities/lucknow/plans → a job a worker solves (see README)"
-# A solve worker beside the API, stopped with it (Ctrl-C).
-uv run wardplan worker &
-worker=$!
-trap 'kill -INT "$worker" 2>/dev/null; wait "$worker" 2>/dev/null || true' EXIT
-uv run uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$port"
+# A solve worker beside the API, both stopped with the script (Ctrl-C, or SIGINT to make).
+start uv run wardplan worker
+run uv run uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$port"

@@ -179,9 +179,16 @@ def items(
     collection_id: str,
     request: Request,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, description=f"page size; at most {MAX_LIMIT}")] = (
-        DEFAULT_LIMIT
-    ),
+    # The schema states the maximum (as OGC API - Features' own OpenAPI does); a larger value is
+    # still accepted and served as MAX_LIMIT, as the standard asks.
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            description=f"page size; at most {MAX_LIMIT} (a larger one is served as {MAX_LIMIT})",
+            json_schema_extra={"maximum": MAX_LIMIT},
+        ),
+    ] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0)] = 0,
     bbox: Annotated[
         str | None, Query(max_length=200, description="minx,miny,maxx,maxy (WGS 84)")

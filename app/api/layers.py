@@ -29,6 +29,8 @@ def layer_out(city: City, layer: WardLayer, ward_count: int) -> LayerOut:
         created_at=layer.created_at,
         field_mapping=layer.field_mapping,
         warnings=[str(w) for w in layer.validation_report.get("warnings", [])],
+        source=layer.data_source,
+        licence=layer.data_licence,
     )
 
 
@@ -64,6 +66,15 @@ def upload_layer(
         str | None, Form(max_length=2000, description="ward ids, comma-separated")
     ] = None,
     crs: OptionalText = None,
+    source: Annotated[
+        str | None,
+        Form(
+            max_length=300, description="the data's source, printed as its credit (none: no credit)"
+        ),
+    ] = None,
+    licence: Annotated[
+        str | None, Form(max_length=300, description="the data's licence, e.g. CC BY 4.0")
+    ] = None,
 ) -> LayerOut:
     """Store a new version of the city's ward layer (all or nothing) and make it current."""
     wards = read_upload(file, "wards")
@@ -83,6 +94,8 @@ def upload_layer(
         exclude_ids=_ids(exclude),
         merge_ids=_ids(merge),
         table_key=table_key or None,
+        source=source or None,
+        licence=licence or None,
     )
     stored = service.upload_layer(
         session,

@@ -183,6 +183,8 @@ class WardLayer(Base):
         server_default=text("""'{"warnings": []}'::jsonb""")
     )
     field_mapping: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    data_source: Mapped[str | None] = mapped_column(comment="as the uploader states it")
+    data_licence: Mapped[str | None] = mapped_column(comment="as the uploader states it")
 
     city: Mapped[City] = relationship(back_populates="layers", foreign_keys=[city_id])
     wards: Mapped[list[Ward]] = relationship(back_populates="layer", order_by="Ward.id")

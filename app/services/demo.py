@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.schemas import PlanParameters
 from app.services import layers, organisers, plans, solving
 from app.services.frames import stored_layer
+from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE
 from gis.organisers import illustrative_organisers, write_organisers_csv
 
 CITY = "lucknow"
@@ -42,7 +43,9 @@ def load_demo(
         CITY,
         layers.Upload(raw.name, raw.read_bytes()),
         population_table=layers.Upload(census.name, census.read_bytes()),
-        options=layers.LayerOptions(exclude_ids=("0",)),
+        options=layers.LayerOptions(
+            exclude_ids=("0",), source=DATAMEET_SOURCE, licence=DATAMEET_LICENCE
+        ),
         actor=ACTOR,
     )
     wards = stored_layer(session, stored.layer).wards

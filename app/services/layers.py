@@ -56,6 +56,8 @@ class LayerOptions:
     zones_field: str | None = None
     split_above: float | None = None
     split: tuple[tuple[str, int], ...] = ()
+    source: str | None = None  # the data's source and licence, as the uploader states them
+    licence: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,8 @@ def upload_layer(
         source_filename=safe_name(wards.filename, "wards"),
         sha256=hashlib.sha256(wards.data).hexdigest(),
         source_crs=layer.source_crs,
+        data_source=(options.source or "").strip() or None,
+        data_licence=(options.licence or "").strip() or None,
         validation_report=_report(layer, options, uploads),
         field_mapping={k: v for k, v in asdict(options.mapping).items() if v is not None},
     )

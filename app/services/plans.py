@@ -33,8 +33,10 @@ from app.services import audit, centres, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import gis_organisers, multipolygon, stored_layer, ward_pks
 from app.services.organisers import active_organisers
+from gis.credits import data_credit
+from gis.diffmap import difference_map
 from gis.layer import STORAGE_CRS
-from gis.maps import difference_map, plan_map
+from gis.maps import mean_km, plan_map, ward_km_from_home
 from solver.poverty import WardFigures, poor_households
 from solver.problem import Progress
 
@@ -352,6 +354,14 @@ def plan_map_html(session: Session, stored: StoredPlan, *, exact_homes: bool) ->
     return page
 
 
+def city_title(city: City) -> str:
+    """The city's name for titles: its name, or, for a city known only by its code
+    (``lucknow``, ``navi-mumbai``), the code written as a name (Lucknow, Navi Mumbai)."""
+    if city.name and city.name != city.code:
+        return city.name
+    return " ".join(part.capitalize() for part in city.code.replace("_", "-").split("-") if part)
+
+
 def approval_mark(plan: Plan) -> str:
     """What every output of a plan says about its approval (the sheets say the same)."""
     if plan.approved_at is None:
@@ -397,10 +407,16 @@ def _draw_plan_map(session: Session, stored: StoredPlan, exact_homes: bool) -> s
         crs=STORAGE_CRS,
     )
     homes = gis_organisers([o for _, o in area_rows])
+    # The mean distance from the exact homes (as the solver and the sheets), before any rounding
+    # of the homes shown: one figure in every output.
+    ward_km = ward_km_from_home(wards, homes)
+    mean = mean_km(wards, ward_km)
+    areas["mean_km_from_home"] = [mean.get(str(o)) for o in areas["organiser_id"]]
     if not exact_homes:
         homes = [replace(h, lon=round(h.lon, 2), lat=round(h.lat, 2)) for h in homes]
     title = (
-        f"Wardplan: {stored.city.name}, layer {stored.layer.version}, plan {stored.plan.id} — "
+        f"Wardplan: {city_title(stored.city)}, layer {stored.layer.version}, "
+        f"plan {stored.plan.id} — "
         f"{stored.plan.report.get('summary', stored.plan.status)} — {approval_mark(stored.plan)}"
     )
     from app.settings import get_settings  # the tile server, if one is configured
@@ -411,7 +427,7 @@ def _draw_plan_map(session: Session, stored: StoredPlan, exact_homes: bool) -> s
         areas,
         homes,
         title=title,
-        credits=planning.DATA_CREDITS,
+        credits=data_credit(stored.layer.data_source, stored.layer.data_licence),
         load_column="poor_households_est",
         deviation_column="deviation_from_mean_pct",
         tiles=map_settings.tiles,
@@ -500,8 +516,8 @@ def difference_map_html(session: Session, city_code: str, a_id: int, b_id: int) 
     wards["organiser_b"] = [in_b.get(str(w), "—") for w in wards["ward_id"]]
     fmap = difference_map(
         wards,
-        title=f"Wardplan: {a.city.name} — plan {a_id} compared with plan {b_id}",
-        credits=planning.DATA_CREDITS,
+        title=f"Wardplan: {city_title(a.city)} — plan {a_id} compared with plan {b_id}",
+        credits=data_credit(a.layer.data_source, a.layer.data_licence),
         label_a=f"plan {a_id} ({approval_mark(a.plan)})",
         label_b=f"plan {b_id} ({approval_mark(b.plan)})",
     )

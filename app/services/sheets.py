@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Organiser, PlanArea, PlanAssignment, Ward
 from app.errors import Conflict, NotFound
-from app.planning import DATA_CREDITS, ward_figures
+from app.planning import ward_figures
 from app.printing import sheet_parameters
 from app.services import centres
 from app.services.frames import gis_organisers, stored_layer
-from app.services.plans import StoredPlan, get_plan
+from app.services.plans import StoredPlan, city_title, get_plan
 from gis import sheets
+from gis.credits import data_credit
 from gis.layer import STORAGE_CRS
 from gis.organisers import organiser_distances_km
 from solver.poverty import poor_households
@@ -41,7 +42,7 @@ def sheet_info(stored: StoredPlan) -> sheets.SheetInfo:
     """The plan's parameters, what the solver proved, and the CMMU's approval, for printing."""
     plan, params = stored.plan, stored.plan.parameters
     return sheets.SheetInfo(
-        city=stored.city.name,
+        city=city_title(stored.city),
         parameters={
             "plan": f"{plan.id} (ward layer version {stored.layer.version})",
             **sheet_parameters(
@@ -56,7 +57,7 @@ def sheet_info(stored: StoredPlan) -> sheets.SheetInfo:
         },
         approved_on=None if plan.approved_at is None else plan.approved_at.date(),
         approved_by=plan.approved_by,
-        credits=DATA_CREDITS,
+        credits=data_credit(stored.layer.data_source, stored.layer.data_licence),
     )
 
 

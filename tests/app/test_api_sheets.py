@@ -18,7 +18,6 @@ from pypdf import PdfReader
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from app.planning import DATA_CREDITS
 from app.schemas import PlanOut
 from tests.app.apihelp import expect_problem, issue_key, make_app, plan_through_job, upload_lucknow
 from tests.gis.pdfglyphs import pdf_text, render_png
@@ -27,6 +26,10 @@ pytestmark = pytest.mark.slow
 
 A3 = (1190.55, 841.89)
 A4 = (595.28, 841.89)
+
+
+#: The layer's source and licence, as its uploader states them.
+SOURCE, LICENCE = "Lucknow Municipal Corporation GIS cell", "CC BY 4.0"
 
 
 @dataclass
@@ -45,8 +48,11 @@ def lucknow(migrated_engine: Engine, lucknow_files: dict[str, Path]) -> Iterator
         try:
             headers = issue_key(factory, "tests-admin", "admin")
             with TestClient(make_app(factory), headers=headers) as client:
-                uploaded = upload_lucknow(client, "lucknow", lucknow_files, exclude="0")
+                uploaded = upload_lucknow(
+                    client, "lucknow", lucknow_files, exclude="0", source=SOURCE, licence=LICENCE
+                )
                 assert uploaded.status_code == 201, uploaded.text
+                assert (uploaded.json()["source"], uploaded.json()["licence"]) == (SOURCE, LICENCE)
                 with lucknow_files["organisers"].open("rb") as fh:
                     imported = client.post(
                         "/cities/lucknow/organisers",
@@ -81,7 +87,8 @@ def test_city_sheet_shows_every_co_then_the_approval(lucknow: Printed, tmp_path:
     assert _size(draft) == pytest.approx(A3, abs=0.5)
     assert len(render_png(draft, tmp_path / "draft")) == 1
     text = " ".join(pdf_text(draft).split())
-    assert DATA_CREDITS in text
+    assert f"Ward boundaries: {SOURCE} ({LICENCE})" in text  # the uploader's, stored with it
+    assert "DataMeet" not in text  # no one else's credit
     assert "DRAFT — not approved" in text
     assert "poverty rate: 27.5 %" in text
     assert "balance asked: ±50.0 %" in text
@@ -116,7 +123,11 @@ def test_co_sheet_lists_the_cos_wards(lucknow: Printed, tmp_path: Path) -> None:
     text = " ".join(pdf_text(pdf).split())
     assert area.organiser_id in text
     assert f"Wards: {len(mine)}" in text
-    assert "Contact point (community centre): —" in text
+    # what is missing, and how to add it (wrapped lines: -layout puts the next column between)
+    assert "Contact point (community centre): none" in text
+    assert "Add the city's community centres" in text, text[text.index("Contact") :][:600]
+    assert "/cities/<city>/community-centres)" in text
+    assert text.startswith("Lucknow — ")  # the city's name, not its code
     assert mine
     for ward in mine:
         assert ward["ward_id"] in text

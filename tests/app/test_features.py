@@ -223,3 +223,21 @@ def test_invalid_query_values_are_400_here_and_422_elsewhere(
         assert problem.status == 400
     problem = expect_problem(client.get(f"/cities/{CITY}/layers/1/wards?limit=0"), 422)
     assert problem.type == "/problems/invalid-request"
+
+
+def test_openapi_states_the_limit_maximum() -> None:
+    from app.api.features import MAX_LIMIT
+    from app.main import create_app
+
+    spec = create_app().openapi()
+    parameters = [
+        p
+        for path, item in spec["paths"].items()
+        if path.endswith("/items")
+        for p in item["get"]["parameters"]
+        if p["name"] == "limit"
+    ]
+    assert parameters
+    for parameter in parameters:
+        assert parameter["schema"]["maximum"] == MAX_LIMIT
+        assert parameter["schema"]["minimum"] == 1

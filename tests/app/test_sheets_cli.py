@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,7 +13,6 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.planning import DATA_CREDITS
 from gis.sheets import devanagari_font
 from tests.gis.pdfglyphs import harfbuzz_glyph_names, pdf_glyph_names, pdf_text, render_png
 
@@ -87,6 +87,10 @@ def test_allocate_with_sheets_writes_a_city_sheet_and_a_page_per_co(
         str(names),
         "--community-centres",
         str(centres),
+        "--source",
+        "Chandigarh Smart City GIS",
+        "--licence",
+        "ODbL 1.0",
     )
     assert code == 0, text
     assert "city-sheet.pdf" in text
@@ -98,7 +102,10 @@ def test_allocate_with_sheets_writes_a_city_sheet_and_a_page_per_co(
     assert (float(box.width), float(box.height)) == pytest.approx((1190.55, 841.89), abs=0.5)
     text = " ".join(pdf_text(city).split())
     assert "Chandigarh" in text
-    assert DATA_CREDITS in text
+    assert "Ward boundaries: Chandigarh Smart City GIS (ODbL 1.0)" in text  # --source, --licence
+    assert "DataMeet" not in text
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["credits"] == "Ward boundaries: Chandigarh Smart City GIS (ODbL 1.0)"
     assert "DRAFT — not approved" in text
     assert "poverty rate: 27.5 %" in text
     for row in summary:
@@ -112,7 +119,7 @@ def test_allocate_with_sheets_writes_a_city_sheet_and_a_page_per_co(
     for page, row in zip(pages, summary, strict=True):
         assert row["organiser_id"] in page
         assert f"Wards: {row['wards']}" in page
-        contact = "Sector 1 centre" if "1" in row["ward_ids"].split() else "—"
+        contact = "Sector 1 centre" if "1" in row["ward_ids"].split() else "none inside this"
         assert f"Contact point (community centre): {contact}" in page
     # the bilingual names: English as text, Hindi as HarfBuzz shapes it, on the owning CO's page
     font = str(font_manager.findfont(devanagari_font(), fallback_to_default=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 import geopandas as gpd
 from playwright.sync_api import Browser, Page, Request
 
+from gis import hindi, palette
 from gis.adjacency import build_adjacency
 
 #: A ward (and CO) name that runs script if any part of the page treats it as HTML.
@@ -79,8 +81,10 @@ def drawn(page: Page) -> dict[str, int]:
     }
 
 
-def ward_labels(page: Page) -> list[str]:
-    return page.locator(".wp-ward-label").all_inner_texts()
+def ward_labels(page: Page, css: str = ".wp-ward-label") -> list[str]:
+    """Every label's text, shown or hidden at this zoom (a hidden one shows when zoomed in)."""
+    texts = page.locator(css).evaluate_all("(els) => els.map((el) => el.textContent)")
+    return [str(t) for t in texts]
 
 
 def area_fills(page: Page) -> dict[str, str]:
@@ -224,7 +228,7 @@ def assert_legend_row_opens_its_area(page: Page, organiser: str) -> str:
     page.evaluate("() => wardplan.layers.map.closePopup()")
     page.locator(f'tr.wp-legend-row[data-organiser="{organiser}"]').click()
     text = popup_text(page)
-    assert f"CO / सामुदायिक संगठक\t{organiser}" in text, text
+    assert f"CO / {hindi.CO}\t{organiser}" in text, text
     return text
 
 
@@ -256,3 +260,81 @@ def ward_counts(owners: Sequence[str]) -> dict[str, int]:
     for oid in owners:
         counts[oid] = counts.get(oid, 0) + 1
     return counts
+
+
+def page_title(page: Page) -> str:
+    return str(page.evaluate("() => document.title"))
+
+
+def assert_fills_stand_out(page: Page) -> dict[str, float]:
+    """Every area's fill, as drawn (its colour at its opacity over the map's own background read
+    from the page), is ΔE2000 ≥ ``MIN_BACKGROUND_DELTA_E`` from that background, and no two COs
+    share a fill while the palette has enough colours. Returns each CO's ΔE."""
+    drawn_fills = page.evaluate(
+        """() => ({
+            background: getComputedStyle(wardplan.layers.map.getContainer()).backgroundColor,
+            fills: wardplan.layers.areas.getLayers().map((l) => [
+                l.feature.properties.wp_org,
+                l._path.getAttribute("fill"),
+                Number(l._path.getAttribute("fill-opacity")),
+            ]),
+        })"""
+    )
+    channels = [int(v) for v in re.findall(r"\d+", drawn_fills["background"])[:3]]
+    background = "#" + "".join(f"{v:02x}" for v in channels)
+    out = {}
+    for oid, fill, opacity in drawn_fills["fills"]:
+        seen = palette.blend(str(fill), background, float(opacity))
+        diff = palette.delta_e(palette.lab(seen), palette.lab(palette.rgb(background)))
+        assert diff >= palette.MIN_BACKGROUND_DELTA_E, (oid, fill, background, diff)
+        out[str(oid)] = diff
+    fills = [str(f).lower() for _, f, _ in drawn_fills["fills"]]
+    if len(fills) <= len(palette.PALETTE):
+        assert len(set(fills)) == len(fills), fills
+    return out
+
+
+_LABEL_BOXES = """() => {
+    const box = (el) => { const r = el.getBoundingClientRect();
+        return [r.left, r.top, r.right, r.bottom]; };
+    const labels = [...document.querySelectorAll(".wp-co-label, .wp-ward-label")];
+    const shown = labels.filter((el) => !el.classList.contains("wp-label-hidden")
+        && getComputedStyle(el).visibility !== "hidden");
+    return {
+        labels: shown.map((el) => [el.className, el.textContent, box(el)]),
+        hidden: labels.length - shown.length,
+        markers: [...document.querySelectorAll("path.wp-home, path.wp-centre")].map(box),
+    };
+}"""
+
+
+def _overlap(a: Sequence[float], b: Sequence[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def assert_labels_clear(page: Page) -> tuple[int, int]:
+    """No shown label (CO id or ward number) overlaps a home or centre marker or another label,
+    measured as the boxes the browser lays out. Returns (labels shown, labels hidden)."""
+    found = page.evaluate(_LABEL_BOXES)
+    labels, markers = found["labels"], found["markers"]
+    for cls, text, rect in labels:
+        covered = [m for m in markers if _overlap(rect, m)]
+        assert not covered, (cls, text, rect, covered)
+    for i, (_, text_a, a) in enumerate(labels):
+        for _, text_b, b in labels[i + 1 :]:
+            assert not _overlap(a, b), (text_a, a, text_b, b)
+    return len(labels), int(found["hidden"])
+
+
+def zoom_by(page: Page, delta: int) -> None:
+    """Fit the wards, then zoom in by ``delta`` levels (no animation), labels placed again."""
+    page.evaluate(
+        """(delta) => {
+            const {map, wards} = wardplan.layers;
+            map.closePopup();
+            map.fitBounds(wards.getBounds(), {animate: false});
+            map.setZoom(map.getZoom() + delta, {animate: false});
+        }""",
+        delta,
+    )
+    page.wait_for_timeout(300)

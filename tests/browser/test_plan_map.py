@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from app.settings import get_settings
+from gis import hindi
 from gis.organisers import illustrative_organisers, write_organisers_csv
 from tests.app.apihelp import issue_key, make_app, plan_through_job
 from tests.browser import mapcheck
@@ -141,7 +142,25 @@ def test_served_map_is_complete_offline_and_safe(
         assert evil_row.label == f"{EVIL_CO} — {mapcheck.EVIL_NAME}"  # shown as text
         assert mapcheck.assert_neighbours_differ(page, served.plan_wards) >= len(areas) - 1
 
+        # the city's name (not its code) titles the page and its browser tab
+        assert mapcheck.page_title(page).startswith(
+            f"Wardplan: Lucknow, layer 1, plan {served.plan_id}"
+        )
+        assert page.locator(".wp-title").inner_text() == mapcheck.page_title(page)
+        # every fill stands out from the background, each CO its own; CO ids on the areas
+        assert len(mapcheck.assert_fills_stand_out(page)) == len(areas)
+        assert sorted(mapcheck.ward_labels(page, ".wp-co-label")) == sorted(loads)
+        # the key explains the home circle, the CO id box and the zone dash
+        key = page.locator(".wp-key").inner_text()
+        for symbol in ("CO's home", "CO ids", "Zone boundary"):
+            assert symbol in key, key
+        # no label is covered by a home marker or another label, at three zooms
+        for delta in (0, 1, 2):
+            mapcheck.zoom_by(page, delta)
+            shown, _ = mapcheck.assert_labels_clear(page)
+            assert shown > 0
         mapcheck.screenshot(page, artifacts / "plan-map-served-lucknow.png")
+        assert mapcheck.assert_labels_clear(page)[0] > 0
 
         owner = dict(
             zip(served.plan_wards["ward_id"], served.plan_wards["organiser_id"], strict=True)
@@ -168,7 +187,7 @@ def test_served_map_is_complete_offline_and_safe(
         popup = mapcheck.search_and_open(page, SEARCHED)
         assert "Population / जनसंख्या" in popup
         assert "Estimated poor households / अनुमानित गरीब परिवार" in popup
-        assert "Distance from CO's home / संगठक के घर से दूरी" in popup
+        assert f"Distance from CO's home / {hindi.CO} के घर से दूरी" in popup
         assert "Deviation from mean / औसत से विचलन" in popup
         page.screenshot(path=str(artifacts / "plan-map-served-search.png"))
 

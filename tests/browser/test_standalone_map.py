@@ -16,6 +16,7 @@ from playwright.sync_api import Browser
 from typer.testing import CliRunner
 
 from app.cli import cli
+from gis.figures import km_text
 from gis.io import read_ward_layer
 from gis.organisers import illustrative_organisers, write_organisers_csv
 from tests.browser import mapcheck
@@ -41,6 +42,7 @@ def plan_dir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     roster = write_organisers_csv(organisers, tmp / "organisers.csv")
     out = tmp / "plan"
     args = [layer_file, "--organisers", roster, "--tolerance", "0.3", "--time-limit", "15"]
+    args += ["--city", "Chandigarh"]
     result = CliRunner().invoke(cli, ["allocate", *map(str, args), "--out", str(out)])
     assert result.exit_code == 0, result.output
     return out
@@ -69,9 +71,18 @@ def test_standalone_map_works_from_disk(plan_dir: Path, browser: Browser, artifa
             mean_km = next(
                 float(r["mean_km_from_home"]) for r in summary if r["organiser_id"] == row.organiser
             )
-            assert mapcheck.number(row.km) == pytest.approx(mean_km, abs=0.051)
+            assert row.km == km_text(mean_km)  # one rounding: the same text, not just close
         assert mapcheck.assert_neighbours_differ(page, plan_wards) >= len(summary) - 1
+        assert mapcheck.page_title(page).startswith("Wardplan: Chandigarh — ")  # --city
+        assert page.locator(".wp-credits").count() == 0  # no --source: no credit claimed
+        assert len(mapcheck.assert_fills_stand_out(page)) == len(summary)
+        assert sorted(mapcheck.ward_labels(page, ".wp-co-label")) == sorted(loads)
+        for delta in (0, 1, 2):
+            mapcheck.zoom_by(page, delta)
+            shown, _ = mapcheck.assert_labels_clear(page)
+            assert shown > 0
         mapcheck.screenshot(page, artifacts / "plan-map-standalone-chandigarh.png")
+        assert mapcheck.assert_labels_clear(page)[0] > 0
 
         owner = dict(zip(plan_wards["ward_id"], plan_wards["organiser_id"], strict=True))
         mapcheck.assert_search_works(page, SEARCHED, _name(SEARCHED), "ward 12", owner[SEARCHED])

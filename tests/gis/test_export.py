@@ -237,3 +237,61 @@ def test_invalid_area_becomes_its_valid_polygons() -> None:
     assert fixed.area == pytest.approx(2.0)
     square = box(0, 0, 1, 1)
     assert valid_polygonal(square) is square
+
+
+def test_wards_within_the_snap_distance_dissolve_into_one_polygon() -> None:
+    """Two wards whose corners are 1.24 m apart (neighbours within the 5 m snapping distance)
+    make one area in one piece, as the plan counts it connected; 20 m apart, two pieces."""
+    from shapely.geometry import box as square
+
+    step = 1.24 / 2**0.5
+    for gap, parts in ((step, 1), (20.0, 2)):
+        wards = gpd.GeoDataFrame(
+            {"ward_id": ["1", "2"]},
+            geometry=[square(0, 0, 500, 500), square(500 + gap, 500 + gap, 1000, 1000)],
+            crs="EPSG:32644",
+        )
+        areas = dissolve_areas(wards, {"1": "CO-1", "2": "CO-1"}, close_gaps_m=5.0)
+        assert int(areas["n_parts"].iloc[0]) == parts, gap
+        assert areas.geometry.iloc[0].is_valid
+
+
+def test_every_format_is_written_with_one_schema(tmp_path: Path) -> None:
+    """Integers are integers in the GeoPackage, the GeoJSON and the KML (not KML strings), and a
+    column with no value is text in each (not Real in one, String in another)."""
+    import re
+
+    from shapely.geometry import box as square
+
+    from gis.export import write_gpkg, write_kml, write_plan_files
+
+    frame = gpd.GeoDataFrame(
+        {
+            "ward_id": ["1", "2"],
+            "organiser_id": ["CO-1", "CO-2"],
+            "n_wards": [3, 4],
+            "population": [1200.5, 2000.0],
+            "households": [float("nan"), float("nan")],
+        },
+        geometry=[square(80.0, 26.0, 80.01, 26.01), square(80.01, 26.0, 80.02, 26.01)],
+        crs="EPSG:4326",
+    )
+    write_gpkg(tmp_path / "plan.gpkg", frame, frame)
+    write_kml(tmp_path / "plan.kml", frame, frame)
+    write_plan_files(tmp_path, frame, frame)
+    kinds = {}
+    for path, layer in (
+        (tmp_path / "plan.gpkg", "plan_wards"),
+        (tmp_path / "plan.kml", "plan_wards"),
+        (tmp_path / "plan.geojson", None),
+    ):
+        info = pyogrio.read_info(path, layer=layer)
+        types = dict(zip(info["fields"], info["dtypes"], strict=True))
+        kinds[path.suffix] = {c: types[c] for c in ("n_wards", "population", "households")}
+    assert kinds[".gpkg"] == kinds[".kml"] == kinds[".geojson"], kinds
+    assert kinds[".gpkg"]["n_wards"] == "int32"
+    assert kinds[".gpkg"]["households"] == "object"
+    fields = dict(
+        re.findall(r'<SimpleField name="(\w+)" type="(\w+)"', (tmp_path / "plan.kml").read_text())
+    )
+    assert fields["n_wards"] == "int"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable
@@ -10,7 +11,7 @@ import folium
 import geopandas as gpd
 import pytest
 from pyproj import Geod
-from shapely.geometry import box
+from shapely.geometry import Point, box
 
 from gis.adjacency import build_adjacency
 from gis.export import dissolve_areas, plan_wards
@@ -81,11 +82,21 @@ def test_map_shows_every_area_and_ward() -> None:
     assert isinstance(fmap, folium.Map)
     page = _render(fmap)
     for ward_id in plan["ward_id"]:
-        assert f'\\u003cdiv class=\\"wp-ward-label\\"\\u003e{ward_id}\\u003c/div' in page
+        label = re.search(
+            r'wp-ward-label\\" data-at=\\"([^"\\\\]*)\\"\\u003e' + ward_id + r"\\u003c", page
+        )
+        assert label, ward_id
+        spots = json.loads(html.unescape(label.group(1)))
+        ward = plan.loc[plan["ward_id"] == ward_id].geometry.iloc[0]
+        assert 1 <= len(spots) <= 5
+        assert all(ward.contains(Point(lon, lat)) for lat, lon in spots)  # every spot inside
         assert f'"wp_id": "{ward_id}"' in page
     for oid in areas["organiser_id"]:
         assert f'"wp_org": "{oid}"' in page
     assert "Test city" in page
+    assert "<title>Test city</title>" in page  # the browser tab's and the bookmark's name
+    for oid in areas["organiser_id"]:  # each area carries its CO's id
+        assert re.search(r'wp-co-label\\" data-at=\\"[^"\\\\]*\\"\\u003e' + oid + r"\\u003c", page)
     assert "DataMeet Municipal_Spatial_Data" in page
     assert "Census of India 2011" in page
     for key in ("areas", "boundaries", "numbers", "homes"):
@@ -260,8 +271,9 @@ def test_lucknow_plan_map(load_clean_layer: Callable[[str], WardLayer]) -> None:
 def test_more_areas_than_colours_still_never_share_a_border_colour(
     load_clean_layer: Callable[[str], WardLayer], city: str, count: int
 ) -> None:
-    """Real cities split among more COs than the palette has colours (each ward to the nearest
-    home): colours are reused, but never by two areas whose wards touch."""
+    """Real cities split among many COs (each ward to the nearest home): up to the palette's size
+    every CO has its own colour; beyond it colours are reused, never by two areas whose wards
+    touch, and every area is labelled with its CO's id."""
     wards = load_clean_layer(city).wards
     homes = illustrative_organisers(wards, count, seed=7)
     km = organiser_distances_km(wards, homes)
@@ -270,7 +282,6 @@ def test_more_areas_than_colours_still_never_share_a_border_colour(
         for w, row in zip(wards["ward_id"], km, strict=True)
     }
     areas = dissolve_areas(wards, assignment)
-    assert len(areas) > len(PALETTE)
     colours = area_colours(areas)
     owner = [assignment[w] for w in wards["ward_id"]]
     touching = {
@@ -278,4 +289,9 @@ def test_more_areas_than_colours_still_never_share_a_border_colour(
     }
     assert len(touching) >= len(areas) - 1
     assert all(colours[a] != colours[b] for a, b in touching)
-    assert len(set(colours.values())) == len(PALETTE)  # the whole palette is used
+    if len(areas) <= len(PALETTE):
+        assert len(set(colours.values())) == len(areas)  # every CO its own colour
+    else:
+        assert len(set(colours.values())) == len(PALETTE)  # the whole palette is used
+    page = _render(plan_map(plan_wards(wards, assignment), areas, homes, title="t", credits="c"))
+    assert len(re.findall(r"wp-co-label", page)) == len(areas)

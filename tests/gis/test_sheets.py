@@ -8,6 +8,8 @@ and the PDF holds ka, virama, ssa … where HarfBuzz has the conjunct k.ssa.
 
 from __future__ import annotations
 
+import re
+import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from matplotlib import font_manager
 from pypdf import PdfReader
 from shapely.geometry import Point
 
-from gis import sheets
+from gis import hindi, sheets
 from gis.errors import InputError
 from gis.export import dissolve_areas, plan_wards
 from gis.maps import DATA_CREDITS
@@ -32,7 +34,7 @@ from tests.gis.pdfglyphs import (
     unshaped_glyph_names,
 )
 
-SHAPING_TEST = "क्षेत्र संगठनकर्ता — वार्ड श्रीनगर"
+SHAPING_TEST = "क्षेत्र सामुदायिक आयोजक — वार्ड श्रीनगर"
 A3 = (1190.55, 841.89)  # points, landscape
 A4 = (595.28, 841.89)
 HINDI_NAME = "श्रीनगर"
@@ -50,6 +52,30 @@ def test_devanagari_is_shaped_as_harfbuzz_shapes_it() -> None:
     assert "kadeva_viramadeva_ssadeva" in shaped  # क्ष as one glyph
     drawn = pdf_glyph_names(sheets.text_pdf(SHAPING_TEST))
     assert drawn == shaped
+
+
+#: Strings officials copy: the letter's words, conjuncts (क्ष, श्र, प्र, न्ध), the ि matra drawn before
+#: its consonant, reph (र्ड, र्ता), nukta (ज़), and Latin beside Devanagari.
+COPIED = (
+    SHAPING_TEST,
+    hindi.CMM,
+    hindi.COS,
+    hindi.CITY_SHEET_TITLE,
+    hindi.CO_SHEET_TITLE,
+    "सिविल लाइन्स — किशोरी लाल ज़िला प्रबन्धक",
+    "Ward 12 इब्राहिमपुर (Ibrahimpur)",
+)
+
+
+@pytest.mark.parametrize("text", COPIED)
+def test_hindi_copies_and_searches_exactly(text: str, tmp_path: Path) -> None:
+    """pdftotext (what copy-and-paste and search read) returns the string drawn, character for
+    character; the glyphs stay HarfBuzz's shaping."""
+    pdf = tmp_path / "text.pdf"
+    pdf.write_bytes(sheets.text_pdf(text))
+    assert pdf_text(pdf).strip() == text
+    if not any(c.isascii() and c.isalnum() for c in text):  # one font: HarfBuzz's glyphs
+        assert pdf_glyph_names(pdf.read_bytes()) == harfbuzz_glyph_names(_font_path(), text)
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +101,7 @@ INFO = sheets.SheetInfo(
     city="Lucknow",
     parameters={"poverty rate": "27.5 %", "tolerance": "±10 %", "status": "optimal, gap 0.05 %"},
     printed_on=date(2026, 11, 25),
+    credits=DATA_CREDITS,  # the bundled data's credit, as the demo states it
 )
 
 
@@ -131,7 +158,7 @@ def test_co_sheets_one_a4_page_per_co_with_its_wards_names_and_contact_point(
     assert _page_size(pdf, 1) == pytest.approx(A4, abs=0.5)
     pages = [" ".join(p.split()) for p in pdf_text(pdf).split("\f") if p.strip()]
     assert "Contact point (community centre): Community centre Aminabad" in pages[0]
-    assert "Contact point (community centre): —" in pages[1]
+    assert "Contact point (community centre): none inside this area" in pages[1]
     for page, oid in zip(pages, chosen, strict=True):
         mine = pw[pw["organiser_id"] == oid]
         assert oid in page
@@ -186,3 +213,142 @@ def test_centres_outside_wgs84_are_refused(tmp_path: Path) -> None:
     centres = sheets.read_centres(path)
     assert list(centres["name"]) == ["Ok"]
     assert (centres.geometry.x[0], centres.geometry.y[0]) == (80.95, 26.85)
+
+
+def test_without_actual_text_the_shaped_glyphs_do_not_give_the_text_back(tmp_path: Path) -> None:
+    """What the sheets printed before ``gis.pdftext``: the ToUnicode map of shaped glyphs alone
+    (matplotlib's) gives duplicated clusters, so the check above can fail."""
+    import io
+
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    with sheets._style():
+        figure = Figure(figsize=(8, 1))
+        figure.text(0.02, 0.35, SHAPING_TEST, size=20)
+        buffer = io.BytesIO()
+        with PdfPages(buffer) as pages:
+            pages.savefig(figure)
+    pdf = tmp_path / "plain.pdf"
+    pdf.write_bytes(buffer.getvalue())
+    assert pdf_text(pdf).strip() != SHAPING_TEST
+
+
+#: 10 mm, in points: no text nearer the paper's edge than this (most printers need 5 mm).
+PRINTABLE_MARGIN_PT = 10 / 25.4 * 72
+LONG = "Shri Gyaneshwar Prasad Srivastava Memorial Community Organiser for the Old City Wards"
+
+
+def _word_boxes(pdf: Path) -> list[tuple[int, str, float, float, float, float, float, float]]:
+    """Every word pdftotext finds: (page, word, xmin, ymin, xmax, ymax, page width, height)."""
+    html = subprocess.run(
+        ["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, timeout=60
+    ).stdout.decode("utf-8")
+    boxes = []
+    for number, page in enumerate(re.findall(r"<page (.*?)</page>", html, flags=re.S)):
+        width, height = (float(v) for v in re.findall(r'(?:width|height)="([\d.]+)"', page)[:2])
+        for x0, y0, x1, y1, word in re.findall(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>',
+            page,
+        ):
+            boxes.append((number, word, float(x0), float(y0), float(x1), float(y1), width, height))
+    return boxes
+
+
+def _assert_inside_margins(pdf: Path) -> int:
+    boxes = _word_boxes(pdf)
+    m = PRINTABLE_MARGIN_PT
+    outside = [b for b in boxes if b[2] < m or b[3] < m or b[4] > b[6] - m or b[5] > b[7] - m]
+    assert outside == [], outside[:5]
+    return len(boxes)
+
+
+def _long_named(
+    plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, sheets.SheetInfo]:
+    pw, areas = plan[0].copy(), plan[1].copy()
+    areas["name"] = [f"{LONG} {i}" for i in range(len(areas))]
+    pw["name_en"] = [f"{LONG} ward {w}" for w in pw["ward_id"]]
+    pw["name_hi"] = [f"{hindi.CO} {HINDI_NAME} पुराना शहर वार्ड संख्या {w}" for w in pw["ward_id"]]
+    info = sheets.SheetInfo(
+        city="Lucknow Nagar Nigam (Lucknow Municipal Corporation), Lucknow District, Uttar Pradesh",
+        parameters={
+            "solver": "feasible within 4.17 % after 60 s (objective 335,118.4, bound 321,580.2); "
+            "the time limit ended the search before the bound met the plan",
+            "check": "passed (coverage, one connected area per CO, balance)",
+            "a_value_with_no_spaces": "x" * 300,
+        },
+        printed_on=date(2026, 11, 25),
+        credits="Ward boundaries: " + "Lucknow Municipal Corporation GIS cell " * 6 + "(CC BY 4.0)",
+    )
+    return pw, areas, info
+
+
+def test_every_text_is_inside_the_printable_margins_at_any_name_length(
+    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    """Long city, CO and ward names, a long solver line, a 300-character word and a long credit:
+    every word pdftotext finds on the A3 and the A4 sheets lies 10 mm or more inside the paper."""
+    pw, areas, info = _long_named(lucknow_plan)
+    city = tmp_path / "city.pdf"
+    city.write_bytes(sheets.city_sheet(pw, areas, info))
+    assert _assert_inside_margins(city) > 200
+    co = tmp_path / "co.pdf"
+    chosen = [str(o) for o in areas["organiser_id"][:3]]
+    co.write_bytes(sheets.organiser_sheets(pw, areas, info, organiser_ids=chosen))
+    assert _assert_inside_margins(co) > 100
+    text = " ".join(pdf_text(co).split())
+    assert "bound 321,580.2" in text  # wrapped, not cut
+    # the same sheets as drawn before: the solver line ran off the A4 page
+    short = sheets.SheetInfo(city="Lucknow", parameters=info.parameters, printed_on=info.printed_on)
+    co.write_bytes(
+        sheets.organiser_sheets(lucknow_plan[0], lucknow_plan[1], short, organiser_ids=chosen[:1])
+    )
+    assert _assert_inside_margins(co) > 50
+
+
+def test_a_sheet_says_what_is_missing_and_how_to_add_it(
+    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    pw = lucknow_plan[0].drop(columns=["name_en", "name_hi", "ward_name"], errors="ignore")
+    areas = lucknow_plan[1]
+    pdf = tmp_path / "co.pdf"
+    pdf.write_bytes(
+        sheets.organiser_sheets(pw, areas, INFO, organiser_ids=[str(areas["organiser_id"][0])])
+    )
+    text = " ".join(pdf_text(pdf).split())
+    assert "Ward names: none given. Add them with a CSV ward_id,name_en,name_hi" in text
+    assert "--ward-names" in text
+    assert (
+        "Contact point (community centre): none recorded. Add the city's community centres" in text
+    )
+    assert "—" not in text.split("Contact point (community centre):")[1][:3]
+    assert " नाम " not in f" {text} "  # no empty name columns
+
+
+def test_a3_ward_numbers_are_not_covered_by_co_labels(
+    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], tmp_path: Path
+) -> None:
+    """On the city sheet, no ward number's box (as pdftotext reads it) overlaps a CO id's box."""
+    pw, areas = lucknow_plan
+    pdf = tmp_path / "city.pdf"
+    pdf.write_bytes(sheets.city_sheet(pw, areas, INFO))
+    boxes = _word_boxes(pdf)
+    ids = set(areas["organiser_id"])
+    numbers = set(pw["ward_id"])
+    table_left = 0.60 * A3[0]
+    labels = [b for b in boxes if b[1] in ids and b[2] < table_left]
+    wards = [b for b in boxes if b[1] in numbers and b[2] < table_left]
+    assert len(labels) == len(ids)
+    assert len(wards) >= len(numbers) - 2  # the scale bar's figures may share a number
+    pad = 1.5  # the white box around a CO id, in points
+    covered = [
+        (w[1], label[1])
+        for w in wards
+        for label in labels
+        if w[2] < label[4] + pad
+        and label[2] - pad < w[4]
+        and w[3] < label[5] + pad
+        and label[3] - pad < w[5]
+    ]
+    assert covered == []

@@ -1,5 +1,5 @@
 /* Wardplan plan map: hover and click details, search by ward number or name, legend rows that zoom
- * to their area. Details HTML arrives escaped from the server (gis/maps.py); every other string from
+ * to their area, and labels placed clear of the home markers and of each other. Details HTML arrives escaped from the server (gis/maps.py); every other string from
  * the data (ward names in search results) is set with textContent, never as HTML. */
 (function () {
   "use strict";
@@ -113,6 +113,94 @@
     update();
   }
 
+
+  /* Label placement. Each label (CO ids first, then ward numbers) carries its candidate spots,
+   * best first (data-at: [[lat, lng], …], from gis/labels.py). At every zoom, each label takes the
+   * first spot, or a small shift of it, whose box overlaps no marker (CO homes, community centres)
+   * and no label already placed; a label with no free spot is hidden at that zoom (it shows when
+   * zoomed in, and its ward's tooltip and search still give it). */
+  var LABEL_SELECTOR = ".wp-co-label, .wp-ward-label";
+  var MARKER_CLASSES = ["wp-home", "wp-centre"];
+  var GAP = 1; // px kept free around every box
+
+  function overlaps(a, b) {
+    return a.left < b.right + GAP && b.left < a.right + GAP &&
+      a.top < b.bottom + GAP && b.top < a.bottom + GAP;
+  }
+
+  function markerBoxes(map) {
+    var boxes = [];
+    map.eachLayer(function (layer) {
+      if (!(layer instanceof L.CircleMarker)) return;
+      var cls = String(layer.options.className || "");
+      if (!MARKER_CLASSES.some(function (c) { return cls.indexOf(c) >= 0; })) return;
+      var p = map.latLngToContainerPoint(layer.getLatLng());
+      var r = layer.getRadius() + (layer.options.weight || 0);
+      boxes.push({ left: p.x - r, right: p.x + r, top: p.y - r, bottom: p.y + r });
+    });
+    return boxes;
+  }
+
+  function labelItems(map) {
+    var items = [];
+    map.eachLayer(function (layer) {
+      if (!(layer instanceof L.Marker) || !layer.getElement()) return;
+      var el = layer.getElement().querySelector(LABEL_SELECTOR);
+      if (el) items.push({ marker: layer, el: el, co: el.classList.contains("wp-co-label") });
+    });
+    items.sort(function (a, b) { return (b.co ? 1 : 0) - (a.co ? 1 : 0); });
+    return items;
+  }
+
+  function tries(map, item, base, w, h) {
+    var spots = JSON.parse(item.el.dataset.at || "[]");
+    var shifts = [[0, 0], [0, -h], [0, h], [w * 0.6, 0], [-w * 0.6, 0]];
+    var out = [];
+    (spots.length ? spots : [[item.marker.getLatLng().lat, item.marker.getLatLng().lng]])
+      .forEach(function (spot) {
+        var p = map.latLngToContainerPoint(spot);
+        shifts.forEach(function (s) { out.push([p.x - base.x + s[0], p.y - base.y + s[1]]); });
+      });
+    return out;
+  }
+
+  function placeLabels(map) {
+    var taken = markerBoxes(map);
+    labelItems(map).forEach(function (item) {
+      item.el.style.transform = "";
+      item.el.classList.remove("wp-label-hidden");
+      // The label's box where its marker belongs now (the element may not have moved yet at the
+      // end of a zoom): its offset inside the icon, from the icon's anchor at the marker's point.
+      var r = item.el.getBoundingClientRect();
+      var icon = item.marker.getElement().getBoundingClientRect();
+      var anchor = L.point(item.marker.options.icon.options.iconAnchor || [0, 0]);
+      var base = map.latLngToContainerPoint(item.marker.getLatLng());
+      var left = base.x - anchor.x + (r.left - icon.left);
+      var top = base.y - anchor.y + (r.top - icon.top);
+      var box0 = { left: left, right: left + r.width, top: top, bottom: top + r.height };
+      var chosen = null;
+      tries(map, item, base, r.width, r.height).some(function (d) {
+        var box = { left: box0.left + d[0], right: box0.right + d[0],
+          top: box0.top + d[1], bottom: box0.bottom + d[1] };
+        if (taken.some(function (t) { return overlaps(box, t); })) return false;
+        chosen = { d: d, box: box };
+        return true;
+      });
+      if (!chosen) {
+        item.el.classList.add("wp-label-hidden");
+        return;
+      }
+      taken.push(chosen.box);
+      item.el.style.transform = "translate(" + chosen.d[0] + "px," + chosen.d[1] + "px)";
+    });
+  }
+
+  function labelPlacement(map) {
+    function update() { placeLabels(map); }
+    map.on("moveend overlayadd overlayremove resize", update);
+    update();
+  }
+
   window.wardplan = {
     init: function (map, areas, wards) {
       window.wardplan.layers = { map: map, areas: areas, wards: wards }; // for checks and debugging
@@ -121,7 +209,9 @@
       searchControl(map, wards);
       legendZooms(map, areas);
       labelSize(map);
+      labelPlacement(map);
     },
+    placeLabels: placeLabels,
     findWards: findWards,
   };
 })();

@@ -1,0 +1,89 @@
+"""Where two plans of a city differ: one map, each ward filled by whether its CO changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import folium
+import geopandas as gpd
+from branca.element import Figure
+
+from gis import hindi
+from gis.layer import STORAGE_CRS
+from gis.maplabels import escape, ward_number_layer
+from gis.maps import (
+    LABELS,
+    _credits_html,
+    _feature_collection,
+    _text,
+    _title_html,
+    _use_local_assets,
+    page_title,
+)
+
+#: Fill of wards that change CO between two plans, and of those that keep theirs.
+CHANGED_FILL, KEPT_FILL = "#d7301f", "#4e9fd6"
+
+
+def difference_map(
+    wards: gpd.GeoDataFrame,
+    *,
+    title: str,
+    credits: str,
+    label_a: str,
+    label_b: str,
+    asset_base: str | None = None,
+) -> folium.Map:
+    """Where two plans differ: each ward filled by whether its CO changes (``organiser_a`` →
+    ``organiser_b``), with the move in its tooltip. Assets are inlined by default, so the page
+    works as a file of its own (saved, mailed, opened offline)."""
+    frame = wards.to_crs(STORAGE_CRS).reset_index(drop=True)
+    minx, miny, maxx, maxy = frame.total_bounds
+    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None)
+    root = fmap.get_root()
+    if not isinstance(root, Figure):  # pragma: no cover - folium always roots a map in a Figure
+        raise TypeError("folium map is not attached to a Figure")
+    _use_local_assets(fmap, root, asset_base)
+    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))
+    props = []
+    for _, row in frame.iterrows():
+        ward_id, a, b = str(row["ward_id"]), str(row["organiser_a"]), str(row["organiser_b"])
+        name = _text(row.get("ward_name"))
+        named = f"{escape(ward_id)} {escape(name)}" if name else escape(ward_id)
+        move = f"{escape(a)} → {escape(b)}" if a != b else f"{escape(a)} (unchanged / अपरिवर्तित)"
+        props.append(
+            {"wp_id": ward_id, "changed": a != b, "tip": f"{LABELS['ward']} {named}: {move}"}
+        )
+    folium.GeoJson(
+        _feature_collection(frame, props),
+        name="Wards / वार्ड",
+        style_function=_difference_style,
+        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+    ).add_to(fmap)
+    ward_number_layer(frame, LABELS["numbers"]).add_to(fmap)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    changed = sum(1 for p in props if p["changed"])
+    page_title(root, title)
+    root.html.add_child(folium.Element(_title_html(title)))
+    root.html.add_child(
+        folium.Element(
+            '<div class="wp-legend"><table>'
+            f'<tr><td><span class="wp-swatch" style="background:{CHANGED_FILL}"></span>'
+            f"CO changes / {hindi.CO} बदलता है</td><td>{changed}</td></tr>"
+            f'<tr><td><span class="wp-swatch" style="background:{KEPT_FILL}"></span>'
+            f"same CO / वही {hindi.CO}</td><td>{len(props) - changed}</td></tr></table>"
+            f"<div>{escape(label_a)} → {escape(label_b)}</div>"
+            f"{_credits_html(credits)}</div>"
+        )
+    )
+    return fmap
+
+
+def _difference_style(feature: dict[str, Any]) -> dict[str, Any]:
+    changed = bool(feature["properties"]["changed"])
+    return {
+        "fillColor": CHANGED_FILL if changed else KEPT_FILL,
+        "fillOpacity": 0.6 if changed else 0.35,
+        "color": "#555555",
+        "weight": 0.8,
+    }
