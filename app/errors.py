@@ -23,6 +23,7 @@ from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalErr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gis.errors import InputError, Issue
+from gis.sandbox import ParseStopped
 from solver.poverty import EstimateError
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ STATUS_BY_EXCEPTION: Final[tuple[tuple[type[Exception], int], ...]] = (
     (Conflict, 409),
     (RequestTooLarge, 413),
     (TooManyRequests, 429),
+    (ParseStopped, 503),
     (InputError, 422),  # 400 for structural codes, see status_for
     (EstimateError, 422),
     (DomainError, 422),
@@ -203,6 +205,14 @@ def body_for(exc: Exception, path: str | None = None) -> dict[str, Any]:
     if isinstance(exc, DomainError):
         return problem_body(
             code=exc.code, title=exc.title, status=status, detail=exc.detail, instance=path
+        )
+    if isinstance(exc, ParseStopped):
+        return problem_body(
+            code="server-stopping",
+            title="the server is shutting down",
+            status=status,
+            detail="the file was not read and nothing was stored; send it again",
+            instance=path,
         )
     if isinstance(exc, EstimateError):
         return problem_body(

@@ -19,7 +19,6 @@ import hashlib
 import json
 import re
 import shutil
-import tempfile
 import warnings
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from gis.errors import InputError, Issue
 from gis.fields import FieldMapping, ResolvedFields, id_key, normalise_id, resolve_fields
 from gis.geometry import drop_z, geometry_problem, polygonal, repair_invalid
 from gis.layer import STORAGE_CRS, WARD_COLUMNS, SourceFile, WardLayer
+from gis.sandbox import parse_in_sandbox
 
 #: Largest upload accepted (bytes of the file as uploaded).
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024
@@ -70,6 +70,13 @@ _DRIVER_PREFIX = {"geojson": "GeoJSON:", "gpkg": "GPKG:"}
 #: GDAL settings for reading untrusted files: ``/vsicurl/`` may open no URL at all (a VRT or
 #: pipeline that slipped through could otherwise fetch one).
 NO_NETWORK_GDAL_CONFIG = {"CPL_VSIL_CURL_ALLOWED_FILENAME": "/wardplan-reads-no-urls"}
+#: GDAL drivers a parse may use, per format sniffed from the bytes (``GDAL_SKIP`` drops the rest).
+ALLOWED_DRIVERS: dict[str, tuple[str, ...]] = {
+    "geojson": ("GeoJSON",),
+    "gpkg": ("GPKG",),
+    "kml": ("KML", "LIBKML"),
+    "zip": ("ESRI Shapefile",),
+}
 _GEOJSON_CRS = re.compile(r"^urn:ogc:def:crs:(?:OGC:1\.3:CRS84|EPSG::\d{4,6})$|^EPSG:\d{4,6}$")
 
 
@@ -101,8 +108,7 @@ def read_ward_layer(
     label = path.name
     user_crs = _parse_user_crs(crs, label)
     digest = _sha256(path, label)
-    with tempfile.TemporaryDirectory(prefix="wardplan-upload-") as tmp:
-        source = _read_source(path, Path(tmp), label, crs_given=user_crs is not None)
+    source = _read_sandboxed(path, label, crs_given=user_crs is not None)
     notes = list(source.warnings)
     frame, source_crs = _apply_crs(source, user_crs, label, notes)
     resolved = resolve_fields(frame, mapping, exclude_ids=exclude_ids, source=label)
@@ -162,6 +168,14 @@ def sniff_format(path: Path, label: str) -> str:
     if text.startswith(b"<") and b"<kml" in head.lower():
         return "kml"
     raise file_error(label, f"not {_FORMAT_NAMES}", "unsupported-format")
+
+
+def _read_sandboxed(path: Path, label: str, *, crs_given: bool) -> _Source:
+    """``_read_source`` run in a sandboxed child process (``gis.sandbox``), with GDAL allowed
+    only the drivers of the format the bytes show."""
+    drivers = ALLOWED_DRIVERS[sniff_format(path, label)]
+    parsed = parse_in_sandbox(path, label=label, crs_given=crs_given, drivers=drivers)
+    return _Source(parsed.frame, parsed.declares_crs, parsed.warnings)
 
 
 def _read_source(path: Path, tmp: Path, label: str, *, crs_given: bool) -> _Source:
