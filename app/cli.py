@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -612,5 +613,11 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
     typer.echo(f"revoked key {name!r}")
 
 
+def _terminate(sig: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so an upload's parse child and temp folder are removed."""
+    raise SystemExit(128 + sig)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     cli()
