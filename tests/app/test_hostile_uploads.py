@@ -449,8 +449,8 @@ CASES = [
         "nul-in-zone",
         "Encodings",
         gj(lambda b, _: b.with_property(1, "zone", "Zone\x001")),
-        400,
-        "bad-geojson",
+        422,
+        "bad-text",
         "NUL character",
     ),
     Case(
