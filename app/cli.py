@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from app import planning, printing
 from app.checking import check_plan_dir
 from app.settings import MapSettings
-from gis.errors import InputError
+from gis.errors import InputError, shown
 from gis.fields import FieldMapping
 from gis.maps import tile_template_problem
 from solver.poverty import (
@@ -143,8 +143,12 @@ def _layer_request(
     )
 
 
+#: Characters of one error message on the command line at most (20 issues of 1,000 each).
+MAX_CLI_ERROR = 24_000
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {shown(message, MAX_CLI_ERROR)}", err=True)
     return typer.Exit(code)
 
 
@@ -237,7 +241,7 @@ def requirement(
     except (InputError, EstimateError) as exc:
         raise _fail(str(exc)) from None
     for w in layer.warnings + warnings:
-        typer.echo(f"warning: {w}", err=True)
+        typer.echo(f"warning: {shown(w)}", err=True)
     per = params.households_per_organiser
     typer.echo(f"Wards: {len(layer)}   population: {r.population:,.0f}")
     typer.echo(
@@ -408,7 +412,7 @@ def allocate(
         raise _fail(str(exc)) from None
     progress.close()
     for w in result.warnings + list(result.solution.warnings):
-        typer.echo(f"warning: {w}", err=True)
+        typer.echo(f"warning: {shown(w)}", err=True)
     written = planning.write_outputs(result, out, tiles=tiles, tiles_attribution=tiles_attribution)
     if sheets:
         try:

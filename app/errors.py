@@ -12,7 +12,6 @@ trace, SQL or a server path reaches the client.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -22,7 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gis.errors import InputError, Issue
+from gis.errors import InputError, Issue, shown
 from gis.sandbox import ParseStopped
 from solver.poverty import EstimateError
 
@@ -129,15 +128,12 @@ def _is_structural(exc: InputError) -> bool:
     return bool(codes & STRUCTURAL_CODES) and not codes - STRUCTURAL_CODES - {"invalid-input"}
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def clean(value: object, limit: int = MAX_ECHO) -> str | None:
-    """A client-safe echo of ``value``: control and bidi characters escaped, at most ``limit``."""
+    """A client-safe echo of ``value`` (``gis.errors.shown``: controls and markup escaped, at
+    most ``limit`` characters); every problem+json field goes through it."""
     if value is None:
         return None
-    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shown(value, limit)
 
 
 def issue_dict(issue: Issue) -> dict[str, Any]:

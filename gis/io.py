@@ -43,7 +43,7 @@ from gis.attributes import (
     parse_count,
     text_problem,
 )
-from gis.errors import InputError, Issue
+from gis.errors import InputError, Issue, cut
 from gis.fields import FieldMapping, ResolvedFields, id_key, normalise_id, resolve_fields
 from gis.geometry import drop_z, geometry_problem, polygonal, repair_invalid
 from gis.layer import STORAGE_CRS, WARD_COLUMNS, SourceFile, WardLayer
@@ -338,7 +338,7 @@ def _check_kml(staged: Path, label: str) -> None:
     def start(name: str, _attrs: object) -> None:
         local = name.rsplit(":", 1)[-1]
         if not elements and local != "kml":
-            raise _KmlRefused(f"its root element is <{echo(name)[:40]}>, not <kml>")
+            raise _KmlRefused(f"its root element is {echo(name)}, not kml")
         if local.casefold() == "networklink":
             raise _KmlRefused("it contains a NetworkLink, which is not accepted")
         elements.append(local)
@@ -596,8 +596,8 @@ def _exclude(
 
 
 def _describe(row: Any) -> str:
-    name = f" {row.ward_name}" if row.ward_name else ""
-    return f"{row.ward_id}{name} (feature {row.feature})"
+    name = f" {cut(row.ward_name, 80)}" if row.ward_name else ""
+    return f"{cut(row.ward_id, 80)}{name} (feature {row.feature})"
 
 
 def _check_features(
@@ -643,7 +643,15 @@ def _row_issues(row: Any, resolved: ResolvedFields, label: str) -> list[Issue]:
             continue
         problem = text_problem(text)
         if problem:
-            issues.append(Issue("bad-text", f"{name} {problem}", field=resolved[name], **where))
+            issues.append(
+                Issue(
+                    "bad-text",
+                    f"{name} {problem}: {echo(text)}",
+                    field=resolved[name],
+                    value=echo(text),
+                    **where,
+                )
+            )
     for name in COUNT_FIELDS:
         try:
             parse_count(getattr(row, name))
@@ -669,7 +677,7 @@ def _duplicate_issues(
     issues = [
         Issue(
             "duplicate-id",
-            f"ward id {rows[0].ward_id!r} is used by {len(rows)} features: "
+            f"ward id {cut(rows[0].ward_id, 80)!r} is used by {len(rows)} features: "
             + ", ".join(_describe(r) for r in rows),
             file=label,
             ward_id=rows[0].ward_id,

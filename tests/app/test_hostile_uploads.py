@@ -253,7 +253,7 @@ CASES = [
         ),
         400,
         "bad-kml",
-        "not <kml>",
+        "not kml",
     ),
     Case(
         "kml-not-well-formed",
