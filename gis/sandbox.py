@@ -66,7 +66,13 @@ _DROPPED_NAMES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_pro
 _FOLDER_PREFIX = "wardplan-parse-"
 _POLL_S = 0.05
 _EXIT_MEMORY = 3
-_ARCHIVE_SETTINGS = ("MAX_INFLATED_BYTES", "MAX_MEMBERS", "MAX_RATIO", "MAX_TOTAL_RATIO")
+_ARCHIVE_SETTINGS = (
+    "MAX_INFLATED_BYTES",
+    "MAX_MEMBERS",
+    "MAX_RATIO",
+    "MAX_TOTAL_RATIO",
+    "RATIO_FLOOR",
+)
 
 
 @dataclass(frozen=True)
