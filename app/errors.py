@@ -344,19 +344,33 @@ async def _data_handler(request: Request, exc: Exception) -> JSONResponse:
         request.url.path,
         type(getattr(exc, "orig", exc)).__name__,
     )
-    detail = (
-        "a value in the request is out of the range this server stores (ids and numbers must fit "
-        "in 64 bits)"
+    code, title, detail = _refused_value(getattr(exc, "orig", exc))
+    body = problem_body(
+        code=code,
+        title=title,
+        status=422,
+        detail=detail,
+        errors=[_error(code, detail)],
+        instance=request.url.path,
     )
-    return problem_response(
-        problem_body(
-            code="out-of-range",
-            title="a value in the request is out of range",
-            status=422,
-            detail=detail,
-            errors=[_error("out-of-range", detail)],
-            instance=request.url.path,
+    return problem_response(_for_ogc(body, request.url.path))
+
+
+def _refused_value(orig: object) -> tuple[str, str, str]:
+    """The problem's code, title and detail for a value the database refused, in the client's
+    terms: a NUL in a text (PostgreSQL text cannot hold one), else a number out of range."""
+    if "NUL" in str(orig):
+        return (
+            "bad-text",
+            "a text in the request contains a NUL character",
+            "a text value in the request (an id or a name) contains a NUL character (U+0000), "
+            "which is not accepted",
         )
+    return (
+        "out-of-range",
+        "a value in the request is out of range",
+        "a value in the request is out of the range this server stores (ids and numbers must fit "
+        "in 64 bits)",
     )
 
 

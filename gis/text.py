@@ -40,6 +40,17 @@ def string_problem(text: str) -> str | None:
     return None
 
 
+def client_text_problem(text: str) -> str | None:
+    """Why a client's text (an id, a name) is refused: NUL, unpaired surrogates, control and
+    bidi characters, or U+FFFD (what bytes that were not UTF-8 became); else ``None``."""
+    from gis.attributes import text_problem
+
+    problem = string_problem(text) or text_problem(text)
+    if problem is None and "\ufffd" in text:
+        problem = "contains U+FFFD, the mark of bytes that were not UTF-8"
+    return problem
+
+
 def geojson_text_issues(data: bytes, label: str) -> list[Issue]:
     """NULs (raw or escaped) and unpaired surrogate escapes in a GeoJSON's strings."""
     issues: list[Issue] = []
