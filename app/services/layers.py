@@ -113,6 +113,7 @@ def upload_layer(
             }
         )
     row = WardLayer(
+        created_at=func.clock_timestamp(),  # when it is stored, not when the transaction began
         city_id=city.id,
         version=version,
         uploaded_by=actor,
