@@ -118,6 +118,10 @@ class LayerOut(_Out):
     created_at: datetime
     field_mapping: dict[str, Any]
     warnings: list[str]
+    identical: bool = Field(
+        default=False,
+        description="the upload was identical to this current version: nothing new was stored",
+    )
 
 
 class FeatureCollection(BaseModel):

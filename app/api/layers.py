@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 
 from app.api.deps import CityCode, GisCell, Reader, SessionDep
 from app.db.models import City, WardLayer
@@ -46,6 +46,7 @@ def upload_layer(
     city: CityCode,
     session: SessionDep,
     caller: GisCell,
+    response: Response,
     file: Annotated[UploadFile, File(description="zipped shapefile, GeoJSON, KML or GeoPackage")],
     population_table: Annotated[UploadFile | None, File(description="census CSV")] = None,
     id_field: OptionalText = None,
@@ -62,8 +63,12 @@ def upload_layer(
         str | None, Form(max_length=2000, description="ward ids, comma-separated")
     ] = None,
     crs: OptionalText = None,
+    force: Annotated[
+        bool, Form(description="store a new version even when identical to the current one")
+    ] = False,
 ) -> LayerOut:
-    """Store a new version of the city's ward layer (all or nothing) and make it current."""
+    """Store a new version of the city's ward layer (all or nothing) and make it current; the same
+    file, table and options as the current version answer that version (200, ``identical``)."""
     wards = read_upload(file, "wards")
     table = (
         read_upload(population_table, "population.csv") if population_table is not None else None
@@ -83,9 +88,19 @@ def upload_layer(
         table_key=table_key or None,
     )
     stored = service.upload_layer(
-        session, city, wards, population_table=table, options=options, actor=caller.name
+        session,
+        city,
+        wards,
+        population_table=table,
+        options=options,
+        actor=caller.name,
+        force=force,
     )
-    return layer_out(stored.city, stored.layer, stored.ward_count)
+    out = layer_out(stored.city, stored.layer, stored.ward_count)
+    if stored.identical:
+        response.status_code = 200
+        return out.model_copy(update={"identical": True, "warnings": stored.warnings})
+    return out
 
 
 @router.get("/cities/{city}/layers", response_model=list[LayerOut])

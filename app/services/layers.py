@@ -49,6 +49,8 @@ class StoredLayer:
     city: City
     ward_count: int
     warnings: list[str]
+    #: The upload was identical to the current version, which is answered instead of a new one.
+    identical: bool = False
 
 
 def safe_name(filename: str | None, default: str) -> str:
@@ -90,12 +92,18 @@ def upload_layer(
     population_table: Upload | None = None,
     options: LayerOptions = LayerOptions(),
     actor: str = "api",
+    force: bool = False,
 ) -> StoredLayer:
     """Read, validate and store a ward layer as the city's next version and make it current.
 
     The file is read completely before anything is written; any problem raises ``InputError`` and
-    the caller's scope rolls back, so a refused upload leaves no row behind.
+    the caller's scope rolls back, so a refused upload leaves no row behind. The same file, table
+    and options as the current version answer that version (``identical``) unless ``force``.
     """
+    if not force:
+        same = identical_current(session, city_code, wards, population_table, options)
+        if same is not None:
+            return same
     with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
         layer = read_upload(Path(tmp), wards, population_table, options)
     _check_storable(layer, safe_name(wards.filename, "wards"))
@@ -164,6 +172,37 @@ def upload_layer(
     )
     session.flush()
     return StoredLayer(row, city, len(layer), list(layer.warnings))
+
+
+def identical_current(
+    session: Session,
+    city_code: str,
+    wards: Upload,
+    population_table: Upload | None,
+    options: LayerOptions,
+) -> StoredLayer | None:
+    """The city's current version when it was made from the same bytes and options, else None."""
+    city = session.scalars(select(City).where(City.code == city_code)).one_or_none()
+    if city is None or city.current_layer_id is None:
+        return None
+    layer = session.get_one(WardLayer, city.current_layer_id)
+    report = layer.validation_report or {}
+    digests = sorted(hashlib.sha256(u.data).hexdigest() for u in (wards, population_table) if u)
+    stored = sorted(str(s.get("sha256")) for s in report.get("sources", []))
+    same_options = report.get("options") == {
+        "crs": options.crs,
+        "exclude_ids": list(options.exclude_ids),
+        "merge_ids": list(options.merge_ids),
+        "table_key": options.table_key,
+    } and layer.field_mapping == {k: v for k, v in asdict(options.mapping).items() if v is not None}
+    if digests != stored or not same_options:
+        return None
+    note = (
+        f"identical to version {layer.version} (the same file, table and options): nothing new "
+        "was stored; send force=true to store it as a new version"
+    )
+    warnings = [*report.get("warnings", []), note]
+    return StoredLayer(layer, city, ward_count(session, layer), warnings, identical=True)
 
 
 def _nan(value: object) -> bool:
