@@ -41,7 +41,12 @@ def read_upload(upload: UploadFile, default_name: str) -> service.Upload:
     return service.Upload(upload.filename or default_name, upload.file.read())
 
 
-@router.post("/cities/{city}/layers", status_code=201, response_model=LayerOut)
+@router.post(
+    "/cities/{city}/layers",
+    status_code=201,
+    response_model=LayerOut,
+    responses={200: {"model": LayerOut, "description": "identical to the current version"}},
+)
 def upload_layer(
     city: CityCode,
     session: SessionDep,

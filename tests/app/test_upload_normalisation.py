@@ -200,9 +200,7 @@ def test_a_url_as_file_name_is_only_a_label(
     assert listener.requests == []
 
 
-def test_gdal_reads_with_vsicurl_closed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_gdal_reads_with_vsicurl_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The parse child's GDAL may open no URL (``NO_NETWORK_GDAL_CONFIG``), inherits no proxy
     or GDAL setting, and loads no driver but the format's (``gis.sandbox``)."""
     monkeypatch.setenv("https_proxy", "http://proxy.invalid:3128")
