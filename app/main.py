@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import FrameType
-from typing import Final
+from typing import Any, Final
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -35,7 +35,7 @@ from app.api import (
     sheets,
 )
 from app.db.session import make_engine, make_session_factory
-from app.errors import PROBLEM_JSON, Unauthorized, install_handlers, problem_body
+from app.errors import OGC_PREFIX, PROBLEM_JSON, Unauthorized, install_handlers, problem_body
 from app.settings import Settings, get_settings
 from gis import sandbox
 from gis.maps import STATIC_DIR, STATIC_URL
@@ -386,6 +386,26 @@ def stop_parses_on_signals() -> Iterator[None]:
             signal.signal(sig, earlier)
 
 
+def document_public_operations(app: FastAPI) -> None:
+    """``/ogc`` answers without a key (a key, when sent, is still checked): its operations list
+    the empty security requirement first, so schema-driven clients need not send one."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path, item in schema.get("paths", {}).items():
+                if path != OGC_PREFIX and not path.startswith(OGC_PREFIX + "/"):
+                    continue
+                for operation in item.values():
+                    security = operation.get("security") if isinstance(operation, dict) else None
+                    if security and {} not in security:
+                        operation["security"] = [{}, *security]
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The Wardplan API with its own engine and session factory (``app.state``)."""
     settings = settings or get_settings()
@@ -413,6 +433,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_handlers(app)
+    document_public_operations(app)
     for module in (
         health,
         layers,

@@ -110,3 +110,22 @@ def test_a_refused_json_organiser_is_told_in_json_terms(client: TestClient, city
     assert "999" in text
     assert "organiser.csv" not in text
     assert "line 2" not in text
+
+
+def test_the_schema_gives_download_media_types_and_public_ogc(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+
+    def content(path: str) -> list[str]:
+        return list(paths[path]["get"]["responses"]["200"]["content"])
+
+    assert content("/cities/{city}/plans/{plan_id}/wards.geojson") == ["application/geo+json"]
+    assert content("/cities/{city}/plans/{plan_id}/areas.geojson") == ["application/geo+json"]
+    assert content("/cities/{city}/plans/{plan_id}/assignment.csv") == ["text/csv"]
+    assert content("/ogc/collections/{collection_id}/items") == ["application/geo+json"]
+    for path, item in paths.items():
+        if path.startswith("/ogc"):
+            assert item["get"]["security"][0] == {}, path
+    assert {} not in paths["/cities/{city}/plans/{plan_id}/wards.geojson"]["get"]["security"]
+    public = TestClient(client.app).get("/ogc/collections")
+    assert public.status_code == 200
