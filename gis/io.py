@@ -48,7 +48,15 @@ from gis.fields import FieldMapping, ResolvedFields, id_key, normalise_id, resol
 from gis.geometry import drop_z, geometry_problem, polygonal, repair_invalid
 from gis.layer import STORAGE_CRS, WARD_COLUMNS, SourceFile, WardLayer
 from gis.sandbox import parse_in_sandbox
-from gis.text import dbf_is_utf8, dbf_nul_issues, geojson_text_issues, string_problem
+from gis.text import (
+    dbf_is_utf8,
+    dbf_nul_issues,
+    declared_encoding,
+    frame_text_issues,
+    geojson_text_issues,
+    names_utf8,
+    utf8_note,
+)
 
 #: Largest upload accepted (bytes of the file as uploaded).
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024
@@ -110,7 +118,7 @@ def read_ward_layer(
     user_crs = _parse_user_crs(crs, label)
     digest = _sha256(path, label)
     source = _read_sandboxed(path, label, crs_given=user_crs is not None)
-    _check_strings(source.frame, label)
+    _raise_text_issues(frame_text_issues(source.frame, label), label)
     notes = list(source.warnings)
     frame, source_crs = _apply_crs(source, user_crs, label, notes)
     resolved = resolve_fields(frame, mapping, exclude_ids=exclude_ids, source=label)
@@ -209,10 +217,10 @@ def _read_zip(path: Path, tmp: Path, label: str, *, crs_given: bool) -> _Source:
     found = extract_shapefile(staged, dest, label=label, crs_given=crs_given)
     dbf = found.shp.with_suffix(".dbf")
     _raise_text_issues(dbf_nul_issues(dbf, label), label)
-    declared = _declared_encoding(found.shp) if found.has_cpg else None
-    if dbf_is_utf8(dbf) and not _names_utf8(declared):
+    declared = declared_encoding(found.shp) if found.has_cpg else None
+    if dbf_is_utf8(dbf) and not names_utf8(declared):
         frame, notes = _read_frame(found.shp, label, tmp, encoding="UTF-8")
-        notes.append(_utf8_note(declared))
+        notes.append(utf8_note(declared))
     else:
         frame, notes = _read_frame(found.shp, label, tmp)
         if not found.has_cpg:
@@ -222,57 +230,11 @@ def _read_zip(path: Path, tmp: Path, label: str, *, crs_given: bool) -> _Source:
     return _Source(frame, declares, found.warnings + notes)
 
 
-def _declared_encoding(shp: Path) -> str:
-    with shp.with_suffix(".cpg").open("rb") as fh:
-        return fh.read(64).decode("latin-1").strip()
-
-
-def _names_utf8(declared: str | None) -> bool:
-    return declared is not None and declared.upper().replace("-", "").replace("_", "") in {
-        "UTF8",
-        "65001",
-    }
-
-
-def _utf8_note(declared: str | None) -> str:
-    if declared is None:
-        return (
-            "the shapefile has no .cpg file; its text is UTF-8 and was read as such "
-            "(add a .cpg file containing 'UTF-8' to make this explicit)"
-        )
-    return (
-        f"the shapefile's .cpg says {echo(declared)}, but its text is valid UTF-8 (which text in "
-        f"{echo(declared)} practically never is): it was read as UTF-8; correct the .cpg to "
-        "'UTF-8'"
-    )
-
-
 def _raise_text_issues(issues: list[Issue], label: str) -> None:
     if issues:
         raise InputError(
             f"{label}: {len(issues)} text value(s) cannot be kept exactly", issues, code="bad-text"
         )
-
-
-def _check_strings(frame: gpd.GeoDataFrame, label: str) -> None:
-    """Every string GDAL gave, in any column, must be storable exactly (no NUL, no surrogate)."""
-    issues = []
-    for column in frame.columns:
-        if column == frame.geometry.name:
-            continue
-        problem = string_problem(str(column))
-        if problem:
-            issues.append(Issue("bad-text", f"a column name {problem}", file=label))
-            continue
-        for index, value in enumerate(frame[column].tolist()):
-            problem = string_problem(value) if isinstance(value, str) else None
-            if problem:
-                issues.append(
-                    Issue(
-                        "bad-text", f"the value {problem}", file=label, feature=index, field=column
-                    )
-                )
-    _raise_text_issues(issues, label)
 
 
 def _check_geojson_crs(staged: Path, label: str) -> bool:

@@ -192,3 +192,49 @@ def dbf_is_utf8(dbf: Path) -> bool:
             return False
         seen = True
     return seen
+
+
+def declared_encoding(shp: Path) -> str:
+    with shp.with_suffix(".cpg").open("rb") as fh:
+        return fh.read(64).decode("latin-1").strip()
+
+
+def names_utf8(declared: str | None) -> bool:
+    return declared is not None and declared.upper().replace("-", "").replace("_", "") in {
+        "UTF8",
+        "65001",
+    }
+
+
+def utf8_note(declared: str | None) -> str:
+    if declared is None:
+        return (
+            "the shapefile has no .cpg file; its text is UTF-8 and was read as such "
+            "(add a .cpg file containing 'UTF-8' to make this explicit)"
+        )
+    return (
+        f"the shapefile's .cpg says {declared!r}, but its text is valid UTF-8 (which text in "
+        f"{declared!r} practically never is): it was read as UTF-8; correct the .cpg to "
+        "'UTF-8'"
+    )
+
+
+def frame_text_issues(frame: Any, label: str) -> list[Issue]:
+    """Every string GDAL gave, in any column, must be storable exactly (no NUL, no surrogate)."""
+    issues = []
+    for column in frame.columns:
+        if column == frame.geometry.name:
+            continue
+        problem = string_problem(str(column))
+        if problem:
+            issues.append(Issue("bad-text", f"a column name {problem}", file=label))
+            continue
+        for index, value in enumerate(frame[column].tolist()):
+            problem = string_problem(value) if isinstance(value, str) else None
+            if problem:
+                issues.append(
+                    Issue(
+                        "bad-text", f"the value {problem}", file=label, feature=index, field=column
+                    )
+                )
+    return issues
