@@ -1,4 +1,4 @@
-# The Wardplan image: the API (uvicorn app.main:app), the solve worker and the migrations.
+# The Wardplan image: the API (uvicorn app.main:create_app --factory), the solve worker and the migrations.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -32,4 +32,4 @@ RUN useradd --system --uid 10001 --home-dir /app wardplan
 USER wardplan
 
 EXPOSE 8000
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "app.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -33,7 +34,7 @@ from app.cli_intake import (
     with_poverty,
 )
 from app.settings import MapSettings
-from gis.errors import InputError
+from gis.errors import InputError, shown
 from gis.fields import FieldMapping
 from gis.maps import tile_template_problem
 from gis.unnumbered import UnnumberedRule
@@ -166,8 +167,12 @@ def _layer_request(
     )
 
 
+#: Characters of one error message on the command line at most (20 issues of 1,000 each).
+MAX_CLI_ERROR = 24_000
+
+
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {shown(message, MAX_CLI_ERROR)}", err=True)
     return typer.Exit(code)
 
 
@@ -288,7 +293,7 @@ def requirement(
     except (InputError, EstimateError) as exc:
         raise _fail(str(exc)) from None
     for w in layer.warnings + warnings:
-        typer.echo(f"warning: {w}", err=True)
+        typer.echo(f"warning: {shown(w)}", err=True)
     per = params.households_per_organiser
     typer.echo(f"Wards: {len(layer)}   population: {r.population:,.0f}")
     typer.echo(
@@ -509,7 +514,7 @@ def allocate(
         raise _fail(str(exc)) from None
     progress.close()
     for w in result.warnings + list(result.solution.warnings):
-        typer.echo(f"warning: {w}", err=True)
+        typer.echo(f"warning: {shown(w)}", err=True)
     written = planning.write_outputs(
         result, out, tiles=tiles, tiles_attribution=tiles_attribution, city=city
     )
@@ -720,7 +725,13 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
     typer.echo(f"revoked key {name!r}")
 
 
+def _terminate(sig: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so an upload's parse child and temp folder are removed."""
+    raise SystemExit(128 + sig)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     cli()
 
 

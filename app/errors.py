@@ -12,7 +12,6 @@ trace, SQL or a server path reaches the client.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -22,7 +21,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gis.errors import InputError, Issue
+from gis.errors import InputError, Issue, shown
+from gis.sandbox import ParseStopped
 from solver.poverty import EstimateError
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ STATUS_BY_EXCEPTION: Final[tuple[tuple[type[Exception], int], ...]] = (
     (Conflict, 409),
     (RequestTooLarge, 413),
     (TooManyRequests, 429),
+    (ParseStopped, 503),
     (InputError, 422),  # 400 for structural codes, see status_for
     (EstimateError, 422),
     (DomainError, 422),
@@ -127,15 +128,12 @@ def _is_structural(exc: InputError) -> bool:
     return bool(codes & STRUCTURAL_CODES) and not codes - STRUCTURAL_CODES - {"invalid-input"}
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def clean(value: object, limit: int = MAX_ECHO) -> str | None:
-    """A client-safe echo of ``value``: control and bidi characters escaped, at most ``limit``."""
+    """A client-safe echo of ``value`` (``gis.errors.shown``: controls and markup escaped, at
+    most ``limit`` characters); every problem+json field goes through it."""
     if value is None:
         return None
-    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return shown(value, limit)
 
 
 def issue_dict(issue: Issue) -> dict[str, Any]:
@@ -203,6 +201,14 @@ def body_for(exc: Exception, path: str | None = None) -> dict[str, Any]:
     if isinstance(exc, DomainError):
         return problem_body(
             code=exc.code, title=exc.title, status=status, detail=exc.detail, instance=path
+        )
+    if isinstance(exc, ParseStopped):
+        return problem_body(
+            code="server-stopping",
+            title="the server is shutting down",
+            status=status,
+            detail="the file was not read and nothing was stored; send it again",
+            instance=path,
         )
     if isinstance(exc, EstimateError):
         return problem_body(
@@ -338,19 +344,33 @@ async def _data_handler(request: Request, exc: Exception) -> JSONResponse:
         request.url.path,
         type(getattr(exc, "orig", exc)).__name__,
     )
-    detail = (
-        "a value in the request is out of the range this server stores (ids and numbers must fit "
-        "in 64 bits)"
+    code, title, detail = _refused_value(getattr(exc, "orig", exc))
+    body = problem_body(
+        code=code,
+        title=title,
+        status=422,
+        detail=detail,
+        errors=[_error(code, detail)],
+        instance=request.url.path,
     )
-    return problem_response(
-        problem_body(
-            code="out-of-range",
-            title="a value in the request is out of range",
-            status=422,
-            detail=detail,
-            errors=[_error("out-of-range", detail)],
-            instance=request.url.path,
+    return problem_response(_for_ogc(body, request.url.path))
+
+
+def _refused_value(orig: object) -> tuple[str, str, str]:
+    """The problem's code, title and detail for a value the database refused, in the client's
+    terms: a NUL in a text (PostgreSQL text cannot hold one), else a number out of range."""
+    if "NUL" in str(orig):
+        return (
+            "bad-text",
+            "a text in the request contains a NUL character",
+            "a text value in the request (an id or a name) contains a NUL character (U+0000), "
+            "which is not accepted",
         )
+    return (
+        "out-of-range",
+        "a value in the request is out of range",
+        "a value in the request is out of the range this server stores (ids and numbers must fit "
+        "in 64 bits)",
     )
 
 

@@ -10,10 +10,13 @@ import hashlib
 import json
 import math
 import secrets
+import signal
+import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Final
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from types import FrameType
+from typing import Any, Final
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -32,8 +35,9 @@ from app.api import (
     sheets,
 )
 from app.db.session import make_engine, make_session_factory
-from app.errors import PROBLEM_JSON, Unauthorized, install_handlers, problem_body
+from app.errors import OGC_PREFIX, PROBLEM_JSON, Unauthorized, install_handlers, problem_body
 from app.settings import Settings, get_settings
+from gis import sandbox
 from gis.maps import STATIC_DIR, STATIC_URL
 
 
@@ -354,6 +358,54 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+@contextmanager
+def stop_parses_on_signals() -> Iterator[None]:
+    """While the app runs, SIGTERM/SIGINT first stop every upload parse (``gis.sandbox``: their
+    children are killed, the requests answered 503), then reach uvicorn's own handler, so a
+    shutdown does not wait for a file that never finishes. Only where the app runs in the main
+    thread (uvicorn); elsewhere (a test client's thread) nothing is changed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handler(sig: int, frame: FrameType | None) -> None:
+        sandbox.stop_all()
+        earlier = previous[signal.Signals(sig)]
+        if callable(earlier):
+            earlier(sig, frame)
+        elif earlier == signal.SIG_DFL:
+            raise SystemExit(128 + sig)
+
+    for sig in previous:
+        signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, earlier in previous.items():
+            signal.signal(sig, earlier)
+
+
+def document_public_operations(app: FastAPI) -> None:
+    """``/ogc`` answers without a key (a key, when sent, is still checked): its operations list
+    the empty security requirement first, so schema-driven clients need not send one."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path, item in schema.get("paths", {}).items():
+                if path != OGC_PREFIX and not path.startswith(OGC_PREFIX + "/"):
+                    continue
+                for operation in item.values():
+                    security = operation.get("security") if isinstance(operation, dict) else None
+                    if security and {} not in security:
+                        operation["security"] = [{}, *security]
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The Wardplan API with its own engine and session factory (``app.state``)."""
     settings = settings or get_settings()
@@ -368,7 +420,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        with stop_parses_on_signals():
+            yield
         engine.dispose()
 
     app.router.lifespan_context = lifespan
@@ -380,6 +433,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     install_handlers(app)
+    document_public_operations(app)
     for module in (
         health,
         layers,

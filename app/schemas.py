@@ -122,6 +122,10 @@ class LayerOut(_Out):
     warnings: list[str]
     source: str | None = Field(None, description="the data's source, as the uploader stated it")
     licence: str | None = Field(None, description="the data's licence, as the uploader stated it")
+    identical: bool = Field(
+        default=False,
+        description="the upload was identical to this current version: nothing new was stored",
+    )
 
 
 class FeatureCollection(BaseModel):

@@ -19,10 +19,13 @@ import ctypes
 import functools
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from procrastinate import App, JobContext
@@ -34,11 +37,14 @@ from app.db.session import session_scope
 from app.jobrunner import EXIT_RETRY, EXIT_SUPERSEDED
 from app.services import jobs
 from app.settings import JobSettings, get_settings
+from gis.sandbox import sweep_stale_folders
 
 log = logging.getLogger("wardplan.worker")
 
 T = TypeVar("T")
 
+#: Name prefix of a solve's temp folder: ``wardplan-solve-<worker pid>-<job id>-…``.
+SOLVE_FOLDER_PREFIX = "wardplan-solve-"
 #: prctl(2) option: the signal this process gets when its parent thread dies.
 PR_SET_PDEATHSIG = 1
 #: Bytes of a crashed job's stderr kept as its error.
@@ -102,18 +108,26 @@ async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = N
     if claim is None:
         return "nothing to do (finished or cancelled)"
     deadline = time.monotonic() + claim.time_limit + settings.grace_s
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "app.jobrunner",
-        str(job_id),
-        str(os.getpid()),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=_die_with_parent,
-    )
+    # The solve's own temp folder: PuLP's model files and CBC's log go there (TMPDIR), and it is
+    # removed however the job ends; a worker removes those of dead workers when it starts.
+    folder = Path(tempfile.mkdtemp(prefix=f"{SOLVE_FOLDER_PREFIX}{os.getpid()}-{job_id}-"))
+    try:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "app.jobrunner",
+            str(job_id),
+            str(os.getpid()),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+            env={**os.environ, "TMPDIR": str(folder), "TMP": str(folder), "TEMP": str(folder)},
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     stderr = bytearray()
     assert child.stderr is not None
     drain = asyncio.create_task(_drain(child.stderr, stderr))
@@ -160,6 +174,7 @@ async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = N
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.shield(child.wait()), 10)  # reaped: no zombie
             await asyncio.wait_for(drain, 5)
+        shutil.rmtree(folder, ignore_errors=True)
     code = child.returncode
     if code in (0, EXIT_SUPERSEDED):
         return "done" if code == 0 else "superseded"
@@ -203,6 +218,7 @@ async def run_worker() -> None:
     the queue). A worker that loses the database (restart, failover) starts again when it is back.
     """
     settings = get_settings()
+    sweep_stale_folders(SOLVE_FOLDER_PREFIX)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -18,6 +18,13 @@ from gis.errors import InputError, Issue
 
 #: Inflated bytes allowed for one archive (all members together).
 MAX_INFLATED_BYTES = 500 * 1024 * 1024
+#: Inflated bytes per compressed byte allowed for one member, and for the whole archive (as
+#: GeoNode's ``validate_safe_zip``): real ward layers stay under 20:1 (a DBF's padding), a zip
+#: bomb is far above. Checked on the sizes the archive declares and again on the bytes inflated.
+MAX_RATIO = 100
+MAX_TOTAL_RATIO = 50
+#: Ratios are only checked beyond this many inflated bytes (tiny members compress oddly).
+RATIO_FLOOR = 1024 * 1024
 #: Members allowed in one archive.
 MAX_MEMBERS = 200
 #: Shapefile sidecars that must sit next to the ``.shp``.
@@ -134,7 +141,25 @@ def _safe_members(zf: zipfile.ZipFile, label: str) -> tuple[list[zipfile.ZipInfo
     declared = sum(i.file_size for i in members)
     if declared > MAX_INFLATED_BYTES:
         raise _archive_error(label, _too_big(declared))
+    for info in members:
+        _check_ratio(label, info.filename, info.file_size, info.compress_size, MAX_RATIO)
+    compressed = sum(i.compress_size for i in members)
+    _check_ratio(label, None, declared, compressed, MAX_TOTAL_RATIO)
     return members, skipped
+
+
+def _check_ratio(
+    label: str, member: str | None, inflated: int, compressed: int, limit: float
+) -> None:
+    """Refuse ``inflated`` bytes from ``compressed`` beyond ``limit``:1 (past ``RATIO_FLOOR``)."""
+    if inflated <= RATIO_FLOOR or inflated <= limit * max(compressed, 1):
+        return
+    what = f"member {member!r}" if member is not None else "the archive"
+    raise _archive_error(
+        label,
+        f"{what} inflates to more than {limit:g} times its compressed size "
+        f"({inflated:,} bytes or more from {compressed:,}): refused as a possible zip bomb",
+    )
 
 
 def _member_path(info: zipfile.ZipInfo, label: str) -> PurePosixPath:
@@ -164,15 +189,20 @@ def _too_big(size: int) -> str:
 def _inflate(zf: zipfile.ZipFile, members: list[zipfile.ZipInfo], dest: Path, label: str) -> None:
     """Write ``members`` under ``dest``, counting real inflated bytes against the cap."""
     total = 0
+    compressed = sum(i.compress_size for i in members)
     for info in members:
         target = dest.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             with zf.open(info) as src, target.open("xb") as out:
+                written = 0
                 while chunk := src.read(_CHUNK):
                     total += len(chunk)
+                    written += len(chunk)
                     if total > MAX_INFLATED_BYTES:
                         raise _archive_error(label, _too_big(total))
+                    _check_ratio(label, info.filename, written, info.compress_size, MAX_RATIO)
+                    _check_ratio(label, None, total, compressed, MAX_TOTAL_RATIO)
                     out.write(chunk)
         except OSError as exc:
             # A member named like a folder of another ("a" and "a/b.shp"), a name too long for

@@ -19,7 +19,6 @@ import hashlib
 import json
 import re
 import shutil
-import tempfile
 import warnings
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -44,10 +43,20 @@ from gis.attributes import (
     parse_count,
     text_problem,
 )
-from gis.errors import InputError, Issue
+from gis.errors import InputError, Issue, cut
 from gis.fields import FieldMapping, ResolvedFields, id_key, normalise_id, resolve_fields
 from gis.geometry import drop_z, geometry_problem, polygonal, repair_invalid
 from gis.layer import STORAGE_CRS, WARD_COLUMNS, SourceFile, WardLayer
+from gis.sandbox import parse_in_sandbox
+from gis.text import (
+    dbf_is_utf8,
+    dbf_nul_issues,
+    declared_encoding,
+    frame_text_issues,
+    geojson_text_issues,
+    names_utf8,
+    utf8_note,
+)
 from gis.unnumbered import UnnumberedRule, absorb, set_aside
 
 #: Largest upload accepted (bytes of the file as uploaded).
@@ -71,6 +80,13 @@ _DRIVER_PREFIX = {"geojson": "GeoJSON:", "gpkg": "GPKG:"}
 #: GDAL settings for reading untrusted files: ``/vsicurl/`` may open no URL at all (a VRT or
 #: pipeline that slipped through could otherwise fetch one).
 NO_NETWORK_GDAL_CONFIG = {"CPL_VSIL_CURL_ALLOWED_FILENAME": "/wardplan-reads-no-urls"}
+#: GDAL drivers a parse may use, per format sniffed from the bytes (``GDAL_SKIP`` drops the rest).
+ALLOWED_DRIVERS: dict[str, tuple[str, ...]] = {
+    "geojson": ("GeoJSON",),
+    "gpkg": ("GPKG",),
+    "kml": ("KML", "LIBKML"),
+    "zip": ("ESRI Shapefile",),
+}
 _GEOJSON_CRS = re.compile(r"^urn:ogc:def:crs:(?:OGC:1\.3:CRS84|EPSG::\d{4,6})$|^EPSG:\d{4,6}$")
 
 
@@ -104,8 +120,8 @@ def read_ward_layer(
     label = path.name
     user_crs = _parse_user_crs(crs, label)
     digest = _sha256(path, label)
-    with tempfile.TemporaryDirectory(prefix="wardplan-upload-") as tmp:
-        source = _read_source(path, Path(tmp), label, crs_given=user_crs is not None)
+    source = _read_sandboxed(path, label, crs_given=user_crs is not None)
+    _raise_text_issues(frame_text_issues(source.frame, label), label)
     notes = list(source.warnings)
     pending: list[Issue] = []  # whole-file problems, reported with every other problem at once
     frame, source_crs = _apply_crs(source, user_crs, label, notes, pending)
@@ -174,6 +190,14 @@ def sniff_format(path: Path, label: str) -> str:
     raise file_error(label, f"not {_FORMAT_NAMES}", "unsupported-format")
 
 
+def _read_sandboxed(path: Path, label: str, *, crs_given: bool) -> _Source:
+    """``_read_source`` run in a sandboxed child process (``gis.sandbox``), with GDAL allowed
+    only the drivers of the format the bytes show."""
+    drivers = ALLOWED_DRIVERS[sniff_format(path, label)]
+    parsed = parse_in_sandbox(path, label=label, crs_given=crs_given, drivers=drivers)
+    return _Source(parsed.frame, parsed.declares_crs, parsed.warnings)
+
+
 def _read_source(path: Path, tmp: Path, label: str, *, crs_given: bool) -> _Source:
     kind = sniff_format(path, label)
     if kind == "zip":
@@ -183,6 +207,7 @@ def _read_source(path: Path, tmp: Path, label: str, *, crs_given: bool) -> _Sour
     _check_indirection(staged, label)
     declares_crs = True
     if kind == "geojson":
+        _raise_text_issues(geojson_text_issues(staged.read_bytes(), label), label)
         declares_crs = _check_geojson_crs(staged, label)
     elif kind == "kml":
         _check_kml(staged, label)
@@ -200,12 +225,26 @@ def _read_zip(path: Path, tmp: Path, label: str, *, crs_given: bool) -> _Source:
     dest = tmp / "extracted"
     dest.mkdir()
     found = extract_shapefile(staged, dest, label=label, crs_given=crs_given)
-    frame, notes = _read_frame(found.shp, label, tmp)
-    if not found.has_cpg:
-        frame, more = _fix_encoding(frame, found.shp, label, tmp)
-        notes.extend(more)
+    dbf = found.shp.with_suffix(".dbf")
+    _raise_text_issues(dbf_nul_issues(dbf, label), label)
+    declared = declared_encoding(found.shp) if found.has_cpg else None
+    if dbf_is_utf8(dbf) and not names_utf8(declared):
+        frame, notes = _read_frame(found.shp, label, tmp, encoding="UTF-8")
+        notes.append(utf8_note(declared))
+    else:
+        frame, notes = _read_frame(found.shp, label, tmp)
+        if not found.has_cpg:
+            frame, more = _fix_encoding(frame, found.shp, label, tmp)
+            notes.extend(more)
     declares = found.has_prj and frame.crs is not None
     return _Source(frame, declares, found.warnings + notes)
+
+
+def _raise_text_issues(issues: list[Issue], label: str) -> None:
+    if issues:
+        raise InputError(
+            f"{label}: {len(issues)} text value(s) cannot be kept exactly", issues, code="bad-text"
+        )
 
 
 def _check_geojson_crs(staged: Path, label: str) -> bool:
@@ -271,7 +310,7 @@ def _check_kml(staged: Path, label: str) -> None:
     def start(name: str, _attrs: object) -> None:
         local = name.rsplit(":", 1)[-1]
         if not elements and local != "kml":
-            raise _KmlRefused(f"its root element is <{echo(name)[:40]}>, not <kml>")
+            raise _KmlRefused(f"its root element is {echo(name)}, not kml")
         if local.casefold() == "networklink":
             raise _KmlRefused("it contains a NetworkLink, which is not accepted")
         elements.append(local)
@@ -530,8 +569,8 @@ def _exclude(
 
 
 def _describe(row: Any) -> str:
-    name = f" {row.ward_name}" if row.ward_name else ""
-    return f"{row.ward_id}{name} (feature {row.feature})"
+    name = f" {cut(row.ward_name, 80)}" if row.ward_name else ""
+    return f"{cut(row.ward_id, 80)}{name} (feature {row.feature})"
 
 
 def _check_features(
@@ -600,7 +639,15 @@ def _row_issues(row: Any, resolved: ResolvedFields, label: str) -> list[Issue]:
             continue
         problem = text_problem(text)
         if problem:
-            issues.append(Issue("bad-text", f"{name} {problem}", field=resolved[name], **where))
+            issues.append(
+                Issue(
+                    "bad-text",
+                    f"{name} {problem}: {echo(text)}",
+                    field=resolved[name],
+                    value=echo(text),
+                    **where,
+                )
+            )
     for name in COUNT_FIELDS:
         try:
             parse_count(getattr(row, name))
@@ -626,7 +673,7 @@ def _duplicate_issues(
     issues = [
         Issue(
             "duplicate-id",
-            f"ward id {rows[0].ward_id!r} is used by {len(rows)} features: "
+            f"ward id {cut(rows[0].ward_id, 80)!r} is used by {len(rows)} features: "
             + ", ".join(_describe(r) for r in rows),
             file=label,
             ward_id=rows[0].ward_id,

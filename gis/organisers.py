@@ -22,6 +22,7 @@ from shapely.geometry import Point
 from gis.crs import metric_crs
 from gis.errors import InputError, Issue
 from gis.layer import STORAGE_CRS
+from gis.text import client_text_problem
 
 #: A home outside every ward but at most this far from one is accepted, with a warning.
 MAX_OUTSIDE_M = 5_000.0
@@ -179,6 +180,8 @@ def _parse_row(
     for field, value in (("organiser_id", oid), ("name", name)):
         if not value:
             issues.add("missing-value", row.line, f"{field} is empty", field, value)
+        elif problem := client_text_problem(value):
+            issues.add("bad-text", row.line, f"{field} {problem}", field, value)
     lat_txt, lon_txt = row.values.get("lat", ""), row.values.get("lon", "")
     ward_txt = row.values.get("home_ward", "")
     home_ward = homes.ward_id(ward_txt) if ward_txt else None

@@ -30,6 +30,14 @@ router = APIRouter(
 )
 
 GEOJSON: Final = "application/geo+json"
+
+
+class GeoJSONResponse(JSONResponse):
+    """JSON sent (and documented in the OpenAPI schema) as ``application/geo+json``."""
+
+    media_type = GEOJSON
+
+
 JSON: Final = "application/json"
 OPENAPI: Final = "application/vnd.oai.openapi+json;version=3.1"
 CRS84: Final = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -173,7 +181,7 @@ def collection(collection_id: str, request: Request, session: SessionDep) -> Col
     "/collections/{collection_id}/items",
     name="ogc_items",
     response_model=FeatureCollection,
-    responses={200: {"content": {GEOJSON: {}}}},
+    response_class=GeoJSONResponse,
 )
 def items(
     collection_id: str,
@@ -230,7 +238,7 @@ def items(
 @router.get(
     "/collections/{collection_id}/items/{feature_id:path}",
     name="ogc_feature",
-    responses={200: {"content": {GEOJSON: {}}}},
+    response_class=GeoJSONResponse,
 )
 def feature(
     collection_id: str, feature_id: str, request: Request, session: SessionDep

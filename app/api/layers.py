@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
 from app.api.deps import CityCode, GisCell, Reader, SessionDep
 from app.api.intake import IntakeForm
@@ -44,11 +44,17 @@ def read_upload(upload: UploadFile, default_name: str) -> service.Upload:
     return service.Upload(upload.filename or default_name, upload.file.read())
 
 
-@router.post("/cities/{city}/layers", status_code=201, response_model=LayerOut)
+@router.post(
+    "/cities/{city}/layers",
+    status_code=201,
+    response_model=LayerOut,
+    responses={200: {"model": LayerOut, "description": "identical to the current version"}},
+)
 def upload_layer(
     city: CityCode,
     session: SessionDep,
     caller: GisCell,
+    response: Response,
     file: Annotated[UploadFile, File(description="zipped shapefile, GeoJSON, KML or GeoPackage")],
     intake: Annotated[IntakeForm, Depends()],
     population_table: Annotated[UploadFile | None, File(description="census CSV")] = None,
@@ -75,8 +81,12 @@ def upload_layer(
     licence: Annotated[
         str | None, Form(max_length=300, description="the data's licence, e.g. CC BY 4.0")
     ] = None,
+    force: Annotated[
+        bool, Form(description="store a new version even when identical to the current one")
+    ] = False,
 ) -> LayerOut:
-    """Store a new version of the city's ward layer (all or nothing) and make it current."""
+    """Store a new version of the city's ward layer (all or nothing) and make it current; the same
+    file, table and options as the current version answer that version (200, ``identical``)."""
     wards = read_upload(file, "wards")
     table = (
         read_upload(population_table, "population.csv") if population_table is not None else None
@@ -106,8 +116,13 @@ def upload_layer(
         actor=caller.name,
         ward_names=intake.ward_names(),
         poverty=intake.poverty(),
+        force=force,
     )
-    return layer_out(stored.city, stored.layer, stored.ward_count)
+    out = layer_out(stored.city, stored.layer, stored.ward_count)
+    if stored.identical:
+        response.status_code = 200
+        return out.model_copy(update={"identical": True, "warnings": stored.warnings})
+    return out
 
 
 @router.get("/cities/{city}/layers", response_model=list[LayerOut])

@@ -118,19 +118,39 @@ def get_plan(city: CityCode, plan_id: int, session: SessionDep, _caller: Reader)
     return plan_out(service.get_plan(session, city, plan_id))
 
 
-@router.get("/cities/{city}/plans/{plan_id}/wards.geojson", response_model=FeatureCollection)
+class GeoJSONResponse(JSONResponse):
+    """JSON sent (and documented in the OpenAPI schema) as ``application/geo+json``."""
+
+    media_type = GEOJSON
+
+
+class CSVResponse(PlainTextResponse):
+    """Text sent (and documented) as ``text/csv``."""
+
+    media_type = "text/csv"
+
+
+@router.get(
+    "/cities/{city}/plans/{plan_id}/wards.geojson",
+    response_model=FeatureCollection,
+    response_class=GeoJSONResponse,
+)
 def plan_wards(city: CityCode, plan_id: int, session: SessionDep, _caller: Reader) -> JSONResponse:
     stored = service.get_plan(session, city, plan_id)
     return JSONResponse(service.plan_wards_geojson(session, stored), media_type=GEOJSON)
 
 
-@router.get("/cities/{city}/plans/{plan_id}/areas.geojson", response_model=FeatureCollection)
+@router.get(
+    "/cities/{city}/plans/{plan_id}/areas.geojson",
+    response_model=FeatureCollection,
+    response_class=GeoJSONResponse,
+)
 def plan_areas(city: CityCode, plan_id: int, session: SessionDep, _caller: Reader) -> JSONResponse:
     stored = service.get_plan(session, city, plan_id)
     return JSONResponse(service.plan_areas_geojson(session, stored), media_type=GEOJSON)
 
 
-@router.get("/cities/{city}/plans/{plan_id}/assignment.csv", response_class=PlainTextResponse)
+@router.get("/cities/{city}/plans/{plan_id}/assignment.csv", response_class=CSVResponse)
 def plan_assignment(
     city: CityCode, plan_id: int, session: SessionDep, _caller: Reader
 ) -> PlainTextResponse:

@@ -154,7 +154,7 @@ def get_collection(session: Session, collection_id: str) -> Collection:
     raise NotFound(
         "collection not found",
         f"there is no collection {collection_id!r}; GET /ogc/collections lists them "
-        "(<city>-wards, and <city>-plan-areas / <city>-plan-wards once a plan is approved)",
+        "(CITY-wards, and CITY-plan-areas / CITY-plan-wards once a plan is approved)",
     )
 
 

@@ -176,7 +176,7 @@ def cancel(session: Session, city_code: str | None, job_id: int, *, actor: str) 
     if job.status == "queued":
         if job.queue_job_id is not None:
             queue.cancel_queued(session, job.queue_job_id)
-        job.status, job.finished_at = "cancelled", func.now()
+        job.status, job.finished_at = "cancelled", func.clock_timestamp()
     else:
         job.cancel_requested = True
     audit.record(session, actor, "plan.cancel", "solve_job", job.id, city=city_code)
@@ -216,7 +216,7 @@ def claim(session: Session, job_id: int, queue_job_id: int | None = None) -> Cla
         .values(
             status="running",
             attempts=SolveJob.attempts + 1,
-            started_at=func.now(),
+            started_at=func.clock_timestamp(),
             progress={},
         )
         .returning(SolveJob.time_limit, SolveJob.attempts)
@@ -232,7 +232,7 @@ def finish(session: Session, job_id: int, status: str, error: str | None = None)
     done = session.execute(
         update(SolveJob)
         .where(SolveJob.id == job_id, SolveJob.status == "running")
-        .values(status=status, error=error, finished_at=func.now())
+        .values(status=status, error=error, finished_at=func.clock_timestamp())
         .returning(SolveJob.id)
     ).one_or_none()
     return done is not None
@@ -295,7 +295,7 @@ def run_claimed(
                 SolveJob.status == "running",
                 SolveJob.cancel_requested.is_(False),
             )
-            .values(status="succeeded", finished_at=func.now(), **answer)
+            .values(status="succeeded", finished_at=func.clock_timestamp(), **answer)
             .returning(SolveJob.id)
         ).one_or_none()
         if done is None:
@@ -313,8 +313,12 @@ class ProgressWriter:
         self._job_id = job_id
         self._every_s = every_s
         self._last = float("-inf")
+        self._known: dict[str, Any] = {}
 
     def __call__(self, progress: Progress) -> None:
+        # The last bound and gap a solver reported stay shown when a later report (the final
+        # one, a phase without a bound) carries none.
+        report = keep_last_bound(progress_dict(progress), self._known)
         now = time.monotonic()
         if now - self._last < self._every_s:
             return
@@ -324,10 +328,20 @@ class ProgressWriter:
                 connection.execute(
                     update(SolveJob)
                     .where(SolveJob.id == self._job_id, SolveJob.status == "running")
-                    .values(progress=progress_dict(progress))
+                    .values(progress=report)
                 )
         except (OperationalError, InterfaceError) as exc:  # progress is best effort: solve on
             log.warning("job %s: progress not written: %s", self._job_id, exc)
+
+
+def keep_last_bound(report: dict[str, Any], known: dict[str, Any]) -> dict[str, Any]:
+    """``report`` with the last bound and gap seen (kept in ``known``) where it has none."""
+    for key in ("bound", "gap"):
+        if report[key] is None:
+            report[key] = known.get(key)
+        else:
+            known[key] = report[key]
+    return report
 
 
 def progress_dict(progress: Progress) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -76,6 +77,8 @@ class StoredLayer:
     city: City
     ward_count: int
     warnings: list[str]
+    #: The upload was identical to the current version, which is answered instead of a new one.
+    identical: bool = False
 
 
 def safe_name(filename: str | None, default: str) -> str:
@@ -155,12 +158,19 @@ def upload_layer(
     actor: str = "api",
     ward_names: Upload | None = None,
     poverty: PovertyUploads = PovertyUploads(),
+    force: bool = False,
 ) -> StoredLayer:
     """Read, validate and store a ward layer as the city's next version and make it current.
 
     The file is read completely before anything is written; any problem raises ``InputError`` and
-    the caller's scope rolls back, so a refused upload leaves no row behind.
+    the caller's scope rolls back, so a refused upload leaves no row behind. The same file, table
+    and options as the current version answer that version (``identical``) unless ``force``.
     """
+    if not force:
+        extra = (ward_names, poverty.table, poverty.slums, poverty.zones)
+        same = identical_current(session, city_code, (wards, population_table, *extra), options)
+        if same is not None:
+            return same
     with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
         layer = read_upload(Path(tmp), wards, population_table, options, poverty)
         names = _ward_names(Path(tmp), ward_names, layer)
@@ -173,6 +183,7 @@ def upload_layer(
     # the poverty table, slum and zone layers are among layer.sources already (as joined)
     uploads = [(population_table, "population.csv"), (ward_names, "ward_names.csv")]
     row = WardLayer(
+        created_at=func.clock_timestamp(),  # when it is stored, not when the transaction began
         city_id=city.id,
         version=version,
         uploaded_by=actor,
@@ -231,15 +242,13 @@ def _report(
         for upload, default in uploads
         if upload is not None
     ]
-    chosen = asdict(options)
-    del chosen["mapping"]
     return {
         "warnings": list(layer.warnings),
         "ward_count": len(layer),
         "sources": sources,
         "poverty_sources": dict(layer.poverty_sources),
         "split_wards": {u: list(p) for u, p in layer.parents.items()},
-        "options": chosen,
+        "options": _chosen_options(options),
     }
 
 
@@ -257,6 +266,42 @@ def _ward_names(
     return {
         str(ward): (_text(row["name_en"]), _text(row["name_hi"])) for ward, row in table.iterrows()
     }
+
+
+def _chosen_options(options: LayerOptions) -> dict[str, object]:
+    """The options as the validation report stores them (JSON types, no field mapping)."""
+    chosen = asdict(options)
+    del chosen["mapping"]
+    return cast(dict[str, object], json.loads(json.dumps(chosen)))
+
+
+def identical_current(
+    session: Session,
+    city_code: str,
+    uploads: tuple[Upload | None, ...],
+    options: LayerOptions,
+) -> StoredLayer | None:
+    """The city's current version when it was made from the same bytes and options, else None.
+
+    ``uploads``: the ward file first, then every other file of the upload (tables, layers)."""
+    city = session.scalars(select(City).where(City.code == city_code)).one_or_none()
+    if city is None or city.current_layer_id is None:
+        return None
+    layer = session.get_one(WardLayer, city.current_layer_id)
+    report = layer.validation_report or {}
+    digests = {hashlib.sha256(u.data).hexdigest() for u in uploads if u is not None}
+    stored = {str(s.get("sha256")) for s in report.get("sources", [])}
+    same_options = report.get("options") == _chosen_options(options) and (
+        layer.field_mapping == {k: v for k, v in asdict(options.mapping).items() if v is not None}
+    )
+    if digests != stored or not same_options:
+        return None
+    note = (
+        f"identical to version {layer.version} (the same files and options): nothing new "
+        "was stored; send force=true to store it as a new version"
+    )
+    warnings = [*report.get("warnings", []), note]
+    return StoredLayer(layer, city, ward_count(session, layer), warnings, identical=True)
 
 
 def _nan(value: object) -> bool:

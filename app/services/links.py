@@ -61,8 +61,9 @@ def verify(
     sig: str,
     now: float | None = None,
 ) -> bool:
-    """True when the link is the server's own and has not expired."""
-    if homes not in ("exact", "coarse"):
+    """True when the link is the server's own and has not expired (a signature that is not
+    ASCII is not the server's: ``hmac.compare_digest`` refuses to compare it)."""
+    if homes not in ("exact", "coarse") or not sig.isascii():
         return False
     if expires < (time.time() if now is None else now):
         return False

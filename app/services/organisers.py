@@ -4,8 +4,9 @@ checked against the current layer's wards."""
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,7 +19,11 @@ from app.services import audit
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import point, stored_layer
 from app.services.layers import Upload, safe_name
+from gis.errors import InputError, Issue
 from gis.organisers import CSV_COLUMNS, read_organisers
+from gis.text import client_text_problem
+
+_LINE = re.compile(r"^line \d+: ")
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ def save_organiser(
 ) -> tuple[Organiser, bool]:
     """Add a CO or change one (name, home), making it active; returns the row and whether it is
     new. Checked exactly as a CSV row is (``read_organisers`` against the current layer)."""
+    _check_edit(edit)
     city = get_city(session, city_code, lock=True)
     layer = session.get_one(WardLayer, require_current_layer(city))
     wards = stored_layer(session, layer).wards
@@ -116,7 +122,10 @@ def save_organiser(
                     edit.home_ward or "",
                 ]
             )
-        (found,) = read_organisers(path, wards, warnings=warnings)
+        try:
+            (found,) = read_organisers(path, wards, warnings=warnings)
+        except InputError as exc:
+            raise _in_json_terms(exc, edit.organiser_id) from None
     row = session.scalars(
         select(Organiser).where(
             Organiser.city_id == city.id, Organiser.organiser_id == found.organiser_id
@@ -134,6 +143,29 @@ def save_organiser(
     audit.record(session, actor, action, "organiser", found.organiser_id, city=city.code)
     session.flush()
     return row, created
+
+
+def _check_edit(edit: OrganiserEdit) -> None:
+    """Refuse text an upload would refuse (NUL, surrogates, controls, bidi, U+FFFD), before it
+    is written anywhere."""
+    texts = (
+        ("organiser_id", edit.organiser_id),
+        ("name", edit.name),
+        ("home_ward", edit.home_ward),
+    )
+    issues = [
+        Issue("bad-text", f"{field} {problem}", field=field, value=value)
+        for field, value in texts
+        if value is not None and (problem := client_text_problem(value))
+    ]
+    if issues:
+        raise InputError("the organiser was refused", issues, code="invalid-organisers")
+
+
+def _in_json_terms(exc: InputError, organiser_id: str) -> InputError:
+    """The checks of a CSV row, told about the JSON body they came from (no file, no line)."""
+    issues = [replace(i, file=None, message=_LINE.sub("", i.message, count=1)) for i in exc.issues]
+    return InputError(f"organiser {organiser_id!r} was refused", issues, code=exc.code)
 
 
 def retire_organiser(

@@ -96,6 +96,7 @@ def create_plan(
         for o in organisers
     ]
     plan = Plan(
+        created_at=func.clock_timestamp(),  # when it is stored, not when the transaction began
         city_id=city.id,
         layer_id=layer.id,
         parameters={**config.as_dict(), "layer_version": layer.version},
@@ -469,7 +470,7 @@ def approve_plan(session: Session, city_code: str, plan_id: int, *, actor: str) 
             city=city_code,
             superseded_by=plan_id,
         )
-    stored.plan.approved_at = func.now()
+    stored.plan.approved_at = func.clock_timestamp()
     stored.plan.approved_by = actor
     audit.record(session, actor, "plan.approve", "plan", plan_id, city=city_code)
     session.flush()

@@ -253,7 +253,7 @@ CASES = [
         ),
         400,
         "bad-kml",
-        "not <kml>",
+        "not kml",
     ),
     Case(
         "kml-not-well-formed",
@@ -449,8 +449,8 @@ CASES = [
         "nul-in-zone",
         "Encodings",
         gj(lambda b, _: b.with_property(1, "zone", "Zone\x001")),
-        400,
-        "bad-geojson",
+        422,
+        "bad-text",
         "NUL character",
     ),
     Case(

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +71,13 @@ def _health(port: int) -> int | None:
 
 
 @contextlib.contextmanager
-def serving(url: str, scratch: Path, timeout_s: float, min_rate: int) -> Iterator[Server]:
+def serving(
+    url: str,
+    scratch: Path,
+    timeout_s: float,
+    min_rate: int,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
     """uvicorn as ``make serve`` starts it, on a free port, with these body-timeout settings."""
     with session_scope(_factory(url)) as session:
         token = keys.issue(session, f"slow-{time.monotonic_ns()}", "gis", "chandigarh").token
@@ -82,6 +88,7 @@ def serving(url: str, scratch: Path, timeout_s: float, min_rate: int) -> Iterato
         "WARDPLAN_API_BODY_TIMEOUT_S": str(timeout_s),
         "WARDPLAN_API_BODY_MIN_RATE": str(min_rate),
         "TMPDIR": str(scratch),
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [

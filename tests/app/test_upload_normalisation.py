@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from app.schemas import LayerOut
 from gis.io import NO_NETWORK_GDAL_CONFIG
+from gis.sandbox import CHILD_GDAL_CONFIG, _child_env
 from tests.app.apihelp import counts, expect_problem
 from tests.app.hostile import Base, Listener, listening, load_base
 
@@ -199,10 +200,20 @@ def test_a_url_as_file_name_is_only_a_label(
     assert listener.requests == []
 
 
-def test_gdal_reads_with_vsicurl_closed() -> None:
-    """After a read, GDAL's /vsicurl/ may open no URL (``NO_NETWORK_GDAL_CONFIG``)."""
+def test_gdal_reads_with_vsicurl_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parse child's GDAL may open no URL (``NO_NETWORK_GDAL_CONFIG``), inherits no proxy
+    or GDAL setting, and loads no driver but the format's (``gis.sandbox``)."""
+    monkeypatch.setenv("https_proxy", "http://proxy.invalid:3128")
+    monkeypatch.setenv("GDAL_HTTP_PROXY", "proxy.invalid:3128")
+    env = _child_env(tmp_path, ("GeoJSON",))
     for key, value in NO_NETWORK_GDAL_CONFIG.items():
-        assert pyogrio.get_gdal_config_option(key) == value
+        assert env[key] == value
+    assert "https_proxy" not in env
+    assert env["GDAL_HTTP_PROXY"] == CHILD_GDAL_CONFIG["GDAL_HTTP_PROXY"]
+    skipped = set(env["GDAL_SKIP"].split(","))
+    assert "GeoJSON" not in skipped
+    assert {"GPKG", "OGR_VRT", "GDALG", "ESRI Shapefile", "CSV"} <= skipped
+    assert set(pyogrio.list_drivers()) - skipped == {"GeoJSON"}
 
 
 # --- request limits ------------------------------------------------------------------------------

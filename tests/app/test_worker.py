@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -304,6 +305,35 @@ def test_cancel_a_running_job(service: Service, worker_factory: Callable[[], Wor
     assert again.status_code == 409
 
 
+def test_each_solve_has_its_own_temp_folder_removed_however_it_ends(
+    service: Service, worker_factory: Callable[..., Worker], tmp_path: Path
+) -> None:
+    """PuLP's model files and CBC's log go to the solve's own folder (``wardplan-solve-…``),
+    removed when the job is cancelled and when it succeeds; a worker starting removes the folder
+    a dead worker left."""
+    scratch = tmp_path / "worker-tmp"
+    scratch.mkdir()
+    stale = scratch / "wardplan-solve-4194305-1-left"  # above any pid: its worker is gone
+    stale.mkdir()
+    (stale / "abc-pulp.mps").write_bytes(b"NAME left behind\n")
+    w = worker_factory(TMPDIR=str(scratch))
+    job = service.request_plan(tolerance=0.3, time_limit=60, solver="cbc")
+    service.wait(job, lambda j: j.status == "running")
+    prefix = f"wardplan-solve-{w.process.pid}-{job.id}-"
+    [folder] = _wait_for(lambda: list(scratch.glob(prefix + "*")), 60, "the solve's folder")
+    assert not stale.exists()
+    files = _wait_for(lambda: sorted(p.name for p in folder.iterdir()), 90, "the solve's files")
+    assert any(name.startswith("wardplan-cbc-") for name in files), files
+    assert service.client.post(f"{job.url}/cancel").status_code == 200
+    assert service.wait(job, lambda j: j.status != "running", timeout=30)[-1].status == "cancelled"
+    _wait_for(lambda: not folder.exists(), 30, "the cancelled solve's folder to go")
+
+    job = service.request_plan(tolerance=0.3, time_limit=3, solver="cbc")
+    done = service.wait(job, lambda j: j.status not in ("queued", "running"))[-1]
+    assert done.status == "succeeded", done.error
+    _wait_for(lambda: not list(scratch.iterdir()), 30, "the solve's folder to go")
+
+
 def test_cancel_a_queued_job(service: Service) -> None:
     """No worker runs here: the job is withdrawn from the queue before anyone takes it."""
     job = service.request_plan(tolerance=0.3, time_limit=10)
@@ -330,6 +360,7 @@ def test_watchdog_kills_a_job_past_its_deadline(service: Service) -> None:
     with settings_on(service.url):
         outcome = asyncio.run(watch(job.id, strict))
     assert outcome == "killed past its deadline"
+    assert not list(Path(tempfile.gettempdir()).glob(f"wardplan-solve-{os.getpid()}-{job.id}-*"))
     done = service.job(job)
     assert done.status == "failed"
     assert done.error is not None

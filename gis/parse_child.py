@@ -1,0 +1,90 @@
+"""The sandboxed child that parses one upload (``python -m gis.parse_child``; see ``gis.sandbox``).
+
+It reads its request (JSON) on stdin, then, before importing GDAL or anything that starts threads:
+asks to die with its parent, sets its resource limits (CPU seconds, address space, file size, no
+core dumps) and enters a network namespace of its own (a new user + network namespace, where the
+machine allows it: then not even 127.0.0.1 is reachable). It then reads the file with
+``gis.io._read_source`` into its private folder and writes the result there as plain JSON
+(``gis.sandbox.encode_source``). Only then does the parent read anything back.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import sys
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+#: Exit status of a child that ran out of memory (RLIMIT_AS) in Python code.
+EXIT_MEMORY = 3
+#: Exit status of a child that failed in an unexpected way (its result file says how).
+EXIT_CRASH = 1
+
+
+def _die_with_parent(libc: ctypes.CDLL) -> None:
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the parent is already gone
+        os._exit(EXIT_CRASH)
+
+
+def _set_limits(limits: dict[str, int]) -> None:
+    cpu = int(limits["cpu_s"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 2))
+    memory = int(limits["memory_mb"]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    size = int(limits["file_mb"]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _no_network(libc: ctypes.CDLL) -> str:
+    """Enter a network namespace of its own; ``""`` when done, else why not."""
+    unshare = getattr(os, "unshare", None)  # Python 3.12+
+    reasons = []
+    for flags in (_CLONE_NEWNET, _CLONE_NEWUSER | _CLONE_NEWNET):
+        if unshare is not None:
+            try:
+                unshare(flags)
+                return ""
+            except OSError as exc:
+                reasons.append(exc.strerror or str(exc))
+                continue
+        if libc.unshare(flags) == 0:
+            return ""
+        reasons.append(os.strerror(ctypes.get_errno()))
+    return "; ".join(reasons)
+
+
+def main() -> int:
+    request = json.loads(sys.stdin.read())
+    libc = ctypes.CDLL(None, use_errno=True)
+    _die_with_parent(libc)
+    _set_limits(request["limits"])
+    refused = _no_network(libc) if request.get("netns", True) else "not asked"
+    result_path = os.path.join(request["tmp"], "result.json")
+    try:
+        # Importing GDAL, GEOS and numpy maps their libraries: under a small RLIMIT_AS that fails
+        # as an ImportError or OSError, which is the memory limit too.
+        from gis.sandbox import run_in_child
+    except (MemoryError, ImportError, OSError):
+        os._exit(EXIT_MEMORY)
+    try:
+        result: dict[str, Any] = run_in_child(request)
+    except MemoryError:
+        os._exit(EXIT_MEMORY)
+    except Exception as exc:
+        result = {"crash": type(exc).__name__}
+    result["netns"] = refused or True
+    with open(result_path, "w", encoding="ascii") as fh:
+        json.dump(result, fh, ensure_ascii=True)
+    return EXIT_CRASH if "crash" in result else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
