@@ -28,8 +28,10 @@ from app.api import (
     jobs,
     layers,
     organisers,
+    places,
     plans,
     sheets,
+    states,
 )
 from app.db.session import make_engine, make_session_factory
 from app.errors import PROBLEM_JSON, Unauthorized, install_handlers, problem_body
@@ -382,6 +384,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     for module in (
         health,
+        places,
+        states,
         layers,
         organisers,
         centres,

@@ -8,6 +8,7 @@ from app.api.deps import CityCode, GisCell, Reader, SessionDep
 from app.db.models import City, WardLayer
 from app.schemas import PROBLEM_RESPONSES, FeatureCollection, LayerOut
 from app.services import layers as service
+from app.services.cities import InvalidPlace, Place
 from gis.fields import FieldMapping
 
 router = APIRouter(tags=["layers"], responses=PROBLEM_RESPONSES)
@@ -62,8 +63,22 @@ def upload_layer(
         str | None, Form(max_length=2000, description="ward ids, comma-separated")
     ] = None,
     crs: OptionalText = None,
+    state: Annotated[
+        str | None, Form(max_length=10, description="a new city's state code, e.g. UP")
+    ] = None,
+    district: Annotated[
+        str | None, Form(max_length=200, description="a new city's district (code or name)")
+    ] = None,
+    city_name: Annotated[str | None, Form(max_length=200, description="a new city's name")] = None,
+    state_name: Annotated[
+        str | None, Form(max_length=200, description="a new state's name (created with the city)")
+    ] = None,
 ) -> LayerOut:
-    """Store a new version of the city's ward layer (all or nothing) and make it current."""
+    """Store a new version of the city's ward layer (all or nothing) and make it current.
+
+    The city must exist (``POST /cities``), or ``state`` and ``district`` say where the new city
+    goes: the district is created when the state has none of that name, the state only when
+    ``state_name`` is given too."""
     wards = read_upload(file, "wards")
     table = (
         read_upload(population_table, "population.csv") if population_table is not None else None
@@ -82,8 +97,19 @@ def upload_layer(
         merge_ids=_ids(merge),
         table_key=table_key or None,
     )
+    place = None
+    if state or district:
+        if not (state and district):
+            raise InvalidPlace("state and district go together", "name both, or neither")
+        place = Place(state, district, city_name or None, state_name or None)
     stored = service.upload_layer(
-        session, city, wards, population_table=table, options=options, actor=caller.name
+        session,
+        city,
+        wards,
+        population_table=table,
+        options=options,
+        place=place,
+        actor=caller.name,
     )
     return layer_out(stored.city, stored.layer, stored.ward_count)
 

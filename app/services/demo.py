@@ -13,12 +13,14 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from app.schemas import PlanParameters
-from app.services import layers, organisers, plans, solving
+from app.services import cities, layers, organisers, plans, solving
 from app.services.frames import stored_layer
 from gis.organisers import illustrative_organisers, write_organisers_csv
 
 CITY = "lucknow"
 ACTOR = "demo"
+#: Lucknow's place: Uttar Pradesh (LGD state code 9), Lucknow district.
+STATE, STATE_NAME, STATE_LGD, DISTRICT = "UP", "Uttar Pradesh", 9, "Lucknow"
 
 
 def load_demo(
@@ -37,12 +39,14 @@ def load_demo(
     lucknow = data_dir / "lucknow"
     raw = lucknow / "raw" / "Lucknow_ward_boundary-SHP.zip"
     census = lucknow / "census2011_wards.csv"
+    cities.ensure_state(session, STATE, STATE_NAME, STATE_LGD, actor=ACTOR)
     stored = layers.upload_layer(
         session,
         CITY,
         layers.Upload(raw.name, raw.read_bytes()),
         population_table=layers.Upload(census.name, census.read_bytes()),
         options=layers.LayerOptions(exclude_ids=("0",)),
+        place=cities.Place(STATE, DISTRICT, "Lucknow"),
         actor=ACTOR,
     )
     wards = stored_layer(session, stored.layer).wards

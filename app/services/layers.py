@@ -17,7 +17,7 @@ from app import planning
 from app.db.models import City, Ward, WardLayer, Zone
 from app.errors import NotFound
 from app.services import audit
-from app.services.cities import ensure_city, get_city
+from app.services.cities import Place, ensure_city, get_city
 from app.services.frames import multipolygon
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
@@ -89,18 +89,20 @@ def upload_layer(
     *,
     population_table: Upload | None = None,
     options: LayerOptions = LayerOptions(),
+    place: Place | None = None,
     actor: str = "api",
 ) -> StoredLayer:
     """Read, validate and store a ward layer as the city's next version and make it current.
 
-    The file is read completely before anything is written; any problem raises ``InputError`` and
-    the caller's scope rolls back, so a refused upload leaves no row behind.
+    The city must exist, or ``place`` names the state (which must exist) and the district it is
+    created in. The file is read completely before anything is written; any problem raises
+    ``InputError`` and the caller's scope rolls back, so a refused upload leaves no row behind.
     """
     with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
         layer = read_upload(Path(tmp), wards, population_table, options)
     _check_storable(layer, safe_name(wards.filename, "wards"))
 
-    city = ensure_city(session, city_code)
+    city = ensure_city(session, city_code, place, actor=actor)
     version = (
         session.scalar(select(func.max(WardLayer.version)).where(WardLayer.city_id == city.id)) or 0
     ) + 1

@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from app.schemas import LayerOut
 from gis.io import NO_NETWORK_GDAL_CONFIG
-from tests.app.apihelp import counts, expect_problem
+from tests.app.apihelp import PLACE_FORM, counts, expect_problem
 from tests.app.hostile import Base, Listener, listening, load_base
 
 pytestmark = pytest.mark.slow
@@ -42,7 +42,9 @@ def listener() -> Iterator[Listener]:
 
 
 def upload(client: TestClient, name: str, data: bytes, **form: str) -> LayerOut:
-    response = client.post("/cities/normal/layers", files={"file": (name, data)}, data=form)
+    response = client.post(
+        "/cities/normal/layers", files={"file": (name, data)}, data={**PLACE_FORM, **form}
+    )
     assert response.status_code == 201, response.text
     return LayerOut.model_validate(response.json())
 
