@@ -5,10 +5,13 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from app.services.batches import BatchView
 
 T = TypeVar("T")
 
@@ -214,3 +217,64 @@ def import_state(
     typer.echo(f"{len(result.cities) - refused} cities stored, {refused} refused", err=True)
     if refused:
         raise typer.Exit(1)
+
+
+@places_cli.command("plan-state")
+def plan_state(
+    state: StateArg,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Seconds per city's solve.")
+    ] = None,
+    tolerance: Annotated[
+        str, typer.Option("--tolerance", help="±share of the mean load per CO, or auto.")
+    ] = "0.1",
+    city: Annotated[
+        list[str] | None, typer.Option("--city", help="Only this city; repeatable.")
+    ] = None,
+) -> None:
+    """Queue one plan job per city of the state (run by `wardplan worker`); prints the batch."""
+    from app.schemas import PlanParameters
+    from app.services import batches
+    from app.settings import get_settings
+
+    params = PlanParameters(
+        tolerance="auto" if tolerance == "auto" else float(tolerance), time_limit=time_limit
+    )
+    request = batches.BatchRequest(params, {}, city or None)
+    view = in_db(
+        lambda s: _batch_lines(
+            batches.submit_batch(s, state, request, get_settings(), actor=actor())
+        )
+    )
+    for line in view:
+        typer.echo(line)
+
+
+@places_cli.command("batch")
+def batch(
+    state: StateArg,
+    batch_id: Annotated[int, typer.Argument(help="The batch's number.")],
+    cancel: Annotated[bool, typer.Option("--cancel", help="Cancel its unfinished jobs.")] = False,
+) -> None:
+    """A state plan batch: each city's job and status (and cancel it)."""
+    from app.services import batches
+
+    def work(session: Session) -> list[str]:
+        if cancel:
+            return _batch_lines(batches.cancel_batch(session, state, batch_id, actor=actor()))
+        return _batch_lines(batches.get_batch(session, state, batch_id))
+
+    for line in in_db(work):
+        typer.echo(line)
+
+
+def _batch_lines(view: BatchView) -> list[str]:
+    counts = ", ".join(f"{n} {status}" for status, n in view.counts.items())
+    lines = [f"batch {view.batch.id} of {view.state}: {counts}{' (done)' if view.done else ''}"]
+    for c in view.cities:
+        if c.job is None:
+            lines.append(f"{c.city}\trefused\t-\t{c.refused}")
+        else:
+            plan = "-" if c.job.plan_id is None else f"plan {c.job.plan_id}"
+            lines.append(f"{c.city}\t{c.job.status}\tjob {c.job.id}\t{plan}\t{c.job.error or ''}")
+    return lines
