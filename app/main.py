@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api import (
     allocate,
     centres,
+    dashboard,
     downloads,
     features,
     health,
@@ -386,6 +387,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health,
         places,
         states,
+        dashboard,
         layers,
         organisers,
         centres,

@@ -206,6 +206,17 @@ ROUTES: list[tuple[str, str, str, set[int]]] = [
     ("POST", "/cities", ADMIN, {422}),
     ("GET", C, READ, {200}),
     ("PATCH", C, ADMIN, {422}),
+    ("POST", f"/states/{STATE}/import", ADMIN, {422}),
+    ("POST", f"/states/{STATE}/plans", ADMIN, {422}),
+    ("GET", f"/states/{STATE}/plans", STATE_VIEW, {200}),
+    ("GET", f"/states/{STATE}/plans/999999", STATE_VIEW, {404}),
+    ("POST", f"/states/{STATE}/plans/999999/cancel", ADMIN, {404}),
+    ("GET", f"/states/{STATE}/figures", STATE_VIEW, {200}),
+    ("GET", f"/states/{STATE}/figures.csv", STATE_VIEW, {200}),
+    ("GET", f"/states/{STATE}/figures.xlsx", STATE_VIEW, {200}),
+    ("GET", f"/states/{STATE}/summary.pdf", STATE_VIEW, {200}),
+    ("GET", f"/states/{STATE}/dashboard", STATE_VIEW, {200}),
+    ("GET", "/national/figures", ADMIN, {200}),
 ]
 
 
@@ -237,6 +248,7 @@ def test_every_route_is_in_the_role_table() -> None:
         path = path.replace(f"/cities/{CITY}", "/cities/{city}")
         path = path.replace(f"/states/{STATE}", "/states/{state}")
         path = path.replace("/test-district", "/{district}")
+        path = path.replace("/states/{state}/plans/999999", "/states/{state}/plans/{batch_id}")
         for k, v in ids.items():
             path = path.replace(k, v)
         return path.replace(f"{CITY}-wards", "{collection_id}")
