@@ -16,7 +16,7 @@ from gis.maps import STATIC_URL
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
-<title>Wardplan — __TITLE__</title>
+<title>Wardplan — __TITLE__</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="__STATIC__/leaflet/leaflet.css">
 <script src="__STATIC__/leaflet/leaflet.js"></script>
 <style>
