@@ -39,14 +39,13 @@ def load_demo(
     lucknow = data_dir / "lucknow"
     raw = lucknow / "raw" / "Lucknow_ward_boundary-SHP.zip"
     census = lucknow / "census2011_wards.csv"
-    cities.ensure_state(session, STATE, STATE_NAME, STATE_LGD, actor=ACTOR)
+    _place_lucknow(session)
     stored = layers.upload_layer(
         session,
         CITY,
         layers.Upload(raw.name, raw.read_bytes()),
         population_table=layers.Upload(census.name, census.read_bytes()),
         options=layers.LayerOptions(exclude_ids=("0",)),
-        place=cities.Place(STATE, DISTRICT, "Lucknow"),
         actor=ACTOR,
     )
     wards = stored_layer(session, stored.layer).wards
@@ -63,3 +62,14 @@ def load_demo(
         solver="highs",
     )
     return plans.create_plan(session, CITY, config, actor=ACTOR).plan.id
+
+
+def _place_lucknow(session: Session) -> None:
+    """Lucknow in Lucknow district of Uttar Pradesh: created there, or moved there (a database from
+    before the hierarchy filed it under a placeholder)."""
+    cities.ensure_state(session, STATE, STATE_NAME, STATE_LGD, actor=ACTOR)
+    place = cities.Place(STATE, DISTRICT, "Lucknow")
+    if cities.city_state_code(session, CITY) is None:
+        cities.create_city(session, CITY, place, actor=ACTOR)
+    else:
+        cities.update_city(session, CITY, cities.CityFields(), move_to=place, actor=ACTOR)
