@@ -83,9 +83,8 @@ class StateImport:
 class Files:
     """The files a manifest names, from a folder or a zip; names are relative, ``/``-separated."""
 
-    def __init__(self, read: Callable[[str], bytes | None], names: Callable[[], list[str]]):
+    def __init__(self, read: Callable[[str], bytes | None]):
         self._read = read
-        self.names = names
 
     def read(self, name: str) -> bytes:
         data = self._read(str(PurePosixPath(name.strip().replace("\\", "/"))))
@@ -105,7 +104,7 @@ class Files:
                 raise RowRefused([f"file {name!r} is larger than {MAX_FILE // 2**20} MiB"])
             return path.read_bytes()
 
-        return cls(read, lambda: sorted(str(p.relative_to(base)) for p in base.rglob("*")))
+        return cls(read)
 
     @classmethod
     def archive(cls, data: bytes, label: str) -> Files:
@@ -127,7 +126,7 @@ class Files:
                 raise RowRefused([f"file {name!r} is larger than {MAX_FILE // 2**20} MiB"])
             return bundle.read(info)
 
-        return cls(read, lambda: sorted(members))
+        return cls(read)
 
 
 # -- the manifest ------------------------------------------------------------------------------------
@@ -339,7 +338,8 @@ def _import_row(
         place=place,
         actor=actor,
     )
-    cities.update_city(session, code, fields, actor=actor)
+    if fields != cities.CityFields():  # the row's name, LGD code or posts, for an existing city too
+        cities.update_city(session, code, fields, actor=actor)
     outcome.stored.append(
         f"ward layer version {stored.layer.version}: {stored.ward_count} wards "
         f"from {row['ward_file']}" + (f" and {table}" if table else "")
