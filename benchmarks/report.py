@@ -484,6 +484,7 @@ def render(data: Rec) -> str:
         "*and* how much contiguity costs); **check** = `solver.verify.check_plan` on every plan.",
         "",
         *_notes(),
+        *_scaleout(),
         "## How it is measured",
         "",
         "- Instances: DataMeet ward layers read with `gis.io.read_ward_layer` (Chandigarh and "
@@ -535,6 +536,16 @@ def _notes() -> list[str]:
     if not NOTES.exists():
         return []
     return [NOTES.read_text(encoding="utf-8").rstrip(), ""]
+
+
+#: The scale-out run's section (``benchmarks.scaleout`` writes it), included verbatim.
+SCALEOUT = Path(__file__).resolve().parent / "results" / "scaleout.md"
+
+
+def _scaleout() -> list[str]:
+    if not SCALEOUT.exists():
+        return []
+    return [SCALEOUT.read_text(encoding="utf-8").rstrip(), ""]
 
 
 def write_report(data: Rec, path: Path = REPORT) -> Path:
