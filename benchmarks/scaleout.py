@@ -184,6 +184,29 @@ def run_batch(workers: int, time_limit: float, logs: Path) -> Run:
     )
 
 
+def stored_run(batch_id: int, workers: int) -> Run:
+    """A finished batch's figures from the database (wall: the batch's creation to its last job's
+    end, so it includes the workers' start)."""
+    with session_scope() as session:
+        view = batches.get_batch(session, "BM", batch_id)
+        rows = session.execute(
+            select(SolveJob.status, SolveJob.started_at, SolveJob.finished_at, Plan.seconds)
+            .outerjoin(Plan, SolveJob.plan_id == Plan.id)
+            .where(SolveJob.batch_id == batch_id)
+        ).all()
+        created = view.batch.created_at
+    done = [r for r in rows if r.status == "succeeded"]
+    wall = (max(r.finished_at for r in rows) - created).total_seconds()
+    return Run(
+        workers,
+        len(rows),
+        len(done),
+        wall,
+        [(r.finished_at - r.started_at).total_seconds() for r in done],
+        [float(r.seconds) for r in done],
+    )
+
+
 def report(runs: list[Run], cities: int, time_limit: float) -> str:
     one = runs[0]
     per_job = one.wall_s / one.jobs  # one worker: the serial time per city
@@ -202,6 +225,11 @@ def report(runs: list[Run], cities: int, time_limit: float) -> str:
             f"{statistics.fmean(r.solve_s):.1f} | {r.job_overhead_s:.1f} | "
             f"{r.queue_overhead_s:.2f} |"
         )
+    for r in runs[1:]:
+        lines.append(
+            f"\nSpeed-up from 1 to {r.workers} workers: ×{one.wall_s / r.wall_s:.2f} "
+            f"(ideal ×{r.workers})."
+        )
     lines += [
         "",
         "Expected with more workers (one core each; the serial time shared, no contention):",
@@ -219,7 +247,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=5.0)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--fresh", action="store_true", help="empty the database first")
+    parser.add_argument(
+        "--stored",
+        type=int,
+        nargs="+",
+        metavar="BATCH",
+        help="report these finished batches (one per --workers entry) instead of running",
+    )
+    parser.add_argument("--note", default="", help="a sentence on the run, printed with it")
     args = parser.parse_args(argv)
+    if args.stored:
+        runs = [stored_run(b, n) for b, n in zip(args.stored, args.workers, strict=True)]
+        text = report(runs, runs[0].jobs, args.time_limit) + "\n\n" + args.note + "\n"
+        SECTION.write_text(section(text), encoding="utf-8")
+        sys.stdout.write(text)
+        return 0
     if args.fresh:
         for step in (["downgrade", "base"], ["upgrade", "head"]):
             subprocess.run([sys.executable, "-m", "alembic", *step], cwd=REPO, check=True)
