@@ -256,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--note", default="", help="a sentence on the run, printed with it")
     args = parser.parse_args(argv)
+    # stopped (e.g. by a time-out): the workers it started are stopped too (``finally`` runs)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.stored:
         runs = [stored_run(b, n) for b, n in zip(args.stored, args.workers, strict=True)]
         text = report(runs, runs[0].jobs, args.time_limit) + "\n\n" + args.note + "\n"
