@@ -668,10 +668,13 @@ def _cli_actor() -> str:
 @keys_cli.command("issue")
 def keys_issue(
     name: Annotated[str, typer.Argument(help="Who the key is for; the audit records this name.")],
-    role: Annotated[str, typer.Option("--role", help="gis, cmmu, api_client or admin.")],
+    role: Annotated[str, typer.Option("--role", help="gis, cmmu, api_client, state or admin.")],
     city: Annotated[
         str | None,
         typer.Option("--city", help="The one city the key reaches (required for gis and cmmu)."),
+    ] = None,
+    state: Annotated[
+        str | None, typer.Option("--state", help="A state key's state code (e.g. UP).")
     ] = None,
 ) -> None:
     """Issue a key and print its token once: only its hash is stored, it cannot be shown again."""
@@ -681,10 +684,10 @@ def keys_issue(
 
     try:
         with session_scope() as session:
-            issued = keys.issue(session, name, role, city, actor=_cli_actor())
+            issued = keys.issue(session, name, role, city, state=state, actor=_cli_actor())
     except DomainError as exc:
         raise _fail(exc.detail) from None
-    scope = issued.key.city_code or "all cities"
+    scope = issued.key.city_code or issued.key.state_code or "all cities"
     typer.echo(
         f"issued key {name!r} ({issued.key.role}, {scope}); its token, shown only now:", err=True
     )
@@ -728,6 +731,11 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
 def _terminate(sig: int, _frame: object) -> None:
     """SIGTERM unwinds like Ctrl-C, so an upload's parse child and temp folder are removed."""
     raise SystemExit(128 + sig)
+
+
+from app.cli_places import places_cli  # noqa: E402  (states, districts, cities)
+
+cli.add_typer(places_cli)
 
 
 def main() -> None:

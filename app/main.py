@@ -25,14 +25,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api import (
     allocate,
     centres,
+    dashboard,
     downloads,
     features,
     health,
     jobs,
     layers,
     organisers,
+    places,
     plans,
     sheets,
+    states,
 )
 from app.db.session import make_engine, make_session_factory
 from app.errors import OGC_PREFIX, PROBLEM_JSON, Unauthorized, install_handlers, problem_body
@@ -436,6 +439,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     document_public_operations(app)
     for module in (
         health,
+        places,
+        states,
+        dashboard,
         layers,
         organisers,
         centres,

@@ -485,6 +485,7 @@ def render(data: Rec) -> str:
         "",
         *_notes(),
         *_camps_section(),
+        *_scaleout(),
         "## How it is measured",
         "",
         "- Instances: DataMeet ward layers read with `gis.io.read_ward_layer` (Chandigarh and "
@@ -544,6 +545,16 @@ CAMPS = Path(__file__).resolve().parent / "CAMPS.md"
 
 def _camps_section() -> list[str]:
     return [CAMPS.read_text(encoding="utf-8").rstrip(), ""] if CAMPS.exists() else []
+
+
+#: The scale-out run's section (``benchmarks.scaleout`` writes it), included verbatim.
+SCALEOUT = Path(__file__).resolve().parent / "results" / "scaleout.md"
+
+
+def _scaleout() -> list[str]:
+    if not SCALEOUT.exists():
+        return []
+    return [SCALEOUT.read_text(encoding="utf-8").rstrip(), ""]
 
 
 def write_report(data: Rec, path: Path = REPORT) -> Path:

@@ -13,6 +13,7 @@ from app.db.session import session_scope
 from app.errors import Forbidden, NotFound, Unauthorized
 from app.schemas import CITY_CODE_PATTERN
 from app.services import keys
+from app.services.cities import city_state_code
 from app.services.keys import Principal, Role
 from app.settings import Settings
 
@@ -97,7 +98,9 @@ def require(*roles: Role, anonymous: bool = False) -> Callable[..., Principal | 
     """
 
     def dependency(
-        request: Request, principal: Annotated[Principal | None, Depends(get_principal)]
+        request: Request,
+        principal: Annotated[Principal | None, Depends(get_principal)],
+        factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
     ) -> Principal | None:
         if principal is None:
             if anonymous:
@@ -114,16 +117,35 @@ def require(*roles: Role, anonymous: bool = False) -> Callable[..., Principal | 
         city = request.path_params.get("city")
         if isinstance(city, str) and not principal.reaches(city):
             raise NotFound("city not found", f"there is no city {city!r}")
+        if principal.role is Role.STATE:
+            _within_state(principal, request.path_params, factory)
         return principal
 
     return dependency
 
 
+def _within_state(
+    principal: Principal, params: dict[str, str], factory: sessionmaker[Session]
+) -> None:
+    """A state key reaches its own state and that state's cities only: 404 for any other (the
+    body a missing one gets), so a state key never learns what other states' objects exist."""
+    state = params.get("state")
+    if state is not None and state.upper() != principal.state:
+        raise NotFound("state not found", f"there is no state {state!r}")
+    city = params.get("city")
+    if city is not None:
+        with session_scope(factory) as session:
+            found = city_state_code(session, city)
+        if found is None or found != principal.state:
+            raise NotFound("city not found", f"there is no city {city!r}")
+
+
 #: Any key: reads of a city's layers, plans, jobs (organisers' homes coarsened, see HomeReader).
-Reader = Annotated[Principal, Depends(require(Role.GIS, Role.CMMU, Role.API_CLIENT))]
+Reader = Annotated[Principal, Depends(require(Role.GIS, Role.CMMU, Role.API_CLIENT, Role.STATE))]
 #: Any key, or none (None): routes with another way in (the map page's signed links).
 MaybeReader = Annotated[
-    Principal | None, Depends(require(Role.GIS, Role.CMMU, Role.API_CLIENT, anonymous=True))
+    Principal | None,
+    Depends(require(Role.GIS, Role.CMMU, Role.API_CLIENT, Role.STATE, anonymous=True)),
 ]
 #: Keys that see organisers' exact homes (personal data).
 HomeReader = Annotated[Principal, Depends(require(Role.GIS, Role.CMMU))]
@@ -131,5 +153,9 @@ HomeReader = Annotated[Principal, Depends(require(Role.GIS, Role.CMMU))]
 GisCell = Annotated[Principal, Depends(require(Role.GIS))]
 #: The city's CMMU: plan requests, cancellations, approvals, comparisons.
 Cmmu = Annotated[Principal, Depends(require(Role.CMMU))]
+#: A state's officers (their own state only) and admins: the state's lists and dashboard.
+StateOfficer = Annotated[Principal, Depends(require(Role.STATE))]
+#: Admins only: the hierarchy's changes, imports, state plan batches, the national roll-up.
+Admin = Annotated[Principal, Depends(require())]
 #: Stateless allocation for other systems.
 ApiClient = Annotated[Principal, Depends(require(Role.API_CLIENT))]

@@ -9,6 +9,7 @@ from app.api.intake import IntakeForm
 from app.db.models import City, WardLayer
 from app.schemas import PROBLEM_RESPONSES, FeatureCollection, LayerOut
 from app.services import layers as service
+from app.services.cities import InvalidPlace, Place
 from gis.fields import FieldMapping
 
 router = APIRouter(tags=["layers"], responses=PROBLEM_RESPONSES)
@@ -84,9 +85,23 @@ def upload_layer(
     force: Annotated[
         bool, Form(description="store a new version even when identical to the current one")
     ] = False,
+    state: Annotated[
+        str | None, Form(max_length=10, description="a new city's state code, e.g. UP")
+    ] = None,
+    district: Annotated[
+        str | None, Form(max_length=200, description="a new city's district (code or name)")
+    ] = None,
+    city_name: Annotated[str | None, Form(max_length=200, description="a new city's name")] = None,
+    state_name: Annotated[
+        str | None, Form(max_length=200, description="a new state's name (created with the city)")
+    ] = None,
 ) -> LayerOut:
     """Store a new version of the city's ward layer (all or nothing) and make it current; the same
-    file, table and options as the current version answer that version (200, ``identical``)."""
+    files and options as the current version answer that version (200, ``identical``).
+
+    The city must exist (``POST /cities``), or ``state`` and ``district`` say where the new city
+    goes: the district is created when the state has none of that name, the state only when
+    ``state_name`` is given too."""
     wards = read_upload(file, "wards")
     table = (
         read_upload(population_table, "population.csv") if population_table is not None else None
@@ -107,12 +122,18 @@ def upload_layer(
         source=source or None,
         licence=licence or None,
     )
+    place = None
+    if state or district:
+        if not (state and district):
+            raise InvalidPlace("state and district go together", "name both, or neither")
+        place = Place(state, district, city_name or None, state_name or None)
     stored = service.upload_layer(
         session,
         city,
         wards,
         population_table=table,
         options=intake.options(options),
+        place=place,
         actor=caller.name,
         ward_names=intake.ward_names(),
         poverty=intake.poverty(),

@@ -93,17 +93,29 @@ class State(Base):
     id: Mapped[int] = _pk()
     code: Mapped[str] = mapped_column(unique=True, comment="e.g. UP")
     name: Mapped[str] = mapped_column(unique=True)
+    lgd_code: Mapped[int | None] = mapped_column(
+        Integer, unique=True, comment="Local Government Directory state code, when known"
+    )
 
     districts: Mapped[list[District]] = relationship(back_populates="state")
 
 
 class District(Base):
     __tablename__ = "district"
-    __table_args__ = (UniqueConstraint("state_id", "name"), _non_blank("name"))
+    __table_args__ = (
+        UniqueConstraint("state_id", "name"),
+        UniqueConstraint("state_id", "code"),
+        _non_blank("name"),
+        _non_blank("code"),
+    )
 
     id: Mapped[int] = _pk()
     state_id: Mapped[int] = mapped_column(ForeignKey("state.id"))
     name: Mapped[str]
+    code: Mapped[str] = mapped_column(comment="short name within the state, e.g. lucknow")
+    lgd_code: Mapped[int | None] = mapped_column(
+        Integer, unique=True, comment="Local Government Directory district code, when known"
+    )
 
     state: Mapped[State] = relationship(back_populates="districts")
     cities: Mapped[list[City]] = relationship(back_populates="district")
@@ -117,6 +129,8 @@ class City(Base):
         UniqueConstraint("district_id", "name"),
         _non_blank("code"),
         _non_blank("name"),
+        CheckConstraint("cos_in_post IS NULL OR cos_in_post >= 0", name="cos_non_negative"),
+        CheckConstraint("cmms_in_post IS NULL OR cmms_in_post >= 0", name="cmms_non_negative"),
         # The current layer must be one of this city's own layers (checked only when set).
         ForeignKeyConstraint(
             ["id", "current_layer_id"],
@@ -131,6 +145,11 @@ class City(Base):
     code: Mapped[str] = mapped_column(unique=True, comment="stable short name, e.g. lucknow")
     name: Mapped[str]
     current_layer_id: Mapped[int | None] = mapped_column(BigInteger)
+    lgd_code: Mapped[int | None] = mapped_column(
+        Integer, unique=True, comment="Local Government Directory code of the ULB, when known"
+    )
+    cos_in_post: Mapped[int | None] = mapped_column(Integer, comment="Community Organisers")
+    cmms_in_post: Mapped[int | None] = mapped_column(Integer, comment="City Mission Managers")
 
     district: Mapped[District] = relationship(back_populates="cities")
     zones: Mapped[list[Zone]] = relationship(back_populates="city")
@@ -404,6 +423,9 @@ class SolveJob(Base):
     created_by: Mapped[str]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    batch_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_batch.id"), index=True, comment="the state plan batch that queued it"
+    )
 
 
 class AuditEvent(Base):
@@ -427,7 +449,7 @@ class AuditEvent(Base):
 
 
 #: What an API key may do (``app.services.keys`` says which routes each role reaches).
-KEY_ROLES: Final = ("gis", "cmmu", "api_client", "admin")
+KEY_ROLES: Final = ("gis", "cmmu", "api_client", "admin", "state")
 
 
 class ApiKey(Base):
@@ -444,6 +466,7 @@ class ApiKey(Base):
             "role IN (" + ", ".join(f"'{r}'" for r in KEY_ROLES) + ")", name="role_known"
         ),
         CheckConstraint("role NOT IN ('gis', 'cmmu') OR city_code IS NOT NULL", name="city_role"),
+        CheckConstraint("role <> 'state' OR state_code IS NOT NULL", name="state_role"),
         CheckConstraint("token_sha256 ~ '^[0-9a-f]{64}$'", name="token_sha256_hex"),
     )
 
@@ -451,9 +474,29 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(unique=True, comment="recorded as the actor in the audit")
     role: Mapped[str]
     city_code: Mapped[str | None] = mapped_column(comment="the one city the key may reach")
+    state_code: Mapped[str | None] = mapped_column(comment="a state key's one state")
     token_sha256: Mapped[str] = mapped_column(
         String(64), unique=True, comment="of the token, lowercase hex; the token is never stored"
     )
     created_at: Mapped[datetime] = _created_at()
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class PlanBatch(Base):
+    """One request to plan every city of a state: one ``solve_job`` per city (``batch_id``)."""
+
+    __tablename__ = "plan_batch"
+    __table_args__ = (CheckConstraint("jsonb_typeof(refused) = 'object'", name="refused_object"),)
+
+    id: Mapped[int] = _pk()
+    state_id: Mapped[int] = mapped_column(ForeignKey("state.id"), index=True)
+    request: Mapped[dict[str, Any]] = mapped_column(
+        comment="the parameters for every city and the per-city overrides, as requested"
+    )
+    refused: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{}'::jsonb"), comment="city code → why no job was queued for it"
+    )
+    created_at: Mapped[datetime] = _created_at()
+    created_by: Mapped[str]
+    cancelled_at: Mapped[datetime | None]

@@ -13,13 +13,15 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from app.schemas import PlanParameters
-from app.services import layers, organisers, plans, solving
+from app.services import cities, layers, organisers, plans, solving
 from app.services.frames import stored_layer
 from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE
 from gis.organisers import illustrative_organisers, write_organisers_csv
 
 CITY = "lucknow"
 ACTOR = "demo"
+#: Lucknow's place: Uttar Pradesh (LGD state code 9), Lucknow district.
+STATE, STATE_NAME, STATE_LGD, DISTRICT = "UP", "Uttar Pradesh", 9, "Lucknow"
 
 
 def load_demo(
@@ -38,6 +40,7 @@ def load_demo(
     lucknow = data_dir / "lucknow"
     raw = lucknow / "raw" / "Lucknow_ward_boundary-SHP.zip"
     census = lucknow / "census2011_wards.csv"
+    _place_lucknow(session)
     stored = layers.upload_layer(
         session,
         CITY,
@@ -62,3 +65,14 @@ def load_demo(
         solver="highs",
     )
     return plans.create_plan(session, CITY, config, actor=ACTOR).plan.id
+
+
+def _place_lucknow(session: Session) -> None:
+    """Lucknow in Lucknow district of Uttar Pradesh: created there, or moved there (a database from
+    before the hierarchy filed it under a placeholder)."""
+    cities.ensure_state(session, STATE, STATE_NAME, STATE_LGD, actor=ACTOR)
+    place = cities.Place(STATE, DISTRICT, "Lucknow")
+    if cities.city_state_code(session, CITY) is None:
+        cities.create_city(session, CITY, place, actor=ACTOR)
+    else:
+        cities.update_city(session, CITY, cities.CityFields(), move_to=place, actor=ACTOR)

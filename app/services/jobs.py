@@ -71,16 +71,24 @@ def _fair_share(session: Session, settings: Settings, actor: str) -> None:
 
 
 def submit(
-    session: Session, city_code: str, params: PlanParameters, settings: Settings, *, actor: str
+    session: Session,
+    city_code: str,
+    params: PlanParameters,
+    settings: Settings,
+    *,
+    actor: str,
+    batch_id: int | None = None,
 ) -> SolveJob:
     """Check that the city can be planned, store the job and queue it, all in ``session``.
 
     Everything a solve would refuse at once (unknown city, no layer, no COs, a time limit above
-    the server's) is refused here, before anything is queued.
+    the server's) is refused here, before anything is queued. A job of a state's plan batch
+    (``batch_id``, ``app.services.batches``) is not counted against its key's fair share.
     """
     config = solving.server_config(params, settings)
     city = get_city(session, city_code)
-    _fair_share(session, settings, actor)
+    if batch_id is None:
+        _fair_share(session, settings, actor)
     layer_id = require_current_layer(city)
     if not active_organisers(session, city.id):
         raise Conflict(
@@ -95,6 +103,7 @@ def submit(
         time_limit=config.solve.time_limit,
         solver=config.solver,
         created_by=actor,
+        batch_id=batch_id,
     )
     session.add(job)
     session.flush()

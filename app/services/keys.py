@@ -27,6 +27,7 @@ from app.db.models import ApiKey
 from app.errors import Conflict, DomainError, NotFound
 from app.schemas import CITY_CODE_PATTERN
 from app.services import audit
+from app.services.cities import get_state
 
 TOKEN_PREFIX: Final = "wp_"
 NAME_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$"
@@ -40,7 +41,8 @@ class Role(StrEnum):
     GIS = "gis"  # a city's GIS cell: uploads ward layers, manages the COs, reads
     CMMU = "cmmu"  # a city mission management unit: plans, cancels, approves, compares, reads
     API_CLIENT = "api_client"  # another system: stateless /allocate and its jobs, reads
-    ADMIN = "admin"  # everything, every city
+    ADMIN = "admin"  # everything, every city, and the national roll-up of states
+    STATE = "state"  # a state mission's officers: read-only on the cities of one state
 
 
 #: Roles that belong to one city: their keys must name it.
@@ -60,6 +62,7 @@ class Principal:
     name: str
     role: Role
     city: str | None
+    state: str | None = None  # a state key's state code
 
     def sees_exact_homes(self) -> bool:
         return self.role in HOME_ROLES
@@ -79,9 +82,17 @@ def token_hash(token: str) -> str:
 
 
 def issue(
-    session: Session, name: str, role: Role | str, city: str | None = None, *, actor: str = "cli"
+    session: Session,
+    name: str,
+    role: Role | str,
+    city: str | None = None,
+    *,
+    state: str | None = None,
+    actor: str = "cli",
 ) -> Issued:
-    """A new key; its token is in the answer and nowhere else (only the hash is stored)."""
+    """A new key; its token is in the answer and nowhere else (only the hash is stored).
+
+    A ``state`` key names its state (which must exist) and no city."""
     try:
         role = Role(role)
     except ValueError as exc:
@@ -100,8 +111,15 @@ def issue(
         raise InvalidKeyRequest(
             "the key needs a city", f"a {role.value} key belongs to one city: name it"
         )
+    state = _state_scope(session, role, city, state)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(name=name, role=role.value, city_code=city, token_sha256=token_hash(token))
+    key = ApiKey(
+        name=name,
+        role=role.value,
+        city_code=city,
+        state_code=state,
+        token_sha256=token_hash(token),
+    )
     try:
         with session.begin_nested():
             session.add(key)
@@ -109,9 +127,30 @@ def issue(
         raise Conflict("key name taken", f"there is already a key named {name!r}") from exc
     session.refresh(key)
     audit.record(
-        session, actor, "key.issue", "api_key", key.id, name=name, role=role.value, city=city
+        session,
+        actor,
+        "key.issue",
+        "api_key",
+        key.id,
+        name=name,
+        role=role.value,
+        city=city,
+        state=state,
     )
     return Issued(key, token)
+
+
+def _state_scope(session: Session, role: Role, city: str | None, state: str | None) -> str | None:
+    """The state code a key is scoped to: required for a ``state`` key, refused for others."""
+    if role is not Role.STATE:
+        if state is not None:
+            raise InvalidKeyRequest("only state keys name a state", f"a {role.value} key has none")
+        return None
+    if state is None or city is not None:
+        raise InvalidKeyRequest(
+            "a state key names its state", "give the state's code (and no city) for a state key"
+        )
+    return get_state(session, state).code
 
 
 def list_keys(session: Session) -> list[ApiKey]:
@@ -142,4 +181,4 @@ def authenticate(session: Session, token: str) -> Principal | None:
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_EVERY:
         key.last_used_at = now
         session.flush()
-    return Principal(key.name, Role(key.role), key.city_code)
+    return Principal(key.name, Role(key.role), key.city_code, key.state_code)

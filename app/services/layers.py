@@ -18,7 +18,7 @@ from app import planning
 from app.db.models import City, Ward, WardLayer, Zone
 from app.errors import NotFound
 from app.services import audit
-from app.services.cities import ensure_city, get_city
+from app.services.cities import Place, ensure_city, get_city
 from app.services.frames import multipolygon
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
@@ -155,6 +155,7 @@ def upload_layer(
     *,
     population_table: Upload | None = None,
     options: LayerOptions = LayerOptions(),
+    place: Place | None = None,
     actor: str = "api",
     ward_names: Upload | None = None,
     poverty: PovertyUploads = PovertyUploads(),
@@ -162,9 +163,11 @@ def upload_layer(
 ) -> StoredLayer:
     """Read, validate and store a ward layer as the city's next version and make it current.
 
-    The file is read completely before anything is written; any problem raises ``InputError`` and
-    the caller's scope rolls back, so a refused upload leaves no row behind. The same file, table
-    and options as the current version answer that version (``identical``) unless ``force``.
+    The city must exist, or ``place`` names the state (which must exist) and the district it is
+    created in. The file is read completely before anything is written; any problem raises
+    ``InputError`` and the caller's scope rolls back, so a refused upload leaves no row behind. The
+    same files and options as the current version answer that version (``identical``) unless
+    ``force``.
     """
     if not force:
         extra = (ward_names, poverty.table, poverty.slums, poverty.zones)
@@ -176,7 +179,7 @@ def upload_layer(
         names = _ward_names(Path(tmp), ward_names, layer)
     _check_storable(layer, safe_name(wards.filename, "wards"))
 
-    city = ensure_city(session, city_code)
+    city = ensure_city(session, city_code, place, actor=actor)
     version = (
         session.scalar(select(func.max(WardLayer.version)).where(WardLayer.city_id == city.id)) or 0
     ) + 1

@@ -25,7 +25,12 @@ from app.db.session import session_scope
 from app.main import create_app
 from app.schemas import JobOut, PlanOut, ProblemDetails
 from app.services import jobs, keys
+from app.services.cities import Place
 from app.settings import get_settings
+
+#: Where the tests' new cities go: the form fields of an upload, and the same as a Place.
+PLACE_FORM = {"state": "TS", "state_name": "Test State", "district": "Test District"}
+TEST_PLACE = Place("TS", "Test District", None, "Test State")
 
 DOMAIN_TABLES = (State, District, City, Zone, WardLayer, Ward, Organiser, Plan, PlanAssignment)
 PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
@@ -72,7 +77,7 @@ def upload_lucknow(client: TestClient, city: str, files: dict[str, Path], **form
                 "file": (files["raw"].name, raw, "application/zip"),
                 "population_table": (files["census"].name, census, "text/csv"),
             },
-            data=form,
+            data={**PLACE_FORM, **form},
         )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.schemas import PlanParameters
 from app.services import layers, organisers, plans, solving
+from tests.app.apihelp import TEST_PLACE
 
 #: Ward 1's name and CO-1's name in the stored city; they must come back unchanged.
 WARD_NAME_HI = "सेक्टर १७ – चंडीगढ़"
@@ -32,7 +33,10 @@ def load_small_city(session: Session, shared_data: Path, code: str, *, approve: 
         ward = feature["properties"]["ward_id"]
         feature["properties"]["ward_name"] = WARD_NAME_HI if ward == "1" else f"Ward {ward}"
     layers.upload_layer(
-        session, code, layers.Upload("wards.geojson", json.dumps(fc, ensure_ascii=False).encode())
+        session,
+        code,
+        layers.Upload("wards.geojson", json.dumps(fc, ensure_ascii=False).encode()),
+        place=TEST_PLACE,
     )
     rows = ["organiser_id,name,home_ward"] + [
         f"CO-{k},{ORGANISER_NAME_HI if k == 1 else f'CO {k}'},{ward}"

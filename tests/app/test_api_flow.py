@@ -28,7 +28,14 @@ from app.schemas import (
     PlanOut,
     RequirementOut,
 )
-from tests.app.apihelp import expect_problem, issue_key, make_app, plan_through_job, upload_lucknow
+from tests.app.apihelp import (
+    PLACE_FORM,
+    expect_problem,
+    issue_key,
+    make_app,
+    plan_through_job,
+    upload_lucknow,
+)
 from tests.gis.pdfglyphs import pdf_text
 
 pytestmark = pytest.mark.slow
@@ -195,7 +202,9 @@ def test_another_existing_citys_plan_is_not_found(lucknow: Flow, shared_data: Pa
     client = lucknow.client
     wards = shared_data / "chandigarh" / "wards.geojson"
     with wards.open("rb") as fh:
-        created = client.post("/cities/chandigarh/layers", files={"file": (wards.name, fh)})
+        created = client.post(
+            "/cities/chandigarh/layers", files={"file": (wards.name, fh)}, data=PLACE_FORM
+        )
     assert created.status_code == 201, created.text
     expect_problem(client.get(f"/cities/chandigarh/plans/{lucknow.plan.id}"), 404)
     expect_problem(client.get(f"/cities/chandigarh/plans/{lucknow.plan.id}/map"), 404)

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.app.apihelp import PLACE_FORM
+
 CITY = "inputs"
 
 
@@ -22,7 +24,9 @@ CITY = "inputs"
 def city(client: TestClient, shared_data: Path) -> str:
     doc = json.loads((shared_data / "chandigarh" / "wards.geojson").read_text(encoding="utf-8"))
     small = json.dumps({**doc, "features": doc["features"][:6]}).encode()
-    response = client.post(f"/cities/{CITY}/layers", files={"file": ("wards.geojson", small)})
+    response = client.post(
+        f"/cities/{CITY}/layers", files={"file": ("wards.geojson", small)}, data=PLACE_FORM
+    )
     assert response.status_code == 201, response.text
     return CITY
 

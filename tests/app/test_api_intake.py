@@ -21,7 +21,7 @@ from app.db.models import Plan, Ward
 from app.schemas import LayerOut
 from gis.organisers import illustrative_organisers, write_organisers_csv
 from gis.sheets import devanagari_font
-from tests.app.apihelp import counts, expect_problem, plan_through_job
+from tests.app.apihelp import PLACE_FORM, counts, expect_problem, plan_through_job
 from tests.app.test_cli_intake import (
     households_only,
     lucknow_without_zones,
@@ -37,7 +37,7 @@ def upload(client: TestClient, city: str, wards: Path, census: Path | None, **fo
     files: dict[str, tuple[str, bytes]] = {"file": (wards.name, wards.read_bytes())}
     if census is not None:
         files["population_table"] = (census.name, census.read_bytes())
-    return client.post(f"/cities/{city}/layers", files=files, data=form)
+    return client.post(f"/cities/{city}/layers", files=files, data={**PLACE_FORM, **form})
 
 
 def plan_city(
@@ -155,7 +155,7 @@ def test_hindi_ward_names_through_the_upload_reach_the_sheets(
         "file": (wards.name, wards.read_bytes()),
         "ward_names": ("नाम.csv", names.encode("utf-8")),
     }
-    response = client.post("/cities/named/layers", files=files)
+    response = client.post("/cities/named/layers", files=files, data=PLACE_FORM)
     assert response.status_code == 201, response.text
 
     page = client.get("/cities/named/layers/1/wards", params={"limit": 1000}).json()
@@ -184,7 +184,9 @@ def test_ward_names_for_unknown_wards_are_refused(client: TestClient, shared_dat
         "file": (wards.name, wards.read_bytes()),
         "ward_names": ("names.csv", "ward_id,name_en,name_hi\n99,X,कहीं\n".encode()),
     }
-    problem = expect_problem(client.post("/cities/named2/layers", files=files), 422)
+    problem = expect_problem(
+        client.post("/cities/named2/layers", files=files, data=PLACE_FORM), 422
+    )
     assert problem.errors[0].ward_id == "99"
     assert "no such ward in the layer" in problem.errors[0].message
 
@@ -198,7 +200,7 @@ def test_poverty_table_upload_and_plan_name_each_wards_source(
         "file": (wards.name, wards.read_bytes()),
         "poverty_table": ("slum_hh.csv", ("ward_no,slum_households\n" + rows).encode()),
     }
-    response = client.post("/cities/poor/layers", files=files)
+    response = client.post("/cities/poor/layers", files=files, data=PLACE_FORM)
     assert response.status_code == 201, response.text
     plan = plan_city(client, session_factory, "poor", tmp_path)
 
@@ -226,11 +228,11 @@ def test_mumbai_slum_layer_upload_and_plan(
         "file": (wards.name, wards.read_bytes()),
         "slum_layer": (slums.name, slums.read_bytes()),
     }
-    refused = client.post("/cities/mumbai/layers", files=files)
+    refused = client.post("/cities/mumbai/layers", files=files, data=PLACE_FORM)
     assert "slum_households_total" in expect_problem(refused, 422).errors[0].message
 
     form = {"slum_households_total": "1000000"}  # ILLUSTRATIVE city total
-    response = client.post("/cities/mumbai/layers", files=files, data=form)
+    response = client.post("/cities/mumbai/layers", files=files, data={**PLACE_FORM, **form})
     assert response.status_code == 201, response.text
     layer = LayerOut.model_validate(response.json())
     assert any("fell outside every ward" in w for w in layer.warnings)
@@ -255,7 +257,7 @@ def test_lucknow_zone_layer_upload_and_plan_respecting_zones(
         "file": (wards.name, wards.read_bytes()),
         "zones_layer": (zones.name, zones.read_bytes()),
     }
-    response = client.post("/cities/lko/layers", files=files)
+    response = client.post("/cities/lko/layers", files=files, data=PLACE_FORM)
     assert response.status_code == 201, response.text
     assert "1 ward(s) lie in several zones: 96 (2 96 %, 1 4 %)" in response.json()["warnings"]
 
@@ -287,11 +289,13 @@ def test_mumbai_split_through_the_upload_and_planned(
         "file": (wards.name, wards.read_bytes()),
         "slum_layer": (slums.name, slums.read_bytes()),
     }
-    bad = client.post("/cities/split/layers", files=files, data={"split_wards": "P/N"})
+    bad = client.post(
+        "/cities/split/layers", files=files, data={**PLACE_FORM, "split_wards": "P/N"}
+    )
     assert expect_problem(bad, 422).errors[0].value == "P/N"
 
     form = {"slum_households_total": "1000000", "split_above": "40000", "split_wards": "A=2"}
-    response = client.post("/cities/split/layers", files=files, data=form)
+    response = client.post("/cities/split/layers", files=files, data={**PLACE_FORM, **form})
     assert response.status_code == 201, response.text
     assert LayerOut.model_validate(response.json()).ward_count == 40  # 39 as in the CLI, A in 2
     page = client.get("/cities/split/layers/1/wards", params={"limit": 1000}).json()

@@ -23,15 +23,17 @@ from app.db.session import session_scope
 from app.errors import Conflict
 from app.main import create_app
 from app.schemas import AllocateRequest, MapLinkOut, OrganiserOut, PlanParameters
-from app.services import jobs, keys, layers, links, organisers
+from app.services import cities, jobs, keys, layers, links, organisers
 from app.settings import MAP_CSP, get_settings
-from tests.app.apihelp import expect_problem, make_app
+from tests.app.apihelp import TEST_PLACE, expect_problem, make_app
 from tests.app.plandata import load_small_city
 
 pytestmark = pytest.mark.slow
 
 CITY, OTHER, NOWHERE = "chandigarh", "chandigarh-east", "nowhere"
-ROLES = ("anonymous", "gis", "cmmu", "api_client", "admin")
+ROLES = ("anonymous", "gis", "cmmu", "api_client", "admin", "state")
+#: The tests' cities' state (TEST_PLACE), and another state.
+STATE, OTHER_STATE = "TS", "OT"
 
 
 @dataclass
@@ -59,9 +61,17 @@ KEYS: dict[str, tuple[str, str | None]] = {
     "cmmu-east": ("cmmu", OTHER),
     "client-b": ("api_client", None),
     "revoked": ("admin", None),
+    "state-ts": ("state", STATE),
+    "state-ot": ("state", OTHER_STATE),
 }
 #: The key playing each role in the role table (all reach CITY).
-PLAYS = {"gis": "gis-chd", "cmmu": "cmmu-chd", "api_client": "client-a", "admin": "admin"}
+PLAYS = {
+    "gis": "gis-chd",
+    "cmmu": "cmmu-chd",
+    "api_client": "client-a",
+    "admin": "admin",
+    "state": "state-ts",
+}
 
 
 def _allocation_body(shared_data: Path) -> AllocateRequest:
@@ -91,15 +101,24 @@ def world(migrated_engine: Engine, shared_data: Path) -> Iterator[World]:
             with session_scope(factory) as session:
                 city = load_small_city(session, shared_data, CITY, approve=False)
                 data = (shared_data / "chandigarh" / "wards.geojson").read_bytes()
-                layers.upload_layer(session, OTHER, layers.Upload("wards.geojson", data))
+                layers.upload_layer(
+                    session, OTHER, layers.Upload("wards.geojson", data), place=TEST_PLACE
+                )
                 settings = get_settings()
                 allocation = jobs.submit_allocation(
                     session, _allocation_body(shared_data), settings, actor="client-a"
                 )
                 params = PlanParameters(tolerance=0.5, time_limit=20)
                 job = jobs.submit(session, CITY, params, settings, actor="cmmu-chd")  # stays queued
+                cities.create_state(session, OTHER_STATE, "Other State", actor="test")
                 tokens = {
-                    name: keys.issue(session, name, role, scope).token
+                    name: keys.issue(
+                        session,
+                        name,
+                        role,
+                        None if role == "state" else scope,
+                        state=scope if role == "state" else None,
+                    ).token
                     for name, (role, scope) in KEYS.items()
                 }
                 keys.revoke(session, "revoked")
@@ -122,14 +141,17 @@ def world(migrated_engine: Engine, shared_data: Path) -> Iterator[World]:
 # --- the role table ------------------------------------------------------------------------------
 
 PUBLIC, READ, HOME, GIS, CMMU, CLIENT = "public", "read", "home", "gis", "cmmu", "client"
+STATE_VIEW, ADMIN = "state_view", "admin_only"
 #: Which roles each kind of route admits (admin is always admitted).
 ADMITS = {
     PUBLIC: set(ROLES),
-    READ: {"gis", "cmmu", "api_client", "admin"},
+    READ: {"gis", "cmmu", "api_client", "admin", "state"},
     HOME: {"gis", "cmmu", "admin"},
     GIS: {"gis", "admin"},
     CMMU: {"cmmu", "admin"},
     CLIENT: {"api_client", "admin"},
+    STATE_VIEW: {"state", "admin"},
+    ADMIN: {"admin"},
 }
 P, J, A = "{plan}", "{job}", "{allocation}"
 C = f"/cities/{CITY}"
@@ -173,6 +195,28 @@ ROUTES: list[tuple[str, str, str, set[int]]] = [
     ("POST", "/allocate", CLIENT, {422}),
     ("GET", f"/jobs/{A}", CLIENT, {200}),
     ("POST", f"/jobs/{A}/cancel", CLIENT, {200, 409}),
+    ("GET", "/states", STATE_VIEW, {200}),
+    ("POST", "/states", ADMIN, {422}),
+    ("GET", f"/states/{STATE}", STATE_VIEW, {200}),
+    ("PATCH", f"/states/{STATE}", ADMIN, {422}),
+    ("GET", f"/states/{STATE}/districts", STATE_VIEW, {200}),
+    ("POST", f"/states/{STATE}/districts", ADMIN, {422}),
+    ("PATCH", f"/states/{STATE}/districts/test-district", ADMIN, {422}),
+    ("GET", "/cities", STATE_VIEW, {200}),
+    ("POST", "/cities", ADMIN, {422}),
+    ("GET", C, READ, {200}),
+    ("PATCH", C, ADMIN, {422}),
+    ("POST", f"/states/{STATE}/import", ADMIN, {422}),
+    ("POST", f"/states/{STATE}/plans", ADMIN, {422}),
+    ("GET", f"/states/{STATE}/plans", STATE_VIEW, {200}),
+    ("GET", f"/states/{STATE}/plans/999999", STATE_VIEW, {404}),
+    ("POST", f"/states/{STATE}/plans/999999/cancel", ADMIN, {404}),
+    ("GET", f"/states/{STATE}/figures", STATE_VIEW, {200}),
+    ("GET", f"/states/{STATE}/figures.csv", STATE_VIEW, {200}),
+    ("GET", f"/states/{STATE}/figures.xlsx", STATE_VIEW, {200}),
+    ("GET", f"/states/{STATE}/summary.pdf", STATE_VIEW, {200}),
+    ("GET", f"/states/{STATE}/dashboard", STATE_VIEW, {200}),
+    ("GET", "/national/figures", ADMIN, {200}),
 ]
 
 
@@ -202,6 +246,9 @@ def test_every_route_is_in_the_role_table() -> None:
 
     def generic(path: str) -> str:
         path = path.replace(f"/cities/{CITY}", "/cities/{city}")
+        path = path.replace(f"/states/{STATE}", "/states/{state}")
+        path = path.replace("/test-district", "/{district}")
+        path = path.replace("/states/{state}/plans/999999", "/states/{state}/plans/{batch_id}")
         for k, v in ids.items():
             path = path.replace(k, v)
         return path.replace(f"{CITY}-wards", "{collection_id}")
@@ -285,6 +332,56 @@ def test_another_citys_objects_answer_404_as_missing_ones(world: World, key: str
     # …and its own city answers.
     own = world.client.get(f"/cities/{OTHER}/layers", headers=world.as_(key))
     assert own.status_code == 200, own.text
+
+
+def test_a_state_key_reaches_its_states_cities_only(world: World) -> None:
+    """Another state's key gets, for every city route it may read, what a missing city gets; its
+    state's lists hold none of this state's cities; and the right state's key reads them all."""
+    checked = 0
+    for method, path, kind, passed in ROUTES:
+        if "state" not in ADMITS[kind]:
+            continue
+        theirs = _call(world, method, path, "state-ot")
+        if path.startswith(C):
+            expect_problem(theirs, 404)
+            assert _without_instance(theirs) == _no_city(CITY), path
+            missing = _call(world, method, path.replace(C, f"/cities/{NOWHERE}"), "state-ot")
+            assert _without_instance(missing) == _no_city(NOWHERE), path
+            checked += 1
+        elif f"/states/{STATE}" in path:
+            expect_problem(theirs, 404)
+            assert _without_instance(theirs)["detail"] == f"there is no state {STATE!r}"
+        mine = _call(world, method, path, "state-ts")
+        assert mine.status_code in passed, (path, mine.text)
+    assert checked >= 10
+    ot = world.client.get("/cities", headers=world.as_("state-ot"))
+    assert ot.json() == []
+    assert [
+        s["code"] for s in world.client.get("/states", headers=world.as_("state-ot")).json()
+    ] == [OTHER_STATE]
+    ts = world.client.get("/cities", headers=world.as_("state-ts")).json()
+    assert {c["code"] for c in ts} == {CITY, OTHER}
+    expect_problem(
+        world.client.get("/cities", params={"state": STATE}, headers=world.as_("state-ot")), 404
+    )
+
+
+def test_a_state_key_cannot_change_plans(world: World) -> None:
+    for method, path in (
+        ("POST", f"{C}/plans"),
+        ("POST", f"{C}/plans/{P}/approve"),
+        ("POST", f"{C}/jobs/{J}/cancel"),
+        ("POST", f"{C}/layers"),
+        ("POST", f"{C}/organisers"),
+        ("PATCH", C),
+    ):
+        response = _call(world, method, path, "state-ts")
+        assert expect_problem(response, 403).type == "/problems/forbidden", path
+    with session_scope(world.factory) as session:
+        acted = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.actor == "state-ts")
+        )
+    assert acted == 0
 
 
 def test_a_stateless_job_is_seen_only_by_the_key_that_asked(world: World) -> None:

@@ -39,7 +39,7 @@ WARD_2_WKT = (
 
 def _city(session: Session, code: str = "lucknow") -> City:
     state = State(code=f"UP-{code}", name=f"Uttar Pradesh ({code})")
-    district = District(state=state, name="Lucknow")
+    district = District(state=state, name="Lucknow", code="lucknow")
     city = City(district=district, code=code, name="Lucknow Nagar Nigam")
     session.add(city)
     session.flush()

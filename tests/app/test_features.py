@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from app.api.features import CONFORMANCE, MAX_LIMIT
 from app.db.session import session_scope
 from app.services import layers
-from tests.app.apihelp import expect_problem, issue_key, make_app
+from tests.app.apihelp import TEST_PLACE, expect_problem, issue_key, make_app
 from tests.app.plandata import ORGANISER_NAME_HI, WARD_NAME_HI, SmallCity, load_small_city
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,9 @@ def ogc(migrated_engine: Engine, shared_data: Path) -> Iterator[tuple[TestClient
                 fc = json.loads((shared_data / "chandigarh" / "wards.geojson").read_text())
                 fc["features"][0]["properties"]["ward_id"] = SLASHED_ID
                 data = json.dumps(fc).encode()
-                layers.upload_layer(session, OTHER, layers.Upload("wards.geojson", data))
+                layers.upload_layer(
+                    session, OTHER, layers.Upload("wards.geojson", data), place=TEST_PLACE
+                )
             headers = issue_key(factory, "tests-admin", "admin")
             with TestClient(make_app(factory), headers=headers) as client:
                 yield client, city

@@ -145,7 +145,7 @@ def live(
     finally:
         with session_scope(factory) as session:
             delete_city(session, CITY)
-            # the "Unassigned" state and district, when this fixture's upload made them
+            # the test state and district, when this fixture's upload made them
             made = select(State.id).where(State.id.not_in(states_before))
             session.execute(delete(District).where(District.state_id.in_(made)))
             session.execute(delete(State).where(State.id.in_(made)))

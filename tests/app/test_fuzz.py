@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.schemas import LayerOut
-from tests.app.apihelp import counts, expect_problem, issue_key, make_app
+from tests.app.apihelp import PLACE_FORM, counts, expect_problem, issue_key, make_app
 from tests.app.hostile import Base, load_base
 
 pytestmark = pytest.mark.slow
@@ -141,7 +141,7 @@ def post_and_check(
     ``form["files"]``, when there, holds more file parts (the census table).
     """
     before = counts(connection)
-    fields = {k: v for k, v in form.items() if k != "files"}
+    fields = {**PLACE_FORM, **{k: v for k, v in form.items() if k != "files"}}
     files = {"file": (name, data), **form.get("files", {})}
     response = client.post("/cities/fuzz/layers", files=files, data=fields, headers=headers)
     assert response.status_code < 500, response.text

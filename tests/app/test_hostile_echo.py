@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 from typer.testing import CliRunner
 
 from app.cli import cli
-from tests.app.apihelp import counts
+from tests.app.apihelp import PLACE_FORM, counts
 
 MARKUP = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 #: Short enough for a form field (200 characters) and a file name.
@@ -102,7 +102,7 @@ def test_the_api_escapes_and_cuts_echoed_text(
     response = client.post(
         "/cities/echo/layers",
         files={"file": (case.filename, geojson(features, case))},
-        data=case.options,
+        data={**PLACE_FORM, **case.options},
     )
     assert response.status_code in (400, 422), response.text[:2000]
     assert response.headers["content-type"] == "application/problem+json"

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.session import session_scope
 from app.services import keys
-from tests.app.apihelp import PROBLEM_KEYS, counts
+from tests.app.apihelp import PLACE_FORM, PROBLEM_KEYS, counts
 
 pytestmark = pytest.mark.slow
 
@@ -132,8 +132,13 @@ def _domain_counts(url: str) -> dict[str, int]:
 
 
 def _upload_body(content: bytes, name: str) -> bytes:
+    place = "".join(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in PLACE_FORM.items()
+    )
     return (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        place.encode()
+        + f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
         "Content-Type: application/geo+json\r\n\r\n".encode()
         + content
         + f"\r\n--{BOUNDARY}--\r\n".encode()

@@ -14,7 +14,7 @@ from app.db.models import WardLayer
 from app.services import layers
 from app.services.jobs import keep_last_bound, progress_dict
 from solver.problem import Progress
-from tests.app.apihelp import counts
+from tests.app.apihelp import PLACE_FORM, TEST_PLACE, counts
 
 
 def test_a_layer_is_dated_when_it_is_stored_not_when_the_transaction_began(
@@ -24,7 +24,9 @@ def test_a_layer_is_dated_when_it_is_stored_not_when_the_transaction_began(
     with session_factory() as session:
         began = session.scalar(select(func.now()))
         # The transaction's start stays the same however long the upload takes.
-        stored = layers.upload_layer(session, "clocked", layers.Upload("wards.geojson", data))
+        stored = layers.upload_layer(
+            session, "clocked", layers.Upload("wards.geojson", data), place=TEST_PLACE
+        )
         session.flush()
         created = session.scalar(
             select(WardLayer.created_at).where(WardLayer.id == stored.layer.id)
@@ -54,7 +56,9 @@ def test_an_identical_reupload_answers_the_current_version_unless_forced(
     data = (shared_data / "chandigarh" / "wards.geojson").read_bytes()
 
     def send(**form: str) -> Any:
-        return client.post("/cities/twice/layers", files={"file": ("w.geojson", data)}, data=form)
+        return client.post(
+            "/cities/twice/layers", files={"file": ("w.geojson", data)}, data={**PLACE_FORM, **form}
+        )
 
     first = send()
     assert first.status_code == 201, first.text

@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from app.schemas import LayerOut
 from gis.io import NO_NETWORK_GDAL_CONFIG
 from gis.sandbox import CHILD_GDAL_CONFIG, _child_env
-from tests.app.apihelp import counts, expect_problem
+from tests.app.apihelp import PLACE_FORM, counts, expect_problem
 from tests.app.hostile import Base, Listener, listening, load_base
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,9 @@ def listener() -> Iterator[Listener]:
 
 
 def upload(client: TestClient, name: str, data: bytes, **form: str) -> LayerOut:
-    response = client.post("/cities/normal/layers", files={"file": (name, data)}, data=form)
+    response = client.post(
+        "/cities/normal/layers", files={"file": (name, data)}, data={**PLACE_FORM, **form}
+    )
     assert response.status_code == 201, response.text
     return LayerOut.model_validate(response.json())
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import sessionmaker
 from app.settings import get_settings
 from gis import hindi
 from gis.organisers import illustrative_organisers, write_organisers_csv
-from tests.app.apihelp import issue_key, make_app, plan_through_job
+from tests.app.apihelp import PLACE_FORM, issue_key, make_app, plan_through_job
 from tests.browser import mapcheck
 from tests.browser.conftest import serve
 
@@ -84,6 +84,7 @@ def served(
                 uploaded = setup.post(
                     "/cities/lucknow/layers",
                     files={"file": ("lucknow_wards.geojson", fh, "application/geo+json")},
+                    data=PLACE_FORM,
                 )
             assert uploaded.status_code == 201, uploaded.text
             with roster.open("rb") as fh:
