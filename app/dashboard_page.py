@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from app.services.dashboard import CityRow, Rollup
+from gis import hindi
 from gis.maps import STATIC_URL
 
 TEMPLATE = """<!doctype html>
@@ -34,8 +35,8 @@ tr.total td{font-weight:bold;background:#f3f0e0}
 <h1>__TITLE__: cities, COs and plans</h1>
 <p class="hi">__HINDI__</p>
 <div class="controls">
- <a id="csv" href="figures.csv">CSV</a><a id="xlsx" href="figures.xlsx">XLSX</a>
- <a id="pdf" href="summary.pdf">Printable summary (PDF)</a>
+ <a id="csv" href="figures.csv__QUERY__">CSV</a><a id="xlsx" href="figures.xlsx__QUERY__">XLSX</a>
+ <a id="pdf" href="summary.pdf__QUERY__">Printable summary (PDF)</a>
  <label>Colour by <select id="colour"><option value="status">plan status</option>
  <option value="shortfall">CO shortfall</option></select></label>
  <label>Filter <input id="filter" placeholder="city or district"></label>
@@ -65,7 +66,8 @@ tr.total td{font-weight:bold;background:#f3f0e0}
     if (text.has(c)) td.className = "t";
     if (c === "name" && r.plan_id !== null) {
       const a = document.createElement("a");
-      a.href = "/cities/" + encodeURIComponent(r.city) + "/plans/" + r.plan_id + "/map";
+      a.href = data.map_urls[r.city] ||
+        "/cities/" + encodeURIComponent(r.city) + "/plans/" + r.plan_id + "/map";
       a.textContent = r.name; a.className = "plan-link"; td.appendChild(a);
     } else td.textContent = fmt(r[c]);
     return td;
@@ -135,8 +137,19 @@ HEADINGS = {
 }
 
 
-def page(title: str, rows: list[CityRow], total: Rollup | None, outlines: dict[str, Any]) -> str:
-    """The page for ``rows`` (one state's cities), with the state's total in the footer."""
+def page(
+    title: str,
+    rows: list[CityRow],
+    total: Rollup | None,
+    outlines: dict[str, Any],
+    *,
+    query: str = "",
+    map_urls: dict[str, str] | None = None,
+) -> str:
+    """The page for ``rows`` (one state's cities), with the state's total in the footer.
+
+    ``query``: appended to the download links (a signed link's, so they open without a key);
+    ``map_urls``: each planned city's signed plan-map link, followed from the table."""
     head = "".join(
         f'<th data-key="{k}" class="{"t" if k in ("district", "name", "plan_status") else ""}">'
         f"{html.escape(v)}</th>"
@@ -149,12 +162,18 @@ def page(title: str, rows: list[CityRow], total: Rollup | None, outlines: dict[s
         else ("<td class='t'>Total</td>" if k == "name" else "<td></td>")
         for k in HEADINGS
     )
-    data = {"columns": list(HEADINGS), "rows": [asdict(r) for r in rows], "outlines": outlines}
+    data = {
+        "columns": list(HEADINGS),
+        "rows": [asdict(r) for r in rows],
+        "outlines": outlines,
+        "map_urls": map_urls or {},
+    }
     embedded = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     return (
         TEMPLATE.replace("__STATIC__", STATIC_URL)
         .replace("__TITLE__", html.escape(title))
-        .replace("__HINDI__", html.escape(f"{title}: शहर, सामुदायिक संगठक (CO) और योजनाएँ"))
+        .replace("__HINDI__", html.escape(f"{title}: शहर, {hindi.CO} (CO) और योजनाएँ"))
+        .replace("__QUERY__", html.escape(f"?{query}" if query else ""))
         .replace("__HEAD__", head)
         .replace("__FOOT__", foot)
         .replace("__DATA__", embedded)

@@ -423,6 +423,13 @@ class MapLinkOut(_Out):
     exact_homes: bool = Field(description="False: CO homes rounded to 0.01° (about 1 km)")
 
 
+class StateLinkOut(_Out):
+    """A link to a state's dashboard that a browser opens without a key, until ``expires_at``."""
+
+    url: str = Field(description="path of the dashboard page, with its expiry and signature")
+    expires_at: datetime
+
+
 class WardChange(_Out):
     ward_id: str
     organiser_a: str | None

@@ -13,6 +13,7 @@ import matplotlib as mpl
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from gis import hindi
 from gis.sheets import devanagari_font
 
 #: Column headings, English / Hindi.
@@ -56,7 +57,7 @@ def state_summary_pdf(
         for number, page in enumerate(pages, start=1):
             figure = Figure(figsize=(11.69, 8.27))
             figure.text(0.03, 0.95, f"{state}: Community Organisers required and in post", size=15)
-            figure.text(0.03, 0.91, f"{state}: आवश्यक और कार्यरत सामुदायिक संगठक (CO)", size=12)
+            figure.text(0.03, 0.91, f"{state}: आवश्यक और कार्यरत {hindi.CO} (CO)", size=12)
             figure.text(
                 0.97, 0.95, f"printed {printed} · page {number}/{len(pages)}", size=8, ha="right"
             )

@@ -47,7 +47,7 @@ echo "       (open it in a browser: a signed link, valid 7 days; POST …/plans/
 echo "Print: curl -H \"Authorization: Bearer \$KEY\" -o city.pdf http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/sheet.pdf"
 echo "API:   http://127.0.0.1:$port/docs (open); every other route needs the key, see README"
 echo "Jobs:  POST http://127.0.0.1:$port/cities/lucknow/plans → a job a worker solves (see README)"
-echo "State: curl -H \"Authorization: Bearer \$KEY\" -o up.html http://127.0.0.1:$port/states/UP/dashboard (the state view; figures.csv|.xlsx, summary.pdf)"
+echo "State: curl -H \"Authorization: Bearer \$KEY\" -X POST http://127.0.0.1:$port/states/UP/dashboard-link → a signed link to the state view (cities, COs required and in post, plan status; CSV, XLSX, PDF)"
 # A solve worker beside the API, both stopped with the script (Ctrl-C, or SIGINT to make).
 start uv run wardplan worker
 run uv run uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$port"

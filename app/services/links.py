@@ -1,5 +1,6 @@
-"""Signed map links: a browser cannot send an API key, so a key holder asks for a link to one
-plan's map page, which works without a key until it expires.
+"""Signed links: a browser cannot send an API key, so a key holder asks for a link to one plan's
+map page (or a state officer for the state's dashboard), which works without a key until it
+expires.
 
 The link carries its expiry and whether it may show exact homes (only when the key that asked for
 it may see them); an HMAC-SHA256 over the city, plan, expiry and that flag, under the server's
@@ -69,3 +70,37 @@ def verify(
         return False
     expected = _signature(secret, city, plan_id, expires, homes == "exact")
     return hmac.compare_digest(expected, sig)
+
+
+def _state_signature(secret: bytes, state: str, expires: int) -> str:
+    message = f"state|{state}|{expires}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class StateLink:
+    """A signed link to a state's dashboard; ``query`` also opens its downloads (figures CSV and
+    XLSX, the printable summary) until ``expires``."""
+
+    state: str
+    expires: int
+    query: str
+
+    @property
+    def url(self) -> str:
+        return f"/states/{self.state}/dashboard?{self.query}"
+
+
+def sign_state(secret: bytes, state: str, *, ttl_s: int, now: float | None = None) -> StateLink:
+    expires = int((time.time() if now is None else now) + ttl_s)
+    query = urlencode({"expires": expires, "sig": _state_signature(secret, state, expires)})
+    return StateLink(state, expires, query)
+
+
+def verify_state(
+    secret: bytes, state: str, *, expires: int, sig: str, now: float | None = None
+) -> bool:
+    """True when the state link is the server's own and has not expired."""
+    if not sig.isascii() or expires < (time.time() if now is None else now):
+        return False
+    return hmac.compare_digest(_state_signature(secret, state, expires), sig)

@@ -152,3 +152,37 @@ def test_a_state_key_sees_its_state_only_and_the_admin_the_nation(dash: Dash) ->
     assert nation["cities"] == sum(s["cities"] for s in national["states"])
     assert nation["sums"]["population"] == sum(s["sums"]["population"] for s in national["states"])
     assert states["TS"]["sums"]["population"] == 2 * dash.population
+
+
+def test_a_signed_link_opens_the_dashboard_its_downloads_and_plan_maps_without_a_key(
+    dash: Dash,
+) -> None:
+    made = dash.admin.post("/states/TS/dashboard-link", headers=dash.ts)
+    assert made.status_code == 200, made.text
+    url = made.json()["url"]
+    path, query = url.split("?", 1)
+    assert path == "/states/TS/dashboard"
+    anon = TestClient(dash.admin.app)  # no key at all, as a browser
+    expect_problem(anon.get("/states/TS/dashboard"), 401)
+    opened = anon.get(url)
+    assert opened.status_code == 200, opened.text
+    page = opened.text
+    for download in ("figures.csv", "figures.xlsx", "summary.pdf"):
+        assert f'href="{download}?{query.replace("&", "&amp;")}"' in page
+        assert anon.get(f"/states/TS/{download}?{query}").status_code == 200
+    # the link is the server's own, for this state only, and cannot be changed
+    expires, sig = (part.split("=", 1)[1] for part in query.split("&"))
+    forged = "0" if sig[-1] != "0" else "1"
+    expect_problem(anon.get(f"/states/TS/dashboard?expires={expires}&sig={sig[:-1]}{forged}"), 401)
+    expect_problem(anon.get(f"/states/TS/dashboard?expires={int(expires) + 1}&sig={sig}"), 401)
+    expect_problem(anon.get(f"/states/OT/dashboard?{query}"), 401)
+    expect_problem(anon.get(f"/states/TS/figures?{query}"), 401)  # the JSON API needs a key
+    # each planned city's name opens its plan map through a signed link, homes rounded
+    embedded = page.split('<script id="figures" type="application/json">', 1)[1]
+    data = json.loads(embedded.split("</script>", 1)[0])
+    assert set(data["map_urls"]) == {"chd-approved", "chd-draft"}
+    map_url = data["map_urls"]["chd-approved"]
+    assert "homes=coarse" in map_url
+    assert anon.get(map_url).status_code == 200
+    # another state's key cannot ask for the link
+    expect_problem(dash.admin.post("/states/TS/dashboard-link", headers=dash.ot), 404)

@@ -4,6 +4,8 @@ filtering, and the click through to a city's plan map. Rolled back at the end of
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,8 +116,42 @@ def test_the_dashboard_in_chromium(browser: Browser, served: Served, artifacts: 
         page.screenshot(path=str(artifacts / "state-dashboard.png"), full_page=True)
         # click through to the approved city's plan map
         page.click("tr[data-city=chd-approved] a.plan-link")
-        page.wait_for_url(f"**/cities/chd-approved/plans/{served.plan_id}/map")
+        page.wait_for_url(f"**/cities/chd-approved/plans/{served.plan_id}/map?*")  # signed
         page.wait_for_function("() => window.wardplan && window.wardplan.layers")
         assert log.errors == []
     finally:
         page.context.close()
+
+
+def test_a_state_officer_opens_the_signed_link_in_a_plain_browser(
+    browser: Browser, served: Served
+) -> None:
+    """No key in the browser: the signed dashboard link opens the page, its CSV download and
+    the click through to a city's plan map."""
+    request = urllib.request.Request(
+        f"{served.base}/states/TS/dashboard-link", method="POST", headers=served.headers
+    )
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        url = json.loads(reply.read())["url"]
+    context = browser.new_context(viewport={"width": 1400, "height": 900})  # no key header
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        refused = page.goto(f"{served.base}/states/TS/dashboard")
+        assert refused is not None
+        assert refused.status == 401
+        opened = page.goto(f"{served.base}{url}", wait_until="load")
+        assert opened is not None
+        assert opened.status == 200
+        page.wait_for_function("() => window.wardplanState && window.wardplanState.layer")
+        with page.expect_download() as download:
+            page.click("#csv")
+        rows = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+        assert len(rows) == 1 + 3  # the header and the state's three cities
+        page.click("tr[data-city=chd-approved] a.plan-link")
+        page.wait_for_url(f"**/cities/chd-approved/plans/{served.plan_id}/map?*")
+        page.wait_for_function("() => window.wardplan && window.wardplan.layers")
+        assert errors == []
+    finally:
+        context.close()
