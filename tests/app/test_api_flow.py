@@ -28,6 +28,7 @@ from app.schemas import (
     PlanOut,
     RequirementOut,
 )
+from gis import hindi
 from tests.app.apihelp import (
     PLACE_FORM,
     expect_problem,
@@ -349,7 +350,7 @@ def test_community_centres_on_the_map_and_the_co_sheet(lucknow: Flow, tmp_path: 
     page = client.get(f"/cities/lucknow/plans/{plan_id}/map").text
     assert "Centre &lt;b&gt;1&lt;/b&gt; केंद्र" in page  # escaped: markup shown as text
     assert "<b>1</b>" not in page
-    assert f"संपर्क केंद्र {owner}" in page
+    assert f"{hindi.CONTACT_POINT} {owner}" in page  # the letter's word for the contact point
     sheet = client.get(f"/cities/lucknow/plans/{plan_id}/organisers/{owner}/sheet.pdf")
     assert sheet.status_code == 200
     pdf = tmp_path / "co.pdf"
