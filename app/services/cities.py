@@ -356,6 +356,13 @@ def ensure_city(session: Session, code: str, place: Place | None = None, *, acto
     return get_city(session, code, lock=True)
 
 
+def check_place(session: Session, code: str, place: Place | None) -> None:
+    """Refuse ``place`` when the city exists elsewhere (nothing to check for a new city)."""
+    existing = session.scalars(select(City).where(City.code == code)).one_or_none()
+    if existing is not None and place is not None:
+        _same_place(session, existing, place)
+
+
 def _same_place(session: Session, city: City, place: Place) -> None:
     district = session.get_one(District, city.district_id)
     state = session.get_one(State, district.state_id)

@@ -340,11 +340,18 @@ def _import_row(
     )
     if fields != cities.CityFields():  # the row's name, LGD code or posts, for an existing city too
         cities.update_city(session, code, fields, actor=actor)
-    outcome.stored.append(
-        f"ward layer version {stored.layer.version}: {stored.ward_count} wards "
-        f"from {row['ward_file']}" + (f" and {table}" if table else "")
-    )
-    outcome.repaired.extend(stored.warnings)
+    files_named = f"{row['ward_file']}" + (f" and {table}" if table else "")
+    if stored.identical:  # the same files and options as the city's current version
+        outcome.stored.append(
+            f"ward layer unchanged: {files_named} identical to version {stored.layer.version} "
+            f"({stored.ward_count} wards); nothing new stored"
+        )
+    else:
+        outcome.stored.append(
+            f"ward layer version {stored.layer.version}: {stored.ward_count} wards "
+            f"from {files_named}"
+        )
+        outcome.repaired.extend(stored.warnings)
     if row.get("organisers"):
         name = row["organisers"]
         result = organisers.import_organisers(

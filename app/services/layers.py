@@ -18,7 +18,7 @@ from app import planning
 from app.db.models import City, Ward, WardLayer, Zone
 from app.errors import NotFound
 from app.services import audit
-from app.services.cities import Place, ensure_city, get_city
+from app.services.cities import Place, check_place, ensure_city, get_city
 from app.services.frames import multipolygon
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
@@ -170,6 +170,7 @@ def upload_layer(
     ``force``.
     """
     if not force:
+        check_place(session, city_code, place)  # a conflicting place is refused even then
         extra = (ward_names, poverty.table, poverty.slums, poverty.zones)
         same = identical_current(session, city_code, (wards, population_table, *extra), options)
         if same is not None:

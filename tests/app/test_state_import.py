@@ -82,10 +82,11 @@ def test_a_zip_with_its_manifest(
 ) -> None:
     result = _import(client, folder.zip(tmp_path / "state.zip"))
     _check(result, db_connection, folder)
-    # the same import again: new layer versions, the same answer
+    # the same import again: the same answer, and no new layer versions (identical files)
     again = _import(client, folder.zip(tmp_path / "state.zip"))
     assert [c.status for c in again.cities] == [c.status for c in result.cities]
-    assert any("version 2" in s for s in again.cities[0].stored)
+    assert any("identical to version 1" in s for s in again.cities[0].stored)
+    assert not any("version 2" in s for c in again.cities for s in c.stored)
 
 
 def test_an_xlsx_manifest_beside_the_zip(
