@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from app import planning, printing
 from app.checking import check_plan_dir
+from app.cli_replan import register as _register_replan
 from app.settings import MapSettings
 from gis.errors import InputError
 from gis.fields import FieldMapping
@@ -610,6 +611,9 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
     except DomainError as exc:
         raise _fail(exc.detail) from None
     typer.echo(f"revoked key {name!r}")
+
+
+_register_replan(cli)
 
 
 def main() -> None:

@@ -89,6 +89,11 @@ def apply_moves(problem: Problem, assignment: Sequence[int], moves: Mapping[str,
     errors += [f"organiser {o} is not in the plan" for o in moves.values() if o not in org]
     if errors:
         raise ValueError("; ".join(dict.fromkeys(errors)))
+    same = [
+        f"ward {w} is already with {o}" for w, o in moves.items() if assignment[unit[w]] == org[o]
+    ]
+    if same:
+        raise ValueError("; ".join(same))
     out = list(assignment)
     for w, o in moves.items():
         out[unit[w]] = org[o]

@@ -173,6 +173,6 @@ def _pin_refusal(problem: Problem, sol: Solution, broken: Sequence[str], km: flo
     pins = ", ".join(f"ward {p.replace('=', ' with ')}" for p in broken)
     limit = pin_cost(problem, km) - 1.0
     if sol.bound is not None and sol.bound > limit / 2.0:
-        return f"no plan keeps every pin: {pins} cannot be kept (proved)"
+        return f"no plan keeps every pin (proved); the best plan gives up {pins}"
     why = "optimal" if sol.status is Status.OPTIMAL else "the best found in time"
     return f"the plan {why} breaks {pins}; not proved impossible: allow more time"
