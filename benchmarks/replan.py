@@ -77,12 +77,14 @@ def _figures(problem: Problem, base: dict[str, str], r: Replan) -> dict[str, obj
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--tolerance", type=float, default=0.2)
     args = ap.parse_args()
     wards = DATA / "wards.geojson"
     out: dict[str, object] = {
         "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
         "time_limit_s": args.time_limit,
+        "tolerance": args.tolerance,
         "scenarios": {},
     }
     with tempfile.TemporaryDirectory() as d:
@@ -90,7 +92,7 @@ def main() -> None:
         _wardplan("example-organisers", wards, "--count", "20", "--out", tmp / "organisers.csv")
         limit = str(args.time_limit)
         _wardplan("allocate", wards, "--organisers", tmp / "organisers.csv", "--out", tmp / "plan",
-                  "--time-limit", limit)  # fmt: skip
+                  "--time-limit", limit, "--tolerance", str(args.tolerance))  # fmt: skip
         parent = read_plan_folder(tmp / "plan")
         out["parent"] = parent.report["summary"]
         params = SolveParams(tolerance=parent.tolerance, time_limit=args.time_limit)

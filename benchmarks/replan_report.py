@@ -33,8 +33,11 @@ def section(path: Path = RESULTS) -> list[str]:
         "## Re-plan against a fresh plan (issue 13)",
         "",
         "Regenerate: `uv run python -m benchmarks.replan --time-limit "
-        f"{data['time_limit_s']:g}` then `uv run python -m benchmarks.report`. Lucknow's 110 wards "
-        "(`../shared/data/lucknow/wards.geojson`), 20 illustrative COs (seed 2017) at ±10 %; the "
+        f"{data['time_limit_s']:g} --tolerance {data['tolerance']:g}` then "
+        "`uv run python -m benchmarks.report`. Lucknow's 110 wards "
+        "(`../shared/data/lucknow/wards.geojson`), 20 illustrative COs (seed 2017) at "
+        f"±{data['tolerance'] * 100:g} % (at ±10 % 22 COs are infeasible: a pocket of wards 1 and "
+        "10 behind ward 21 forces ±17.4 %); the "
         f"approved plan: {data['parent']}. Each scenario changes the roster and solves twice with "
         f"{data['time_limit_s']:g} s each: the re-plan (fewest poor households moved, then nearness; "
         "`solver/replan.py`) and a fresh plan; moves are counted against the approved plan (wards "
