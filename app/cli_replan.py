@@ -154,11 +154,11 @@ def replan_cmd(
         )
         backend = make_backend("highs", seed=seed)
         stable = replan(problem, parent.mapping(), params, pins=pins, backend=backend)
+        if stable.plan is None:
+            raise _fail(f"no re-plan: {stable.refusal}", 1)
         fresh = replan(problem, {}, params, pins=pins, backend=backend)
     except (InputError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    if stable.plan is None:
-        raise _fail(f"no re-plan: {stable.refusal}", 1)
     _compare(problem, parent, stable, fresh)
     report = _replan_report(parent, organisers, pins, stable, fresh, problem)
     try:

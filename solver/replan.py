@@ -155,6 +155,12 @@ def replan(
     km = default_stability_km(problem) if stability_km is None else stability_km
     if not (math.isfinite(km) and km >= 0):
         raise ValueError(f"stability cost {km!r} must be a number of km ≥ 0")
+    too_heavy = _heavy_pins(problem, pinned, params.tolerance)
+    if too_heavy:
+        refused = Solution(
+            Status.INFEASIBLE, None, None, None, params.tolerance, "", "", 0.0, too_heavy
+        )
+        return Replan(refused, None, None, None, km, too_heavy)
     sol = solve(stable_problem(problem, pos, pinned, km), params, backend, on_progress)
     if sol.assignment is None:
         return Replan(sol, None, None, None, km, refusal=sol.describe())
@@ -167,6 +173,24 @@ def replan(
     if broken:
         return Replan(sol, None, None, None, km, _pin_refusal(problem, sol, broken, km), broken)
     return Replan(sol, plan, verify.objective(problem, plan), changes(problem, pos, plan), km)
+
+
+def _heavy_pins(problem: Problem, pins: Mapping[int, int], tolerance: float | None) -> str:
+    """Why the pins alone break the balance (without solving), or ``""``."""
+    if tolerance is None:
+        return ""
+    hi = problem.load_bounds(tolerance)[1]
+    reasons = []
+    for j, oid in enumerate(problem.organiser_ids):
+        units = [i for i, pj in sorted(pins.items()) if pj == j]
+        load = math.fsum(problem.weights[i] for i in units)
+        if load > hi * (1 + 1e-9):
+            wards = ", ".join(problem.unit_ids[i] for i in units)
+            reasons.append(
+                f"the pins give {oid} wards {wards} with {load:,.0f} poor households, more than "
+                f"one CO's largest share {hi:,.0f} at ±{tolerance * 100:.1f} %"
+            )
+    return "; ".join(reasons)
 
 
 def _pin_refusal(problem: Problem, sol: Solution, broken: Sequence[str], km: float) -> str:

@@ -125,3 +125,11 @@ def test_moves_naming_unknown_wards_or_organisers_fail() -> None:
         check_edit(p, base, {"99": "CO7"}, 0.1)
     with pytest.raises(ValueError, match="not WARD=CO"):
         parse_moves(["57"])
+
+
+def test_pins_heavier_than_one_cos_share_are_refused_without_solving() -> None:
+    p = rows_problem([(0, 0), (1, 0), (2, 0)])
+    out = replan(p, ROWS, PARAMS, pins={"r0c0": "CO1", "r2c2": "CO1", "r1c1": "CO1", "r0c1": "CO1"})
+    assert out.plan is None
+    assert out.solution.status is Status.INFEASIBLE
+    assert out.refusal.startswith("the pins give CO1 wards r0c0, r0c1, r1c1, r2c2 with 40 poor")
