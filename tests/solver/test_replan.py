@@ -133,3 +133,11 @@ def test_pins_heavier_than_one_cos_share_are_refused_without_solving() -> None:
     assert out.plan is None
     assert out.solution.status is Status.INFEASIBLE
     assert out.refusal.startswith("the pins give CO1 wards r0c0, r0c1, r1c1, r2c2 with 40 poor")
+
+
+def test_the_piece_with_the_home_ward_is_the_main_piece() -> None:
+    p = rows_problem([(0, 0), (1, 0), (2, 0)])
+    base = [int(ROWS[u][2]) for u in p.unit_ids]
+    home = {0: p.unit_ids.index("r0c2")}
+    out = check_edit(p, base, {"r0c1": "CO1"}, None, home_units=home)
+    assert out.breaks == ("CO0's area would fall into 2 pieces: ward r0c0 cut off from the rest",)
