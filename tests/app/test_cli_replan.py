@@ -97,6 +97,9 @@ def test_replan_after_a_co_leaves_moves_fewer_households_than_a_fresh_plan(
     assert report["households_moved"] <= sum_moved(report["fresh_plan"]["wards_moved"], out)
     assert report["status"] in ("optimal", "feasible")
     assert report["gap"] is not None
+    # the distance bound an edit of this plan is measured against is the fresh plan's
+    assert report["bound"] <= report["objective"] == report["distance"]
+    assert report["stability_objective"] >= report["distance"]
     assert "fresh plan" in text
     assert "poor households moved" in text
     assert run("check", out)[0] == 0
