@@ -33,6 +33,7 @@ from app.cli_intake import (
     unnumbered_rule,
     with_poverty,
 )
+from app.cli_replan import register as _register_replan
 from app.settings import MapSettings
 from gis.errors import InputError, shown
 from gis.fields import FieldMapping
@@ -736,6 +737,7 @@ def _terminate(sig: int, _frame: object) -> None:
 from app.cli_places import places_cli  # noqa: E402  (states, districts, cities)
 
 cli.add_typer(places_cli)
+_register_replan(cli)
 
 
 def main() -> None:

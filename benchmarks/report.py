@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.replan_report import section as replan_section
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 REPORT = ROOT / "BENCHMARKS.md"
@@ -517,6 +519,7 @@ def render(data: Rec) -> str:
     ]
     for r in data["instances"]:
         lines += detail(r)
+    lines += replan_section()
     lines += [
         "## Data credit",
         "",

@@ -1,0 +1,202 @@
+"""Re-plan with the fewest changes, and pinned wards.
+
+A re-plan solves the same exact model as a fresh plan (every constraint: coverage, one connected
+area per organiser, balance, zones; proved by the same methods, :func:`solver.solve.solve`) on a
+problem whose distances carry two extra costs:
+
+- **stability**: a ward given to an organiser other than its current one costs ``stability_km``
+  more per poor household, as if each moved household were carried that much further. The
+  default is :data:`STABILITY_FACTOR` × the longest ward-to-home distance of the city, so moving a
+  household always costs more than any distance its move can save: keeping households with their
+  organiser comes first, nearness to home second. Wards whose organiser left (or that are new in
+  the layer) have no current organiser and move freely; a new organiser starts empty and the
+  model's rule "every organiser gets at least one ward" gives them an area.
+- **pins**: a pinned ward given to another organiser costs ``pin_cost``, more than the whole
+  objective of any plan that keeps every pin. So the optimum keeps the pins whenever a plan can;
+  when the best plan found still breaks a pin and the proven bound exceeds that total, no plan
+  keeps the pins, proved, and the answer names the pins it could not keep.
+
+The solution's objective and bound are in these combined units (the gap is proved on them); the
+plain distance and the households moved are reported beside them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from solver import verify
+from solver.backends import Backend
+from solver.params import SolveParams
+from solver.problem import Problem, Solution, Status
+from solver.solve import ProgressFn, solve
+
+#: Default cost of moving one poor household, in multiples of the longest ward-to-home distance.
+STABILITY_FACTOR = 4.0
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a plan changes against a base: the wards that leave their (still present) organiser,
+    their poor households, and every organiser who gains or loses a ward."""
+
+    wards_moved: tuple[str, ...]
+    households_moved: float
+    organisers_affected: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Replan:
+    """A re-plan's answer. ``solution`` is in the combined units (see the module); ``plan`` is
+    ``None`` when refused (``refusal`` says why, naming pins)."""
+
+    solution: Solution
+    plan: tuple[int, ...] | None
+    distance: float | None
+    changes: Changes | None
+    stability_km: float
+    refusal: str = ""
+    broken_pins: tuple[str, ...] = ()
+
+
+def base_positions(problem: Problem, base: Mapping[str, str]) -> tuple[int | None, ...]:
+    """Each unit's current organiser position from ``{ward_id: organiser_id}``; ``None`` for a
+    ward new in the layer or whose organiser is no longer on the roster."""
+    org = {o: j for j, o in enumerate(problem.organiser_ids)}
+    return tuple(org.get(base.get(u, "")) for u in problem.unit_ids)
+
+
+def pin_positions(problem: Problem, pins: Mapping[str, str]) -> dict[int, int]:
+    """``{ward_id: organiser_id}`` → positions; ``ValueError`` naming an unknown ward or
+    organiser, or a ward without poor households (a pin is kept through its households)."""
+    unit = {u: i for i, u in enumerate(problem.unit_ids)}
+    org = {o: j for j, o in enumerate(problem.organiser_ids)}
+    out: dict[int, int] = {}
+    for w, o in pins.items():
+        if w not in unit:
+            raise ValueError(f"pin {w}={o}: ward {w} is not in the layer")
+        if o not in org:
+            raise ValueError(f"pin {w}={o}: organiser {o} is not on the roster")
+        if problem.weights[unit[w]] <= 0:
+            raise ValueError(f"pin {w}={o}: ward {w} has no poor households, it cannot be pinned")
+        out[unit[w]] = org[o]
+    return out
+
+
+def changes(problem: Problem, base: Sequence[int | None], plan: Sequence[int]) -> Changes:
+    moved = [i for i, (b, a) in enumerate(zip(base, plan, strict=True)) if b is not None and b != a]
+    touched = {plan[i] for i in moved} | {b for i in moved if (b := base[i]) is not None}
+    touched |= {a for b, a in zip(base, plan, strict=True) if b is None}
+    return Changes(
+        wards_moved=tuple(problem.unit_ids[i] for i in moved),
+        households_moved=math.fsum(problem.weights[i] for i in moved),
+        organisers_affected=tuple(problem.organiser_ids[j] for j in sorted(touched)),
+    )
+
+
+def default_stability_km(problem: Problem) -> float:
+    longest = max((d for row in problem.distance_km for d in row), default=0.0)
+    return STABILITY_FACTOR * max(longest, 1.0)
+
+
+def pin_cost(problem: Problem, stability_km: float) -> float:
+    """More than the combined objective of any plan that keeps every pin."""
+    worst = math.fsum(
+        w * (max(row) + stability_km)
+        for w, row in zip(problem.weights, problem.distance_km, strict=True)
+    )
+    return 2.0 * worst + 1.0
+
+
+def stable_problem(
+    problem: Problem,
+    base: Sequence[int | None],
+    pins: Mapping[int, int],
+    stability_km: float,
+) -> Problem:
+    """``problem`` with the stability and pin costs added to its distances (see the module)."""
+    big = pin_cost(problem, stability_km)
+    rows = []
+    for i, row in enumerate(problem.distance_km):
+        b, pin, w = base[i], pins.get(i), problem.weights[i]
+        rows.append(
+            tuple(
+                d
+                + (stability_km if b is not None and j != b else 0.0)
+                + (big / w if pin is not None and j != pin else 0.0)
+                for j, d in enumerate(row)
+            )
+        )
+    return Problem(
+        problem.unit_ids,
+        problem.weights,
+        problem.edges,
+        problem.organiser_ids,
+        tuple(rows),
+        problem.zones,
+    )
+
+
+def replan(
+    problem: Problem,
+    base: Mapping[str, str],
+    params: SolveParams,
+    *,
+    pins: Mapping[str, str] | None = None,
+    stability_km: float | None = None,
+    backend: Backend | None = None,
+    on_progress: ProgressFn | None = None,
+) -> Replan:
+    """The plan closest to ``base`` (``{ward_id: organiser_id}``; empty: a fresh plan that keeps
+    the pins), nearest to home among those; see the module for what is proved."""
+    pos = base_positions(problem, base)
+    pinned = pin_positions(problem, pins or {})
+    km = default_stability_km(problem) if stability_km is None else stability_km
+    if not (math.isfinite(km) and km >= 0):
+        raise ValueError(f"stability cost {km!r} must be a number of km ≥ 0")
+    too_heavy = _heavy_pins(problem, pinned, params.tolerance)
+    if too_heavy:
+        refused = Solution(
+            Status.INFEASIBLE, None, None, None, params.tolerance, "", "", 0.0, too_heavy
+        )
+        return Replan(refused, None, None, None, km, too_heavy)
+    sol = solve(stable_problem(problem, pos, pinned, km), params, backend, on_progress)
+    if sol.assignment is None:
+        return Replan(sol, None, None, None, km, refusal=sol.describe())
+    plan = sol.assignment
+    broken = tuple(
+        f"{problem.unit_ids[i]}={problem.organiser_ids[j]}"
+        for i, j in sorted(pinned.items())
+        if plan[i] != j
+    )
+    if broken:
+        return Replan(sol, None, None, None, km, _pin_refusal(problem, sol, broken, km), broken)
+    return Replan(sol, plan, verify.objective(problem, plan), changes(problem, pos, plan), km)
+
+
+def _heavy_pins(problem: Problem, pins: Mapping[int, int], tolerance: float | None) -> str:
+    """Why the pins alone break the balance (without solving), or ``""``."""
+    if tolerance is None:
+        return ""
+    hi = problem.load_bounds(tolerance)[1]
+    reasons = []
+    for j, oid in enumerate(problem.organiser_ids):
+        units = [i for i, pj in sorted(pins.items()) if pj == j]
+        load = math.fsum(problem.weights[i] for i in units)
+        if load > hi * (1 + 1e-9):
+            wards = ", ".join(problem.unit_ids[i] for i in units)
+            reasons.append(
+                f"the pins give {oid} wards {wards} with {load:,.0f} poor households, more than "
+                f"one CO's largest share {hi:,.0f} at ±{tolerance * 100:.1f} %"
+            )
+    return "; ".join(reasons)
+
+
+def _pin_refusal(problem: Problem, sol: Solution, broken: Sequence[str], km: float) -> str:
+    pins = ", ".join(f"ward {p.replace('=', ' with ')}" for p in broken)
+    limit = pin_cost(problem, km) - 1.0
+    if sol.bound is not None and sol.bound > limit / 2.0:
+        return f"no plan keeps every pin (proved); the best plan gives up {pins}"
+    why = "optimal" if sol.status is Status.OPTIMAL else "the best found in time"
+    return f"the plan {why} breaks {pins}; not proved impossible: allow more time"

@@ -1,0 +1,126 @@
+"""``wardplan adjust`` and ``wardplan replan`` on Chandigarh's real wards (26 wards, 6 COs)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+
+runner = CliRunner()
+
+
+def run(*args: str | Path) -> tuple[int, str]:
+    result = runner.invoke(cli, [str(a) for a in args])
+    return result.exit_code, result.output
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def plan(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("chandigarh")
+    wards = shared_data / "chandigarh" / "wards.geojson"
+    orgs = tmp / "organisers.csv"
+    code, text = run("example-organisers", wards, "--count", "6", "--seed", "2017", "--out", orgs)
+    assert code == 0, text
+    out = tmp / "plan"
+    args = ["allocate", wards, "--organisers", orgs, "--out", out, "--tolerance", "0.3"]
+    code, text = run(*args, "--time-limit", "10")
+    assert code == 0, text
+    return out, orgs
+
+
+def test_adjust_refuses_a_split_writes_a_draft_and_accepts_a_valid_move(
+    plan: tuple[Path, Path], tmp_path: Path
+) -> None:
+    parent, _ = plan
+    before = digest(parent)
+    code, text = run("adjust", parent, "--move", "9=CO-06", "--out", tmp_path / "bad")
+    assert code == 1
+    assert "CO-06's area would fall into 2 pieces: ward 9 cut off from the rest" in text
+    assert "CO-04:" in text  # the deltas of both COs
+    assert "CO-06:" in text
+    assert not (tmp_path / "bad").exists()
+
+    code, text = run("adjust", parent, "--move", "9=CO-06", "--out", tmp_path / "d", "--draft")
+    assert code == 0, text
+    draft = json.loads((tmp_path / "d" / "report.json").read_text(encoding="utf-8"))
+    assert draft["valid"] is False
+    assert draft["status"] == "draft-invalid"
+    assert run("check", tmp_path / "d")[0] == 1  # the verifier agrees: the draft is invalid
+
+    code, text = run("adjust", parent, "--move", "14=CO-03", "--out", tmp_path / "ok")
+    assert code == 0, text
+    assert "above the parent's best bound" in text
+    edited = json.loads((tmp_path / "ok" / "report.json").read_text(encoding="utf-8"))
+    assert edited["status"] == "edited"
+    assert edited["above_parent_bound"] > 0
+    assert edited["objective"] > edited["parent_objective"]
+    with (tmp_path / "ok" / "assignment.csv").open(encoding="utf-8") as fh:
+        assert {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}["14"] == "CO-03"
+    assert run("check", tmp_path / "ok")[0] == 0
+    assert run("adjust", parent, "--move", "14=CO-03", "--out", parent)[0] == 2
+    assert digest(parent) == before  # the original plan is never changed
+
+
+@pytest.mark.slow  # two solves of a real city
+def test_replan_after_a_co_leaves_moves_fewer_households_than_a_fresh_plan(
+    plan: tuple[Path, Path], tmp_path: Path
+) -> None:
+    parent, orgs = plan
+    lines = orgs.read_text(encoding="utf-8").splitlines()
+    roster = tmp_path / "five.csv"
+    roster.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")  # CO-06 leaves
+    out = tmp_path / "replan"
+    code, text = run(
+        "replan",
+        parent,
+        "--organisers",
+        roster,
+        "--out",
+        out,
+        "--time-limit",
+        "5",
+        "--pin",
+        "1=CO-05",
+    )
+    assert code == 0, text
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["households_moved"] <= sum_moved(report["fresh_plan"]["wards_moved"], out)
+    assert report["status"] in ("optimal", "feasible")
+    assert report["gap"] is not None
+    # the distance bound an edit of this plan is measured against is the fresh plan's
+    assert report["bound"] <= report["objective"] == report["distance"]
+    assert report["stability_objective"] >= report["distance"]
+    assert "fresh plan" in text
+    assert "poor households moved" in text
+    assert run("check", out)[0] == 0
+    with (out / "assignment.csv").open(encoding="utf-8") as fh:
+        assert {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}["1"] == "CO-05"
+
+    # ten wards pinned to one CO hold more poor households than the balance lets one CO have
+    pins = [a for w in range(1, 11) for a in ("--pin", f"{w}=CO-01")]
+    no = tmp_path / "no"
+    code, text = run(
+        "replan", parent, "--organisers", roster, "--out", no, "--time-limit", "5", *pins
+    )
+    assert code == 1
+    assert "no re-plan: the pins give CO-01 wards 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 with" in text
+    assert "more than one CO's largest share" in text
+    assert not no.exists()
+
+
+def sum_moved(wards: list[str], plan_dir: Path) -> float:
+    data = json.loads((plan_dir / "plan.geojson").read_text(encoding="utf-8"))
+    weights = {
+        f["properties"]["ward_id"]: f["properties"]["poor_households_est"] for f in data["features"]
+    }
+    return float(sum(weights[w] for w in wards))
