@@ -543,7 +543,10 @@ def test_database_restart_during_an_upload(
 
     def upload() -> None:
         with TestClient(create_app(service.settings), headers=service.headers) as other:
-            result["response"] = upload_lucknow(other, "lucknow", lucknow_files, exclude="0")
+            # force: the same files as the current version would be answered as identical
+            result["response"] = upload_lucknow(
+                other, "lucknow", lucknow_files, exclude="0", force="true"
+            )
 
     connection = holder.connect()
     try:
@@ -633,9 +636,11 @@ def test_api_killed_mid_upload_stores_nothing(
                 + path.read_bytes()
                 + b"\r\n"
             )
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="exclude"\r\n\r\n0\r\n'.encode()
-        )
+        for field, value in (("exclude", "0"), ("force", "true")):  # force: not "identical"
+            parts.append(
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"\r\n\r\n'
+                f"{value}\r\n".encode()
+            )
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/cities/lucknow/layers",
