@@ -22,6 +22,7 @@ from gis.maps import (
     _title_html,
     _use_local_assets,
     area_colours,
+    ringed_marker,
     tile_template_problem,
 )
 
@@ -136,18 +137,9 @@ def _boundaries(frame: gpd.GeoDataFrame) -> folium.GeoJson:
 def _venue_layer(camps: Sequence[Camp]) -> folium.FeatureGroup:
     layer = folium.FeatureGroup(name=CAMP_LABELS["venues"])
     for c in camps:
-        folium.CircleMarker(
-            [c.venue.lat, c.venue.lon],
-            radius=7,
-            color="#000000",
-            weight=2,
-            fill=True,
-            fill_color="#ffffff",
-            fill_opacity=1.0,
-            class_name="wp-venue",
-            tooltip=folium.Tooltip(
-                f"{escape(c.camp_id)}: {escape(c.venue.name)} — {escape(dates_text(c.dates))}"
-            ),
+        tip = f"{escape(c.camp_id)}: {escape(c.venue.name)} — {escape(dates_text(c.dates))}"
+        ringed_marker(
+            c.venue.lat, c.venue.lon, radius=7, class_name="wp-venue", tooltip=tip
         ).add_to(layer)
     return layer
 

@@ -527,22 +527,28 @@ def _float(value: object) -> float | None:
     return None
 
 
+def ringed_marker(
+    lat: float, lon: float, *, radius: int, class_name: str, tooltip: str
+) -> folium.CircleMarker:
+    """A white disc with a black ring: a CO's home, a camp's venue (``tooltip`` already escaped)."""
+    return folium.CircleMarker(
+        [lat, lon],
+        radius=radius,
+        color="#000000",
+        weight=2,
+        fill=True,
+        fill_color="#ffffff",
+        fill_opacity=1.0,
+        class_name=class_name,
+        tooltip=folium.Tooltip(tooltip),
+    )
+
+
 def _home_layer(homes: Sequence[Organiser]) -> folium.FeatureGroup:
     layer = folium.FeatureGroup(name=LABELS["homes"])
     for home in homes:
-        folium.CircleMarker(
-            [home.lat, home.lon],
-            radius=6,
-            color="#000000",
-            weight=2,
-            fill=True,
-            fill_color="#ffffff",
-            fill_opacity=1.0,
-            class_name="wp-home",
-            tooltip=folium.Tooltip(
-                f"{LABELS['home']}: {escape(home.organiser_id)} — {escape(home.name)}"
-            ),
-        ).add_to(layer)
+        tip = f"{LABELS['home']}: {escape(home.organiser_id)} — {escape(home.name)}"
+        ringed_marker(home.lat, home.lon, radius=6, class_name="wp-home", tooltip=tip).add_to(layer)
     return layer
 
 
