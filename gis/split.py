@@ -39,7 +39,8 @@ def _area(geom: BaseGeometry) -> float:
 
 def slum_measure(slums: gpd.GeoSeries, households: Sequence[float]) -> Measure:
     """The slum households inside a piece (area share of each slum polygon; all of each slum
-    point inside): the measure that makes pieces hold equal poor households. ``slums`` in the same metric CRS as the pieces."""
+    point inside): the measure that makes pieces hold equal poor households. ``slums`` in the
+    same metric CRS as the pieces."""
     geoms = slums.to_numpy()
     tree = shapely.STRtree(geoms)
     if len(geoms) and (shapely.get_type_id(geoms) == 0).all():  # slum points: what lies inside
