@@ -40,8 +40,9 @@ def _offshore(wards: gpd.GeoDataFrame, metres: float) -> Point:
     return gpd.GeoSeries([Point(x - metres, y)], crs=metric).to_crs("EPSG:4326").iloc[0]
 
 
-@pytest.fixture(scope="module")
-def point_file(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+def write_slum_points(shared_data: Path, path: Path) -> Path:
+    """Mumbai's slum clusters as points (households = area ÷ 12 m²), plus a point 40 m off the
+    coast (250 households) and one 5 km out at sea (400), written to ``path`` (GeoJSON)."""
     clusters = _clusters(shared_data)
     wards = gpd.read_file(shared_data / "mumbai_admin_wards/wards.geojson")
     points = gpd.GeoDataFrame(
@@ -56,9 +57,14 @@ def point_file(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> P
         ],
         crs="EPSG:4326",
     )
-    path = tmp_path_factory.mktemp("slum-points") / "slum_points.geojson"
     points.to_file(path, driver="GeoJSON")
     return path
+
+
+@pytest.fixture(scope="module")
+def point_file(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    folder = tmp_path_factory.mktemp("slum-points")
+    return write_slum_points(shared_data, folder / "slum_points.geojson")
 
 
 def test_points_go_to_their_ward_and_match_the_polygon_overlay(
