@@ -67,5 +67,12 @@ def parent_layer(wards: gpd.GeoDataFrame) -> folium.GeoJson | None:
     )
 
 
+def add_parent_outlines(fmap: folium.Map, wards: gpd.GeoDataFrame) -> None:
+    """Add the outlines to ``fmap`` when a ward of the plan was split."""
+    layer = parent_layer(wards)
+    if layer is not None:
+        layer.add_to(fmap)
+
+
 def _style(_feature: dict[str, Any]) -> dict[str, Any]:
     return {"fill": False, "color": "#212121", "weight": 5, "className": "wp-parent"}
