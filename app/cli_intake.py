@@ -66,8 +66,8 @@ SlumLayerOpt = Annotated[
     Path | None,
     typer.Option(
         "--slum-layer",
-        help="Slum polygons (any ward-layer format); their households become each ward's poor "
-        "households by area share.",
+        help="Slum polygons or points (any ward-layer format); their households become each "
+        "ward's poor households by area share (a point: the ward containing it).",
         exists=True,
         dir_okay=False,
     ),

@@ -46,6 +46,7 @@ from gis.layer import STORAGE_CRS
 from gis.maplabels import co_label_layer, escape, ward_number_layer
 from gis.organisers import Organiser, organiser_distances_km
 from gis.palette import PALETTE
+from gis.parent_outlines import add_parent_outlines
 
 #: The credit of the bundled sample data (what the demo states on upload); a layer's own credit is
 #: its uploader's to state (``gis.credits``), and none is shown when none is stated.
@@ -194,6 +195,7 @@ def plan_map(
         _zone_layer(wards).add_to(fmap)
     ward_layer = _ward_layer(wards, ward_km, figures)
     ward_layer.add_to(fmap)
+    add_parent_outlines(fmap, wards)  # split wards over their units
     ward_number_layer(wards, LABELS["numbers"]).add_to(fmap)
     co_label_layer(area_frame, LABELS["co_labels"]).add_to(fmap)
     _home_layer(homes).add_to(fmap)

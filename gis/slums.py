@@ -15,6 +15,7 @@ interpolation libraries such as tobler would add a large dependency tree for the
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,6 +26,14 @@ from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
 from gis.io import read_ward_layer
 from gis.layer import SourceFile, WardLayer
+from gis.slum_points import (
+    POINT_TOLERANCE_M,
+    assign_points,
+    equal_shares,
+    is_point_error,
+    point_notes,
+    read_points,
+)
 
 #: Slum-layer id columns recognised, best first (the id only names features in messages).
 SLUM_ID_ALIASES = ("cluster_id", "slum_id", "slum_no", "polyno", "id", "fid", "gid")
@@ -39,6 +48,7 @@ class SlumRequest:
     households_field: str | None = None
     population_field: str | None = None
     total_households: float | None = None
+    point_tolerance_m: float = POINT_TOLERANCE_M
 
 
 @dataclass
@@ -65,6 +75,8 @@ def read_slums(req: SlumRequest, household_size: float) -> tuple[gpd.GeoDataFram
         try:
             layer = _read(req.path, mapping)
         except InputError as exc:
+            if is_point_error(exc):
+                return _read_points(req, household_size)
             last = position == len(candidates) - 1
             if exc.code != "missing-column" or last or id_field in str(exc.issues[0]):
                 raise _with_hint(exc, req) from None
@@ -74,6 +86,24 @@ def read_slums(req: SlumRequest, household_size: float) -> tuple[gpd.GeoDataFram
         skipped = [w for w in layer.warnings if "left out" in w and "empty geometry" in w]
         return frame, "; ".join([basis, *skipped]), layer.sources[0].sha256
     raise AssertionError("unreachable: the last candidate raises")
+
+
+def _read_points(req: SlumRequest, household_size: float) -> tuple[gpd.GeoDataFrame, str, str]:
+    """A slum layer of points (``gis.slum_points``), as ``read_slums`` answers."""
+    aliases = SLUM_ID_ALIASES if req.id_field is None else ()
+    points, notes = read_points(
+        req.path, req.id_field, req.households_field, req.population_field, aliases
+    )
+    points, basis = _households(points, req, household_size)
+    basis = "; ".join([basis, *notes])
+    with req.path.open("rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    return points, basis, digest
+
+
+def is_points(slums: gpd.GeoDataFrame) -> bool:
+    """Whether a slum layer read by ``read_slums`` holds points (else polygons)."""
+    return bool(len(slums)) and bool((slums.geom_type == "Point").all())
 
 
 def _read(path: Path, mapping: FieldMapping) -> WardLayer:
@@ -107,12 +137,13 @@ def _households(
 ) -> tuple[gpd.GeoDataFrame, str]:
     frame = frame.copy()
     label = req.path.name
+    kind = "point" if is_points(frame) else "polygon"
     if frame["households"].notna().any():
         frame["households"] = frame["households"].fillna(0.0)
-        return frame, "households of each slum polygon"
+        return frame, f"households of each slum {kind}"
     if frame["population"].notna().any():
         frame["households"] = frame["population"].fillna(0.0) / household_size
-        return frame, f"persons of each slum polygon ÷ household size {household_size:g}"
+        return frame, f"persons of each slum {kind} ÷ household size {household_size:g}"
     if req.total_households is None:
         raise InputError(
             f"{label}: the slum layer has no households or population",
@@ -127,6 +158,9 @@ def _households(
             ],
             code="missing-figure",
         )
+    if is_points(frame):
+        frame["households"] = equal_shares(frame, req.total_households)
+        return frame, f"{req.total_households:,.0f} slum households spread equally over points"
     areas = frame.geometry.to_crs(frame.estimate_utm_crs()).area
     frame["households"] = req.total_households * areas / areas.sum()
     return frame, f"{req.total_households:,.0f} slum households spread by area"
@@ -166,6 +200,8 @@ def join_slum_layer(layer: WardLayer, req: SlumRequest, household_size: float) -
     Every ward gets a figure (0 where no slum lies); the source of each is recorded.
     """
     slums, basis, digest = read_slums(req, household_size)
+    if is_points(slums):
+        return _join_points(layer, req, slums, basis, digest)
     result = overlay(layer.wards, slums)
     label = req.path.name
     wards = layer.wards.copy()
@@ -205,4 +241,29 @@ def join_slum_layer(layer: WardLayer, req: SlumRequest, household_size: float) -
             **layer.poverty_sources,
             **{str(w): source for w in wards["ward_id"]},
         },
+    )
+
+
+def _join_points(
+    layer: WardLayer, req: SlumRequest, points: gpd.GeoDataFrame, basis: str, digest: str
+) -> WardLayer:
+    """``join_slum_layer`` for a layer of slum points: each to the ward containing it."""
+    result = assign_points(layer.wards, points, req.point_tolerance_m)
+    label = req.path.name
+    wards = layer.wards.copy()
+    wards["poor_households"] = pd.Series(result.per_ward, index=wards.index, dtype="float64")
+    total = float(points["households"].sum())
+    notes = point_notes(label, result, total, basis, req.point_tolerance_m)
+    empty = [str(w) for w, v in zip(wards["ward_id"], result.per_ward, strict=True) if v == 0]
+    if empty:
+        notes.append(
+            f"{len(empty)} ward(s) hold no slum point: 0 poor households ({', '.join(empty[:10])})"
+        )
+    source = f"slum points {label} ({basis}, by the ward containing each)"
+    return replace(
+        layer,
+        wards=wards,
+        sources=[*layer.sources, SourceFile(label, digest)],
+        warnings=[*layer.warnings, *notes],
+        poverty_sources={**layer.poverty_sources, **{str(w): source for w in wards["ward_id"]}},
     )

@@ -38,10 +38,18 @@ def _area(geom: BaseGeometry) -> float:
 
 
 def slum_measure(slums: gpd.GeoSeries, households: Sequence[float]) -> Measure:
-    """The slum households inside a piece (area share of each slum polygon): the measure that
-    makes pieces hold equal poor households. ``slums`` in the same metric CRS as the pieces."""
+    """The slum households inside a piece (area share of each slum polygon; all of each slum
+    point inside): the measure that makes pieces hold equal poor households. ``slums`` in the
+    same metric CRS as the pieces."""
     geoms = slums.to_numpy()
     tree = shapely.STRtree(geoms)
+    if len(geoms) and (shapely.get_type_id(geoms) == 0).all():  # slum points: what lies inside
+        held = list(households)
+
+        def held_inside(piece: BaseGeometry) -> float:
+            return float(sum(held[i] for i in tree.query(piece, predicate="intersects")))
+
+        return held_inside
     weights = [w / g.area if g.area else 0.0 for w, g in zip(households, geoms, strict=True)]
 
     def measure(piece: BaseGeometry) -> float:

@@ -44,7 +44,7 @@ echo "Key:   an admin API key for this demo, shown only now (wardplan keys list|
 echo "       export KEY=$key"
 echo "Map:   http://127.0.0.1:$port$link"
 echo "       (open it in a browser: a signed link, valid 7 days; POST …/plans/N/map-link makes more)"
-echo "Print: curl -H \"Authorization: Bearer \$KEY\" -o city.pdf http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/sheet.pdf"
+echo "Print: curl -f -H \"Authorization: Bearer \$KEY\" -o city.pdf http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/sheet.pdf"
 echo "API:   http://127.0.0.1:$port/docs (open); every other route needs the key, see README"
 echo "Jobs:  POST http://127.0.0.1:$port/cities/lucknow/plans → a job a worker solves (see README)"
 echo "State: curl -H \"Authorization: Bearer \$KEY\" -X POST http://127.0.0.1:$port/states/UP/dashboard-link → a signed link to the state view (cities, COs required and in post, plan status; CSV, XLSX, PDF)"

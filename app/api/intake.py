@@ -56,7 +56,7 @@ class IntakeForm:
             UploadFile | None, File(description="CSV of poor/slum households per ward")
         ] = None,
         slum_layer: Annotated[
-            UploadFile | None, File(description="slum polygons (any ward-layer format)")
+            UploadFile | None, File(description="slum polygons or points (any ward-layer format)")
         ] = None,
         zones_layer: Annotated[
             UploadFile | None, File(description="zone polygons: each ward to its main zone")

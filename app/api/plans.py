@@ -145,9 +145,11 @@ def plan_wards(city: CityCode, plan_id: int, session: SessionDep, _caller: Reade
     response_model=FeatureCollection,
     response_class=GeoJSONResponse,
 )
-def plan_areas(city: CityCode, plan_id: int, session: SessionDep, _caller: Reader) -> JSONResponse:
+def plan_areas(city: CityCode, plan_id: int, session: SessionDep, caller: Reader) -> JSONResponse:
     stored = service.get_plan(session, city, plan_id)
-    return JSONResponse(service.plan_areas_geojson(session, stored), media_type=GEOJSON)
+    exact = caller.sees_exact_homes()
+    areas = service.plan_areas_geojson(session, stored, exact_homes=exact)
+    return JSONResponse(areas, media_type=GEOJSON)
 
 
 @router.get("/cities/{city}/plans/{plan_id}/assignment.csv", response_class=CSVResponse)

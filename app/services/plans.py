@@ -14,6 +14,7 @@ from typing import Any
 
 import geopandas as gpd
 from geoalchemy2.shape import to_shape
+from shapely.geometry import mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -29,7 +30,7 @@ from app.db.models import (
     Zone,
 )
 from app.errors import Conflict, NotFound
-from app.services import audit, centres, solving
+from app.services import audit, centres, plan_areas, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import gis_organisers, multipolygon, stored_layer, ward_pks
 from app.services.organisers import active_organisers
@@ -261,31 +262,18 @@ def plan_wards_geojson(session: Session, stored: StoredPlan) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def plan_areas_geojson(session: Session, stored: StoredPlan) -> dict[str, Any]:
+def plan_areas_geojson(
+    session: Session, stored: StoredPlan, *, exact_homes: bool = False
+) -> dict[str, Any]:
+    """The areas in the CLI's schema (``app.services.plan_areas``), with the approval."""
     _require_answer(stored)
-    summary = {a["organiser_id"]: a for a in stored.plan.report.get("areas", [])}
-    rows = session.execute(
-        select(
-            PlanArea, Organiser.organiser_id, Organiser.name, func.ST_AsGeoJSON(PlanArea.geom, 7)
-        )
-        .join(Organiser, PlanArea.organiser_pk == Organiser.id)
-        .where(PlanArea.plan_id == stored.plan.id)
-        .order_by(Organiser.organiser_id)
-    ).all()
+    rows = plan_areas.area_properties(
+        session, stored.plan.id, stored.layer, stored.plan.parameters, exact_homes=exact_homes
+    )
+    mark = approval_mark(stored.plan)  # carried into GPKG, KML, shapefile
     features = [
-        {
-            "type": "Feature",
-            "properties": {
-                "organiser_id": oid,
-                "name": name,
-                "wards": summary.get(oid, {}).get("wards"),
-                "load": round(area.load, 1),
-                "deviation_from_mean_pct": round(100 * area.deviation, 2),
-                "approval": approval_mark(stored.plan),  # carried into GPKG, KML, shapefile
-            },
-            "geometry": json.loads(geometry),
-        }
-        for area, oid, name, geometry in rows
+        {"type": "Feature", "properties": {**props, "approval": mark}, "geometry": mapping(geom)}
+        for props, geom in rows
     ]
     return {"type": "FeatureCollection", "features": features}
 
@@ -381,6 +369,8 @@ def _draw_plan_map(session: Session, stored: StoredPlan, exact_homes: bool) -> s
     by_ward = {ward_id: oid for ward_id, oid in assigned}
     wards = layer.wards.copy()
     wards["organiser_id"] = [by_ward[str(w)] for w in wards["ward_id"]]
+    if layer.parents:  # split wards: their outlines over the units (gis.parent_outlines)
+        wards["parent"] = [layer.parents.get(str(w), (str(w),))[0] for w in wards["ward_id"]]
     rate, size = (float(stored.plan.parameters[k]) for k in ("poverty_rate", "household_size"))
     wards["poor_households_est"] = [
         poor_households(f, rate, size) for f in planning.ward_figures(wards)

@@ -29,6 +29,7 @@ from tests.app.test_cli_intake import (
     zipped_shapefile,
 )
 from tests.gis.pdfglyphs import harfbuzz_glyph_names, pdf_glyph_names
+from tests.gis.test_slum_points import write_slum_points
 
 pytestmark = pytest.mark.slow
 
@@ -279,6 +280,31 @@ def test_lucknow_zone_layer_upload_and_plan_respecting_zones(
     assert all(len(z) == 1 for z in zones_of.values())
 
 
+def test_mumbai_slum_points_upload_and_plan(
+    client: TestClient, session_factory: sessionmaker[Session], shared_data: Path, tmp_path: Path
+) -> None:
+    wards = shared_data / "mumbai_admin_wards/wards.geojson"
+    points = write_slum_points(shared_data, tmp_path / "slum_points.geojson")
+    files = {
+        "file": (wards.name, wards.read_bytes()),
+        "slum_layer": (points.name, points.read_bytes()),
+    }
+    response = client.post("/cities/mumbai/layers", files=files, data=PLACE_FORM)
+    assert response.status_code == 201, response.text
+    layer = LayerOut.model_validate(response.json())
+    assert any("far-sea (400 households)" in w for w in layer.warnings)
+    plan = plan_city(client, session_factory, "mumbai", tmp_path, count=4)
+    features = client.get(f"/cities/mumbai/plans/{plan.id}/wards.geojson").json()["features"]
+    sources = {f["properties"]["poverty_source"] for f in features}
+    assert len(sources) == 1
+    assert sources.pop().startswith(
+        "slum points slum_points.geojson (households of each slum point"
+    )
+    total = sum(f["properties"]["poor_households_est"] for f in features)
+    placed = gpd.read_file(points)["households"].sum() - 400
+    assert total == pytest.approx(placed, abs=2)
+
+
 @pytest.mark.slow
 def test_mumbai_split_through_the_upload_and_planned(
     client: TestClient, session_factory: sessionmaker[Session], shared_data: Path, tmp_path: Path
@@ -308,3 +334,9 @@ def test_mumbai_split_through_the_upload_and_planned(
     features = client.get(f"/cities/split/plans/{plan.id}/wards.geojson").json()["features"]
     assert len(features) == 40
     assert max(f["properties"]["poor_households_est"] for f in features) <= 40_000
+    # the served map draws each split ward over its units
+    page = client.get(f"/cities/split/plans/{plan.id}/map")
+    assert page.status_code == 200, page.text
+    assert "ward P/N (3 parts)" in page.text
+    assert "ward A (2 parts)" in page.text
+    assert "wp-parent" in page.text

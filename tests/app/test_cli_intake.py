@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from tests.gis.pdfglyphs import pdf_text
+from tests.gis.test_slum_points import write_slum_points
 
 runner = CliRunner()
 
@@ -240,6 +241,26 @@ def test_mumbai_slum_layer_plans(shared_data: Path, tmp_path: Path) -> None:
     assert planned["poor_households_est"].sum() == pytest.approx(999_596, abs=1)
 
 
+def test_mumbai_slum_points_plan(shared_data: Path, tmp_path: Path) -> None:
+    """The 24 Mumbai wards, poor households from slum points (the clusters as points, with a
+    stated households figure; one point just off the coast, one far out at sea)."""
+    points = write_slum_points(shared_data, tmp_path / "slum_points.geojson")
+    report = plan(
+        tmp_path,
+        [shared_data / "mumbai_admin_wards/wards.geojson", "--slum-layer", points],
+        count=4,
+    )
+    warnings = report["warnings"]
+    assert isinstance(warnings, list)
+    assert any("far-sea (400 households)" in w for w in warnings)
+    assert any("near-coast → ward" in w for w in warnings)
+    planned = gpd.read_file(tmp_path / "plan" / "plan.geojson")
+    clusters = gpd.read_file(points)
+    placed = clusters["households"].sum() - 400
+    assert planned["poor_households_est"].sum() == pytest.approx(placed, abs=1)
+    assert planned["poverty_source"].str.startswith("slum points slum_points.geojson").all()
+
+
 def lucknow_without_zones(shared_data: Path, folder: Path) -> Path:
     path = folder / "lucknow_no_zones.geojson"
     frame = gpd.read_file(shared_data / "lucknow/wards.geojson").drop(columns="zone")
@@ -327,3 +348,6 @@ def test_mumbai_wards_too_large_for_one_co_are_split_and_planned(
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["split_wards"]["P/N/2"] == ["P/N", 2, 3]
     assert "(part 2 of 3)" in pdf_text(out / "co-sheets.pdf")
+    page = (out / "map.html").read_text(encoding="utf-8")  # split wards over their units
+    assert "ward P/N (3 parts)" in page
+    assert "wp-parent" in page

@@ -136,7 +136,9 @@ def test_served_map_is_complete_offline_and_safe(
         assert sorted(mapcheck.ward_labels(page)) == sorted(served.plan_wards["ward_id"])
 
         # the legend is the plan's: COs, ward counts, loads, and each area's own colour
-        loads = {f["properties"]["organiser_id"]: f["properties"]["load"] for f in areas}
+        loads = {
+            f["properties"]["organiser_id"]: f["properties"]["poor_households_est"] for f in areas
+        }
         counts = mapcheck.ward_counts(list(served.plan_wards["organiser_id"]))
         mapcheck.assert_legend_matches(page, loads, counts)
         evil_row = next(r for r in mapcheck.legend(page) if r.organiser == EVIL_CO)
