@@ -1,0 +1,107 @@
+"""Branch-and-cut (SCIP, one search tree) against the default method, side by side.
+
+    nice -n 10 uv run python -m benchmarks.bc [--time-limit S] [--only NAME[,NAME...]]
+
+Each instance and method runs in a fresh child process (``benchmarks.harness``), one after another;
+the records go to ``benchmarks/results/bc.json`` with the machine's load average before each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import instances as inst
+
+RESULTS = Path(__file__).resolve().parent / "results" / "bc.json"
+
+#: The solver table's Lucknow and Bangalore instances at n/10 and n/5 COs.
+NAMES = (
+    "lucknow-k11-t10",
+    "lucknow-k11-t05",
+    "lucknow-k11-auto",
+    "lucknow-k22-t10",
+    "lucknow-k22-t05",
+    "lucknow-k22-auto",
+    "bangalore-k20-t10",
+    "bangalore-k20-t05",
+    "bangalore-k20-auto",
+    "bangalore-k40-t10",
+    "bangalore-k40-t05",
+    "bangalore-k40-auto",
+)
+METHODS = ("auto", "branch_and_cut")
+
+
+def run_one(name: str, method: str, time_limit: float) -> dict[str, Any]:
+    """One solve in this process (the harness's child)."""
+    from solver import verify
+    from solver.backends import make_backend
+    from solver.solve import SolveParams, solve
+
+    spec = next(s for s in inst.all_specs() if s.name == name)
+    problem = inst.build(spec).problem
+    params = SolveParams(tolerance=spec.tolerance, time_limit=time_limit, method=method)
+    t0 = time.monotonic()
+    sol = solve(problem, params, backend=make_backend("highs"))
+    wall = time.monotonic() - t0
+    plan = None if sol.assignment is None else list(sol.assignment)
+    return {
+        "instance": name,
+        "method": method,
+        "status": sol.status.value,
+        "objective": sol.objective,
+        "bound": sol.bound,
+        "gap": sol.gap,
+        "seconds": sol.seconds,
+        "wall_s": wall,
+        "tolerance_used": sol.tolerance,
+        "cuts": sol.cuts,
+        "solver": sol.solver_version,
+        "explanation": sol.explanation,
+        "verified": None if plan is None else not verify.check_plan(problem, plan, sol.tolerance),
+        "timings": dict(sol.timings),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--methods", default=",".join(METHODS))
+    args = ap.parse_args()
+    names = [n for n in args.only.split(",") if n] or list(NAMES)
+    out = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    for name in names:
+        for method in args.methods.split(","):
+            load = os.getloadavg()[0]
+            rec = _child(name, method, args.time_limit)
+            rec.update(load_before=load, load_after=os.getloadavg()[0], time_limit=args.time_limit)
+            out.append(rec)
+            RESULTS.write_text(json.dumps(out, indent=1))
+            print(json.dumps({k: rec.get(k) for k in _SHOWN}), flush=True)
+
+
+_SHOWN = ("instance", "method", "status", "objective", "gap", "wall_s", "load_before", "cuts")
+
+
+def _child(name: str, method: str, time_limit: float) -> dict[str, Any]:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        try:
+            res: dict[str, Any] = pool.apply_async(run_one, (name, method, time_limit)).get(
+                timeout=time_limit * 3 + 60
+            )
+        except Exception as exc:
+            res = {"instance": name, "method": method, "status": "error", "error": repr(exc)}
+    return res
+
+
+if __name__ == "__main__":
+    main()

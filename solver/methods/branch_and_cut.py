@@ -1,0 +1,195 @@
+"""Branch-and-cut in one search tree: the assignment model of the cut loop (:mod:`solver.model`:
+each unit to one organiser, loads within the window, optional zones, Σ load × km to the home) in
+SCIP, with contiguity enforced by a constraint handler (:mod:`~solver.methods.contiguity`) that cuts
+off areas in pieces wherever they appear in the tree, so the bound is never thrown away.
+
+The cut loop's cheap plans, star-shaped plan and neighbourhood search make the warm start; SCIP
+gets the params' seed, threads (its LP), gap and the time left. The answer is optimal only when
+SCIP's bound proves the plan within the gap; a stop at the time limit is feasible with its gap.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import pyscipopt
+from pyscipopt._version import __version__ as pyscipopt_version
+
+from solver import lns
+from solver.methods.context import Context, Incumbent, Outcome
+from solver.methods.contiguity import ContiguityHandler
+from solver.methods.starts import cheap_plans, star_plan
+from solver.problem import Problem, Status
+
+#: Share of the time for the star-shaped plan and for the neighbourhood search before the tree;
+#: with few units per organiser the search gets more (as in the cut loop, benchmarks/NOTES.md).
+STAR_SHARE = 0.1
+LNS_SHARE = 0.1
+LNS_SHARE_FEW = 0.4
+FEW_UNITS_PER_ORGANISER = 8.0
+
+NAME = "scip"
+
+
+def version() -> str:
+    m = pyscipopt.Model()
+    return f"SCIP {m.version()} (PySCIPOpt {pyscipopt_version})"
+
+
+def solve(ctx: Context, *, start: list[int] | None = None) -> Outcome:
+    """The nearest-home contiguous plan at the context's tolerance, by branch-and-cut."""
+    best = Incumbent(ctx)
+    _primal(ctx, best, start)
+    model, x, handler = build(ctx)
+    if best.plan is not None:
+        _warm_start(model, x, best.plan)
+    remaining = ctx.clock.remaining()
+    if remaining > 0.05:
+        model.setParam("limits/time", max(0.05, remaining))
+        model.optimize()
+    plan = _plan(model, x)
+    bound = _bound(model)
+    if plan is not None:
+        best.offer(plan, polish=ctx.clock.remaining() > 0.5)
+    ctx.report("distance", best.known, bound, f"branch-and-cut: {handler.cuts} contiguity cuts")
+    nodes = int(model.getNNodes()) if model.getStage() >= 3 else 0  # 3: SCIP_STAGE_TRANSFORMED
+    return _outcome(ctx, model, best, bound, handler.cuts, nodes)
+
+
+def build(ctx: Context) -> tuple[pyscipopt.Model, list[list[Any]], ContiguityHandler]:
+    """The SCIP model with the context's options and the contiguity handler (not yet solved)."""
+    p = ctx.problem
+    lo, hi = ctx.load_bounds
+    m = pyscipopt.Model("wardplan")
+    m.hideOutput()
+    _options(m, ctx)
+    n, k = p.n_units, p.n_organisers
+    x = [[m.addVar(f"x_{i}_{j}", vtype="B") for j in range(k)] for i in range(n)]
+    w, d = p.weights, p.distance_km
+    m.setObjective(pyscipopt.quicksum(w[i] * d[i][j] * x[i][j] for i in range(n) for j in range(k)))
+    for i in range(n):
+        m.addCons(pyscipopt.quicksum(x[i]) == 1, name=f"one_{i}")
+    for j in range(k):
+        load = pyscipopt.quicksum(w[i] * x[i][j] for i in range(n))
+        m.addCons(load <= hi, name=f"hi_{j}")
+        if lo > 0:
+            m.addCons(load >= lo, name=f"lo_{j}")
+        m.addCons(pyscipopt.quicksum(x[i][j] for i in range(n)) >= 1, name=f"nonempty_{j}")
+    if ctx.respect_zones and p.zones is not None:
+        _zone_rows(m, p, x)
+    handler = ContiguityHandler(p, x)
+    m.includeConshdlr(
+        handler,
+        "contiguity",
+        "areas in one piece: a-b separator cuts",
+        sepapriority=1,
+        enfopriority=-1,
+        chckpriority=-1,
+        sepafreq=1,
+        needscons=False,
+    )
+    return m, x, handler
+
+
+def _options(m: pyscipopt.Model, ctx: Context) -> None:
+    """Seed, threads, gap; no dual reductions or restarts (the handler holds no variable locks)."""
+    m.setParam("randomization/randomseedshift", ctx.seed)
+    m.setParam("randomization/permutationseed", ctx.seed)
+    if ctx.params.threads is not None:
+        m.setParam("lp/threads", ctx.params.threads)
+    m.setParam("limits/gap", ctx.params.gap)
+    m.setParam("misc/allowstrongdualreds", False)
+    m.setParam("misc/allowweakdualreds", False)
+    m.setParam("presolving/maxrestarts", 0)
+
+
+def _zone_rows(m: pyscipopt.Model, p: Problem, x: list[list[Any]]) -> None:
+    zones = sorted({z for z in p.zones or () if z is not None})
+    zi = {z: q for q, z in enumerate(zones)}
+    for j in range(p.n_organisers):
+        y = [m.addVar(f"y_{j}_{q}", vtype="B") for q in range(len(zones))]
+        m.addCons(pyscipopt.quicksum(y) == 1, name=f"zone_{j}")
+        for i, z in enumerate(p.zones or ()):
+            if z is not None:
+                m.addCons(x[i][j] <= y[zi[z]], name=f"inzone_{i}_{j}")
+
+
+def _primal(ctx: Context, best: Incumbent, start: list[int] | None) -> None:
+    """The warm start: the cheap plans, the star-shaped plan, a neighbourhood search."""
+    for plan in cheap_plans(ctx, start):
+        best.offer(plan)
+    star_share, share = _shares(ctx)
+    if star_share > 0:
+        best.offer(star_plan(ctx, first_plan=False, share=star_share))
+        ctx.report("distance", best.known, None, "star-shaped plan")
+    if best.plan is not None and share > 0:
+        lo, hi = ctx.load_bounds
+        best.offer(
+            lns.improve(
+                ctx.problem,
+                best.plan,
+                lo,
+                hi,
+                ctx.backend,
+                deadline=time.monotonic() + ctx.clock.remaining() * share,
+                respect_zones=ctx.respect_zones,
+                seed=ctx.seed,
+            )
+        )
+        ctx.report("distance", best.known, None, "neighbourhood search")
+
+
+def _shares(ctx: Context) -> tuple[float, float]:
+    """(star share, neighbourhood-search share): the params' values when set."""
+    p = ctx.params
+    few = ctx.problem.n_units < FEW_UNITS_PER_ORGANISER * ctx.problem.n_organisers
+    star = p.star_share if p.star_share is not None else STAR_SHARE
+    lns_ = p.lns_share if p.lns_share is not None else (LNS_SHARE_FEW if few else LNS_SHARE)
+    return star, lns_
+
+
+def _warm_start(m: pyscipopt.Model, x: list[list[Any]], plan: list[int]) -> None:
+    sol = m.createPartialSol()
+    for i, row in enumerate(x):
+        for j, var in enumerate(row):
+            m.setSolVal(sol, var, 1.0 if plan[i] == j else 0.0)
+    m.addSol(sol)
+
+
+def _plan(m: pyscipopt.Model, x: list[list[Any]]) -> list[int] | None:
+    if m.getNSols() == 0:
+        return None
+    sol = m.getBestSol()
+    return [max(range(len(row)), key=lambda j: m.getSolVal(sol, row[j])) for row in x]
+
+
+def _bound(m: pyscipopt.Model) -> float | None:
+    try:
+        b = float(m.getDualbound())
+    except Exception:
+        return None
+    return b if math.isfinite(b) and abs(b) < 1e19 else None
+
+
+def _outcome(
+    ctx: Context, m: pyscipopt.Model, best: Incumbent, bound: float | None, cuts: int, nodes: int
+) -> Outcome:
+    status = m.getStatus()
+    note = f"branch-and-cut: {nodes:,} nodes, {cuts:,} contiguity cuts, SCIP status {status}"
+    if best.plan is None:
+        if status == "infeasible":
+            return Outcome(Status.INFEASIBLE, None, None, bound, 1, cuts, "proved by SCIP")
+        why = "time ran out before any contiguous plan was found"
+        return Outcome(Status.NO_SOLUTION, None, None, bound, 1, cuts, why)
+    return Outcome.of_plan(
+        best.plan,
+        best.value,
+        bound,
+        ctx.params.gap,
+        cuts=cuts,
+        explanation=note,
+        solver=f"{NAME}",
+        solver_version=version(),
+    )
