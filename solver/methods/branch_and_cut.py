@@ -79,7 +79,7 @@ def build(ctx: Context) -> tuple[pyscipopt.Model, list[list[Any]], ContiguityHan
         m.addCons(pyscipopt.quicksum(x[i][j] for i in range(n)) >= 1, name=f"nonempty_{j}")
     if ctx.respect_zones and p.zones is not None:
         _zone_rows(m, p, x)
-    handler = ContiguityHandler(p, x)
+    handler = ContiguityHandler(p, x, ctx.clock.limit)
     m.includeConshdlr(
         handler,
         "contiguity",

@@ -29,7 +29,9 @@ from solver.problem import Problem
 #: A cut is added only when the LP violates it by more than this.
 VIOLATION = 0.05
 
-#: The max-flow separation runs at the root only, for at most this many seconds in all.
+#: The max-flow separation runs at the root only, for at most this share of the time limit and
+#: this many seconds in all.
+ROOT_FLOW_SHARE = 0.1
 ROOT_FLOW_SECONDS = 5.0
 
 #: Separator row key: (a, b, organiser, separator units).
@@ -59,8 +61,9 @@ def separators(
 class ContiguityHandler(Conshdlr):
     """Checks every candidate plan for areas in pieces and cuts them off (see the module doc)."""
 
-    def __init__(self, problem: Problem, x: Sequence[Sequence[Any]]) -> None:
+    def __init__(self, problem: Problem, x: Sequence[Sequence[Any]], time_limit: float) -> None:
         super().__init__()
+        self.flow_budget = min(ROOT_FLOW_SECONDS, ROOT_FLOW_SHARE * time_limit)
         self.problem = problem
         self.nb = problem.neighbours()
         self.x = x
@@ -114,7 +117,7 @@ class ContiguityHandler(Conshdlr):
     def conssepalp(self, constraints: Any, nusefulconss: int) -> dict[str, Any]:
         vals = self._values(None)
         added = self._separate_rounded(vals)
-        if self.model.getDepth() == 0 and self.flow_seconds < ROOT_FLOW_SECONDS:
+        if self.model.getDepth() == 0 and self.flow_seconds < self.flow_budget:
             t0 = time.monotonic()
             added += self._separate_flow(vals)
             self.flow_seconds += time.monotonic() - t0
