@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import instances as inst
+from solver.problem import Problem
 
 RESULTS = Path(__file__).resolve().parent / "results" / "bc.json"
 
@@ -37,14 +38,13 @@ NAMES = (
 METHODS = ("auto", "branch_and_cut")
 
 
-def run_one(name: str, method: str, time_limit: float) -> dict[str, Any]:
+def run_one(name: str, problem: Problem, method: str, time_limit: float) -> dict[str, Any]:
     """One solve in this process (the harness's child)."""
     from solver import verify
     from solver.backends import make_backend
     from solver.solve import SolveParams, solve
 
     spec = next(s for s in inst.all_specs() if s.name == name)
-    problem = inst.build(spec).problem
     params = SolveParams(tolerance=spec.tolerance, time_limit=time_limit, method=method)
     t0 = time.monotonic()
     sol = solve(problem, params, backend=make_backend("highs"))
@@ -77,9 +77,11 @@ def main() -> None:
     names = [n for n in args.only.split(",") if n] or list(NAMES)
     out = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
     for name in names:
+        spec = next(s for s in inst.all_specs() if s.name == name)
+        problem = inst.build(spec).problem  # read once, outside the timed children
         for method in args.methods.split(","):
             load = os.getloadavg()[0]
-            rec = _child(name, method, args.time_limit)
+            rec = _child(name, problem, method, args.time_limit)
             rec.update(load_before=load, load_after=os.getloadavg()[0], time_limit=args.time_limit)
             out.append(rec)
             RESULTS.write_text(json.dumps(out, indent=1))
@@ -89,15 +91,15 @@ def main() -> None:
 _SHOWN = ("instance", "method", "status", "objective", "gap", "wall_s", "load_before", "cuts")
 
 
-def _child(name: str, method: str, time_limit: float) -> dict[str, Any]:
+def _child(name: str, problem: Problem, method: str, time_limit: float) -> dict[str, Any]:
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     with ctx.Pool(1) as pool:
         try:
-            res: dict[str, Any] = pool.apply_async(run_one, (name, method, time_limit)).get(
-                timeout=time_limit * 3 + 60
-            )
+            res: dict[str, Any] = pool.apply_async(
+                run_one, (name, problem, method, time_limit)
+            ).get(timeout=time_limit * 3 + 60)
         except Exception as exc:
             res = {"instance": name, "method": method, "status": "error", "error": repr(exc)}
     return res

@@ -12,23 +12,26 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pyscipopt
 from pyscipopt._version import __version__ as pyscipopt_version
+from pyscipopt.scip import PY_SCIP_PARAMSETTING as SCIP_PARAMSETTING
 
-from solver import lns
+from solver import heuristic, lns
 from solver.methods.context import Context, Incumbent, Outcome
 from solver.methods.contiguity import ContiguityHandler
+from solver.methods.cut_loop import primal_shares
 from solver.methods.starts import cheap_plans, star_plan
 from solver.problem import Problem, Status
 
-#: Share of the time for the star-shaped plan and for the neighbourhood search before the tree;
-#: with few units per organiser the search gets more (as in the cut loop, benchmarks/NOTES.md).
-STAR_SHARE = 0.1
-LNS_SHARE = 0.1
-LNS_SHARE_FEW = 0.4
-FEW_UNITS_PER_ORGANISER = 8.0
+#: Seconds of boundary moves for each repaired solution offered to SCIP.
+REPAIR_POLISH_SECONDS = 0.2
+
+#: Separation rounds at the root: SCIP's default (no limit) spent most of a minute there on
+#: Bangalore with 20 COs before the first branching.
+ROOT_ROUNDS = 20
 
 NAME = "scip"
 
@@ -42,7 +45,7 @@ def solve(ctx: Context, *, start: list[int] | None = None) -> Outcome:
     """The nearest-home contiguous plan at the context's tolerance, by branch-and-cut."""
     best = Incumbent(ctx)
     _primal(ctx, best, start)
-    model, x, handler = build(ctx)
+    model, x, handler = build(ctx, lambda plan: _repair(ctx, best, plan))
     if best.plan is not None:
         _warm_start(model, x, best.plan)
     remaining = ctx.clock.remaining()
@@ -58,8 +61,11 @@ def solve(ctx: Context, *, start: list[int] | None = None) -> Outcome:
     return _outcome(ctx, model, best, bound, handler.cuts, nodes)
 
 
-def build(ctx: Context) -> tuple[pyscipopt.Model, list[list[Any]], ContiguityHandler]:
-    """The SCIP model with the context's options and the contiguity handler (not yet solved)."""
+def build(
+    ctx: Context, on_pieces: Callable[[list[int]], list[int] | None] | None = None
+) -> tuple[pyscipopt.Model, list[list[Any]], ContiguityHandler]:
+    """The SCIP model with the context's options and the contiguity handler (not yet solved);
+    ``on_pieces`` turns an integer solution in pieces into a plan for SCIP (or ``None``)."""
     p = ctx.problem
     lo, hi = ctx.load_bounds
     m = pyscipopt.Model("wardplan")
@@ -79,7 +85,7 @@ def build(ctx: Context) -> tuple[pyscipopt.Model, list[list[Any]], ContiguityHan
         m.addCons(pyscipopt.quicksum(x[i][j] for i in range(n)) >= 1, name=f"nonempty_{j}")
     if ctx.respect_zones and p.zones is not None:
         _zone_rows(m, p, x)
-    handler = ContiguityHandler(p, x, ctx.clock.limit)
+    handler = ContiguityHandler(p, x, ctx.clock.limit, on_pieces or (lambda _plan: None))
     m.includeConshdlr(
         handler,
         "contiguity",
@@ -103,6 +109,11 @@ def _options(m: pyscipopt.Model, ctx: Context) -> None:
     m.setParam("misc/allowstrongdualreds", False)
     m.setParam("misc/allowweakdualreds", False)
     m.setParam("presolving/maxrestarts", 0)
+    m.setParam("separating/maxroundsroot", ROOT_ROUNDS)
+    # the warm start and the repaired solutions in pieces are the primal side; SCIP's diving
+    # heuristics and aggressive root cuts took most of the time on 4,000 binaries (NOTES.md)
+    m.setHeuristics(SCIP_PARAMSETTING.OFF)
+    m.setSeparating(SCIP_PARAMSETTING.FAST)
 
 
 def _zone_rows(m: pyscipopt.Model, p: Problem, x: list[list[Any]]) -> None:
@@ -141,13 +152,21 @@ def _primal(ctx: Context, best: Incumbent, start: list[int] | None) -> None:
         ctx.report("distance", best.known, None, "neighbourhood search")
 
 
+def _repair(ctx: Context, best: Incumbent, plan: list[int]) -> list[int] | None:
+    """An integer solution in pieces, repaired as in the cut loop (stray pieces to neighbouring
+    areas, then briefly polished): the plan to hand SCIP when it beats the best known."""
+    before = best.value
+    repaired = heuristic.repair(ctx.problem, ctx.nb, plan)
+    if repaired is None:
+        return None
+    best.offer(ctx.polish(repaired, REPAIR_POLISH_SECONDS), polish=False)
+    best.offer(repaired, polish=False)
+    return best.plan if best.value < before - 1e-9 else None
+
+
 def _shares(ctx: Context) -> tuple[float, float]:
-    """(star share, neighbourhood-search share): the params' values when set."""
-    p = ctx.params
-    few = ctx.problem.n_units < FEW_UNITS_PER_ORGANISER * ctx.problem.n_organisers
-    star = p.star_share if p.star_share is not None else STAR_SHARE
-    lns_ = p.lns_share if p.lns_share is not None else (LNS_SHARE_FEW if few else LNS_SHARE)
-    return star, lns_
+    """(star share, neighbourhood-search share): the cut loop's, the params' values when set."""
+    return primal_shares(ctx.problem, ctx.params)
 
 
 def _warm_start(m: pyscipopt.Model, x: list[list[Any]], plan: list[int]) -> None:

@@ -16,7 +16,7 @@ is also sought between each fractional unit and the organiser's strongest unit.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import networkx as nx
@@ -61,8 +61,18 @@ def separators(
 class ContiguityHandler(Conshdlr):
     """Checks every candidate plan for areas in pieces and cuts them off (see the module doc)."""
 
-    def __init__(self, problem: Problem, x: Sequence[Sequence[Any]], time_limit: float) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        x: Sequence[Sequence[Any]],
+        time_limit: float,
+        on_pieces: Callable[[list[int]], list[int] | None] = lambda _plan: None,
+    ) -> None:
+        """``on_pieces``: given an integer solution with an area in pieces, a better contiguous
+        plan to offer SCIP as a solution (the cut loop's repair), or ``None``."""
         super().__init__()
+        self.on_pieces = on_pieces
+        self.repaired = 0  # plans from on_pieces that SCIP accepted
         self.flow_budget = min(ROOT_FLOW_SECONDS, ROOT_FLOW_SHARE * time_limit)
         self.problem = problem
         self.nb = problem.neighbours()
@@ -70,6 +80,7 @@ class ContiguityHandler(Conshdlr):
         self.cuts = 0  # separator rows added (integer and fractional)
         self.flow_seconds = 0.0
         self._seen: set[Key] = set()
+        self._rounded_node = -1
 
     # -- reading solutions -----------------------------------------------------------------------
 
@@ -87,11 +98,26 @@ class ContiguityHandler(Conshdlr):
             out.append(j)
         return out
 
-    def _in_pieces(self, sol: Any) -> list[Key]:
+    def _in_pieces(self, sol: Any, *, repair: bool = False) -> list[Key]:
         plan = self._assignment(self._values(sol))
         if plan is None:
             return []
-        return list(separators(self.problem, self.nb, plan))
+        keys = list(separators(self.problem, self.nb, plan))
+        if keys and repair:
+            self._offer(self.on_pieces(plan))
+        return keys
+
+    def _offer(self, plan: list[int] | None) -> None:
+        """Hand a contiguous plan to SCIP as a solution (checked by SCIP, this handler included)."""
+        if plan is None:
+            return
+        m = self.model
+        sol = m.createSol()
+        for i, row in enumerate(self.x):
+            for j, var in enumerate(row):
+                m.setSolVal(sol, var, 1.0 if plan[i] == j else 0.0)
+        if m.trySol(sol, printreason=False):
+            self.repaired += 1
 
     # -- SCIP callbacks --------------------------------------------------------------------------
 
@@ -116,6 +142,11 @@ class ContiguityHandler(Conshdlr):
 
     def conssepalp(self, constraints: Any, nusefulconss: int) -> dict[str, Any]:
         vals = self._values(None)
+        node = self.model.getCurrentNode().getNumber()
+        if node != self._rounded_node:  # once per node: the LP rounded to a plan, repaired
+            self._rounded_node = node
+            k = self.problem.n_organisers
+            self._offer(self.on_pieces([max(range(k), key=row.__getitem__) for row in vals]))
         added = self._separate_rounded(vals)
         if self.model.getDepth() == 0 and self.flow_seconds < self.flow_budget:
             t0 = time.monotonic()
@@ -126,7 +157,7 @@ class ContiguityHandler(Conshdlr):
     # -- cuts ------------------------------------------------------------------------------------
 
     def _enforce(self) -> dict[str, Any]:
-        bad = self._in_pieces(None)
+        bad = self._in_pieces(None, repair=True)
         if not bad:
             return {"result": SCIP_RESULT.FEASIBLE}
         for a, b, j, sep in bad:
@@ -178,16 +209,20 @@ class ContiguityHandler(Conshdlr):
 
     def _separate_flow(self, vals: Sequence[Sequence[float]]) -> int:
         """Minimum-weight a–b separators (weights: the LP values) for each organiser's strongest
-        unit b and every non-neighbour a with x[a] + x[b] > 1."""
+        unit b and every non-neighbour a with x[a] + x[b] > 1, until the flow budget is spent."""
         added = 0
         n, k = self.problem.n_units, self.problem.n_organisers
+        deadline = time.monotonic() + self.flow_budget - self.flow_seconds
         for j in range(k):
             b = max(range(n), key=lambda i: vals[i][j])
             near = set(self.nb[b]) | {b}
+            g = _split_graph(self.nb, [r[j] for r in vals])
             for a in range(n):
+                if time.monotonic() > deadline:
+                    return added
                 if a in near or vals[a][j] + vals[b][j] <= 1 + VIOLATION:
                     continue
-                cut, sep = _min_separator(self.nb, [r[j] for r in vals], a, b)
+                cut, sep = _min_separator(g, a, b)
                 if vals[a][j] + vals[b][j] - cut > 1 + VIOLATION:
                     key = (a, b, j, tuple(sorted(sep)))
                     if key not in self._seen:
@@ -196,16 +231,19 @@ class ContiguityHandler(Conshdlr):
         return added
 
 
-def _min_separator(
-    nb: Sequence[Sequence[int]], w: Sequence[float], a: int, b: int
-) -> tuple[float, list[int]]:
-    """The minimum-weight set of units (weights ``w``) whose removal separates ``a`` from ``b``
-    (not adjacent), by max-flow on the split graph: unit ``i`` is the arc (i, in) → (i, out)."""
+def _split_graph(nb: Sequence[Sequence[int]], w: Sequence[float]) -> nx.DiGraph:
+    """Unit ``i`` as the arc (i, 0) → (i, 1) of capacity ``w[i]``; adjacencies uncapacitated."""
     g = nx.DiGraph()
     for i, row in enumerate(nb):
         g.add_edge((i, 0), (i, 1), capacity=max(0.0, w[i]))
         for v in row:
             g.add_edge((i, 1), (v, 0))  # no capacity: never cut
+    return g
+
+
+def _min_separator(g: nx.DiGraph, a: int, b: int) -> tuple[float, list[int]]:
+    """The minimum-weight set of units separating ``a`` from ``b`` (not adjacent) in the split
+    graph :func:`_split_graph`, by max-flow: the units whose arc the minimum cut crosses."""
     value, (side, _) = nx.minimum_cut(g, (a, 1), (b, 0))
-    sep = [i for i in range(len(nb)) if (i, 0) in side and (i, 1) not in side]
-    return float(value), sep
+    sep = [i for i, _ in g.nodes if (i, 0) in side and (i, 1) not in side]
+    return float(value), sorted(set(sep))
