@@ -7,7 +7,10 @@ exactly over them (:mod:`solver.methods.set_partitioning`); otherwise the cut lo
 assignment model with contiguity cuts (:mod:`solver.methods.cut_loop`). Layers too large for that
 model take the bound of the LP without contiguity and a neighbourhood search
 (:mod:`solver.methods.relaxed_search`). With tolerance *auto*, a bisection first finds the tightest
-balance (:mod:`solver.methods.balance`). The answer says exactly what was proved.
+balance (:mod:`solver.methods.balance`). ``SolveParams.method`` may ask for the cut loop or for
+branch-and-cut in one SCIP tree (:mod:`solver.methods.branch_and_cut`) instead; *auto* keeps the
+cut loop, which the benchmark still finds better on most instances (BENCHMARKS.md). The answer
+says exactly what was proved.
 """
 
 from __future__ import annotations
