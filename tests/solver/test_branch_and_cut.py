@@ -18,6 +18,7 @@ from solver import verify
 from solver.backends import make_backend
 from solver.graph import components
 from solver.methods import branch_and_cut
+from solver.methods.context import Clock, Context
 from solver.model import AssignmentModel
 from solver.problem import Problem, Status
 from solver.solve import SolveParams, solve
@@ -86,8 +87,6 @@ def test_cuts_in_the_tree_make_every_area_contiguous() -> None:
     """Without a warm start, SCIP's own solutions in pieces must be cut off by the handler."""
     problem = _random_grid(IN_PIECES[0])
     params = SolveParams(tolerance=0.05, time_limit=20, threads=1, method="branch_and_cut")
-    from solver.methods.context import Clock, Context
-
     ctx = Context(
         problem,
         params,
