@@ -136,3 +136,8 @@ def test_a_stop_at_a_limit_is_feasible_with_a_gap(monkeypatch: pytest.MonkeyPatc
     assert sol.gap is not None
     assert sol.gap > 1e-3
     assert "nodelimit" in sol.explanation
+
+
+def test_an_unknown_method_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="method 'simplex' must be one of auto, cut_loop"):
+        SolveParams(method="simplex")
