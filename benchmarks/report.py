@@ -488,6 +488,7 @@ def render(data: Rec) -> str:
         *_notes(),
         *_camps_section(),
         *_scaleout(),
+        *_branch_and_cut(),
         "## How it is measured",
         "",
         "- Instances: DataMeet ward layers read with `gis.io.read_ward_layer` (Chandigarh and "
@@ -558,6 +559,16 @@ def _scaleout() -> list[str]:
     if not SCALEOUT.exists():
         return []
     return [SCALEOUT.read_text(encoding="utf-8").rstrip(), ""]
+
+
+#: The branch-and-cut comparison's section (``benchmarks.bc --report`` writes it), verbatim.
+BRANCH_AND_CUT = Path(__file__).resolve().parent / "results" / "bc.md"
+
+
+def _branch_and_cut() -> list[str]:
+    if not BRANCH_AND_CUT.exists():
+        return []
+    return [BRANCH_AND_CUT.read_text(encoding="utf-8").rstrip(), ""]
 
 
 def write_report(data: Rec, path: Path = REPORT) -> Path:

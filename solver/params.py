@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+#: The distance-stage methods one may ask for (``SolveParams.method``).
+METHODS = ("auto", "cut_loop", "branch_and_cut")
+
 
 @dataclass(frozen=True)
 class SolveParams:
@@ -29,11 +32,17 @@ class SolveParams:
     #: List every connected area that fits and solve the set-partitioning model (HiGHS only) when
     #: the list is short enough; otherwise, or with False, the cut loop.
     partition: bool = True
+    #: The exact method for the distance stage when set partitioning does not apply: "cut_loop"
+    #: (PuLP's backend, re-solved with cuts), "branch_and_cut" (SCIP, cuts in one search tree), or
+    #: "auto": chosen per problem, see :func:`solver.solve.exact_method`.
+    method: str = "auto"
 
     def __post_init__(self) -> None:
         if self.tolerance is not None and not (0 <= self.tolerance < 10):
             raise ValueError(f"tolerance {self.tolerance!r} must be a fraction ≥ 0, e.g. 0.1")
         if not (math.isfinite(self.time_limit) and self.time_limit > 0):
             raise ValueError(f"time limit {self.time_limit!r} must be a positive number of seconds")
+        if self.method not in METHODS:
+            raise ValueError(f"method {self.method!r} must be one of {', '.join(METHODS)}")
         if not 0 <= self.gap < 1:
             raise ValueError(f"gap {self.gap!r} must be in [0, 1)")

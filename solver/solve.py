@@ -7,7 +7,10 @@ exactly over them (:mod:`solver.methods.set_partitioning`); otherwise the cut lo
 assignment model with contiguity cuts (:mod:`solver.methods.cut_loop`). Layers too large for that
 model take the bound of the LP without contiguity and a neighbourhood search
 (:mod:`solver.methods.relaxed_search`). With tolerance *auto*, a bisection first finds the tightest
-balance (:mod:`solver.methods.balance`). The answer says exactly what was proved.
+balance (:mod:`solver.methods.balance`). ``SolveParams.method`` may ask for the cut loop or for
+branch-and-cut in one SCIP tree (:mod:`solver.methods.branch_and_cut`) instead; *auto* keeps the
+cut loop, which the benchmark still finds better on most instances (BENCHMARKS.md). The answer
+says exactly what was proved.
 """
 
 from __future__ import annotations
@@ -20,13 +23,13 @@ from dataclasses import dataclass, field, replace
 from solver import pockets, verify
 from solver.backends import Backend, make_backend
 from solver.graph import components
-from solver.methods import balance, cut_loop, relaxed_search, set_partitioning
+from solver.methods import balance, branch_and_cut, cut_loop, relaxed_search, set_partitioning
 from solver.methods.context import Clock, Context, Outcome
 from solver.methods.cut_loop import primal_shares
 from solver.params import SolveParams
 from solver.problem import Problem, Progress, Solution, Status
 
-__all__ = ["ProgressFn", "SolveParams", "precheck", "primal_shares", "solve"]
+__all__ = ["ProgressFn", "SolveParams", "exact_method", "precheck", "primal_shares", "solve"]
 
 ProgressFn = Callable[[Progress], None]
 
@@ -168,13 +171,10 @@ class _Run:
         ctx = self.ctx.at(tolerance, self.ctx.clock)
         t0 = time.monotonic()
         outcome = None
-        if set_partitioning.applies(ctx):
+        if ctx.params.method == "auto" and set_partitioning.applies(ctx):
             outcome = set_partitioning.solve(ctx, start, self.timings)
         if outcome is None:
-            method = cut_loop.solve
-            if relaxed_search.too_large(ctx.problem):
-                method = relaxed_search.solve
-            outcome = method(ctx, start=start)
+            outcome = exact_method(ctx)(ctx, start=start)
         self.timings["distance_s"] = time.monotonic() - t0
         if outcome.status is Status.INFEASIBLE and ctx.params.tolerance is not None:
             explanation = (
@@ -194,8 +194,8 @@ class _Run:
             objective=outcome.objective,
             bound=outcome.bound,
             tolerance=tolerance,
-            solver=ctx.backend.name,
-            solver_version=ctx.backend.version,
+            solver=outcome.solver or ctx.backend.name,
+            solver_version=outcome.solver_version or ctx.backend.version,
             seconds=ctx.clock.elapsed(),
             explanation=outcome.explanation,
             iterations=outcome.iterations,
@@ -204,6 +204,19 @@ class _Run:
             timings=self.timings,
             warnings=(*self.warnings, *outcome.warnings),
         )
+
+
+def exact_method(ctx: Context) -> Callable[..., Outcome]:
+    """The distance stage's method when set partitioning does not apply: the one asked for, else
+    the relaxed search for layers too large for the assignment model, else the cut loop."""
+    method = ctx.params.method
+    if method == "branch_and_cut":
+        return branch_and_cut.solve
+    if method == "cut_loop":
+        return cut_loop.solve
+    if relaxed_search.too_large(ctx.problem):
+        return relaxed_search.solve
+    return cut_loop.solve
 
 
 def _tightest_note(tightest: float, search: balance.BalanceSearch) -> str:

@@ -8,6 +8,8 @@ the backend, the clock, the tolerance, the progress report) and returns an
   set-partitioning model picks one per organiser (exact; an infeasible LP proves no plan exists);
 - :mod:`~solver.methods.cut_loop`: the assignment model, solved again and again with contiguity
   cuts for the areas that came out in pieces;
+- :mod:`~solver.methods.branch_and_cut`: the same assignment model in SCIP, contiguity cuts added
+  inside one search tree by a constraint handler (:mod:`~solver.methods.contiguity`);
 - :mod:`~solver.methods.relaxed_search`: for layers too large for that model, the bound of the LP
   without contiguity and a neighbourhood search;
 - :mod:`~solver.methods.balance`: the *auto* tolerance, a bisection whose probes ask the others

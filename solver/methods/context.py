@@ -109,6 +109,9 @@ class Outcome:
     cuts: int
     explanation: str = ""
     warnings: tuple[str, ...] = ()
+    #: The solver that made the plan and its version, when not the backend's (branch-and-cut: SCIP).
+    solver: str = ""
+    solver_version: str = ""
 
     @classmethod
     def without_plan(
@@ -128,12 +131,25 @@ class Outcome:
         cuts: int = 0,
         explanation: str = "",
         warnings: tuple[str, ...] = (),
+        solver: str = "",
+        solver_version: str = "",
     ) -> Outcome:
         """A plan of distance ``value``: optimal when ``bound`` proves it within ``gap``."""
         if bound is not None:
             bound = min(bound, value)
         status = Status.OPTIMAL if proved(value, bound, gap) else Status.FEASIBLE
-        return cls(status, plan, value, bound, iterations, cuts, explanation, warnings)
+        return cls(
+            status,
+            plan,
+            value,
+            bound,
+            iterations,
+            cuts,
+            explanation,
+            warnings,
+            solver,
+            solver_version,
+        )
 
 
 class Incumbent:

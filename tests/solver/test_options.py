@@ -122,3 +122,28 @@ def test_a_thread_count_unlike_the_last_solves_still_runs(runs: list[Run]) -> No
     runs.clear()
     _solve(_problem(), threads=1, tolerance=0.15)
     _check(runs, "solver.partition", threads=1)
+
+
+def test_branch_and_cut_gets_seed_threads_and_time(
+    runs: list[Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SCIP's model (``method="branch_and_cut"``) runs with the params' seed, threads, gap and no
+    more than the time left; the HiGHS models of its warm start get them too."""
+    import pyscipopt
+
+    seen: list[dict[str, Any]] = []
+
+    class RecordingModel(pyscipopt.Model):  # type: ignore[misc]
+        def optimize(self) -> None:
+            names = ("randomization/randomseedshift", "lp/threads", "limits/time", "limits/gap")
+            seen.append({n: self.getParam(n) for n in names})
+            super().optimize()
+
+    monkeypatch.setattr(pyscipopt, "Model", RecordingModel)
+    _solve(_problem(), tolerance=0.15, method="branch_and_cut", gap=0.002)
+    assert len(seen) == 1
+    assert seen[0]["randomization/randomseedshift"] == SEED
+    assert seen[0]["lp/threads"] == THREADS
+    assert seen[0]["limits/gap"] == pytest.approx(0.002)
+    assert 0 < seen[0]["limits/time"] <= 4  # the solve's time limit, less what the start took
+    _check(runs, "solver.backends")  # the star-shaped plan's model, run by the backend
