@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
@@ -122,6 +123,13 @@ def plan_camps(req: CampRequest) -> CampResult:
     layer = load_layer(req.layer)
     notes = [*layer.warnings, *req.estimate.check()]
     venues = read_venues(req.venues, layer.wards, warnings=notes)
+    return solve_camp_layer(req, layer, venues, notes)
+
+
+def solve_camp_layer(
+    req: CampRequest, layer: WardLayer, venues: Sequence[Venue], notes: list[str]
+) -> CampResult:
+    """The camp plan of a layer already read (a file, or a stored layer) and its venues."""
     adjacency = build_adjacency(layer.wards, snap_metres=req.snap_metres)
     notes += list(adjacency.warnings)
     problem = build_camp_problem(layer, adjacency, venues, req)
@@ -137,7 +145,9 @@ def plan_camps(req: CampRequest) -> CampResult:
             problem, req.campaign, solution.days, time_limit=calendar_s, backend=backend
         )
         violations = check_camp_plan(problem, req.campaign, solution.assignment, schedule.dates)
-    return CampResult(req, layer, adjacency, venues, problem, solution, schedule, violations, notes)
+    return CampResult(
+        req, layer, adjacency, list(venues), problem, solution, schedule, violations, notes
+    )
 
 
 def camps_of(result: CampResult) -> list[Camp]:
@@ -155,7 +165,7 @@ def camps_of(result: CampResult) -> list[Camp]:
             Camp(
                 camp_id=f"C{str(k).zfill(width)}",
                 venue=result.venues[v],
-                ward_ids=tuple(sorted((p.unit_ids[i] for i in units), key=_ward_key)),
+                ward_ids=tuple(sorted((p.unit_ids[i] for i in units), key=ward_key)),
                 registrants=math.fsum(p.registrants[i] for i in units),
                 capacity_per_day=p.capacity(v, result.request.campaign),
                 dates=tuple(dates[v]),
@@ -164,13 +174,14 @@ def camps_of(result: CampResult) -> list[Camp]:
     return out
 
 
-def _frames(result: CampResult, camps: Sequence[Camp]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def cluster_frames(
+    layer_wards: gpd.GeoDataFrame, camps: Sequence[Camp]
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The wards with their ``camp_id``, and one dissolved cluster per camp."""
     mapping = {w: c.camp_id for c in camps for w in c.ward_ids}
-    wards = result.layer.wards.copy()
+    wards = layer_wards.copy()
     wards["camp_id"] = [mapping[str(w)] for w in wards["ward_id"]]
-    clusters = dissolve_areas(result.layer.wards, mapping).rename(
-        columns={"organiser_id": "camp_id"}
-    )
+    clusters = dissolve_areas(layer_wards, mapping).rename(columns={"organiser_id": "camp_id"})
     return wards, clusters
 
 
@@ -198,7 +209,7 @@ def write_camp_outputs(
     hours = result.request.hours
     written: list[Path] = []
     if camps:
-        wards, clusters = _frames(result, camps)
+        wards, clusters = cluster_frames(result.layer.wards, camps)
         written.append(write_camps_csv(camps, hours, out_dir / "camps.csv"))
         written.append(_write_clusters(clusters, camps, out_dir / "camp-clusters.geojson"))
         written.append(write_wards_csv(_ward_rows(result, camps), out_dir / "camp-wards.csv"))
@@ -305,13 +316,21 @@ def report_dict(
     }
 
 
+def report_json(result: CampResult, camps: Sequence[Camp]) -> dict[str, Any]:
+    """:func:`report_dict` as plain JSON values (dates as ISO text, sets as sorted lists)."""
+    data: dict[str, Any] = json.loads(
+        json.dumps(report_dict(result, camps, []), ensure_ascii=False, default=_json)
+    )
+    return data
+
+
 def _json(value: object) -> object:
     if isinstance(value, set | frozenset):
         return sorted(str(v) for v in value)
     return str(value)
 
 
-def _ward_key(ward_id: str) -> tuple[int, float, str]:
+def ward_key(ward_id: str) -> tuple[int, float, str]:
     """Ward numbers in numeric order, other ids after them."""
     try:
         return (0, float(ward_id), ward_id)
