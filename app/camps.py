@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from app.planning import DATA_CREDITS, LayerRequest, load_layer, ward_figures
 from gis.adjacency import Adjacency, build_adjacency
 from gis.camp_files import Camp, CampHours, camps_calendar, write_camps_csv, write_wards_csv
 from gis.camp_map import camp_map
+from gis.camp_registrants import read_ward_registrants
 from gis.camp_sheets import camp_notices, camp_schedule
 from gis.camps import Venue, read_venues, venue_distances_km
 from gis.errors import InputError, Issue
@@ -51,8 +52,16 @@ class CampRequest:
     hours: CampHours = field(default_factory=CampHours)
     solver: str = "highs"
     snap_metres: float = 5.0
+    #: Expected registrants per ward id from a ward table (``gis.camp_registrants``); when given,
+    #: ``basis`` is ``ward-table`` and ``share`` is not applied.
+    by_ward: dict[str, float] | None = None
+    #: A ward table to read ``by_ward`` from once the layer is read (the command line's).
+    registrant_table: Path | None = None
+    registrant_column: str | None = None
 
     def check(self) -> None:
+        if self.by_ward is not None:
+            return
         if self.basis not in BASES:
             raise ValueError(f"registrant basis {self.basis!r}: choose {' or '.join(BASES)}")
         if not (math.isfinite(self.share) and 0 < self.share <= 1):
@@ -77,6 +86,8 @@ class CampResult:
 
 
 def registrants(layer: WardLayer, req: CampRequest) -> list[float]:
+    if req.by_ward is not None:
+        return [req.by_ward[str(w)] for w in layer.wards["ward_id"]]
     figures = ward_figures(layer.wards)
     if req.basis == "population":
         missing = [
@@ -123,6 +134,12 @@ def plan_camps(req: CampRequest) -> CampResult:
     layer = load_layer(req.layer)
     notes = [*layer.warnings, *req.estimate.check()]
     venues = read_venues(req.venues, layer.wards, warnings=notes)
+    if req.registrant_table is not None:
+        table = read_ward_registrants(
+            layer.wards, req.registrant_table, column=req.registrant_column
+        )
+        notes += table.notes
+        req = replace(req, by_ward=table.by_ward)
     return solve_camp_layer(req, layer, venues, notes)
 
 
@@ -192,8 +209,12 @@ def parameters(result: CampResult) -> dict[str, str]:
         "Window / अवधि": f"{c.start:%d %b %Y} – {c.end:%d %b %Y}, {len(days)} camp days",
         "Teams / दल": str(c.teams),
         "Registrations per camp per day": f"{c.per_camp_per_day:g}",
-        "Expected registrants": f"{req.share:g} × {req.basis.replace('-', ' ')} = "
-        f"{math.fsum(result.problem.registrants):,.0f}",
+        "Expected registrants": (
+            "from the ward table"
+            if req.by_ward is not None
+            else f"{req.share:g} × {req.basis.replace('-', ' ')}"
+        )
+        + f" = {math.fsum(result.problem.registrants):,.0f}",
         "Plan / योजना": sol.describe(),
         "Calendar": result.schedule.describe() if result.schedule else "—",
         "Solver": f"{sol.solver_version}, {sol.seconds:.1f} s, {sol.cuts} contiguity cuts",
@@ -305,8 +326,8 @@ def report_dict(
         "violations": [v.message for v in result.violations],
         "campaign": {**asdict(c), "camp_days": len(c.camp_days())},
         "registrants": {
-            "share": result.request.share,
-            "basis": result.request.basis,
+            "share": None if result.request.by_ward is not None else result.request.share,
+            "basis": "ward-table" if result.request.by_ward is not None else result.request.basis,
             "total": math.fsum(result.problem.registrants),
         },
         "venues": len(result.venues),

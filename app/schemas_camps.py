@@ -49,6 +49,11 @@ class CampForm(BaseModel):
     replaces: int | None = Field(
         default=None, ge=1, description="the camp plan this request re-plans (its id)"
     )
+    registrants_column: str | None = Field(
+        default=None,
+        max_length=100,
+        description="the ward table's registrants column (default: recognised by name)",
+    )
 
 
 class CampJobOut(_Out):

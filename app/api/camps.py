@@ -158,6 +158,13 @@ def request_camps(
             "[, unavailable (dates separated by ;)]; without it, the city's community centres"
         ),
     ] = None,
+    ward_table: Annotated[
+        UploadFile | None,
+        File(
+            description="expected registrants per ward, CSV: a ward number (or name) column and "
+            "a registrants column (registrants, workers, …); instead of the share of the estimate"
+        ),
+    ] = None,
 ) -> CampJobOut:
     """Request a camp plan: contiguous ward clusters, one venue each, dates in the window.
 
@@ -179,9 +186,13 @@ def request_camps(
         hours=form.hours,
         time_limit=form.time_limit,
         replaces=form.replaces,
+        registrants_column=form.registrants_column,
     )
     upload = None if venues is None else read_upload(venues, "venues.csv")
-    job = camp_jobs.submit(session, city, order, upload, settings, actor=caller.name)
+    table = None if ward_table is None else read_upload(ward_table, "registrants.csv")
+    job = camp_jobs.submit(
+        session, city, order, upload, settings, actor=caller.name, ward_table=table
+    )
     out = camp_job_out(job_service.get_job(session, city, job.id))
     response.headers["Location"] = out.url
     return out

@@ -58,6 +58,7 @@ class CampOrder:
     hours: str = "10:00-17:00"
     time_limit: float | None = None
     replaces: int | None = None
+    registrants_column: str | None = None
 
 
 def _refuse(field: str, value: object, message: str, code: str = "invalid-camp-request") -> None:
@@ -90,6 +91,9 @@ def camp_request(request: dict[str, Any], time_limit: float, solver: str) -> cam
         campaign=campaign_of(request),
         share=float(r["share"]),
         basis=str(r["basis"]),
+        by_ward=None
+        if r.get("by_ward") is None
+        else {str(k): float(v) for k, v in r["by_ward"].items()},
         params=CampParams(camps=request["camps"], time_limit=time_limit, seed=0),
         hours=CampHours.parse(str(request["hours"])),
         solver=solver,
@@ -169,6 +173,7 @@ def submit(
     settings: Settings,
     *,
     actor: str,
+    ward_table: Upload | None = None,
 ) -> SolveJob:
     """Check a camp request, store it as a job and queue it, all in ``session``."""
     from app.services.jobs import _fair_share  # jobs runs camp jobs: a cycle
@@ -182,6 +187,16 @@ def submit(
     layer = stored_layer(session, layer_row)
     notes: list[str] = []
     found, source = camp_venues.venues_for(session, city, layer, venues, notes)
+    if ward_table is not None:
+        table = camp_venues.ward_registrants(layer, ward_table, order.registrants_column)
+        request["registrants"] = {
+            "basis": "ward-table",
+            "share": 1.0,
+            "table": ward_table.filename,
+            "column": table.column,
+            "by_ward": table.by_ward,
+        }
+        notes += table.notes
     request |= {
         "venues": [camp_venues.venue_json(v) for v in found],
         "venue_source": source,

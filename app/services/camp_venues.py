@@ -1,6 +1,9 @@
-"""Candidate camp venues for an API request: the uploaded file, or else the city's stored
-community centres (``wardplan`` keeps them for CO areas; each is a camp venue candidate with the
-campaign's capacity and no closed days). Read and placed in the wards by :mod:`gis.camps`."""
+"""Inputs of an API camp request read from uploads.
+
+Candidate venues: the uploaded file, or else the city's stored community centres (kept for CO
+areas; each is a candidate with the campaign's capacity and no closed days), read and placed in the
+wards by :mod:`gis.camps`. Expected registrants per ward: an uploaded ward table, joined by
+:mod:`gis.camp_registrants`."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.db.models import City
 from app.services.centres import city_centres
 from app.services.layers import Upload, safe_name
+from gis.camp_registrants import WardRegistrants, read_ward_registrants
 from gis.camps import Venue, read_venues, write_venues_csv
 from gis.errors import InputError, Issue
 from gis.layer import WardLayer
@@ -99,3 +103,11 @@ def venue_of(data: dict[str, Any]) -> Venue:
         capacity_per_day=None if capacity is None else float(capacity),
         unavailable=frozenset(date.fromisoformat(d) for d in data.get("unavailable", [])),
     )
+
+
+def ward_registrants(layer: WardLayer, upload: Upload, column: str | None) -> WardRegistrants:
+    """Every ward's expected registrants from an uploaded ward table (CSV)."""
+    with tempfile.TemporaryDirectory(prefix="wardplan-registrants-") as tmp:
+        path = Path(tmp) / safe_name(upload.filename, "registrants.csv")
+        path.write_bytes(upload.data)
+        return read_ward_registrants(layer.wards, path, column=column)

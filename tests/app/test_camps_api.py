@@ -277,6 +277,47 @@ def test_a_bad_venue_line_is_refused_with_its_line_field_and_value(camps: Camps)
     assert _stored(camps.connection) == before
 
 
+def test_registrants_from_a_ward_table(camps: Camps, lucknow_files: dict[str, Path]) -> None:
+    """A ward table (built from the census table: 2.5 % of households, ward numbers written
+    "Ward 07") replaces the share of the estimate; a bad row is refused naming line and value."""
+    lines = [
+        x
+        for x in lucknow_files["census"].read_text(encoding="utf-8").splitlines()
+        if not x.startswith("#")
+    ]
+    census = list(csv.DictReader(lines))
+    table = "ward,workers\n" + "".join(
+        f"Ward {int(r['census_ward_no']):02d},{int(r['households']) // 40}\n" for r in census
+    )
+
+    def ask(data: str) -> Any:
+        return camps.client.post(
+            "/cities/lucknow/camps",
+            data=FORM,
+            files={
+                "venues": ("venues.csv", camps.venues_csv, "text/csv"),
+                "ward_table": ("workers.csv", data.encode(), "text/csv"),
+            },
+            headers=camps.keys["gis"],
+        )
+
+    before = _stored(camps.connection)
+    bad = table.replace(",", ",-", 2).replace("ward,-workers", "ward,workers")
+    problem = expect_problem(ask(bad), 422)
+    assert any(e.field == "workers" and "line 2" in e.message for e in problem.errors), problem
+    assert _stored(camps.connection) == before
+    made = ask(table)
+    assert made.status_code == 202, made.text
+    job = CampJobOut.model_validate(made.json())
+    registrants = job.request["registrants"]
+    assert (registrants["basis"], registrants["column"]) == ("ward-table", "workers")
+    expected = {str(int(r["census_ward_no"])): int(r["households"]) // 40 for r in census}
+    assert registrants["by_ward"] == expected
+    assert any("not exact" in n for n in job.request["notes"])
+    cancelled = camps.client.post(job.cancel_url, headers=camps.keys["cmmu"])
+    assert cancelled.json()["status"] == "cancelled"
+
+
 def test_a_replan_with_the_stored_centres_is_version_2_of_version_1(camps: Camps) -> None:
     """No venues file: the city's community centres are the venues; the new plan replaces v1."""
     client, keys, v1 = camps.client, camps.keys, camps.plan
