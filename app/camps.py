@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 
@@ -19,6 +20,7 @@ from app.planning import DATA_CREDITS, LayerRequest, load_layer, ward_figures
 from gis.adjacency import Adjacency, build_adjacency
 from gis.camp_files import Camp, CampHours, camps_calendar, write_camps_csv, write_wards_csv
 from gis.camp_map import camp_map
+from gis.camp_registrants import read_ward_registrants
 from gis.camp_sheets import camp_notices, camp_schedule
 from gis.camps import Venue, read_venues, venue_distances_km
 from gis.errors import InputError, Issue
@@ -50,8 +52,16 @@ class CampRequest:
     hours: CampHours = field(default_factory=CampHours)
     solver: str = "highs"
     snap_metres: float = 5.0
+    #: Expected registrants per ward id from a ward table (``gis.camp_registrants``); when given,
+    #: ``basis`` is ``ward-table`` and ``share`` is not applied.
+    by_ward: dict[str, float] | None = None
+    #: A ward table to read ``by_ward`` from once the layer is read (the command line's).
+    registrant_table: Path | None = None
+    registrant_column: str | None = None
 
     def check(self) -> None:
+        if self.by_ward is not None:
+            return
         if self.basis not in BASES:
             raise ValueError(f"registrant basis {self.basis!r}: choose {' or '.join(BASES)}")
         if not (math.isfinite(self.share) and 0 < self.share <= 1):
@@ -76,6 +86,8 @@ class CampResult:
 
 
 def registrants(layer: WardLayer, req: CampRequest) -> list[float]:
+    if req.by_ward is not None:
+        return [req.by_ward[str(w)] for w in layer.wards["ward_id"]]
     figures = ward_figures(layer.wards)
     if req.basis == "population":
         missing = [
@@ -122,6 +134,19 @@ def plan_camps(req: CampRequest) -> CampResult:
     layer = load_layer(req.layer)
     notes = [*layer.warnings, *req.estimate.check()]
     venues = read_venues(req.venues, layer.wards, warnings=notes)
+    if req.registrant_table is not None:
+        table = read_ward_registrants(
+            layer.wards, req.registrant_table, column=req.registrant_column
+        )
+        notes += table.notes
+        req = replace(req, by_ward=table.by_ward)
+    return solve_camp_layer(req, layer, venues, notes)
+
+
+def solve_camp_layer(
+    req: CampRequest, layer: WardLayer, venues: Sequence[Venue], notes: list[str]
+) -> CampResult:
+    """The camp plan of a layer already read (a file, or a stored layer) and its venues."""
     adjacency = build_adjacency(layer.wards, snap_metres=req.snap_metres)
     notes += list(adjacency.warnings)
     problem = build_camp_problem(layer, adjacency, venues, req)
@@ -137,7 +162,9 @@ def plan_camps(req: CampRequest) -> CampResult:
             problem, req.campaign, solution.days, time_limit=calendar_s, backend=backend
         )
         violations = check_camp_plan(problem, req.campaign, solution.assignment, schedule.dates)
-    return CampResult(req, layer, adjacency, venues, problem, solution, schedule, violations, notes)
+    return CampResult(
+        req, layer, adjacency, list(venues), problem, solution, schedule, violations, notes
+    )
 
 
 def camps_of(result: CampResult) -> list[Camp]:
@@ -155,7 +182,7 @@ def camps_of(result: CampResult) -> list[Camp]:
             Camp(
                 camp_id=f"C{str(k).zfill(width)}",
                 venue=result.venues[v],
-                ward_ids=tuple(sorted((p.unit_ids[i] for i in units), key=_ward_key)),
+                ward_ids=tuple(sorted((p.unit_ids[i] for i in units), key=ward_key)),
                 registrants=math.fsum(p.registrants[i] for i in units),
                 capacity_per_day=p.capacity(v, result.request.campaign),
                 dates=tuple(dates[v]),
@@ -164,13 +191,14 @@ def camps_of(result: CampResult) -> list[Camp]:
     return out
 
 
-def _frames(result: CampResult, camps: Sequence[Camp]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+def cluster_frames(
+    layer_wards: gpd.GeoDataFrame, camps: Sequence[Camp]
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """The wards with their ``camp_id``, and one dissolved cluster per camp."""
     mapping = {w: c.camp_id for c in camps for w in c.ward_ids}
-    wards = result.layer.wards.copy()
+    wards = layer_wards.copy()
     wards["camp_id"] = [mapping[str(w)] for w in wards["ward_id"]]
-    clusters = dissolve_areas(result.layer.wards, mapping).rename(
-        columns={"organiser_id": "camp_id"}
-    )
+    clusters = dissolve_areas(layer_wards, mapping).rename(columns={"organiser_id": "camp_id"})
     return wards, clusters
 
 
@@ -181,8 +209,12 @@ def parameters(result: CampResult) -> dict[str, str]:
         "Window / अवधि": f"{c.start:%d %b %Y} – {c.end:%d %b %Y}, {len(days)} camp days",
         "Teams / दल": str(c.teams),
         "Registrations per camp per day": f"{c.per_camp_per_day:g}",
-        "Expected registrants": f"{req.share:g} × {req.basis.replace('-', ' ')} = "
-        f"{math.fsum(result.problem.registrants):,.0f}",
+        "Expected registrants": (
+            "from the ward table"
+            if req.by_ward is not None
+            else f"{req.share:g} × {req.basis.replace('-', ' ')}"
+        )
+        + f" = {math.fsum(result.problem.registrants):,.0f}",
         "Plan / योजना": sol.describe(),
         "Calendar": result.schedule.describe() if result.schedule else "—",
         "Solver": f"{sol.solver_version}, {sol.seconds:.1f} s, {sol.cuts} contiguity cuts",
@@ -198,7 +230,7 @@ def write_camp_outputs(
     hours = result.request.hours
     written: list[Path] = []
     if camps:
-        wards, clusters = _frames(result, camps)
+        wards, clusters = cluster_frames(result.layer.wards, camps)
         written.append(write_camps_csv(camps, hours, out_dir / "camps.csv"))
         written.append(_write_clusters(clusters, camps, out_dir / "camp-clusters.geojson"))
         written.append(write_wards_csv(_ward_rows(result, camps), out_dir / "camp-wards.csv"))
@@ -294,8 +326,8 @@ def report_dict(
         "violations": [v.message for v in result.violations],
         "campaign": {**asdict(c), "camp_days": len(c.camp_days())},
         "registrants": {
-            "share": result.request.share,
-            "basis": result.request.basis,
+            "share": None if result.request.by_ward is not None else result.request.share,
+            "basis": "ward-table" if result.request.by_ward is not None else result.request.basis,
             "total": math.fsum(result.problem.registrants),
         },
         "venues": len(result.venues),
@@ -305,13 +337,21 @@ def report_dict(
     }
 
 
+def report_json(result: CampResult, camps: Sequence[Camp]) -> dict[str, Any]:
+    """:func:`report_dict` as plain JSON values (dates as ISO text, sets as sorted lists)."""
+    data: dict[str, Any] = json.loads(
+        json.dumps(report_dict(result, camps, []), ensure_ascii=False, default=_json)
+    )
+    return data
+
+
 def _json(value: object) -> object:
     if isinstance(value, set | frozenset):
         return sorted(str(v) for v in value)
     return str(value)
 
 
-def _ward_key(ward_id: str) -> tuple[int, float, str]:
+def ward_key(ward_id: str) -> tuple[int, float, str]:
     """Ward numbers in numeric order, other ids after them."""
     try:
         return (0, float(ward_id), ward_id)

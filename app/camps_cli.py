@@ -88,6 +88,20 @@ def camps(
             help="poor-households (the mission letter's estimate) or population.",
         ),
     ] = "poor-households",
+    registrant_table: Annotated[
+        Path | None,
+        typer.Option(
+            "--registrant-table",
+            help="CSV of expected registrants per ward (a ward number or name column and a "
+            "registrants/workers column), instead of --registrant-share.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    registrant_column: Annotated[
+        str | None,
+        typer.Option("--registrant-column", help="The table's registrants column."),
+    ] = None,
     no_camp_weekday: Annotated[
         list[str] | None,
         typer.Option("--no-camp-weekday", help="Weekday without camps (sun); repeatable."),
@@ -163,6 +177,8 @@ def camps(
             hours=CampHours.parse(hours),
             solver=solver,
             snap_metres=snap_metres,
+            registrant_table=registrant_table,
+            registrant_column=registrant_column,
         )
         result = camp_job.plan_camps(req)
     except (InputError, EstimateError, ValueError) as exc:

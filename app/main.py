@@ -37,6 +37,7 @@ from app.api import (
     sheets,
     states,
 )
+from app.api import camps as camps_api
 from app.db.session import make_engine, make_session_factory
 from app.errors import OGC_PREFIX, PROBLEM_JSON, Unauthorized, install_handlers, problem_body
 from app.settings import Settings, get_settings
@@ -453,6 +454,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         features,
     ):
         app.include_router(module.router)
+    app.include_router(camps_api.router)  # registration camps (issue 17)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")  # the map's assets
     app.add_middleware(KeyRequiredForWrites)
     app.add_middleware(RateLimit, per_minute=settings.api.rate_per_minute)

@@ -33,7 +33,9 @@ def job_out(found: service.StoredJob) -> JobOut:
         error=job.error,
         plan_id=job.plan_id,
         plan_url=None if job.plan_id is None else f"/cities/{city}/plans/{job.plan_id}",
-        result=None if job.result is None else AllocateOut.model_validate(job.result),
+        result=None
+        if job.kind != "allocate" or job.result is None
+        else AllocateOut.model_validate(job.result),
         url=job_url(city, job.id),
         request=job.request,
         time_limit=job.time_limit,

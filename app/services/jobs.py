@@ -24,7 +24,7 @@ from app.db.models import JOB_FINAL, City, SolveJob
 from app.db.session import session_scope
 from app.errors import Conflict, NotFound, TooManyRequests
 from app.schemas import AllocateRequest, PlanParameters
-from app.services import allocate, audit, plans, solving
+from app.services import allocate, audit, camp_jobs, plans, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.organisers import active_organisers
 from app.settings import Settings
@@ -277,7 +277,9 @@ def run_claimed(
     with session_scope(factory) as session:
         job = session.get_one(SolveJob, job_id)
         answer: dict[str, Any]
-        if job.kind == "allocate":
+        if job.kind == "camps":
+            answer = camp_jobs.run(session, job, on_progress)
+        elif job.kind == "allocate":
             body = AllocateRequest.model_validate(job.request)
             config = config_for(body.parameters.model_dump(), job.time_limit, job.solver)
             out = allocate.allocate(

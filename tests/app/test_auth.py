@@ -218,6 +218,12 @@ ROUTES: list[tuple[str, str, str, set[int]]] = [
     ("GET", f"/states/{STATE}/dashboard", STATE_VIEW, {200}),
     ("POST", f"/states/{STATE}/dashboard-link", STATE_VIEW, {200}),
     ("GET", "/national/figures", ADMIN, {200}),
+    ("POST", f"{C}/camps", HOME, {422}),  # the GIS cell and the CMMU request camp plans
+    ("GET", f"{C}/camps", READ, {200}),
+    ("GET", f"{C}/camps/999999", READ, {404}),
+    ("POST", f"{C}/camps/999999/approve", CMMU, {404}),
+    ("GET", f"{C}/camps/999999/camps.csv", READ, {404}),
+    ("GET", f"{C}/camp-jobs/999999", READ, {404}),
 ]
 
 
@@ -272,6 +278,12 @@ def test_every_route_is_in_the_role_table() -> None:
     tabled_generic |= {("GET", "/cities/{city}/plans/{plan_id}/plan-shp.zip")}
     tabled_generic |= {("GET", "/cities/{city}/layers/{version}")}
     tabled_generic |= {("GET", "/cities/{city}/layers/{version}/wards")}
+    tabled_generic |= {
+        ("GET", "/cities/{city}/camps/{camp_plan_id}"),
+        ("POST", "/cities/{city}/camps/{camp_plan_id}/approve"),
+        ("GET", "/cities/{city}/camps/{camp_plan_id}/{name}"),
+        ("GET", "/cities/{city}/camp-jobs/{job_id}"),
+    }
     tabled_generic |= {("GET", "/ogc/conformance"), ("GET", "/ogc/collections/{collection_id}")}
     tabled_generic |= {("GET", "/ogc/collections/{collection_id}/items/{feature_id:path}")}
     missing = sorted(r for r in routes if r not in tabled_generic)

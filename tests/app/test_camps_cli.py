@@ -150,3 +150,33 @@ def test_too_short_a_window_is_refused_with_days_and_teams_needed(
     assert "2 team(s) × 39 camp days = 78" in result.output
     assert "at least 68 camp days with 2 team(s), or at least 4 teams" in result.output
     assert not (tmp_path / "camps.csv").exists()
+
+
+def test_registrants_from_a_ward_table_replace_the_share(
+    lucknow: list[str], venues: Path, tmp_path: Path, shared_data: Path
+) -> None:
+    """--registrant-table: each ward's figure from a CSV (here a fifth of the census households,
+    so the window is too short and the refusal states the table's total before any solve)."""
+    census = shared_data / "lucknow" / "census2011_wards.csv"
+    lines = [x for x in census.read_text(encoding="utf-8").splitlines() if not x.startswith("#")]
+    rows = list(csv.DictReader(lines))
+    table = tmp_path / "workers.csv"
+    table.write_text(
+        "census_ward_no,workers\n"
+        + "".join(f"{r['census_ward_no']},{int(r['households']) // 5}\n" for r in rows),
+        encoding="utf-8",
+    )
+    total = sum(int(r["households"]) // 5 for r in rows)
+    args = [
+        "camps", *lucknow, "--venues", str(venues), *WINDOW, "--teams", "2",
+        "--per-camp-per-day", "300", "--registrant-table", str(table), "--time-limit", "5",
+        "--out", str(tmp_path / "out"),
+    ]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert f"the expected {total:,.0f} registrants need at least" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("census_ward_no,workers\n1,lots\n", encoding="utf-8")
+    refused = CliRunner().invoke(cli, [str(bad) if a == str(table) else a for a in args])
+    assert refused.exit_code != 0
+    assert "'lots'" in refused.output or "lots" in refused.output
