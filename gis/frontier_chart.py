@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,16 @@ def add_frontier_chart(fmap: folium.Map, table: Table | None) -> None:
         root.html.add_child(folium.Element(panel_html(table)))
 
 
-def sheet_rows(table: Table | None) -> Sequence[list[str]]:
-    """The rows the printed city sheet lists (none without a frontier)."""
-    return rows(table) if table else []
+def frontier_line(table: Table | None) -> str:
+    """The frontier in one line for the printed sheets ("" without one): each point's largest
+    deviation and objective (household-km), the balanced one marked."""
+    parts = []
+    for p in (table or {}).get("points", []):
+        if p.get("objective") is None:
+            continue
+        dev = p.get("max_deviation") or p["tolerance"]
+        mark = " (balanced)" if p["label"] == (table or {}).get("balanced") else ""
+        gap = p.get("gap")
+        proved = "" if gap is None else f", gap {100 * gap:.1f} %"
+        parts.append(f"±{100 * dev:.1f} %: {float(p['objective']):,.0f}{proved}{mark}")
+    return " · ".join(parts) + (" household-km" if parts else "")

@@ -179,18 +179,24 @@ def compute(
         raw.solutions.append(sol)
 
     run("tightest", None, TIGHTEST_WEIGHT / (TIGHTEST_WEIGHT + len(loose)), None)
-    tightest = raw.solutions[0].tolerance
-    todo = [t for t in loose if tightest is None or t > tightest + 1e-9 or t in _requested(params)]
-    for t in loose:
-        if t not in todo:
-            notes.append(f"{label_of(t)} left out: not looser than the tightest balance found")
-    for n, t in enumerate(todo):
-        run(label_of(t), t, 1.0 / (len(todo) - n), _best_plan(raw.solutions, t))
+    for n, t in enumerate(loose):  # one below the tightest found is proved infeasible or solved
+        run(label_of(t), t, 1.0 / (len(loose) - n), _best_plan(raw.solutions, t))
     points = _reuse(problem, params, raw)
+    first = next((p for p in points if p.objective is not None), None)
+    if first is not None and first.label != "tightest":
+        notes.append(
+            f"the search for the tightest balance ended at ±{_tightest_deviation(points)} % "
+            f"within its time; {first.label} found a tighter plan"
+        )
     objectives = [p.objective for p in points]
     balanced = balanced_index(objectives)
     chosen = balanced if request.choose == "balanced" else _requested_index(points, params)
     return Frontier(tuple(points), balanced, chosen, clock() - t0, tuple(notes))
+
+
+def _tightest_deviation(points: Sequence[Point]) -> str:
+    dev = next((p.max_deviation for p in points if p.label == "tightest"), None)
+    return "?" if dev is None else f"{dev * 100:.2f}"
 
 
 def _requested(params: SolveParams) -> set[float]:
@@ -254,6 +260,8 @@ def _reuse(problem: Problem, params: SolveParams, raw: _Points) -> list[Point]:
     ]
     for i in range(n - 2, -1, -1):
         nxt, cur = sols[i + 1], sols[i]
+        if cur.status is Status.INFEASIBLE:
+            continue
         if nxt.bound is not None and (cur.bound is None or nxt.bound > cur.bound):
             sols[i] = replace(cur, bound=nxt.bound)
             bound_from[i] = bound_from[i + 1]

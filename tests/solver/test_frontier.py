@@ -123,6 +123,7 @@ class FakeSolve:
     ) -> None:
         self.answers = answers
         self.clock = clock
+        self.tightest = 0.021
         self.calls: list[tuple[float | None, float, Any]] = []
 
     def __call__(
@@ -138,7 +139,7 @@ class FakeSolve:
         if self.clock is not None:  # the solve uses all of its time
             self.clock.now += params.time_limit
         objective, bound = self.answers[params.tolerance]
-        tolerance = 0.021 if params.tolerance is None else params.tolerance
+        tolerance = self.tightest if params.tolerance is None else params.tolerance
         plan = tuple(i % 2 for i in range(problem.n_units))
         return _solution(tolerance, objective, bound, plan)
 
@@ -255,3 +256,24 @@ def test_frontier_request_rejects_bad_tolerances() -> None:
         FrontierRequest(())
     with pytest.raises(ValueError, match="fractions"):
         replace(FrontierRequest(), tolerances=(-0.1,))
+
+
+def test_a_point_tighter_than_the_tightest_is_solved_and_may_be_infeasible() -> None:
+    fake = FakeSolve(
+        {None: (500.0, 400.0), 0.05: (None, None), 0.10: (450.0, 420.0), 0.15: (440.0, 430.0)}
+    )
+    fake.tightest = 0.08
+    real = fake.__call__
+
+    def infeasible_at_5(problem: Problem, params: SolveParams, *a: Any, start: Any) -> Solution:
+        sol = real(problem, params, *a, start=start)
+        return replace(sol, status=Status.INFEASIBLE) if params.tolerance == 0.05 else sol
+
+    params = SolveParams(tolerance=None, time_limit=10)
+    front = compute(uneven(), params, FrontierRequest(TOLERANCES), solve_fn=infeasible_at_5)
+    assert [p.label for p in front.points] == ["±5 %", "tightest", "±10 %", "±15 %"]
+    five = front.points[0]
+    assert five.solution.status is Status.INFEASIBLE
+    assert five.solution.bound is None  # no bound is carried to a proved-infeasible point
+    assert front.points[1].solution.bound == 430.0
+    assert front.balanced == 3  # 440 is the loosest; 450 is more than 2 % above it
