@@ -59,6 +59,7 @@ def draw(ax: Axes, table: Table, *, small: bool = False) -> None:
     ax.ticklabel_format(axis="y", style="plain", useOffset=False)
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:,.0f}")
     ax.grid(alpha=0.3)
+    ax.margins(y=0.15)
     if xs:
         ax.set_xlim(min(xs) - 1.5, max(xs) + 4)
 
