@@ -73,6 +73,15 @@ def render(data: dict[str, Any]) -> str:
         f"Machine: {m['cpus']} CPUs, Python {m['python']}, {m['date']}; load average at start "
         f"{m['load']} — shared with other developers' work during the run.",
         "",
+        "What limits it: the frontier splits one limit among its points (the tightest gets two "
+        "shares, each loose point one share of what is left), so each point has a fraction of the "
+        "time a single solve has in the table above, and each point's gap is the solve method's "
+        "(the cut loop restarts its tree every round; issue 18 items 1–2 replace it). Reuse helps "
+        "where it can: bounds proved at a looser tolerance tighten the tighter points' gaps (the "
+        "`bound from` column), plans found at a tighter tolerance start the looser solves. A "
+        "point below the tightest balance is proved infeasible at once when a balance floor "
+        "(a pocket of wards) rules it out.",
+        "",
     ]
     for rec in data["runs"]:
         verdict = "met" if rec["all_within_1pct"] and rec["wall_s"] <= 120 else "missed"
@@ -83,13 +92,15 @@ def render(data: dict[str, Any]) -> str:
             "",
             f"balanced: {table['balanced']}. " + " ".join(table["notes"]),
             "",
-            "| point | largest deviation | objective | bound | gap | status | s |",
-            "|---|---|---|---|---|---|---|",
+            "| point | largest deviation | objective | bound | bound from | gap | status | s |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for p in table["points"]:
+            src = p["bound_from_tolerance"]
             lines.append(
                 f"| {p['label']} | {_pct(p['max_deviation'])} | {_num(p['objective'])} | "
-                f"{_num(p['bound'])} | {_pct(p['gap'])} | {p['status']} | {p['seconds']:.1f} |"
+                f"{_num(p['bound'])} | {'—' if src is None else _pct(src)} | {_pct(p['gap'])} | "
+                f"{p['status']} | {p['seconds']:.1f} |"
             )
         lines.append("")
     return "\n".join(lines) + "\n"
@@ -99,7 +110,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--only", help="run only instances whose city contains this")
+    ap.add_argument("--render", action="store_true", help="only re-render frontier.md")
     args = ap.parse_args()
+    if args.render:
+        data = json.loads((RESULTS / "frontier.json").read_text(encoding="utf-8"))
+        (RESULTS / "frontier.md").write_text(render(data), encoding="utf-8")
+        return
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     runs = []
     for city in CITIES:

@@ -106,8 +106,10 @@ class Frontier:
 
     @property
     def solution(self) -> Solution:
-        """The chosen point's answer (the first point's when none has a plan)."""
-        return self.points[0 if self.chosen is None else self.chosen].solution
+        """The chosen point's answer (the first point's when none has a plan), its seconds those
+        of the whole frontier (the time the answer took)."""
+        chosen = self.points[0 if self.chosen is None else self.chosen].solution
+        return replace(chosen, seconds=self.seconds, warnings=(*chosen.warnings, *self.notes))
 
     def table(self) -> dict[str, object]:
         return {
