@@ -14,9 +14,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-#: The solver is never given less than this (seconds), even when the phases before it used up
-#: the limit: it must at least look for a plan. The answer is then late, and the report says so.
+#: The solver is never given less than this many seconds, nor less than this share of the limit,
+#: even when the phases before it used up the limit (a machine so loaded that starting Python
+#: took most of it): it must at least look for a plan. The answer is then late, and the report's
+#: phases say where the time went.
 MIN_SOLVER_SECONDS = 1.0
+MIN_SOLVER_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,8 @@ class Deadline:
         reserve = reserve or self.reserve
         timed = [self.phases[p] for p in reserve.basis if p in self.phases]
         before = after if after is not None else (sum(timed) if timed else self.elapsed())
-        budget = max(MIN_SOLVER_SECONDS, self.remaining() - reserve.seconds(before, self.limit))
+        least = max(MIN_SOLVER_SECONDS, MIN_SOLVER_SHARE * self.limit)
+        budget = max(least, self.remaining() - reserve.seconds(before, self.limit))
         self.solver_budget_s = budget
         return budget
 

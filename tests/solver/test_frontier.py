@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from solver import frontier, verify
-from solver.deadline import MIN_SOLVER_SECONDS, Deadline, Reserve
+from solver.deadline import MIN_SOLVER_SECONDS, MIN_SOLVER_SHARE, Deadline, Reserve
 from solver.frontier import FrontierRequest, balanced_index, compute
 from solver.params import SolveParams
 from solver.problem import Problem, Solution, Status, relative_gap
@@ -238,8 +238,11 @@ def test_solver_budget_is_the_remainder_minus_the_reserve() -> None:
     # 60 − 6 s used − (1 + 2 × (3 + 1)) reserve = 45
     assert d.solver_budget() == pytest.approx(45)
     assert d.solver_budget_s == pytest.approx(45)
-    clock.now += 100  # the limit is long gone: the solver still gets its minimum
-    assert d.solver_budget() == MIN_SOLVER_SECONDS
+    clock.now += 100  # the limit is long gone: the solver still gets its minimum share
+    assert d.solver_budget() == pytest.approx(MIN_SOLVER_SHARE * 60)
+    short = Deadline(5, clock=clock)
+    clock.now += 10
+    assert short.solver_budget() == MIN_SOLVER_SECONDS
 
 
 def test_reserve_is_capped_by_its_share() -> None:
