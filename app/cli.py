@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from app import planning, printing
+from app import answer_time, planning, printing
 from app.checking import check_plan_dir
 from app.cli_intake import (
     ExcludeFeatureOpt,
@@ -366,10 +366,19 @@ def allocate(
         str,
         typer.Option(
             "--tolerance",
-            help="Allowed deviation of each CO's load from the mean: 0.1, 10%, or auto (the "
-            "tightest balance a contiguous plan reaches).",
+            help="Allowed deviation of each CO's load from the mean: 0.1, 10%, auto (the "
+            "tightest balance a contiguous plan reaches), or balanced (the point of the "
+            "balance–distance frontier where loosening further saves under 2 % of distance).",
         ),
     ] = "0.1",
+    frontier: Annotated[
+        bool,
+        typer.Option(
+            "--frontier",
+            help="Also compute the balance–distance frontier (tightest, ±5/10/15 %) within the "
+            "time limit: frontier.png, and a table in report.json and on the map.",
+        ),
+    ] = False,
     respect_zones: Annotated[
         bool, typer.Option("--respect-zones", help="Keep each CO's area inside one zone.")
     ] = False,
@@ -378,7 +387,11 @@ def allocate(
         typer.Option("--snap-metres", help="Wards closer than this are neighbours (metres)."),
     ] = 5.0,
     time_limit: Annotated[
-        float, typer.Option("--time-limit", help="Seconds the solver may use in all.")
+        float,
+        typer.Option(
+            "--time-limit",
+            help="Seconds for the whole answer: reading, adjacency, solve, check and outputs.",
+        ),
     ] = 60.0,
     gap: Annotated[
         float,
@@ -447,6 +460,7 @@ def allocate(
     ] = None,
 ) -> None:
     """Divide the wards among the COs and write the plan, its checks and its map to --out."""
+    deadline = answer_time.cli_deadline(time_limit, sheets=sheets)
     if solver not in ("highs", "cbc"):
         raise _fail(f"--solver {solver!r}: choose highs or cbc")
     if tiles is None:
@@ -493,7 +507,7 @@ def allocate(
         organisers=organisers,
         estimate=EstimateParams(poverty_rate, household_size, households_per_organiser),
         solve=SolveParams(
-            tolerance=_parse_tolerance(tolerance),
+            tolerance=None if answer_time.is_balanced(tolerance) else _parse_tolerance(tolerance),
             respect_zones=respect_zones,
             time_limit=time_limit,
             gap=gap,
@@ -501,6 +515,7 @@ def allocate(
         ),
         solver=solver,
         snap_metres=snap_metres,
+        frontier=answer_time.frontier_request(tolerance, frontier),
     )
     if sheets:
         try:
@@ -509,27 +524,32 @@ def allocate(
             raise _fail(str(exc)) from None
     progress = _ProgressLine()
     try:
-        result = planning.plan(req, on_progress=progress)
+        result = planning.plan(req, on_progress=progress, deadline=deadline)
     except (InputError, EstimateError, ValueError) as exc:
         progress.close()
         raise _fail(str(exc)) from None
     progress.close()
     for w in result.warnings + list(result.solution.warnings):
         typer.echo(f"warning: {shown(w)}", err=True)
-    written = planning.write_outputs(
-        result, out, tiles=tiles, tiles_attribution=tiles_attribution, city=city
-    )
+    with deadline.phase("outputs"):
+        written = planning.write_outputs(
+            result, out, tiles=tiles, tiles_attribution=tiles_attribution, city=city
+        )
     if sheets:
         try:
-            written += printing.write_sheets(
-                result,
-                out,
-                city=city or wards.stem,
-                ward_names=ward_names,
-                centres=community_centres,
-            )
+            with deadline.phase("sheets"):
+                written += printing.write_sheets(
+                    result,
+                    out,
+                    city=city or wards.stem,
+                    ward_names=ward_names,
+                    centres=community_centres,
+                )
         except InputError as exc:
             raise _fail(str(exc)) from None
+    answer_time.finish_report(out / "report.json", deadline)
+    for line in answer_time.summary_lines(result.frontier, deadline):
+        typer.echo(line)
     sol = result.solution
     typer.echo(
         f"{len(result.problem.unit_ids)} wards, {result.problem.n_organisers} COs: {sol.describe()}"
@@ -741,6 +761,7 @@ _register_replan(cli)
 
 
 def main() -> None:
+    answer_time.mark_process_start()  # the console script: the wait began when Python started
     signal.signal(signal.SIGTERM, _terminate)
     cli()
 

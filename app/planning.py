@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from app import answer_time
 from gis.adjacency import Adjacency, build_adjacency
 from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE, data_credit
 from gis.errors import InputError, Issue
@@ -32,6 +33,7 @@ from gis.export import (
 )
 from gis.fields import FieldMapping
 from gis.figures import km_value, percent_value
+from gis.frontier_chart import add_frontier_chart, frontier_files
 from gis.io import read_ward_layer
 from gis.layer import SourceFile, WardLayer
 from gis.maps import plan_map
@@ -43,6 +45,8 @@ from gis.unnumbered import UnnumberedRule
 from gis.zones import assign_zones
 from solver import verify
 from solver.backends import make_backend
+from solver.deadline import Deadline
+from solver.frontier import Frontier, FrontierRequest
 from solver.poverty import (
     DEFAULT_HOUSEHOLD_SIZE,
     DEFAULT_RATE,
@@ -57,7 +61,7 @@ from solver.poverty import (
 )
 from solver.poverty import basis as figure_basis
 from solver.problem import Problem, Progress, Solution
-from solver.solve import SolveParams, solve
+from solver.solve import SolveParams
 
 #: The credit of the bundled sample data, when its user states it (``--source``/``--licence``).
 DATA_CREDITS = data_credit(DATAMEET_SOURCE, DATAMEET_LICENCE)
@@ -106,6 +110,8 @@ class PlanRequest:
     solve: SolveParams = field(default_factory=SolveParams)
     solver: str = "highs"
     snap_metres: float = 5.0
+    #: Compute the balance–distance frontier (and maybe answer with its ``balanced`` point).
+    frontier: FrontierRequest | None = None
 
 
 @dataclass
@@ -118,6 +124,8 @@ class PlanResult:
     solution: Solution
     violations: list[verify.Violation]
     warnings: list[str] = field(default_factory=list)
+    frontier: Frontier | None = None
+    deadline: Deadline | None = None  # the whole answer's time limit, with its phase timings
 
     @property
     def verified(self) -> bool:
@@ -258,13 +266,20 @@ def build_problem(
     )
 
 
-def plan(req: PlanRequest, on_progress: Callable[[Progress], None] | None = None) -> PlanResult:
-    """Run the whole job from files and verify its answer. Raises ``InputError`` on bad input."""
-    layer = load_layer(req.layer)
-    warnings: list[str] = []
-    organisers = read_organisers(req.organisers, _home_wards(layer), warnings=warnings)
-    organisers = [_unit_home(o, layer) for o in organisers]
-    return solve_layer(req, layer, organisers, warnings, on_progress=on_progress)
+def plan(
+    req: PlanRequest,
+    on_progress: Callable[[Progress], None] | None = None,
+    deadline: Deadline | None = None,
+) -> PlanResult:
+    """Run the whole job from files and verify its answer. Raises ``InputError`` on bad input.
+    ``deadline``: the whole answer's time limit (default: ``req.solve.time_limit`` from now)."""
+    deadline = deadline or Deadline(req.solve.time_limit)
+    with deadline.phase("reading"):
+        layer = load_layer(req.layer)
+        warnings: list[str] = []
+        organisers = read_organisers(req.organisers, _home_wards(layer), warnings=warnings)
+        organisers = [_unit_home(o, layer) for o in organisers]
+    return solve_layer(req, layer, organisers, warnings, on_progress=on_progress, deadline=deadline)
 
 
 def _home_wards(layer: WardLayer) -> gpd.GeoDataFrame:
@@ -300,9 +315,12 @@ def solve_layer(
     warnings: Sequence[str] = (),
     *,
     on_progress: Callable[[Progress], None] | None = None,
+    deadline: Deadline | None = None,
 ) -> PlanResult:
     """Adjacency → problem → solve → independent check, for a layer and organisers already read
-    (from files by :func:`plan`, from the database by the service)."""
+    (from files by :func:`plan`, from the database by the service). With a ``deadline``, each
+    phase is timed on it and the solver gets what is left of it (:mod:`app.answer_time`)."""
+    timed = answer_time.timed(deadline)
     notes = [*layer.warnings, *warnings, *req.estimate.check()]
     if req.solve.respect_zones and layer.wards["zone"].isna().all():
         raise InputError(
@@ -310,22 +328,31 @@ def solve_layer(
             [Issue("missing-zone", "no zone column found or mapped", file=req.layer.wards.name)],
             code="missing-zone",
         )
-    adjacency = build_adjacency(layer.wards, snap_metres=req.snap_metres)
+    with timed("adjacency"):
+        adjacency = build_adjacency(layer.wards, snap_metres=req.snap_metres)
     notes += list(adjacency.warnings)
-    problem = build_problem(layer, adjacency, organisers, req.estimate)
-    backend = make_backend(req.solver, threads=req.solve.threads, seed=req.solve.seed)
-    solution = solve(problem, req.solve, backend=backend, on_progress=on_progress)
-    violations = (
-        verify.check_plan(
-            problem,
-            solution.assignment,
-            solution.tolerance,
-            respect_zones=req.solve.respect_zones,
+    with timed("model"):
+        problem = build_problem(layer, adjacency, organisers, req.estimate)
+        backend = make_backend(req.solver, threads=req.solve.threads, seed=req.solve.seed)
+    params = answer_time.solver_params(req.solve, deadline)
+    with timed("solve"):
+        solution, front = answer_time.solve_step(
+            problem, params, backend, req.frontier, on_progress
         )
-        if solution.assignment is not None
-        else []
+    with timed("check"):
+        violations = (
+            verify.check_plan(
+                problem,
+                solution.assignment,
+                solution.tolerance,
+                respect_zones=req.solve.respect_zones,
+            )
+            if solution.assignment is not None
+            else []
+        )
+    return PlanResult(
+        req, layer, adjacency, organisers, problem, solution, violations, notes, front, deadline
     )
-    return PlanResult(req, layer, adjacency, organisers, problem, solution, violations, notes)
 
 
 # -- outputs ---------------------------------------------------------------------------------------
@@ -429,7 +456,7 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
             "household_size": req.estimate.household_size,
             "household_size_source": HOUSEHOLD_SIZE_SOURCE,
             "households_per_organiser": req.estimate.households_per_organiser,
-            "tolerance_requested": "auto" if req.solve.tolerance is None else req.solve.tolerance,
+            "tolerance_requested": answer_time.tolerance_requested(req.solve, req.frontier),
             "respect_zones": req.solve.respect_zones,
             "snap_metres": req.snap_metres,
             "time_limit_s": req.solve.time_limit,
@@ -471,6 +498,8 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
         "split_wards": {u: list(p) for u, p in result.layer.parents.items()},
         "outputs": [p.name for p in outputs],
         "credits": req.layer.credits,
+        "frontier": answer_time.frontier_table(result.frontier),
+        **answer_time.time_report(result.deadline),
     }
 
 
@@ -522,9 +551,11 @@ def write_outputs(
             tiles_attribution=tiles_attribution,
             asset_base=None,
         )
+        add_frontier_chart(m, answer_time.frontier_table(result.frontier))
         html = out_dir / "map.html"
         m.save(str(html))
         written.append(html)
+    written += frontier_files(out_dir, answer_time.frontier_table(result.frontier))
     report = out_dir / "report.json"
     report.write_text(
         json.dumps(report_dict(result, [*written, report]), indent=2, ensure_ascii=False) + "\n",

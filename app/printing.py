@@ -6,13 +6,17 @@ for and reached, what the solver proved, and whether the plan passed its indepen
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
+from app.answer_time import frontier_table, tolerance_requested
 from app.planning import PlanResult, plan_frames
+from gis.frontier_chart import frontier_line
 from gis.sheets import (
     SheetInfo,
     city_sheet,
@@ -28,6 +32,8 @@ CO_SHEETS = "co-sheets.pdf"
 def _tolerance(value: float | str | None) -> str:
     if value is None or value == "auto":
         return "auto (tightest balance reached)"
+    if value == "balanced":
+        return "balanced (where loosening further saves under 2 % of distance)"
     return f"±{float(value) * 100:.1f} %"
 
 
@@ -40,8 +46,10 @@ def sheet_parameters(
     tolerance_used: float | None,
     status: str,
     check_passed: bool,
+    frontier: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
-    """The "parameters" lines of a sheet, in reading order."""
+    """The "parameters" lines of a sheet, in reading order (with a frontier, its points too)."""
+    line = frontier_line(frontier)
     return {
         "poverty rate": f"{poverty_rate * 100:g} % of the population",
         "household size": f"{household_size:g} (where no household count is known)",
@@ -52,6 +60,7 @@ def sheet_parameters(
         "check": "passed (coverage, one connected area per CO, balance)"
         if check_passed
         else "FAILED",
+        **({"balance vs distance": line} if line else {}),
     }
 
 
@@ -64,10 +73,11 @@ def result_sheet_info(result: PlanResult, city: str) -> SheetInfo:
             poverty_rate=est.rate,
             household_size=est.household_size,
             households_per_organiser=est.households_per_organiser,
-            tolerance_requested=result.request.solve.tolerance,
+            tolerance_requested=tolerance_requested(result.request.solve, result.request.frontier),
             tolerance_used=sol.tolerance,
             status=sol.describe(),
             check_passed=result.verified,
+            frontier=frontier_table(result.frontier),
         ),
         printed_on=date.today(),
         credits=result.request.layer.credits,

@@ -222,7 +222,10 @@ class RequirementOut(_Out):
 
 
 class PlanParameters(BaseModel):
-    """How to divide the wards. ``tolerance``: ±share of the mean load, or ``"auto"``."""
+    """How to divide the wards. ``tolerance``: ±share of the mean load, ``"auto"`` (the tightest
+    balance a contiguous plan reaches) or ``"balanced"`` (the frontier's point where loosening
+    further saves under 2 % of distance). ``frontier``: also compute the balance–distance frontier
+    (tightest, ±5/10/15 %) within the time limit."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -241,7 +244,8 @@ class PlanParameters(BaseModel):
         },
     )
 
-    tolerance: float | Literal["auto"] = Field(default=0.1)
+    tolerance: float | Literal["auto", "balanced"] = Field(default=0.1)
+    frontier: bool = False
     respect_zones: bool = False
     time_limit: float | None = Field(
         default=None, gt=0, description="seconds; default and maximum from the server settings"
@@ -327,6 +331,10 @@ class PlanOut(_Out):
     created_by: str
     approved_at: datetime | None = None
     approved_by: str | None = None
+    #: Seconds per phase of the answer (reading, adjacency, model, solve, check, storing, total).
+    phases: dict[str, float] | None = None
+    #: The balance–distance frontier's table, when one was computed (see ``solver.frontier``).
+    frontier: dict[str, Any] | None = None
 
 
 class JobProgress(_Out):
@@ -523,3 +531,5 @@ class AllocateOut(_Out):
     warnings: list[str]
     assignment: dict[str, str]
     areas: FeatureCollection | None
+    phases: dict[str, float] | None = None
+    frontier: dict[str, Any] | None = None

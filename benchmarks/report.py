@@ -489,6 +489,7 @@ def render(data: Rec) -> str:
         *_camps_section(),
         *_scaleout(),
         *_branch_and_cut(),
+        *_issue18_sections(),
         "## How it is measured",
         "",
         "- Instances: DataMeet ward layers read with `gis.io.read_ward_layer` (Chandigarh and "
@@ -569,6 +570,19 @@ def _branch_and_cut() -> list[str]:
     if not BRANCH_AND_CUT.exists():
         return []
     return [BRANCH_AND_CUT.read_text(encoding="utf-8").rstrip(), ""]
+
+
+#: The frontier and wall-time runs' sections (``benchmarks.frontier``, ``benchmarks.timelimit``).
+ISSUE18 = ("frontier.md", "timelimit.md")
+
+
+def _issue18_sections() -> list[str]:
+    lines: list[str] = []
+    for name in ISSUE18:
+        path = Path(__file__).resolve().parent / "results" / name
+        if path.exists():
+            lines += [path.read_text(encoding="utf-8").rstrip(), ""]
+    return lines
 
 
 def write_report(data: Rec, path: Path = REPORT) -> Path:

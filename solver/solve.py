@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from solver import pockets, verify
@@ -113,9 +113,12 @@ def solve(
     params: SolveParams,
     backend: Backend | None = None,
     on_progress: ProgressFn | None = None,
+    *,
+    start: Sequence[int] | None = None,
 ) -> Solution:
     """The best contiguous plan within the time limit, and what was proved about it. Without a
-    ``backend``, HiGHS with the params' seed and threads."""
+    ``backend``, HiGHS with the params' seed and threads. ``start``: a plan to start from at a
+    fixed tolerance (checked like any other candidate; the frontier passes a tighter point's)."""
     backend = backend or make_backend("highs", threads=params.threads, seed=params.seed)
     clock = Clock.starting_now(params.time_limit)
 
@@ -129,7 +132,7 @@ def solve(
     reason = precheck(problem, params.tolerance, params.respect_zones)
     if reason:
         return run.finish(Outcome.without_plan(Status.INFEASIBLE, reason), params.tolerance)
-    return run.distance(params.tolerance, None)
+    return run.distance(params.tolerance, None if start is None else list(start))
 
 
 @dataclass

@@ -58,6 +58,8 @@ def plan_out(stored: service.StoredPlan) -> PlanOut:
         created_by=plan.created_by,
         approved_at=plan.approved_at,
         approved_by=plan.approved_by,
+        phases=report.get("phases"),
+        frontier=report.get("frontier"),
     )
 
 

@@ -24,6 +24,7 @@ from app.services.layers import LayerOptions, Upload, read_upload
 from gis.export import assignment_mapping
 from gis.layer import WardLayer
 from gis.organisers import CSV_COLUMNS, Organiser, read_organisers
+from solver.deadline import Deadline
 from solver.problem import Progress
 
 LABEL = "wards.geojson"
@@ -70,14 +71,20 @@ def allocate(
     actor: str = "api",
     on_progress: Callable[[Progress], None] | None = None,
 ) -> AllocateOut:
-    """Solve the request's wards for its organisers; the answer as the API returns it."""
-    with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
+    """Solve the request's wards for its organisers; the answer as the API returns it. The time
+    limit bounds the whole request (reading, solving, the areas); the answer's ``phases`` say
+    where the time went."""
+    deadline = Deadline(config.solve.time_limit)
+    with deadline.phase("reading"), tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
         layer, organisers = read_request(Path(tmp), body)
-    result = solving.run(layer, organisers, config, label=LABEL, on_progress=on_progress)
+    result = solving.run(
+        layer, organisers, config, label=LABEL, on_progress=on_progress, deadline=deadline
+    )
     areas = None
-    if result.solution.has_plan:
-        _wards, frame = planning.plan_frames(result)
-        areas = json.loads(frame.to_crs("EPSG:4326").to_json(drop_id=True))
+    with deadline.phase("outputs"):
+        if result.solution.has_plan:
+            _wards, frame = planning.plan_frames(result)
+            areas = json.loads(frame.to_crs("EPSG:4326").to_json(drop_id=True))
     audit.record(
         session,
         actor,
@@ -90,7 +97,7 @@ def allocate(
         parameters=config.as_dict(),
     )
     session.flush()
-    return answer(result, areas)
+    return answer(result, areas).model_copy(update={"phases": deadline.report()})
 
 
 def answer(result: planning.PlanResult, areas: dict[str, Any] | None) -> AllocateOut:
@@ -110,4 +117,6 @@ def answer(result: planning.PlanResult, areas: dict[str, Any] | None) -> Allocat
         warnings=solving.all_warnings(result),
         assignment=assignment_mapping(result.problem, sol) if sol.has_plan else {},
         areas=None if areas is None else FeatureCollection.model_validate(areas),
+        phases=outcome.get("phases"),
+        frontier=outcome.get("frontier"),
     )

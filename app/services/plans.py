@@ -18,7 +18,7 @@ from shapely.geometry import mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import planning
+from app import answer_time, planning
 from app.db.models import (
     City,
     Organiser,
@@ -36,8 +36,10 @@ from app.services.frames import gis_organisers, multipolygon, stored_layer, ward
 from app.services.organisers import active_organisers
 from gis.credits import data_credit
 from gis.diffmap import difference_map
+from gis.frontier_chart import add_frontier_chart
 from gis.layer import STORAGE_CRS
 from gis.maps import mean_km, plan_map, ward_km_from_home
+from solver.deadline import Deadline
 from solver.poverty import WardFigures, poor_households
 from solver.problem import Progress
 
@@ -62,8 +64,11 @@ def create_plan(
 
     Runs synchronously (a worker runs it for a solve job, ``app.services.jobs``); ``on_progress``
     hears the solver's reports. Plans without an answer (infeasible, no
-    solution in time) are stored too, with their explanation.
+    solution in time) are stored too, with their explanation. The time limit bounds the whole
+    request (reading the stored layer, solving, storing); ``plan.report["phases"]`` says where
+    the time went.
     """
+    deadline = Deadline(config.solve.time_limit)
     city = get_city(session, city_code)
     if layer_version is None:
         layer = session.get_one(WardLayer, require_current_layer(city))
@@ -84,12 +89,15 @@ def create_plan(
             code="no-organisers",
         )
     organisers = gis_organisers(rows)
+    with deadline.phase("reading"):
+        wards = stored_layer(session, layer)
     result = solving.run(
-        stored_layer(session, layer),
+        wards,
         organisers,
         config,
         label=layer.source_filename,
         on_progress=on_progress,
+        deadline=deadline,
     )
     sol = result.solution
     roster = [
@@ -121,10 +129,12 @@ def create_plan(
         report=solving.outcome(result),
         created_by=actor,
     )
-    session.add(plan)
-    session.flush()
-    if sol.has_plan:
-        _store_answer(session, plan, layer, rows, result)
+    with deadline.phase("storing"):
+        session.add(plan)
+        session.flush()
+        if sol.has_plan:
+            _store_answer(session, plan, layer, rows, result)
+    plan.report = {**plan.report, **answer_time.time_report(deadline)}
     audit.record(
         session,
         actor,
@@ -425,6 +435,7 @@ def _draw_plan_map(session: Session, stored: StoredPlan, exact_homes: bool) -> s
         tiles_attribution=map_settings.tiles_attribution,
         centres=centres.city_centres(session, stored.city),
     )
+    add_frontier_chart(fmap, stored.plan.report.get("frontier"))
     return str(fmap.get_root().render())
 
 

@@ -53,6 +53,7 @@ def sheet_info(stored: StoredPlan) -> sheets.SheetInfo:
                 tolerance_used=plan.tolerance_used,
                 status=str(plan.report.get("summary", plan.status)),
                 check_passed=bool(plan.report.get("check", {}).get("passed", False)),
+                frontier=plan.report.get("frontier"),
             ),
         },
         approved_on=None if plan.approved_at is None else plan.approved_at.date(),

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app import planning
+from app import answer_time, planning
 from app.errors import DomainError
 from app.schemas import PlanParameters
 from app.settings import Settings
 from gis.layer import WardLayer
 from gis.organisers import Organiser
 from solver import verify
+from solver.deadline import Deadline
+from solver.frontier import FrontierRequest
 from solver.poverty import EstimateParams
 from solver.problem import Progress
 from solver.solve import SolveParams
@@ -35,10 +37,12 @@ class SolveConfig:
     solve: SolveParams
     solver: str
     snap_metres: float
+    frontier: FrontierRequest | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "tolerance": "auto" if self.solve.tolerance is None else self.solve.tolerance,
+            "tolerance": answer_time.tolerance_requested(self.solve, self.frontier),
+            "frontier": self.frontier is not None,
             "respect_zones": self.solve.respect_zones,
             "time_limit": self.solve.time_limit,
             "gap": self.solve.gap,
@@ -61,7 +65,7 @@ def solve_config(
             "time limit too long",
             f"time_limit {time_limit:g} s is above this server's maximum of {max_time_limit:g} s",
         )
-    tolerance = None if params.tolerance == "auto" else float(params.tolerance)
+    tolerance = None if params.tolerance in ("auto", "balanced") else float(params.tolerance)
     return SolveConfig(
         estimate=EstimateParams(rate=params.poverty_rate, household_size=params.household_size),
         solve=SolveParams(
@@ -73,6 +77,7 @@ def solve_config(
         ),
         solver=params.solver or solver,
         snap_metres=params.snap_metres,
+        frontier=answer_time.frontier_request(str(params.tolerance), params.frontier),
     )
 
 
@@ -91,8 +96,10 @@ def run(
     *,
     label: str,
     on_progress: Callable[[Progress], None] | None = None,
+    deadline: Deadline | None = None,
 ) -> planning.PlanResult:
-    """Solve and independently verify; ``label`` names the layer in messages and reports."""
+    """Solve and independently verify; ``label`` names the layer in messages and reports.
+    ``deadline``: the whole request's time limit, started when the request was (phases timed)."""
     request = planning.PlanRequest(
         layer=planning.LayerRequest(wards=Path(label)),
         organisers=Path("organisers"),
@@ -100,8 +107,11 @@ def run(
         solve=config.solve,
         solver=config.solver,
         snap_metres=config.snap_metres,
+        frontier=config.frontier,
     )
-    return planning.solve_layer(request, layer, organisers, on_progress=on_progress)
+    return planning.solve_layer(
+        request, layer, organisers, on_progress=on_progress, deadline=deadline
+    )
 
 
 def outcome(result: planning.PlanResult) -> dict[str, Any]:
@@ -123,6 +133,8 @@ def outcome(result: planning.PlanResult) -> dict[str, Any]:
             "edges": len(result.adjacency.edges),
             "island_links": len(result.adjacency.links),
         },
+        "frontier": answer_time.frontier_table(result.frontier),
+        **answer_time.time_report(result.deadline),
     }
 
 
