@@ -33,6 +33,7 @@ from app.api import (
     layers,
     organisers,
     places,
+    plan_edits,
     plans,
     sheets,
     states,
@@ -451,6 +452,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sheets,
         allocate,
         features,
+        plan_edits,
     ):
         app.include_router(module.router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")  # the map's assets

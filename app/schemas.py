@@ -381,8 +381,11 @@ class JobOut(_Out):
     )
 
     id: int
-    kind: Literal["plan", "allocate"] = Field(
-        description="plan: a stored city's plan; allocate: a stateless allocation"
+    kind: Literal["plan", "allocate", "replan"] = Field(
+        description=(
+            "plan: a stored city's plan; replan: a re-plan of a stored plan; "
+            "allocate: a stateless allocation"
+        )
     )
     city: str | None
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
