@@ -33,6 +33,7 @@ from app.cli_intake import (
     unnumbered_rule,
     with_poverty,
 )
+from app.cli_order import register as _register_order
 from app.cli_replan import register as _register_replan
 from app.settings import MapSettings
 from gis.errors import InputError, shown
@@ -738,6 +739,7 @@ from app.cli_places import places_cli  # noqa: E402  (states, districts, cities)
 
 cli.add_typer(places_cli)
 _register_replan(cli)
+_register_order(cli)
 
 
 def main() -> None:

@@ -26,17 +26,11 @@ from app.schemas_plan_edits import (
     WardDiff,
     WithdrawIn,
 )
-from app.services import jobs, plan_edits, plan_versions, plans, replans
+from app.services import allocation_order, jobs, plan_edits, plan_versions, plans, replans
 from app.services.cities import get_city
 from solver.edits import Delta, OrganiserFigures
 
 router = APIRouter(tags=["plan versions"], responses=PROBLEM_RESPONSES)
-
-_LINEAGE = {
-    "new": "solved",
-    "edit": "edited from version {}",
-    "replan": "re-planned from version {}",
-}
 
 
 def _figures(f: OrganiserFigures) -> FiguresOut:
@@ -65,7 +59,7 @@ def version_out(e: plan_versions.Entry) -> VersionOut:
         reason=v.reason,  # type: ignore[arg-type]  # the table's CHECK constraint
         parent_plan_id=v.parent_plan_id,
         parent_version=e.parent_version,
-        lineage=_LINEAGE[v.reason].format(e.parent_version),
+        lineage=plan_versions.lineage_text(e),
         note=v.note,
         details=v.details,
         status=plan.status,
@@ -206,3 +200,40 @@ def withdraw_approval(
     stored = plans.get_plan(session, city, plan_id)
     plan_versions.withdraw(session, stored.city, stored.plan, actor=caller.name, reason=body.reason)
     return version_out(plan_versions.lineage(session, stored.city, plan_id)[0])
+
+
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/cities/{city}/plans/{plan_id}/allocation-order.pdf",
+    response_class=Response,
+    responses={200: {"content": {PDF: {}}, "description": "the order as PDF"}},
+)
+def allocation_order_pdf(
+    city: CityCode, plan_id: int, session: SessionDep, _caller: Reader
+) -> Response:
+    """The ward-wise work allocation order (A4, English and Hindi): each CO's wards with names,
+    poor households, contact point and home ward; plan version and approval; map; signature."""
+    return Response(
+        allocation_order.order_pdf(session, city, plan_id),
+        media_type=PDF,
+        headers={"Content-Disposition": f'inline; filename="{city}-plan-{plan_id}-order.pdf"'},
+    )
+
+
+@router.get(
+    "/cities/{city}/plans/{plan_id}/allocation-order.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "the order as XLSX"}},
+)
+def allocation_order_xlsx(
+    city: CityCode, plan_id: int, session: SessionDep, _caller: Reader
+) -> Response:
+    """The same order as an XLSX workbook, for the office's spreadsheets."""
+    return Response(
+        allocation_order.order_xlsx(session, city, plan_id),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{city}-plan-{plan_id}-order.xlsx"'},
+    )

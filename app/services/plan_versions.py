@@ -118,6 +118,18 @@ class Entry:
     acts: list[Act]
 
 
+_LINEAGE = {
+    "new": "solved",
+    "edit": "edited from version {}",
+    "replan": "re-planned from version {}",
+}
+
+
+def lineage_text(entry: Entry) -> str:
+    """How the plan came to be, e.g. "edited from version 3"."""
+    return _LINEAGE[entry.version.reason].format(entry.parent_version)
+
+
 def _entries(session: Session, city: City, where: Any) -> list[Entry]:
     parent = PlanVersion.__table__.alias("parent")
     rows = session.execute(

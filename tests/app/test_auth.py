@@ -195,6 +195,8 @@ ROUTES: list[tuple[str, str, str, set[int]]] = [
     ("GET", f"{C}/versions", READ, {200}),
     ("GET", f"{C}/plans/{P}/lineage", READ, {200}),
     ("GET", f"{C}/plans/{P}/diff/{P}", READ, {200}),
+    ("GET", f"{C}/plans/{P}/allocation-order.pdf", READ, {200}),
+    ("GET", f"{C}/plans/{P}/allocation-order.xlsx", READ, {200}),
     ("GET", f"{C}/jobs", READ, {200}),
     ("GET", f"{C}/jobs/{J}", READ, {200}),
     ("POST", f"{C}/jobs/{J}/cancel", CMMU, {200, 409}),  # the second cancel: already cancelled

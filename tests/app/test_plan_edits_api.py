@@ -9,6 +9,7 @@ their poor households), not taken from the service under test.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +19,16 @@ import networkx as nx
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from matplotlib import font_manager
+from openpyxl import load_workbook
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Plan, PlanAssignment, PlanVersion
 from app.schemas import JobOut, PlanOut
 from app.schemas_plan_edits import EditCheckOut, VersionDiffOut, VersionOut
+from gis import hindi
+from gis.sheets import devanagari_font
 from tests.app.apihelp import (
     PLACE_FORM,
     expect_problem,
@@ -32,6 +37,7 @@ from tests.app.apihelp import (
     plan_through_job,
     run_job_here,
 )
+from tests.gis.pdfglyphs import harfbuzz_glyph_names, pdf_glyph_names, pdf_text, render_png
 
 CITY = "chandigarh-life"
 HOME_WARDS = ("1", "8", "15", "22")
@@ -307,6 +313,63 @@ def test_gis_reads_the_history_but_cannot_edit(city: City) -> None:
     body = {"moves": [{"ward_id": ward, "organiser_id": co}]}
     refused = city.client.post(city.url(city.plan.id, "/edits"), json=body, headers=gis)
     assert expect_problem(refused, 403).type == "/problems/forbidden"
+
+
+def _contains(seq: list[str], part: list[str]) -> bool:
+    return any(seq[k : k + len(part)] == part for k in range(len(seq) - len(part) + 1))
+
+
+def test_the_allocation_order_pdf_and_xlsx_read_back(city: City, tmp_path: Path) -> None:
+    plan = city.plan.id
+    assignment = city.assignment(plan)
+    admin = issue_key(city.factory, "life-admin", "admin")
+    posts = city.client.patch(f"/cities/{CITY}", json={"cmms_in_post": 2}, headers=admin)
+    assert posts.status_code == 200, posts.text
+    gis = issue_key(city.factory, "life-gis-order", "gis", CITY)
+    book = city.client.get(city.url(plan, "/allocation-order.xlsx"), headers=gis)
+    assert book.status_code == 200, book.text
+    sheet = load_workbook(io.BytesIO(book.content)).active
+    assert sheet is not None
+    lines = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert lines[1][0] == f"Chandigarh Life: {hindi.ORDER_TITLE}"
+    assert "version 1 (solved)" in str(lines[3][1])
+    # Two CMMs: the letter's division of the seven components.
+    assert [r[0] for r in lines[6:8]] == ["CMM 1", "CMM 2"]
+    assert str(lines[6][2]).count("; ") == 3  # four components
+    assert "MIS and monitoring & evaluation" in str(lines[7][2])
+    head = next(k for k, r in enumerate(lines) if r[0] == "S. No.")
+    assert lines[head][:4] == [
+        "S. No.",
+        "Community Organiser (CO)",
+        "Wards allocated",
+        "Poor households",
+    ]
+    assert lines[head + 1][1] == hindi.CO
+    table = {str(r[1]).split("(")[-1].rstrip(")"): r for r in lines[head + 2 :]}
+    assert sorted(table) == [f"CO-{k}" for k in range(1, 5)]
+    for co, row in table.items():
+        mine = sorted((w for w, o in assignment.items() if o == co), key=lambda w: (len(w), w))
+        assert [w.split()[0] for w in str(row[2]).split(", ")] == mine
+        households = sum(float(city.wards[w]["poor_households_est"]) for w in mine)
+        assert row[3] == pytest.approx(households, abs=1)
+        assert row[5] == HOME_WARDS[int(co[3:]) - 1]
+
+    pdf = city.client.get(city.url(plan, "/allocation-order.pdf"))
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    path = tmp_path / "order.pdf"
+    path.write_bytes(pdf.content)
+    pages = render_png(path, tmp_path / "page")
+    assert len(pages) == 2  # the table with the signature, then the map
+    text = pdf_text(path)
+    assert hindi.ORDER_TITLE in text
+    assert "Signature" in text
+    assert "Self-employment programme / स्वरोजगार कार्यक्रम" in text  # the CMMs' portfolios
+    assert all(f"CO {k} (CO-{k})" in text for k in range(1, 5))
+    font = str(font_manager.findfont(devanagari_font(), fallback_to_default=False))
+    drawn = pdf_glyph_names(pdf.content)
+    for word in hindi.ORDER_TITLE.split():
+        assert _contains(drawn, harfbuzz_glyph_names(font, word)), word  # shaped as HarfBuzz does
 
 
 @pytest.mark.slow  # two solves
