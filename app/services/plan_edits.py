@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,14 @@ def estimate_of(parameters: Mapping[str, Any]) -> EstimateParams:
     )
 
 
+#: Problems built for edit checks, newest last: a layer and a roster never change under one key
+#: (homes are part of it), so the adjacency and the distances (most of a check's time) are built
+#: once per plan and roster, not at every click.
+_PROBLEMS: OrderedDict[tuple[Any, ...], planning.PlanResult] = OrderedDict()
+_PROBLEMS_KEPT = 16
+_PROBLEMS_LOCK = threading.Lock()
+
+
 def build_context(
     session: Session,
     layer: WardLayer,
@@ -69,6 +79,41 @@ def build_context(
     solve: SolveParams,
 ) -> Context:
     """The problem of ``layer``'s wards and the organisers ``rows`` under a plan's parameters."""
+    key = (
+        session.get_bind().engine.url.render_as_string(hide_password=True),
+        layer.id,
+        tuple(
+            (
+                o.id,
+                o.organiser_id,
+                o.name,
+                o.home_ward,
+                None if o.home is None else bytes(o.home.data),
+            )
+            for o in rows
+        ),
+        json.dumps(dict(parameters), sort_keys=True, default=str),
+        repr(solve),
+    )
+    with _PROBLEMS_LOCK:
+        if key in _PROBLEMS:
+            _PROBLEMS.move_to_end(key)
+            return Context(_PROBLEMS[key], list(rows), layer)
+    base = _build(session, layer, rows, parameters, solve)
+    with _PROBLEMS_LOCK:
+        _PROBLEMS[key] = base
+        while len(_PROBLEMS) > _PROBLEMS_KEPT:
+            _PROBLEMS.popitem(last=False)
+    return Context(base, list(rows), layer)
+
+
+def _build(
+    session: Session,
+    layer: WardLayer,
+    rows: Sequence[Organiser],
+    parameters: Mapping[str, Any],
+    solve: SolveParams,
+) -> planning.PlanResult:
     gis_layer = stored_layer(session, layer)
     organisers: list[GisOrganiser] = gis_organisers(rows)
     estimate = estimate_of(parameters)
@@ -84,10 +129,9 @@ def build_context(
         snap_metres=snap,
     )
     empty = Solution(Status.NO_SOLUTION, None, None, None, solve.tolerance, "", "", 0.0)
-    base = planning.PlanResult(
+    return planning.PlanResult(
         request, gis_layer, adjacency, organisers, problem, empty, [], list(adjacency.warnings)
     )
-    return Context(base, list(rows), layer)
 
 
 def plan_organisers(session: Session, plan_id: int) -> list[Organiser]:
