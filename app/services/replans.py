@@ -58,6 +58,7 @@ def submit(
             f"import organisers first (POST /cities/{city.code}/organisers)",
             code="no-organisers",
         )
+    _check_pins(session, layer_id, city, request.get("pins") or {})
     limit = settings.solver.time_limit
     time_limit = request.get("time_limit") or limit
     if time_limit > limit:
@@ -82,6 +83,25 @@ def submit(
     )
     session.flush()
     return job
+
+
+def _check_pins(session: Session, layer_id: int, city: City, pins: dict[str, str]) -> None:
+    """Refuse (422, before anything is queued) pins naming a ward not in the current layer or a
+    CO not on the active roster."""
+    wards = _ward_ids(session, layer_id)
+    roster = {o.organiser_id for o in active_organisers(session, city.id)}
+    wrong = [
+        f"pin {w}={o}: ward {w} is not in the current layer"
+        for w, o in pins.items()
+        if w not in wards
+    ]
+    wrong += [
+        f"pin {w}={o}: {o} is not an active CO of {city.code}"
+        for w, o in pins.items()
+        if o not in roster
+    ]
+    if wrong:
+        raise plan_edits.BadEdit("a pin cannot be kept", "; ".join(wrong), code="bad-pin")
 
 
 def _ward_ids(session: Session, layer_id: int) -> set[str]:

@@ -24,7 +24,7 @@ from openpyxl import load_workbook
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Plan, PlanAssignment, PlanVersion
+from app.db.models import Plan, PlanAssignment, PlanVersion, SolveJob
 from app.schemas import JobOut, PlanOut
 from app.schemas_plan_edits import EditCheckOut, VersionDiffOut, VersionOut
 from gis import hindi
@@ -380,6 +380,13 @@ def test_a_replan_after_a_co_leaves_keeps_pins_and_moves_fewer_households(city: 
     assert client.delete(f"/cities/{CITY}/organisers/CO-4", headers=gis).status_code == 200
     kept = sorted((w for w, o in original.items() if o == "CO-1"), key=lambda w: (len(w), w))
     pin = kept[0]
+    for pins, named in (({pin: "CO-4"}, "CO-4 is not an active CO"), ({"999": "CO-1"}, "ward 999")):
+        jobs_before = city.connection.execute(select(func.count()).select_from(SolveJob)).one()
+        refused = client.post(city.url(parent, "/replan"), json={"pins": pins})
+        assert named in expect_problem(refused, 422).detail
+        assert city.connection.execute(select(func.count()).select_from(SolveJob)).one() == (
+            jobs_before
+        )  # nothing queued
     body = {"pins": {pin: "CO-1"}, "time_limit": 20, "note": "CO-4 resigned"}
     made = client.post(city.url(parent, "/replan"), json=body)
     assert made.status_code == 202, made.text
