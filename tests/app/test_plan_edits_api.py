@@ -23,8 +23,11 @@ from matplotlib import font_manager
 from openpyxl import load_workbook
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.db.models import Plan, PlanAssignment, PlanVersion, SolveJob
+from app.db.session import session_scope
 from app.schemas import JobOut, PlanOut
 from app.schemas_plan_edits import EditCheckOut, VersionDiffOut, VersionOut
 from gis import hindi
@@ -313,6 +316,33 @@ def test_gis_reads_the_history_but_cannot_edit(city: City) -> None:
     body = {"moves": [{"ward_id": ward, "organiser_id": co}]}
     refused = city.client.post(city.url(city.plan.id, "/edits"), json=body, headers=gis)
     assert expect_problem(refused, 403).type == "/problems/forbidden"
+
+
+def test_the_versions_cli_lists_approves_and_withdraws(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.db.session as db_session
+
+    monkeypatch.setattr(db_session, "session_scope", lambda: session_scope(city.factory))
+    plan = city.plan.id
+
+    def run(*args: str) -> str:
+        done = CliRunner().invoke(cli, ["versions", *args])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    assert "APPROVED" in run("approve", CITY, str(plan))
+    assert "withdrawn" in run("withdraw", CITY, str(plan), "--reason", "wards redrawn")
+    lines = run("list", CITY).splitlines()
+    assert lines[0].startswith("version\tplan\tlineage")
+    first = lines[1].split("\t")
+    assert first[:5] == ["1", str(plan), "solved", city.plan.status, "passed"]
+    assert first[5].startswith("DRAFT — not approved (approve ")
+    assert first[5].count("withdraw") == 1
+    assert any("\tedited from version 1\t" in line for line in lines[2:])
+    again = CliRunner().invoke(cli, ["versions", "withdraw", CITY, str(plan), "--reason", "x"])
+    assert again.exit_code == 2
+    assert "no approval to withdraw" in again.stderr
 
 
 def _contains(seq: list[str], part: list[str]) -> bool:
