@@ -33,6 +33,7 @@ from app.cli_intake import (
     unnumbered_rule,
     with_poverty,
 )
+from app.cli_order import register as _register_order
 from app.cli_replan import register as _register_replan
 from app.settings import MapSettings
 from gis.errors import InputError, shown
@@ -755,9 +756,12 @@ def _terminate(sig: int, _frame: object) -> None:
 
 
 from app.cli_places import places_cli  # noqa: E402  (states, districts, cities)
+from app.cli_versions import versions_cli  # noqa: E402  (a city's plan versions)
 
 cli.add_typer(places_cli)
+cli.add_typer(versions_cli)
 _register_replan(cli)
+_register_order(cli)
 
 
 def main() -> None:

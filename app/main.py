@@ -33,6 +33,7 @@ from app.api import (
     layers,
     organisers,
     places,
+    plan_edits,
     plans,
     sheets,
     states,
@@ -452,6 +453,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sheets,
         allocate,
         features,
+        plan_edits,
     ):
         app.include_router(module.router)
     app.include_router(camps_api.router)  # registration camps (issue 17)

@@ -389,8 +389,9 @@ class JobOut(_Out):
     )
 
     id: int
-    kind: Literal["plan", "allocate", "camps"] = Field(
-        description="plan: a stored city's plan; allocate: a stateless allocation; "
+    kind: Literal["plan", "allocate", "camps", "replan"] = Field(
+        description="plan: a stored city's plan; replan: a re-plan of a stored plan; "
+        "allocate: a stateless allocation; "
         "camps: a registration-camp plan (/cities/{city}/camp-jobs/{id})"
     )
     city: str | None

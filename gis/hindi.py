@@ -31,3 +31,12 @@ CO_SHEET_TITLE = f"{CO} का {AREA} — {WARD} सूची"
 MAP_LEGEND = f"{COS} के {AREA}"
 HOME = f"{CO} का घर"
 HOMES = f"{COS} के घर"
+
+#: The work allocation order (``gis.allocation_order``): the letter's "वार्डवार कार्य आवंटन".
+ORDER_TITLE = "वार्डवार कार्य आवंटन आदेश"
+CONTACT = CONTACT_POINT
+HOME_WARD = f"घर का {WARD}"
+SIGNATURE = "हस्ताक्षर"
+VERSION = "योजना संस्करण"
+DATE = "दिनांक"
+NAME = "नाम"

@@ -373,10 +373,11 @@ class SolveJob(Base):
         CheckConstraint(
             "status IN (" + ", ".join(f"'{s}'" for s in JOB_STATUSES) + ")", name="status_known"
         ),
-        CheckConstraint("kind IN ('plan', 'allocate', 'camps')", name="kind_known"),
-        # A plan (or camp) job plans a stored city; a stateless allocation carries its wards.
+        CheckConstraint("kind IN ('plan', 'allocate', 'camps', 'replan')", name="kind_known"),
+        # A plan, camp or re-plan job plans a stored city; a stateless allocation carries its wards
+        # in ``request``.
         CheckConstraint(
-            "(kind IN ('plan', 'camps')) = (city_id IS NOT NULL AND layer_id IS NOT NULL)",
+            "(kind IN ('plan', 'camps', 'replan')) = (city_id IS NOT NULL AND layer_id IS NOT NULL)",
             name="plan_has_city",
         ),
         CheckConstraint(
@@ -395,7 +396,9 @@ class SolveJob(Base):
 
     id: Mapped[int] = _pk()
     kind: Mapped[str] = mapped_column(
-        server_default=text("'plan'"), comment="plan: a stored city; allocate: stateless"
+        server_default=text("'plan'"),
+        comment="plan: a stored city; camps: its registration camps; replan: from a stored plan; "
+        "allocate: stateless",
     )
     city_id: Mapped[int | None] = mapped_column(ForeignKey("city.id"), index=True)
     layer_id: Mapped[int | None] = mapped_column(ForeignKey("ward_layer.id"))
@@ -594,3 +597,61 @@ class CampWard(Base):
     camp_id: Mapped[str]
     registrants: Mapped[float] = mapped_column(Double)
     distance_km: Mapped[float] = mapped_column(Double, comment="ward to its camp's venue")
+
+
+#: Why a plan version exists: a fresh solve, a hand edit of its parent, a re-plan from its parent.
+PLAN_REASONS: Final = ("new", "edit", "replan")
+#: What happens to a plan's approval: given, withdrawn by hand, superseded by another plan's.
+APPROVAL_ACTIONS: Final = ("approve", "withdraw", "supersede")
+
+
+class PlanVersion(Base):
+    """A plan's place in its city's history: its version number, the plan it was made from and
+    why (``app.services.plan_versions``). Every plan has one; plans stay immutable."""
+
+    __tablename__ = "plan_version"
+    __table_args__ = (
+        UniqueConstraint("city_id", "version"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint(
+            "reason IN (" + ", ".join(f"'{r}'" for r in PLAN_REASONS) + ")", name="reason_known"
+        ),
+        CheckConstraint("(reason = 'new') = (parent_plan_id IS NULL)", name="parent_iff_derived"),
+        CheckConstraint("parent_plan_id <> plan_id", name="not_own_parent"),
+        CheckConstraint("jsonb_typeof(details) = 'object'", name="details_object"),
+    )
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("city.id"))
+    version: Mapped[int] = mapped_column(Integer, comment="1, 2, … within the city")
+    parent_plan_id: Mapped[int | None] = mapped_column(ForeignKey("plan.id"), index=True)
+    reason: Mapped[str] = mapped_column(comment="new: solved; edit: by hand; replan: re-planned")
+    note: Mapped[str | None] = mapped_column(comment="why, in the user's words")
+    details: Mapped[dict[str, Any]] = mapped_column(
+        server_default=text("'{}'::jsonb"),
+        comment="edit: the moves and breaks; replan: pins, wards and households moved",
+    )
+
+
+class PlanApproval(Base):
+    """One act on a plan's approval; ``plan.approved_at`` holds the approval in force."""
+
+    __tablename__ = "plan_approval"
+    __table_args__ = (
+        CheckConstraint(
+            "action IN (" + ", ".join(f"'{a}'" for a in APPROVAL_ACTIONS) + ")",
+            name="action_known",
+        ),
+        CheckConstraint(
+            "(action = 'supersede') = (superseded_by IS NOT NULL)", name="superseded_names_plan"
+        ),
+        _non_blank("actor"),
+    )
+
+    id: Mapped[int] = _pk()
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id"), index=True)
+    action: Mapped[str]
+    at: Mapped[datetime] = mapped_column(server_default=func.now())
+    actor: Mapped[str]
+    reason: Mapped[str | None]
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))

@@ -286,6 +286,10 @@ def run_claimed(
                 session, body, config, actor=job.created_by, on_progress=on_progress
             )
             answer = {"result": out.model_dump(mode="json")}
+        elif job.kind == "replan":
+            from app.services import replans  # it submits through this module
+
+            answer = {"plan_id": replans.run(session, job, on_progress)}
         else:
             assert job.city_id is not None
             assert job.layer_id is not None

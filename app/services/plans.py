@@ -30,7 +30,7 @@ from app.db.models import (
     Zone,
 )
 from app.errors import Conflict, NotFound
-from app.services import audit, centres, plan_areas, solving
+from app.services import audit, centres, plan_areas, plan_versions, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import gis_organisers, multipolygon, stored_layer, ward_pks
 from app.services.organisers import active_organisers
@@ -133,7 +133,8 @@ def create_plan(
         session.add(plan)
         session.flush()
         if sol.has_plan:
-            _store_answer(session, plan, layer, rows, result)
+            store_answer(session, plan, layer, rows, result)
+        plan_versions.record(session, plan, reason="new")
     plan.report = {**plan.report, **answer_time.time_report(deadline)}
     audit.record(
         session,
@@ -153,7 +154,7 @@ def layer_version_of(session: Session, layer_id: int) -> int:
     return session.get_one(WardLayer, layer_id).version
 
 
-def _store_answer(
+def store_answer(
     session: Session,
     plan: Plan,
     layer: WardLayer,
@@ -471,8 +472,10 @@ def approve_plan(session: Session, city_code: str, plan_id: int, *, actor: str) 
             city=city_code,
             superseded_by=plan_id,
         )
+        plan_versions.record_act(session, old.id, "supersede", actor, superseded_by=plan_id)
     stored.plan.approved_at = func.clock_timestamp()
     stored.plan.approved_by = actor
+    plan_versions.record_act(session, plan_id, "approve", actor)
     audit.record(session, actor, "plan.approve", "plan", plan_id, city=city_code)
     session.flush()
     session.refresh(stored.plan)

@@ -189,6 +189,14 @@ ROUTES: list[tuple[str, str, str, set[int]]] = [
     ("GET", f"{C}/plans/{P}/compare/{P}", CMMU, {200}),
     ("GET", f"{C}/plans/{P}/compare/{P}/map", CMMU, {200}),
     ("POST", f"{C}/plans/{P}/approve", CMMU, {200}),
+    ("POST", f"{C}/plans/{P}/edits", CMMU, {422}),
+    ("POST", f"{C}/plans/{P}/replan", CMMU, {422}),
+    ("POST", f"{C}/plans/{P}/withdraw-approval", CMMU, {422}),
+    ("GET", f"{C}/versions", READ, {200}),
+    ("GET", f"{C}/plans/{P}/lineage", READ, {200}),
+    ("GET", f"{C}/plans/{P}/diff/{P}", READ, {200}),
+    ("GET", f"{C}/plans/{P}/allocation-order.pdf", READ, {200}),
+    ("GET", f"{C}/plans/{P}/allocation-order.xlsx", READ, {200}),
     ("GET", f"{C}/jobs", READ, {200}),
     ("GET", f"{C}/jobs/{J}", READ, {200}),
     ("POST", f"{C}/jobs/{J}/cancel", CMMU, {200, 409}),  # the second cancel: already cancelled
@@ -271,6 +279,7 @@ def test_every_route_is_in_the_role_table() -> None:
     tabled_generic = {(m, generic(p)) for m, p in tabled}
     tabled_generic |= {("GET", "/cities/{city}/plans/{plan_id}/compare/{other_id}")}
     tabled_generic |= {("GET", "/cities/{city}/plans/{plan_id}/compare/{other_id}/map")}
+    tabled_generic |= {("GET", "/cities/{city}/plans/{plan_id}/diff/{other_id}")}
     tabled_generic |= {
         ("GET", "/cities/{city}/plans/{plan_id}/organisers/{organiser_id}/sheet.pdf")
     }

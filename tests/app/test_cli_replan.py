@@ -8,9 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from app.cli import cli
+from gis import hindi
+from tests.gis.pdfglyphs import pdf_text
 
 runner = CliRunner()
 
@@ -124,3 +127,38 @@ def sum_moved(wards: list[str], plan_dir: Path) -> float:
         f["properties"]["ward_id"]: f["properties"]["poor_households_est"] for f in data["features"]
     }
     return float(sum(weights[w] for w in wards))
+
+
+def test_allocation_order_of_a_plan_folder(plan: tuple[Path, Path], tmp_path: Path) -> None:
+    parent, _ = plan
+    pdf, xlsx = tmp_path / "order.pdf", tmp_path / "order.xlsx"
+    code, text = run(
+        "allocation-order",
+        parent,
+        "--city",
+        "Chandigarh",
+        "--pdf",
+        pdf,
+        "--xlsx",
+        xlsx,
+        "--cmms",
+        "1",
+    )
+    assert code == 0, text
+    with (parent / "assignment.csv").open(encoding="utf-8") as fh:
+        assigned = {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}
+    sheet = load_workbook(xlsx).active
+    assert sheet is not None
+    lines = list(sheet.iter_rows(values_only=True))
+    assert lines[1][0] == f"Chandigarh: {hindi.ORDER_TITLE}"
+    assert lines[4][1] == "DRAFT — not approved"
+    assert lines[6][0] == "CMM 1"  # one CMM: all seven components
+    assert str(lines[6][2]).count("; ") == 6
+    head = next(k for k, r in enumerate(lines) if r[0] == "S. No.")
+    rows = {str(r[1]).split("(")[-1].rstrip(")"): r for r in lines[head + 2 :]}
+    assert sorted(rows) == sorted(set(assigned.values()))
+    for co, row in rows.items():
+        mine = sorted((w for w, o in assigned.items() if o == co), key=lambda w: (len(w), w))
+        assert [w.split()[0] for w in str(row[2]).split(", ")] == mine
+    assert hindi.ORDER_TITLE in pdf_text(pdf)
+    assert run("allocation-order", parent, "--city", "Chandigarh")[0] == 2  # no output asked

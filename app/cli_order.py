@@ -1,0 +1,88 @@
+"""``wardplan allocation-order``: the ward-wise work allocation order of a written plan folder
+(PDF and XLSX, :mod:`gis.allocation_order`); the folder is only read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import geopandas as gpd
+import typer
+
+from app.plan_folders import PlanFolder, read_plan_folder
+from gis import allocation_order
+from gis.errors import InputError
+from gis.portfolios import default_portfolios
+from gis.sheets import contact_points, read_centres
+
+_HOW = {"edited": "edited by hand from {}", "replanned": "re-planned from {}"}
+
+
+def _info(folder: PlanFolder, city: str, cmms: int) -> allocation_order.OrderInfo:
+    kind = str(folder.report.get("kind", ""))
+    how = _HOW.get(kind, "solved").format(folder.report.get("parent", ""))
+    valid = folder.report.get("valid", True) and folder.report.get("status") != "draft-invalid"
+    return allocation_order.OrderInfo(
+        city=city,
+        plan=f"plan folder {folder.path.name} ({how})",
+        approval="DRAFT — not approved" if valid else "INVALID DRAFT — cannot be approved",
+        approved=False,
+        portfolios=tuple(default_portfolios(cmms)),
+    )
+
+
+def order_cmd(
+    plan_dir: Annotated[
+        Path, typer.Argument(help="A plan folder (wardplan allocate, adjust or replan).")
+    ],
+    city: Annotated[str, typer.Option("--city", help="The city's name for the heading.")],
+    pdf: Annotated[Path | None, typer.Option("--pdf", help="Write the order as PDF here.")] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Write the order as XLSX here.")
+    ] = None,
+    cmms: Annotated[
+        int,
+        typer.Option("--cmms", min=0, help="City Mission Managers in post: their portfolios."),
+    ] = 0,
+    centres: Annotated[
+        Path | None,
+        typer.Option(
+            "--community-centres", help="CSV name,lat,lon: the contact point of each CO's area."
+        ),
+    ] = None,
+) -> None:
+    """The ward-wise work allocation order (English and Hindi): each CO's wards, poor households,
+    contact point and home ward; a printed plan folder is a draft until the CMMU approves it."""
+    if pdf is None and xlsx is None:
+        typer.echo("error: give --pdf FILE, --xlsx FILE or both", err=True)
+        raise typer.Exit(2)
+    try:
+        folder = read_plan_folder(plan_dir)
+        areas = gpd.read_file(plan_dir / "areas.geojson", engine="pyogrio")
+        points = None if centres is None else read_centres(centres)
+    except InputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    wards = folder.wards
+    names = {
+        str(w): (n if isinstance(n, str) and n.strip() else None)
+        for w, n in zip(wards["ward_id"], wards.get("ward_name", [None] * len(wards)), strict=True)
+    }
+    rows = allocation_order.order_rows(
+        wards,
+        names,
+        contact_points(areas, points),
+        {o.organiser_id: o.home_ward for o in folder.organisers},
+        {o.organiser_id: o.name for o in folder.organisers},
+    )
+    info = _info(folder, city, cmms)
+    if pdf is not None:
+        pdf.write_bytes(allocation_order.allocation_order_pdf(info, rows, areas))
+        typer.echo(f"wrote {pdf}")
+    if xlsx is not None:
+        xlsx.write_bytes(allocation_order.allocation_order_xlsx(info, rows))
+        typer.echo(f"wrote {xlsx}")
+
+
+def register(cli: typer.Typer) -> None:
+    cli.command("allocation-order")(order_cmd)

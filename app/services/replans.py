@@ -1,0 +1,245 @@
+"""Re-plans of a stored plan as durable jobs: the city's current layer and active COs, solved with
+the fewest poor households moved from the parent plan (:func:`solver.replan.replan`), pins kept,
+beside a fresh plan of the same roster (what stability costs in distance).
+
+Submitted like a plan job (``app.services.jobs``, kind ``replan``) and run by the same worker; the
+new plan is stored as a version of the city with reason ``replan`` and the parent's id.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import queue
+from app.db.models import City, Plan, SolveJob, Ward, WardLayer
+from app.errors import Conflict
+from app.services import audit, jobs, plan_edits, plan_versions, plans, solving
+from app.services.cities import get_city, require_current_layer
+from app.services.organisers import active_organisers
+from app.settings import Settings
+from solver import verify
+from solver.backends import make_backend
+from solver.params import SolveParams
+from solver.problem import Problem, Progress
+from solver.replan import Replan, base_positions, changes, replan
+
+
+def submit(
+    session: Session,
+    city_code: str,
+    parent_id: int,
+    request: dict[str, Any],
+    settings: Settings,
+    *,
+    actor: str,
+) -> SolveJob:
+    """Queue a re-plan of plan ``parent_id`` on the city's current layer and active COs.
+
+    ``request``: ``pins`` ({ward: CO}), ``time_limit`` (s, for the re-plan and the fresh plan
+    together), ``tolerance`` (default: the parent's), ``compare_fresh``, ``note``."""
+    city = get_city(session, city_code)
+    parent = plans.get_plan(session, city_code, parent_id)
+    if parent.plan.status not in ("optimal", "feasible"):
+        raise Conflict(
+            "the plan has no assignment",
+            f"plan {parent_id} is {parent.plan.status}; re-plan from a plan with wards",
+            code="plan-without-answer",
+        )
+    jobs._fair_share(session, settings, actor)
+    layer_id = require_current_layer(city)
+    if not active_organisers(session, city.id):
+        raise Conflict(
+            "the city has no active organisers",
+            f"import organisers first (POST /cities/{city.code}/organisers)",
+            code="no-organisers",
+        )
+    _check_pins(session, layer_id, city, request.get("pins") or {})
+    limit = settings.solver.time_limit
+    time_limit = request.get("time_limit") or limit
+    if time_limit > limit:
+        raise solving.TimeLimitTooLong(
+            "time limit too long",
+            f"time_limit {time_limit:g} s is above this server's maximum of {limit:g} s",
+        )
+    job = SolveJob(
+        kind="replan",
+        city_id=city.id,
+        layer_id=layer_id,
+        request={**request, "parent_plan_id": parent_id},
+        time_limit=float(time_limit),
+        solver=settings.solver.name,
+        created_by=actor,
+    )
+    session.add(job)
+    session.flush()
+    job.queue_job_id = queue.defer_solve(session, job.id)
+    audit.record(
+        session, actor, "plan.replan_request", "solve_job", job.id, city=city.code, parent=parent_id
+    )
+    session.flush()
+    return job
+
+
+def _check_pins(session: Session, layer_id: int, city: City, pins: dict[str, str]) -> None:
+    """Refuse (422, before anything is queued) pins naming a ward not in the current layer or a
+    CO not on the active roster."""
+    wards = _ward_ids(session, layer_id)
+    roster = {o.organiser_id for o in active_organisers(session, city.id)}
+    wrong = [
+        f"pin {w}={o}: ward {w} is not in the current layer"
+        for w, o in pins.items()
+        if w not in wards
+    ]
+    wrong += [
+        f"pin {w}={o}: {o} is not an active CO of {city.code}"
+        for w, o in pins.items()
+        if o not in roster
+    ]
+    if wrong:
+        raise plan_edits.BadEdit("a pin cannot be kept", "; ".join(wrong), code="bad-pin")
+
+
+def _ward_ids(session: Session, layer_id: int) -> set[str]:
+    return set(session.scalars(select(Ward.ward_id).where(Ward.layer_id == layer_id)))
+
+
+def run(
+    session: Session, job: SolveJob, on_progress: Callable[[Progress], None] | None = None
+) -> int:
+    """Solve a claimed re-plan job and store its plan; returns the new plan's id. A re-plan that
+    cannot be made (a pin that cannot be kept, no plan in time) raises ``Conflict`` saying why."""
+    assert job.city_id is not None
+    assert job.layer_id is not None
+    city = session.get_one(City, job.city_id)
+    req = job.request
+    parent_id = int(req["parent_plan_id"])
+    parent = plans.get_plan(session, city.code, parent_id)
+    layer = session.get_one(WardLayer, job.layer_id)
+    rows = active_organisers(session, city.id)
+    compare = bool(req.get("compare_fresh", True))
+    base_params = plan_edits.solve_params_of(parent.plan, job.time_limit)
+    tolerance = req.get("tolerance")
+    params = SolveParams(
+        tolerance=base_params.tolerance if tolerance is None else float(tolerance),
+        respect_zones=base_params.respect_zones,
+        time_limit=job.time_limit / 2 if compare else job.time_limit,
+        gap=base_params.gap,
+        seed=base_params.seed,
+    )
+    ctx = plan_edits.build_context(session, layer, rows, parent.plan.parameters, params)
+    problem = ctx.base.problem
+    base = plan_edits.assignment_of(session, parent_id)
+    pins = {str(k): str(v) for k, v in (req.get("pins") or {}).items()}
+    backend = make_backend(job.solver, seed=params.seed)
+    try:
+        stable = replan(problem, base, params, pins=pins, backend=backend, on_progress=on_progress)
+        fresh = (
+            replan(problem, {}, params, pins=pins, backend=backend)
+            if compare and stable.plan
+            else None
+        )
+    except ValueError as exc:
+        raise Conflict("the re-plan cannot start", str(exc), code="bad-replan") from None
+    if stable.plan is None or stable.distance is None or stable.changes is None:
+        raise Conflict("no re-plan", stable.refusal, code="no-replan")
+    details = _details(problem, base, stable, fresh, pins)
+    details["wards_new"] = sorted(_ward_ids(session, layer.id) - set(base))
+    details["wards_gone"] = sorted(set(base) - _ward_ids(session, layer.id))
+    details["left"] = sorted(set(base.values()) - set(problem.organiser_ids))
+    details["joined"] = sorted(set(problem.organiser_ids) - set(base.values()))
+    plan = _store(session, parent, ctx, stable, fresh, details, job.created_by)
+    plan_versions.record(
+        session, plan, reason="replan", parent_id=parent_id, note=req.get("note"), details=details
+    )
+    audit.record(
+        session,
+        job.created_by,
+        "plan.create",
+        "plan",
+        plan.id,
+        city=city.code,
+        layer_version=layer.version,
+        status=plan.status,
+        replan_of=parent_id,
+    )
+    session.flush()
+    return plan.id
+
+
+def _details(
+    problem: Problem,
+    base: dict[str, str],
+    stable: Replan,
+    fresh: Replan | None,
+    pins: dict[str, str],
+) -> dict[str, Any]:
+    assert stable.changes is not None
+    out: dict[str, Any] = {
+        "pins": pins,
+        "wards_moved": list(stable.changes.wards_moved),
+        "households_moved": round(stable.changes.households_moved, 1),
+        "organisers_affected": list(stable.changes.organisers_affected),
+        "distance": stable.distance,
+        "mean_km_from_home": _mean_km(problem, stable.distance),
+        "stability_km": stable.stability_km,
+    }
+    if fresh is not None and fresh.plan is not None:
+        moved = changes(problem, base_positions(problem, base), fresh.plan)
+        out["fresh_plan"] = {
+            "summary": fresh.solution.describe(),
+            "distance": fresh.distance,
+            "mean_km_from_home": _mean_km(problem, fresh.distance),
+            "wards_moved": list(moved.wards_moved),
+            "households_moved": round(moved.households_moved, 1),
+            "organisers_affected": list(moved.organisers_affected),
+        }
+    elif fresh is not None:
+        out["fresh_plan"] = {"summary": fresh.refusal}
+    return out
+
+
+def _mean_km(problem: Problem, distance: float | None) -> float | None:
+    if distance is None or problem.total_weight <= 0:
+        return None
+    return round(distance / problem.total_weight, 3)
+
+
+def _store(
+    session: Session,
+    parent: plans.StoredPlan,
+    ctx: plan_edits.Context,
+    stable: Replan,
+    fresh: Replan | None,
+    details: dict[str, Any],
+    actor: str,
+) -> Plan:
+    """The re-plan as a plan: objective = its distance; bound = the fresh plan's bound (a lower
+    bound on every plan's distance); status and gap = what was proved on the stability objective."""
+    sol = stable.solution
+    fresh_bound = fresh.solution.bound if fresh is not None and fresh.plan is not None else None
+    assert stable.plan is not None
+    solution = dataclasses.replace(
+        sol,
+        assignment=stable.plan,
+        objective=stable.distance,
+        bound=fresh_bound,
+        seconds=sol.seconds + (fresh.solution.seconds if fresh is not None else 0.0),
+    )
+    result = plan_edits.result_with(ctx, solution)
+    report = {
+        **solving.outcome(result),
+        "summary": f"re-plan from plan {parent.plan.id}: stability objective {sol.describe()}",
+        "stability_objective": sol.objective,
+        "stability_bound": sol.bound,
+        "stability_gap": sol.gap,
+        "max_deviation": verify.max_deviation(result.problem, stable.plan),
+        "replan": details,
+    }
+    plan = plan_edits.store(session, parent, ctx, result, report=report, actor=actor)
+    plan.gap = sol.gap  # proved on the stability objective, the re-plan's first goal
+    return plan

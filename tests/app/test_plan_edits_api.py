@@ -1,0 +1,458 @@
+"""A plan's life over HTTP on the real PostGIS, with Chandigarh's real wards uploaded through the
+API: hand edits checked at once (a split and a broken balance refused naming the wards, a valid
+move accepted with its deltas), saved as new versions with their lineage, the original unchanged;
+approval superseded and withdrawn; a re-plan job after a CO leaves, with pins; the diff.
+
+The expectations are worked out here from the plan's own wards (their neighbours by geometry and
+their poor households), not taken from the service under test.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+from matplotlib import font_manager
+from openpyxl import load_workbook
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.db.models import Plan, PlanAssignment, PlanVersion, SolveJob
+from app.db.session import session_scope
+from app.schemas import JobOut, PlanOut
+from app.schemas_plan_edits import EditCheckOut, VersionDiffOut, VersionOut
+from gis import hindi
+from gis.sheets import devanagari_font
+from tests.app.apihelp import (
+    PLACE_FORM,
+    expect_problem,
+    issue_key,
+    make_app,
+    plan_through_job,
+    run_job_here,
+)
+from tests.gis.pdfglyphs import harfbuzz_glyph_names, pdf_glyph_names, pdf_text, render_png
+
+CITY = "chandigarh-life"
+HOME_WARDS = ("1", "8", "15", "22")
+TOLERANCE = 0.5
+
+
+@dataclass
+class City:
+    client: TestClient
+    factory: sessionmaker[Session]
+    connection: Connection
+    plan: PlanOut
+    wards: dict[str, dict[str, Any]]  # ward_id → properties of the plan's wards.geojson
+    graph: nx.Graph  # wards that share a border
+
+    def url(self, plan_id: int, tail: str = "") -> str:
+        return f"/cities/{CITY}/plans/{plan_id}{tail}"
+
+    def assignment(self, plan_id: int) -> dict[str, str]:
+        text = self.client.get(self.url(plan_id, "/assignment.csv")).text
+        rows = [line.split(",") for line in text.strip().splitlines()[1:]]
+        return {w: o for w, o in rows}
+
+    def loads(self, assignment: dict[str, str]) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for ward, co in assignment.items():
+            out[co] = out.get(co, 0.0) + float(self.wards[ward]["poor_households_est"])
+        return out
+
+
+def _graph(features: list[dict[str, Any]]) -> nx.Graph:
+    shapes = {f["properties"]["ward_id"]: shapely.geometry.shape(f["geometry"]) for f in features}
+    graph = nx.Graph()
+    graph.add_nodes_from(shapes)
+    ids = sorted(shapes)
+    for i, a in enumerate(ids):
+        for b in ids[i + 1 :]:
+            shared = shapes[a].boundary.intersection(shapes[b].boundary)
+            if shared.length > 1e-5:  # a border, not a corner (degrees, about 1 m)
+                graph.add_edge(a, b)
+    return graph
+
+
+@pytest.fixture(scope="module")
+def city(migrated_engine: Engine, shared_data: Path) -> Iterator[City]:
+    """Chandigarh uploaded through the API, four COs, one plan solved by a job; rolled back."""
+    with migrated_engine.connect() as connection:
+        outer = connection.begin()
+        factory = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            headers = issue_key(factory, "life-cmmu", "cmmu", CITY)
+            with TestClient(make_app(factory), headers=headers) as client:
+                wards = shared_data / "chandigarh" / "wards.geojson"
+                with wards.open("rb") as fh:
+                    up = client.post(
+                        f"/cities/{CITY}/layers",
+                        files={"file": ("wards.geojson", fh, "application/geo+json")},
+                        data=PLACE_FORM,
+                        headers=issue_key(factory, "life-gis", "gis", CITY),
+                    )
+                assert up.status_code == 201, up.text
+                roster = "organiser_id,name,home_ward\n" + "".join(
+                    f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)
+                )
+                imported = client.post(
+                    f"/cities/{CITY}/organisers",
+                    files={"file": ("organisers.csv", roster.encode(), "text/csv")},
+                    headers=issue_key(factory, "life-gis2", "gis", CITY),
+                )
+                assert imported.status_code == 201, imported.text
+                body = {"tolerance": TOLERANCE, "time_limit": 10}
+                _, plan = plan_through_job(client, factory, CITY, body)
+                assert plan.check.passed
+                features = client.get(f"/cities/{CITY}/plans/{plan.id}/wards.geojson").json()
+                props = {f["properties"]["ward_id"]: f["properties"] for f in features["features"]}
+                yield City(client, factory, connection, plan, props, _graph(features["features"]))
+        finally:
+            outer.rollback()
+
+
+def _plan_count(city: City) -> int:
+    return city.connection.execute(select(func.count()).select_from(Plan)).scalar_one()
+
+
+def _split_move(city: City, assignment: dict[str, str]) -> tuple[str, str]:
+    """A ward and a CO none of whose wards it touches: the move cuts the CO's area in two."""
+    for ward in sorted(assignment, key=lambda w: (len(w), w)):
+        for co in sorted(set(assignment.values())):
+            if co == assignment[ward]:
+                continue
+            if not any(assignment[n] == co for n in city.graph.neighbors(ward)):
+                rest = [w for w, o in assignment.items() if o == assignment[ward] and w != ward]
+                if rest and nx.is_connected(city.graph.subgraph(rest)):
+                    return ward, co
+    raise AssertionError("no ward lies away from another CO's area")
+
+
+def _valid_move(city: City, assignment: dict[str, str]) -> tuple[str, str]:
+    """A border ward whose move keeps both areas connected and every load within the tolerance."""
+    cos = sorted(set(assignment.values()))
+    mean = sum(city.loads(assignment).values()) / len(cos)
+    lo, hi = mean * (1 - TOLERANCE), mean * (1 + TOLERANCE)
+    for ward in sorted(assignment, key=lambda w: (len(w), w)):
+        for co in sorted({assignment[n] for n in city.graph.neighbors(ward)} - {assignment[ward]}):
+            after = {**assignment, ward: co}
+            areas = [[w for w, o in after.items() if o == c] for c in cos]
+            loads = city.loads(after)
+            if all(a and nx.is_connected(city.graph.subgraph(a)) for a in areas) and all(
+                lo <= loads[c] <= hi for c in cos
+            ):
+                return ward, co
+    raise AssertionError("no valid single-ward move")
+
+
+def _edit(city: City, plan_id: int, moves: dict[str, str], **flags: Any) -> Any:
+    body = {"moves": [{"ward_id": w, "organiser_id": o} for w, o in moves.items()], **flags}
+    return city.client.post(city.url(plan_id, "/edits"), json=body)
+
+
+def test_an_edit_is_checked_at_once_and_nothing_is_stored(city: City) -> None:
+    parent = city.plan.id
+    assignment = city.assignment(parent)
+    before = _plan_count(city)
+
+    ward, co = _split_move(city, assignment)
+    answer = _edit(city, parent, {ward: co})
+    assert answer.status_code == 200, answer.text
+    split = EditCheckOut.model_validate(answer.json())
+    assert not split.valid
+    assert any(
+        b.startswith(f"{co}'s area would fall into 2 pieces") and f"ward {ward}" in b
+        for b in split.breaks
+    ), split.breaks
+    assert {d.organiser_id for d in split.deltas} == {co, assignment[ward]}
+    gained = next(d for d in split.deltas if d.organiser_id == co)
+    households = float(city.wards[ward]["poor_households_est"])
+    assert gained.after.wards == gained.before.wards + 1
+    assert gained.after.poor_households - gained.before.poor_households == pytest.approx(
+        households, abs=0.2
+    )
+
+    ward, co = _valid_move(city, assignment)
+    ok = EditCheckOut.model_validate(_edit(city, parent, {ward: co}).json())
+    assert ok.valid, ok.breaks
+    assert ok.breaks == []
+    assert ok.saved is None
+    assert ok.objective >= (ok.parent_bound or 0.0)
+    assert ok.above_parent_bound_pct is not None
+    assert _plan_count(city) == before  # a check stores nothing
+
+    # Unknown wards and COs, and a move that changes nothing, are named.
+    bad = expect_problem(_edit(city, parent, {"999": "CO-1", ward: "CO-99"}), 422)
+    assert "ward 999 is not in the plan" in bad.detail
+    assert "organiser CO-99 is not in the plan" in bad.detail
+    same = expect_problem(_edit(city, parent, {ward: assignment[ward]}), 422)
+    assert f"ward {ward} is already with {assignment[ward]}" in same.detail
+
+
+def test_a_broken_balance_is_refused_naming_the_co(city: City) -> None:
+    parent = city.plan.id
+    assignment = city.assignment(parent)
+    target = "CO-1"
+    # Every ward of CO-2 to CO-1: CO-2 is left without wards, CO-1 above its share.
+    moves = {w: target for w, o in assignment.items() if o == "CO-2"}
+    loads = city.loads({**assignment, **moves})
+    mean = sum(loads.values()) / 4
+    assert loads[target] > mean * (1 + TOLERANCE)  # so the balance must break
+    answer = EditCheckOut.model_validate(_edit(city, parent, moves).json())
+    assert not answer.valid
+    assert "CO-2 would be left without any ward" in answer.breaks
+    assert any(b.startswith(f"{target} would have too many poor households") for b in answer.breaks)
+
+
+def test_saving_makes_new_versions_and_the_original_is_unchanged(city: City) -> None:
+    parent = city.plan.id
+    original = city.assignment(parent)
+    ward, co = _valid_move(city, original)
+    saved = _edit(city, parent, {ward: co}, save=True, note="CO lives nearer")
+    assert saved.status_code == 200, saved.text
+    out = EditCheckOut.model_validate(saved.json())
+    assert out.saved is not None
+    assert out.saved.id != parent
+    assert out.saved.status == "feasible"  # an edited plan is never called optimal
+    assert out.saved.check.passed
+    assert "above the best bound known for its parent" in out.saved.summary
+    assert city.assignment(out.saved.id) == {**original, ward: co}
+    assert city.assignment(parent) == original  # the parent is never changed
+
+    split_ward, split_co = _split_move(city, original)
+    refused = expect_problem(_edit(city, parent, {split_ward: split_co}, save=True), 409)
+    assert f"ward {split_ward}" in refused.detail
+    drafted = EditCheckOut.model_validate(
+        _edit(city, parent, {split_ward: split_co}, save=True, draft=True).json()
+    )
+    assert drafted.saved is not None
+    assert not drafted.saved.check.passed
+    assert any(f"ward {split_ward}" in v for v in drafted.saved.check.violations)
+    approve = city.client.post(city.url(drafted.saved.id, "/approve"))
+    assert expect_problem(approve, 409).type == "/problems/plan-not-checked"
+
+    lineage = [
+        VersionOut.model_validate(v)
+        for v in city.client.get(city.url(out.saved.id, "/lineage")).json()
+    ]
+    assert [v.plan_id for v in lineage] == [out.saved.id, parent]
+    assert (lineage[0].reason, lineage[0].parent_plan_id) == ("edit", parent)
+    assert lineage[0].lineage == f"edited from version {lineage[1].version}"
+    assert lineage[0].note == "CO lives nearer"
+    assert lineage[0].details["moves"] == {ward: co}
+    assert (lineage[1].reason, lineage[1].lineage) == ("new", "solved")
+
+    diff = VersionDiffOut.model_validate(
+        city.client.get(city.url(parent, f"/diff/{out.saved.id}")).json()
+    )
+    assert [(c.ward_id, c.organiser_a, c.organiser_b) for c in diff.changed] == [
+        (ward, original[ward], co)
+    ]
+    assert diff.households_moved == pytest.approx(
+        float(city.wards[ward]["poor_households_est"]), abs=0.2
+    )
+    assert diff.unchanged == len(original) - 1
+    stored = city.connection.execute(
+        select(func.count()).select_from(PlanAssignment).where(PlanAssignment.plan_id == parent)
+    ).scalar_one()
+    assert stored == len(original)
+
+
+def test_approval_is_superseded_by_an_edited_version_and_withdrawn(city: City) -> None:
+    client, parent = city.client, city.plan.id
+    assert client.post(city.url(parent, "/approve")).status_code == 200
+    ward, co = _valid_move(city, city.assignment(parent))
+    child = EditCheckOut.model_validate(_edit(city, parent, {ward: co}, save=True).json()).saved
+    assert child is not None
+    assert child.approved_at is None  # the edit of an approved plan is a draft
+    assert PlanOut.model_validate(client.get(city.url(parent)).json()).approved_at is not None
+
+    assert client.post(city.url(child.id, "/approve")).status_code == 200
+    history = {
+        v.plan_id: v
+        for v in (
+            VersionOut.model_validate(x) for x in client.get(f"/cities/{CITY}/versions").json()
+        )
+    }
+    assert not history[parent].approved
+    assert [(a.action, a.superseded_by) for a in history[parent].approval_history] == [
+        ("approve", None),
+        ("supersede", child.id),
+    ]
+    assert history[child.id].approved
+    versions = sorted(v.version for v in history.values())
+    assert versions == list(range(1, len(history) + 1))
+
+    withdrawn = client.post(
+        city.url(child.id, "/withdraw-approval"), json={"reason": "ward 12 was redrawn"}
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    after = VersionOut.model_validate(withdrawn.json())
+    assert not after.approved
+    assert [a.action for a in after.approval_history] == ["approve", "withdraw"]
+    assert after.approval_history[-1].reason == "ward 12 was redrawn"
+    again = client.post(city.url(child.id, "/withdraw-approval"), json={"reason": "again"})
+    assert expect_problem(again, 409).type == "/problems/plan-not-approved"
+
+
+def test_gis_reads_the_history_but_cannot_edit(city: City) -> None:
+    gis = issue_key(city.factory, "life-gis-reader", "gis", CITY)
+    listed = city.client.get(f"/cities/{CITY}/versions", headers=gis)
+    assert listed.status_code == 200
+    assert listed.json()
+    ward, co = _valid_move(city, city.assignment(city.plan.id))
+    body = {"moves": [{"ward_id": ward, "organiser_id": co}]}
+    refused = city.client.post(city.url(city.plan.id, "/edits"), json=body, headers=gis)
+    assert expect_problem(refused, 403).type == "/problems/forbidden"
+
+
+def test_the_versions_cli_lists_approves_and_withdraws(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.db.session as db_session
+
+    monkeypatch.setattr(db_session, "session_scope", lambda: session_scope(city.factory))
+    plan = city.plan.id
+
+    def run(*args: str) -> str:
+        done = CliRunner().invoke(cli, ["versions", *args])
+        assert done.exit_code == 0, done.output
+        return done.stdout
+
+    assert "APPROVED" in run("approve", CITY, str(plan))
+    assert "withdrawn" in run("withdraw", CITY, str(plan), "--reason", "wards redrawn")
+    lines = run("list", CITY).splitlines()
+    assert lines[0].startswith("version\tplan\tlineage")
+    first = lines[1].split("\t")
+    assert first[:5] == ["1", str(plan), "solved", city.plan.status, "passed"]
+    assert first[5].startswith("DRAFT — not approved (approve ")
+    assert first[5].count("withdraw") == 1
+    assert any("\tedited from version 1\t" in line for line in lines[2:])
+    again = CliRunner().invoke(cli, ["versions", "withdraw", CITY, str(plan), "--reason", "x"])
+    assert again.exit_code == 2
+    assert "no approval to withdraw" in again.stderr
+
+
+def _contains(seq: list[str], part: list[str]) -> bool:
+    return any(seq[k : k + len(part)] == part for k in range(len(seq) - len(part) + 1))
+
+
+def test_the_allocation_order_pdf_and_xlsx_read_back(city: City, tmp_path: Path) -> None:
+    plan = city.plan.id
+    assignment = city.assignment(plan)
+    admin = issue_key(city.factory, "life-admin", "admin")
+    posts = city.client.patch(f"/cities/{CITY}", json={"cmms_in_post": 2}, headers=admin)
+    assert posts.status_code == 200, posts.text
+    gis = issue_key(city.factory, "life-gis-order", "gis", CITY)
+    book = city.client.get(city.url(plan, "/allocation-order.xlsx"), headers=gis)
+    assert book.status_code == 200, book.text
+    sheet = load_workbook(io.BytesIO(book.content)).active
+    assert sheet is not None
+    lines = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert lines[1][0] == f"Chandigarh Life: {hindi.ORDER_TITLE}"
+    assert "version 1 (solved)" in str(lines[3][1])
+    # Two CMMs: the letter's division of the seven components.
+    assert [r[0] for r in lines[6:8]] == ["CMM 1", "CMM 2"]
+    assert str(lines[6][2]).count("; ") == 3  # four components
+    assert "MIS and monitoring & evaluation" in str(lines[7][2])
+    head = next(k for k, r in enumerate(lines) if r[0] == "S. No.")
+    assert lines[head][:4] == [
+        "S. No.",
+        "Community Organiser (CO)",
+        "Wards allocated",
+        "Poor households",
+    ]
+    assert lines[head + 1][1] == hindi.CO
+    table = {str(r[1]).split("(")[-1].rstrip(")"): r for r in lines[head + 2 :]}
+    assert sorted(table) == [f"CO-{k}" for k in range(1, 5)]
+    for co, row in table.items():
+        mine = sorted((w for w, o in assignment.items() if o == co), key=lambda w: (len(w), w))
+        assert [w.split()[0] for w in str(row[2]).split(", ")] == mine
+        households = sum(float(city.wards[w]["poor_households_est"]) for w in mine)
+        assert row[3] == pytest.approx(households, abs=1)
+        assert row[5] == HOME_WARDS[int(co[3:]) - 1]
+
+    pdf = city.client.get(city.url(plan, "/allocation-order.pdf"))
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    path = tmp_path / "order.pdf"
+    path.write_bytes(pdf.content)
+    pages = render_png(path, tmp_path / "page")
+    assert len(pages) == 2  # the table with the signature, then the map
+    text = pdf_text(path)
+    assert hindi.ORDER_TITLE in text
+    assert "Signature" in text
+    assert "Self-employment programme / स्वरोजगार कार्यक्रम" in text  # the CMMs' portfolios
+    assert all(f"CO {k} (CO-{k})" in text for k in range(1, 5))
+    font = str(font_manager.findfont(devanagari_font(), fallback_to_default=False))
+    drawn = pdf_glyph_names(pdf.content)
+    for word in hindi.ORDER_TITLE.split():
+        assert _contains(drawn, harfbuzz_glyph_names(font, word)), word  # shaped as HarfBuzz does
+
+
+@pytest.mark.slow  # two solves
+def test_a_replan_after_a_co_leaves_keeps_pins_and_moves_fewer_households(city: City) -> None:
+    client, parent = city.client, city.plan.id
+    original = city.assignment(parent)
+    gis = issue_key(city.factory, "life-gis-roster", "gis", CITY)
+    assert client.delete(f"/cities/{CITY}/organisers/CO-4", headers=gis).status_code == 200
+    kept = sorted((w for w, o in original.items() if o == "CO-1"), key=lambda w: (len(w), w))
+    pin = kept[0]
+    for pins, named in (({pin: "CO-4"}, "CO-4 is not an active CO"), ({"999": "CO-1"}, "ward 999")):
+        jobs_before = city.connection.execute(select(func.count()).select_from(SolveJob)).one()
+        refused = client.post(city.url(parent, "/replan"), json={"pins": pins})
+        assert named in expect_problem(refused, 422).detail
+        assert city.connection.execute(select(func.count()).select_from(SolveJob)).one() == (
+            jobs_before
+        )  # nothing queued
+    body = {"pins": {pin: "CO-1"}, "time_limit": 20, "note": "CO-4 resigned"}
+    made = client.post(city.url(parent, "/replan"), json=body)
+    assert made.status_code == 202, made.text
+    job = JobOut.model_validate(made.json())
+    assert job.kind == "replan"
+    run_job_here(city.factory, job.id)
+    done = JobOut.model_validate(client.get(job.url).json())
+    assert done.status == "succeeded", done.error
+    assert done.plan_id is not None
+    plan = PlanOut.model_validate(client.get(city.url(done.plan_id)).json())
+    assert plan.check.passed  # every constraint of a normal plan, checked independently
+    assert plan.status in ("optimal", "feasible")
+    assert plan.gap is not None  # proved on the stability objective; the gap is shown
+
+    after = city.assignment(done.plan_id)
+    assert set(after.values()) == {"CO-1", "CO-2", "CO-3"}
+    assert after[pin] == "CO-1"
+    version = VersionOut.model_validate(client.get(city.url(done.plan_id, "/lineage")).json()[0])
+    assert (version.reason, version.parent_plan_id, version.note) == (
+        "replan",
+        parent,
+        "CO-4 resigned",
+    )
+    details = version.details
+    assert details["left"] == ["CO-4"]
+    moved = [w for w, o in original.items() if o != "CO-4" and after[w] != o]
+    assert sorted(details["wards_moved"]) == sorted(moved)
+    households = sum(float(city.wards[w]["poor_households_est"]) for w in moved)
+    assert details["households_moved"] == pytest.approx(households, abs=0.5)
+    fresh = details["fresh_plan"]
+    assert details["households_moved"] <= fresh["households_moved"] + 1e-6
+    assert plan.objective is not None
+    assert plan.bound is not None  # the fresh plan's bound: below every plan's distance
+    assert plan.objective >= plan.bound - 1e-6
+    assert details["distance"] == pytest.approx(plan.objective)
+    stored = city.connection.execute(
+        select(PlanVersion.reason).where(PlanVersion.plan_id == done.plan_id)
+    ).scalar_one()
+    assert stored == "replan"
