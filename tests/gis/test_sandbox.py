@@ -61,8 +61,9 @@ def crs_link_file(doc: dict[str, Any], key: str, listener: Listener, folder: Pat
 
 
 def parse_children() -> list[int]:
-    """Live (or unreaped) parse processes descending from this test process: spawned
-    ``gis.parse_child`` processes, and the parse children and wardens of its parse server."""
+    """Live parse processes descending from this test process (or unreaped children of its own):
+    spawned ``gis.parse_child`` processes, and the parse children and wardens of its parse server
+    (a warden that has exited is the server's to reap)."""
     parents: dict[int, int] = {}
     parses = set()
     for proc in Path("/proc").iterdir():
@@ -71,8 +72,11 @@ def parse_children() -> list[int]:
         try:
             cmdline = (proc / "cmdline").read_bytes()
             comm = (proc / "comm").read_bytes().strip()
-            parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            state, ppid = (proc / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            parents[int(proc.name)] = int(ppid)
         except (OSError, ValueError, IndexError):
+            continue
+        if state == "Z" and int(ppid) != os.getpid():
             continue
         if b"gis.parse_child" in cmdline or comm in (CHILD_NAME, WARDEN_NAME):
             parses.add(int(proc.name))
