@@ -98,6 +98,7 @@ def test_a_dead_server_is_replaced(wards: Path, server_on: None) -> None:
     assert parse_children() == []
 
 
+@pytest.mark.slow  # a spawned child: about two seconds more
 def test_a_server_that_cannot_start_leaves_parsing_to_a_spawned_child(
     wards: Path, server_on: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -110,6 +111,7 @@ def test_a_server_that_cannot_start_leaves_parsing_to_a_spawned_child(
     assert parse_children() == []
 
 
+@pytest.mark.slow  # a spawned child: about two seconds more
 def test_the_namespace_is_entered_as_by_a_spawned_child(
     wards: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -204,6 +206,7 @@ if sys.argv[2] == "wait":
 """
 
 
+@pytest.mark.slow  # two client processes, each importing the app and starting its server
 @pytest.mark.parametrize("end", ["exit", "killed"])
 def test_no_server_outlives_its_client(wards: Path, end: str) -> None:
     env = {**os.environ, "WARDPLAN_PARSE_SERVER": "1"}

@@ -38,9 +38,10 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-@pytest.fixture(params=["server", "spawn"])
+@pytest.fixture(params=["server", pytest.param("spawn", marks=pytest.mark.slow)])
 def parse_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each guarantee holds for a child forked by the parse server and for a spawned one."""
+    """Each guarantee holds for a child forked by the parse server and for a spawned one (the
+    fallback; each spawn costs about two seconds, so those runs are left to the full suite)."""
     monkeypatch.setenv("WARDPLAN_PARSE_SERVER", "1" if request.param == "server" else "0")
     return str(request.param)
 
