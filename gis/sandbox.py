@@ -1,6 +1,8 @@
 """Every upload is parsed in a sandboxed child process, never in the process that serves users.
 
-``parse_in_sandbox`` starts ``python -m gis.parse_child`` in a session (process group) of its own,
+``parse_in_sandbox`` runs the child forked from a preloaded parse server (``gis.parse_server``,
+which has not loaded GDAL), or, when that server cannot be used (``WARDPLAN_PARSE_SERVER=0``),
+starts ``python -m gis.parse_child``; either way in a process group of its own,
 with a private temporary folder (its working directory, ``TMPDIR`` and ``CPL_TMPDIR``) and an
 environment in which GDAL can reach no network and load no driver but the ones allowed for the
 format (``GDAL_SKIP`` lists every other vector driver). The child sets its own limits before it
