@@ -19,11 +19,16 @@ demo: setup sysdeps browser
 test: setup sysdeps db browser lint typecheck contracts
 	$(UV) run pytest
 
-## The fast loop (under a minute): lint, types, the layer contract and the tests that need no
-## database, browser or city-sized solve (markers db, browser, slow; see tests/conftest.py).
+## The fast loop: lint, types (mypy is incremental: keep .mypy_cache), the layer contracts, the
+## size limits and the tests that need no database, browser or city-sized solve (markers db,
+## browser, slow; see tests/conftest.py), on CHECK_WORKERS pytest-xdist workers (each module on one
+## worker, so module fixtures are built once; CHECK_WORKERS=0 runs them in this process).
+## Ward files are parsed by children forked from a preloaded parse server (gis/parse_server.py),
+## which is what makes this loop fast; see README "Contributing" for the measured time.
 FAST_TESTS ?= not db and not browser and not slow
+CHECK_WORKERS ?= 2
 check: lint typecheck contracts sizes
-	$(UV) run pytest -q -p no:cacheprovider -m "$(FAST_TESTS)"
+	$(UV) run pytest -q -p no:cacheprovider -n $(CHECK_WORKERS) --dist loadfile -m "$(FAST_TESTS)"
 
 ## Debian packages for the printable sheets and their tests (a Devanagari font, poppler-utils).
 sysdeps:

@@ -1,11 +1,12 @@
 """The sandboxed child that parses one upload (``python -m gis.parse_child``; see ``gis.sandbox``).
 
-It reads its request (JSON) on stdin, then, before importing GDAL or anything that starts threads:
-asks to die with its parent, sets its resource limits (CPU seconds, address space, file size, no
-core dumps) and enters a network namespace of its own (a new user + network namespace, where the
-machine allows it: then not even 127.0.0.1 is reachable). It then reads the file with
-``gis.io._read_source`` into its private folder and writes the result there as plain JSON
-(``gis.sandbox.encode_source``). Only then does the parent read anything back.
+It reads its request (JSON) on stdin (or is forked, request in hand, by ``gis.parse_server``),
+then, before importing GDAL or anything that starts threads: asks to die with its parent, sets its
+resource limits (CPU seconds, address space, file size, no core dumps) and enters a network
+namespace of its own (a new user + network namespace, where the machine allows it: then not even
+127.0.0.1 is reachable). It then reads the file with ``gis.io._read_source`` into its private
+folder and writes the result there as plain JSON (``gis.sandbox.encode_source``). Only then does
+the parent read anything back.
 """
 
 from __future__ import annotations
@@ -62,7 +63,16 @@ def _no_network(libc: ctypes.CDLL) -> str:
 
 
 def main() -> int:
-    request = json.loads(sys.stdin.read())
+    return confine_and_parse(json.loads(sys.stdin.read()))
+
+
+def confine_and_parse(request: dict[str, Any]) -> int:
+    """Confine this process (parent death, limits, network namespace), then read the file.
+
+    Called by ``main`` in a spawned child, and by ``gis.parse_server`` in a child forked from the
+    preloaded server (which has not loaded GDAL: that happens here, under the limits, with the
+    driver allow-list already in the environment). Returns the exit status.
+    """
     libc = ctypes.CDLL(None, use_errno=True)
     _die_with_parent(libc)
     _set_limits(request["limits"])

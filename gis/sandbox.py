@@ -1,6 +1,8 @@
 """Every upload is parsed in a sandboxed child process, never in the process that serves users.
 
-``parse_in_sandbox`` starts ``python -m gis.parse_child`` in a session (process group) of its own,
+``parse_in_sandbox`` runs the child forked from a preloaded parse server (``gis.parse_server``,
+which has not loaded GDAL), or, when that server cannot be used (``WARDPLAN_PARSE_SERVER=0``),
+starts ``python -m gis.parse_child``; either way in a process group of its own,
 with a private temporary folder (its working directory, ``TMPDIR`` and ``CPL_TMPDIR``) and an
 environment in which GDAL can reach no network and load no driver but the ones allowed for the
 format (``GDAL_SKIP`` lists every other vector driver). The child sets its own limits before it
@@ -43,6 +45,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
+from gis import parse_server
 from gis.errors import InputError, Issue
 
 log = logging.getLogger(__name__)
@@ -175,7 +178,30 @@ def _child_env(tmp: Path, drivers: Collection[str]) -> dict[str, str]:
 def _run_child(
     request: dict[str, Any], tmp: Path, drivers: Collection[str], limits: ParseLimits
 ) -> tuple[int, str | None]:
-    """Run the child to its end or to a limit; returns its exit status and what stopped it."""
+    """Run the child to its end or to a limit; returns its exit status and what stopped it.
+
+    The child is forked from the preloaded parse server (``gis.parse_server``) when it can be,
+    else spawned (``python -m gis.parse_child``); it is confined the same way either way."""
+    env = _child_env(tmp, drivers)
+    if parse_server.enabled():
+        ran = parse_server.run(request, env, limits.wall_s, _stopping)
+        if ran is not None:
+            return ran
+        _empty(tmp)  # the spawned child starts from an empty folder
+    return _spawn_child(request, tmp, env, limits)
+
+
+def _empty(folder: Path) -> None:
+    for item in folder.iterdir():
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            item.unlink(missing_ok=True)
+
+
+def _spawn_child(
+    request: dict[str, Any], tmp: Path, env: dict[str, str], limits: ParseLimits
+) -> tuple[int, str | None]:
     with (tmp / "stderr.txt").open("wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gis.parse_child"],
@@ -183,7 +209,7 @@ def _run_child(
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             cwd=tmp,
-            env=_child_env(tmp, drivers),
+            env=env,
             start_new_session=True,
         )
     stopped_by: str | None = None

@@ -32,11 +32,9 @@ from gis import hindi
 from tests.app.apihelp import (
     PLACE_FORM,
     expect_problem,
-    issue_key,
-    make_app,
     plan_through_job,
-    upload_lucknow,
 )
+from tests.app.lucknow import lucknow_planned
 from tests.gis.pdfglyphs import pdf_text
 
 pytestmark = pytest.mark.slow
@@ -55,35 +53,15 @@ class Flow:
 @pytest.fixture(scope="module")
 def lucknow(migrated_engine: Engine, lucknow_files: dict[str, Path]) -> Iterator[Flow]:
     """Lucknow uploaded, 10 illustrative COs imported and one plan made; rolled back afterwards."""
-    with migrated_engine.connect() as connection:
-        outer = connection.begin()
-        factory = sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    with lucknow_planned(migrated_engine, lucknow_files, exclude="0") as built:
+        yield Flow(
+            built.client,
+            LayerOut.model_validate(built.uploaded),
+            OrganiserImport.model_validate(built.imported),
+            built.plan,
+            built.connection,
+            built.factory,
         )
-        try:
-            headers = issue_key(factory, "tests-admin", "admin")
-            with TestClient(make_app(factory), headers=headers) as client:
-                uploaded = upload_lucknow(client, "lucknow", lucknow_files, exclude="0")
-                assert uploaded.status_code == 201, uploaded.text
-                with lucknow_files["organisers"].open("rb") as fh:
-                    imported = client.post(
-                        "/cities/lucknow/organisers",
-                        files={"file": ("organisers.csv", fh, "text/csv")},
-                    )
-                assert imported.status_code == 201, imported.text
-                _, plan = plan_through_job(
-                    client, factory, "lucknow", {"tolerance": 0.5, "time_limit": 20}
-                )
-                yield Flow(
-                    client,
-                    LayerOut.model_validate(uploaded.json()),
-                    OrganiserImport.model_validate(imported.json()),
-                    plan,
-                    connection,
-                    factory,
-                )
-        finally:
-            outer.rollback()
 
 
 def test_layer_upload_stores_a_version(lucknow: Flow) -> None:

@@ -16,10 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
 
 from app.schemas import PlanOut
-from tests.app.apihelp import expect_problem, issue_key, make_app, plan_through_job, upload_lucknow
+from tests.app.apihelp import expect_problem
+from tests.app.lucknow import lucknow_planned
 from tests.gis.pdfglyphs import pdf_text, render_png
 
 pytestmark = pytest.mark.slow
@@ -40,31 +40,10 @@ class Printed:
 
 @pytest.fixture(scope="module")
 def lucknow(migrated_engine: Engine, lucknow_files: dict[str, Path]) -> Iterator[Printed]:
-    with migrated_engine.connect() as connection:
-        outer = connection.begin()
-        factory = sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            headers = issue_key(factory, "tests-admin", "admin")
-            with TestClient(make_app(factory), headers=headers) as client:
-                uploaded = upload_lucknow(
-                    client, "lucknow", lucknow_files, exclude="0", source=SOURCE, licence=LICENCE
-                )
-                assert uploaded.status_code == 201, uploaded.text
-                assert (uploaded.json()["source"], uploaded.json()["licence"]) == (SOURCE, LICENCE)
-                with lucknow_files["organisers"].open("rb") as fh:
-                    imported = client.post(
-                        "/cities/lucknow/organisers",
-                        files={"file": ("organisers.csv", fh, "text/csv")},
-                    )
-                assert imported.status_code == 201, imported.text
-                _, plan = plan_through_job(
-                    client, factory, "lucknow", {"tolerance": 0.5, "time_limit": 20}
-                )
-                yield Printed(client, plan)
-        finally:
-            outer.rollback()
+    form = {"exclude": "0", "source": SOURCE, "licence": LICENCE}
+    with lucknow_planned(migrated_engine, lucknow_files, **form) as built:
+        assert (built.uploaded["source"], built.uploaded["licence"]) == (SOURCE, LICENCE)
+        yield Printed(built.client, built.plan)
 
 
 def _save(tmp_path: Path, name: str, response: httpx2.Response) -> Path:

@@ -66,6 +66,7 @@ def plan(tmp_path: Path, wards_args: list[str | Path], count: int = 3) -> dict[s
     return report
 
 
+@pytest.mark.slow  # a real city planned end to end through the CLI, every output written
 def test_zero_padded_shapefile_plans_with_the_unpadded_census(
     shared_data: Path, tmp_path: Path
 ) -> None:
@@ -107,6 +108,7 @@ def with_unnumbered_piece(raw: gpd.GeoDataFrame, ward: str, metres: float) -> gp
     return pd.concat([frame, extra], ignore_index=True).to_crs(raw.crs)
 
 
+@pytest.mark.slow  # a real city planned end to end through the CLI, every output written
 def test_unnumbered_sliver_and_duplicated_ward_plan(shared_data: Path, tmp_path: Path) -> None:
     raw = gpd.read_file(shared_data / "chandigarh/raw/Chandigarh_Wards-SHP.zip")
     frame = with_unnumbered_piece(raw, "12", metres=20)
@@ -175,6 +177,7 @@ def households_only(shared_data: Path, folder: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # a real city planned end to end through the CLI, every output written
 def test_households_only_layer_plans(shared_data: Path, tmp_path: Path) -> None:
     wards = households_only(shared_data, tmp_path)
     code, text = run("requirement", wards)
@@ -190,6 +193,7 @@ def test_households_only_layer_plans(shared_data: Path, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow  # a real city planned end to end through the CLI, every output written
 def test_poverty_table_plans_and_every_output_names_the_source(
     shared_data: Path, tmp_path: Path
 ) -> None:

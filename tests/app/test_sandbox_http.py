@@ -36,7 +36,8 @@ pytestmark = pytest.mark.slow
 
 
 def parses_in(scratch: Path) -> list[int]:
-    """Processes running ``gis.parse_child`` whose working folder is under ``scratch``."""
+    """Parse processes (a spawned ``gis.parse_child`` or a child forked by ``gis.parse_server``)
+    whose working folder is under ``scratch``."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -46,7 +47,8 @@ def parses_in(scratch: Path) -> list[int]:
             cwd = os.readlink(proc / "cwd")
         except OSError:
             continue
-        if b"gis.parse_child" in cmdline and cwd.startswith(str(scratch)):
+        parse = b"gis.parse_child" in cmdline or b"gis.parse_server" in cmdline
+        if parse and cwd.startswith(str(scratch)):
             found.append(int(proc.name))
     return found
 

@@ -21,6 +21,7 @@ import pytest
 
 from gis.errors import InputError
 from gis.io import read_ward_layer
+from gis.parse_server import CHILD_NAME, WARDEN_NAME
 from gis.sandbox import ParseLimits, decode_source, encode_source, parse_in_sandbox
 from tests.app.hostile import Listener, listening
 
@@ -35,6 +36,14 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
     return folder
+
+
+@pytest.fixture(params=["server", pytest.param("spawn", marks=pytest.mark.slow)])
+def parse_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each guarantee holds for a child forked by the parse server and for a spawned one (the
+    fallback; each spawn costs about two seconds, so those runs are left to the full suite)."""
+    monkeypatch.setenv("WARDPLAN_PARSE_SERVER", "1" if request.param == "server" else "0")
+    return str(request.param)
 
 
 @pytest.fixture
@@ -53,19 +62,34 @@ def crs_link_file(doc: dict[str, Any], key: str, listener: Listener, folder: Pat
 
 
 def parse_children() -> list[int]:
-    """Live (or unreaped) ``gis.parse_child`` processes started by this test process."""
-    found = []
+    """Live parse processes descending from this test process (or unreaped children of its own):
+    spawned ``gis.parse_child`` processes, and the parse children and wardens of its parse server
+    (a warden that has exited is the server's to reap)."""
+    parents: dict[int, int] = {}
+    parses = set()
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
             cmdline = (proc / "cmdline").read_bytes()
-            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            comm = (proc / "comm").read_bytes().strip()
+            state, ppid = (proc / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            parents[int(proc.name)] = int(ppid)
         except (OSError, ValueError, IndexError):
             continue
-        if b"gis.parse_child" in cmdline and ppid == os.getpid():
-            found.append(int(proc.name))
-    return found
+        if state == "Z" and int(ppid) != os.getpid():
+            continue
+        if b"gis.parse_child" in cmdline or comm in (CHILD_NAME, WARDEN_NAME):
+            parses.add(int(proc.name))
+    return sorted(pid for pid in parses if _descends(pid, parents))
+
+
+def _descends(pid: int, parents: dict[int, int]) -> bool:
+    while pid in parents and pid > 1:
+        pid = parents[pid]
+        if pid == os.getpid():
+            return True
+    return False
 
 
 @pytest.mark.parametrize("netns", ["1", "0"], ids=["namespace", "gdal-settings-only"])
@@ -76,6 +100,7 @@ def test_a_crs_link_reaches_no_listener(
     netns: str,
     tmp_path: Path,
     scratch: Path,
+    parse_mode: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("WARDPLAN_PARSE_NETNS", netns)
@@ -127,6 +152,7 @@ def test_a_view_that_never_ends_is_stopped_at_the_limit(
     says: str,
     tmp_path: Path,
     scratch: Path,
+    parse_mode: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name, value in env.items():
@@ -143,7 +169,7 @@ def test_a_view_that_never_ends_is_stopped_at_the_limit(
 
 
 def test_the_memory_limit_is_named(
-    chandigarh: dict[str, Any], tmp_path: Path, scratch: Path
+    chandigarh: dict[str, Any], tmp_path: Path, scratch: Path, parse_mode: str
 ) -> None:
     path = tmp_path / "wards.geojson"
     path.write_text(json.dumps(chandigarh), encoding="utf-8")
@@ -161,7 +187,7 @@ def test_the_memory_limit_is_named(
 
 
 def test_only_the_formats_driver_is_loaded(
-    chandigarh: dict[str, Any], tmp_path: Path, scratch: Path
+    chandigarh: dict[str, Any], tmp_path: Path, scratch: Path, parse_mode: str
 ) -> None:
     """A GeoJSON parsed with only the shapefile driver allowed cannot be opened at all."""
     path = tmp_path / "wards.geojson"

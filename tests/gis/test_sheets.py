@@ -284,6 +284,7 @@ def _long_named(
     return pw, areas, info
 
 
+@pytest.mark.slow  # Lucknow's A3 and A4 sheets drawn three times and read back word by word
 def test_every_text_is_inside_the_printable_margins_at_any_name_length(
     lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
