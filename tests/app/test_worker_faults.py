@@ -14,7 +14,9 @@ are those of ``tests/app/test_worker.py``.
 
 from __future__ import annotations
 
+import functools
 import signal
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +40,10 @@ EXIT_TIMEOUT_S = 150
 
 def _ended(w: Worker) -> bool:
     return w.process.poll() is not None
+
+
+def _says(w: Worker, text: str) -> bool:
+    return text in w.output()
 
 
 def test_sigterm_ends_a_worker_whose_database_is_gone_and_its_job_runs_once(
@@ -151,3 +157,40 @@ def test_an_idle_worker_outlives_an_outage(
     assert done.attempts == 1
     assert service.plans() == before + 1
     assert w.process.poll() is None
+
+
+def test_a_worker_stuck_on_a_silent_database_still_ends(tmp_path: Path) -> None:
+    """The database accepts connections and never answers (a listener that reads nothing), and
+    the worker may wait 300 s for it: SIGTERM still ends it, gracefully or, past its shutdown
+    time, by the timer (exit 1, said in its log); never by a signal. A second worker, signalled
+    twice, ends at once (exit 1)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"postgresql+psycopg://wardplan@127.0.0.1:{silent.getsockname()[1]}/wardplan"
+        env = {"WARDPLAN_JOBS_DB_WAIT_S": "300", "WARDPLAN_JOBS_SHUTDOWN_S": "2"}
+        first = Worker(url, tmp_path / "first.log", **env)
+        second = Worker(url, tmp_path / "second.log", WARDPLAN_JOBS_SHUTDOWN_S="3600")
+        try:
+            for w in (first, second):
+                _wait_for(functools.partial(_says, w, "Adding tasks"), 180, "the worker to start")
+            first.process.send_signal(signal.SIGTERM)
+            second.process.send_signal(signal.SIGTERM)
+            _wait_for(lambda: "SIGTERM: stopping" in second.output(), 60, "the first signal")
+            signalled_twice = second.process.poll() is None
+            if signalled_twice:
+                second.process.send_signal(signal.SIGTERM)
+            for w in (first, second):
+                _wait_for(functools.partial(_ended, w), EXIT_TIMEOUT_S, "the worker to end")
+        finally:
+            for w in (first, second):
+                if w.process.poll() is None:
+                    w.process.kill()
+                    w.process.wait(10)
+    assert first.process.returncode in (0, EXIT_FORCED), first.output()[-3000:]
+    if first.process.returncode == EXIT_FORCED:
+        assert "not stopped 2 s after the signal" in first.output()
+    assert second.process.returncode in (0, EXIT_FORCED), second.output()[-3000:]
+    if signalled_twice:  # still stopping (its pool waits for the silent database): at once
+        assert second.process.returncode == EXIT_FORCED, second.output()[-3000:]
+        assert "SIGTERM again while stopping" in second.output()
