@@ -59,6 +59,8 @@ DB_RETRIES = 16
 EXIT_FORCED = 1
 #: Process groups of the solves this worker runs now (killed when it has to exit at once).
 RUNNING_GROUPS: set[int] = set()
+#: The tasks watching those solves (cancelled at once when a signal stops the worker).
+WATCHES: set[asyncio.Task[None]] = set()
 
 
 def _die_with_parent() -> None:
@@ -213,7 +215,13 @@ def make_worker_queue(database_url: str, settings: JobSettings) -> App:
 
     @app.task(name=queue.SOLVE_TASK, queue=queue.SOLVE_QUEUE, pass_context=True)
     async def solve_plan(context: JobContext, job_id: int) -> None:
-        outcome = await watch(job_id, settings, context.job.id)
+        task = asyncio.current_task()
+        assert task is not None
+        WATCHES.add(task)
+        try:
+            outcome = await watch(job_id, settings, context.job.id)
+        finally:
+            WATCHES.discard(task)
         log.info("job %s: %s", job_id, outcome)
 
     return app
@@ -318,9 +326,9 @@ async def _serve(app: App, settings: JobSettings, stopping: asyncio.Event) -> No
             concurrency=settings.concurrency,
             update_heartbeat_interval=settings.heartbeat_s,
             stalled_worker_timeout=settings.stalled_after_s,
-            # A stop hands running jobs back at once (``watch`` kills the solve and queues the
-            # job again) rather than waiting for them to finish.
-            shutdown_graceful_timeout=0,
+            # When procrastinate stops by itself (it lost the database), running solves go on
+            # for up to the grace; a signal hands them back at once (``_serve``).
+            shutdown_graceful_timeout=settings.grace_s,
             install_signal_handlers=False,
         )
     )
@@ -328,6 +336,9 @@ async def _serve(app: App, settings: JobSettings, stopping: asyncio.Event) -> No
     stop = asyncio.create_task(stopping.wait())
     try:
         await asyncio.wait({worker, recovery, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.done():  # a signal: ``watch`` kills each solve and queues its job again
+            for watching in list(WATCHES):
+                watching.cancel()
     finally:
         for task in (worker, recovery, stop):
             task.cancel()
