@@ -6,13 +6,10 @@ Run it with ``uvicorn app.main:create_app --factory --host 127.0.0.1 --port 8000
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import math
 import secrets
 import signal
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from types import FrameType
@@ -39,6 +36,8 @@ from app.api import (
     states,
 )
 from app.api import camps as camps_api
+from app.api.proxies import TrustedProxies
+from app.api.ratelimit import SharedRateLimit
 from app.db.session import make_engine, make_session_factory
 from app.errors import OGC_PREFIX, PROBLEM_JSON, Unauthorized, install_handlers, problem_body
 from app.settings import Settings, get_settings
@@ -245,78 +244,6 @@ class KeyRequiredForWrites:
         await send({"type": "http.response.body", "body": data})
 
 
-#: Clients the rate limiter remembers before it forgets those with a full bucket.
-MAX_BUCKETS: Final = 10_000
-
-
-class RateLimit:
-    """At most ``per_minute`` requests a minute per client (its API key, else its address), as a
-    token bucket, with bursts up to ``per_minute``; beyond it ``429`` with ``Retry-After``. Per
-    API process: run behind one process, or divide the limit among processes. ``/health`` is
-    never limited (monitors poll it)."""
-
-    EXEMPT: Final = frozenset({"/health"})
-
-    def __init__(self, app: ASGIApp, per_minute: int) -> None:
-        self.app = app
-        self.rate = per_minute / 60.0
-        self.capacity = float(per_minute)
-        self.buckets: dict[str, tuple[float, float]] = {}  # client → (tokens, at)
-
-    def _client(self, scope: Scope) -> str:
-        headers = dict(scope["headers"])
-        key = headers.get(b"authorization") or headers.get(b"x-api-key")
-        if key:  # the key itself is never kept: only a digest of it
-            return "key:" + hashlib.sha256(key).hexdigest()[:32]
-        client = scope.get("client")
-        return f"addr:{client[0] if client else '?'}"
-
-    def _take(self, client: str) -> float:
-        """0 when the request may go; else the seconds until one token is back."""
-        now = time.monotonic()
-        if len(self.buckets) > MAX_BUCKETS:  # forget clients whose bucket has refilled
-            full = self.capacity / self.rate
-            self.buckets = {c: b for c, b in self.buckets.items() if now - b[1] < full}
-        tokens, at = self.buckets.get(client, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - at) * self.rate)
-        if tokens >= 1:
-            self.buckets[client] = (tokens - 1, now)
-            return 0.0
-        self.buckets[client] = (tokens, now)
-        return (1 - tokens) / self.rate
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in self.EXEMPT:
-            await self.app(scope, receive, send)
-            return
-        wait = self._take(self._client(scope))
-        if wait <= 0:
-            await self.app(scope, receive, send)
-            return
-        retry = str(max(1, math.ceil(wait)))
-        body = problem_body(
-            code="rate-limited",
-            title="too many requests",
-            status=429,
-            detail=f"this client sent more than {int(self.capacity)} requests a minute; "
-            f"try again in {retry} s",
-            instance=str(scope.get("path", "")),
-        )
-        data = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(data)).encode()),
-                    (b"retry-after", retry.encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": data})
-
-
 class SecurityHeaders:
     """Security headers on every HTTP response (a header the route set itself is kept).
 
@@ -459,7 +386,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(camps_api.router)  # registration camps (issue 17)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")  # the map's assets
     app.add_middleware(KeyRequiredForWrites)
-    app.add_middleware(RateLimit, per_minute=settings.api.rate_per_minute)
+    app.add_middleware(SharedRateLimit, engine=engine, per_minute=settings.api.rate_per_minute)
+    app.add_middleware(TrustedProxies, trusted=settings.proxy.trusted)
     app.add_middleware(
         BodyTimeout, timeout_s=settings.api.body_timeout_s, min_rate=settings.api.body_min_rate
     )

@@ -13,6 +13,7 @@ from typing import Any, Final, LiteralString
 import psycopg
 import psycopg.rows
 import psycopg.types.json
+import psycopg_pool
 from procrastinate import App, BaseConnector, PsycopgConnector
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -91,6 +92,21 @@ def session_queue(session: Session) -> App:
 def worker_queue(database_url: str) -> App:
     """A procrastinate app for a worker process (its own connection pool on ``database_url``)."""
     return App(connector=PsycopgConnector(conninfo=libpq_url(database_url)))
+
+
+def worker_pool(database_url: str, wait_s: float) -> psycopg_pool.AsyncConnectionPool:
+    """A worker's connection pool (not open yet): a connection is waited for at most ``wait_s``
+    (and a connection attempt takes at most that long), so a worker whose database is gone
+    finds out in seconds instead of hanging on it; the pool reconnects by itself when it is
+    back. Open it with ``open(wait=False)``: opening does not wait for the database."""
+    return psycopg_pool.AsyncConnectionPool(
+        libpq_url(database_url),
+        open=False,
+        timeout=wait_s,
+        kwargs={"connect_timeout": max(1, round(wait_s))},
+        check=psycopg_pool.AsyncConnectionPool.check_connection,
+        name="wardplan-worker",
+    )
 
 
 def defer_solve(session: Session, job_id: int) -> int:

@@ -8,10 +8,10 @@ from the defaults below, which suit the private cluster of ``scripts/postgres.sh
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -99,6 +99,29 @@ class JobSettings(BaseSettings):
     poll_s: float = Field(
         default=1.0, gt=0, le=60, description="How often a running job looks for a cancellation."
     )
+    room_s: float = Field(
+        default=120.0,
+        ge=0,
+        le=3600,
+        description="Seconds a job has, besides its time limit and grace, for the work around "
+        "the solve (starting, reading the wards, storing the plan); past time limit + room + "
+        "grace the job is failed and its solver killed.",
+    )
+    shutdown_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a worker asked to stop (SIGTERM, SIGINT) has to hand its jobs back; "
+        "then it kills its solves and exits (their jobs are recovered as stalled). A second "
+        "signal exits at once.",
+    )
+    db_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a worker waits for a database connection before it counts the "
+        "database as gone (and starts again once it is back).",
+    )
     max_active_per_key: int = Field(
         default=5,
         ge=1,
@@ -149,8 +172,8 @@ class ApiSettings(BaseSettings):
         default=600,
         ge=1,
         le=100_000,
-        description="Requests a minute one client (API key, else address) may send to one API "
-        "process; beyond it 429 with Retry-After.",
+        description="Requests a minute one client (API key, else address) may send, counted "
+        "in the database for all API processes together; beyond it 429 with Retry-After.",
     )
     link_secret: SecretStr | None = Field(
         default=None,
@@ -191,6 +214,26 @@ class MapSettings(BaseSettings):
         return value
 
 
+class ProxySettings(BaseSettings):
+    """``WARDPLAN_PROXY_*``: the reverse proxies in front of the API (``app.api.proxies``)."""
+
+    model_config = _config("WARDPLAN_PROXY_")
+
+    trusted: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks of the reverse proxies whose X-Forwarded-For is "
+        "believed, comma-separated (e.g. 10.0.0.5,172.18.0.0/16). Empty (the default): the "
+        "header is ignored and a client is its direct peer's address.",
+    )
+
+    @field_validator("trusted", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
 class Settings(BaseModel):
     """All settings, one attribute per concern."""
 
@@ -201,6 +244,7 @@ class Settings(BaseModel):
     api: ApiSettings
     jobs: JobSettings
     map: MapSettings = Field(default_factory=MapSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
 
 
 @lru_cache(maxsize=1)
@@ -215,4 +259,5 @@ def get_settings() -> Settings:
         api=ApiSettings(),
         jobs=JobSettings(),
         map=MapSettings(),
+        proxy=ProxySettings(),
     )

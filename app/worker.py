@@ -23,6 +23,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from app import queue
 from app.db.session import session_scope
-from app.jobrunner import EXIT_RETRY, EXIT_SUPERSEDED
+from app.jobrunner import EXIT_RETRY, EXIT_SUPERSEDED, hold
 from app.services import jobs
 from app.settings import JobSettings, get_settings
 from gis.sandbox import sweep_stale_folders
@@ -53,6 +54,13 @@ STDERR_TAIL = 4000
 RESTART_S = 5.0
 #: Attempts at the job's own bookkeeping while the database is unreachable (about 3 minutes).
 DB_RETRIES = 16
+#: Exit status of a worker that had to stop without handing its jobs back (a second signal, or
+#: ``shutdown_s`` passed): their jobs are recovered as stalled by another worker.
+EXIT_FORCED = 1
+#: Process groups of the solves this worker runs now (killed when it has to exit at once).
+RUNNING_GROUPS: set[int] = set()
+#: The tasks watching those solves (cancelled at once when a signal stops the worker).
+WATCHES: set[asyncio.Task[None]] = set()
 
 
 def _die_with_parent() -> None:
@@ -104,10 +112,13 @@ async def _drain(stream: asyncio.StreamReader, keep: bytearray) -> None:
 async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = None) -> str:
     """Run one job in its own process group and watch it; returns how it ended (for the log).
     ``queue_job_id``: the queue entry that delivered it (see :func:`app.services.jobs.claim`)."""
+    await asyncio.to_thread(hold, "before-claim")  # tests only: a fault lands at the claim
     claim = await _in_db_until_done(lambda s: jobs.claim(s, job_id, queue_job_id), f"job {job_id}")
     if claim is None:
         return "nothing to do (finished or cancelled)"
-    deadline = time.monotonic() + claim.time_limit + settings.grace_s
+    # The deadline leaves room for the work around the solve (starting the process, reading the
+    # wards, storing the plan and its outputs) beside the solver's own limit and its grace.
+    deadline = time.monotonic() + claim.time_limit + settings.room_s + settings.grace_s
     # The solve's own temp folder: PuLP's model files and CBC's log go there (TMPDIR), and it is
     # removed however the job ends; a worker removes those of dead workers when it starts.
     folder = Path(tempfile.mkdtemp(prefix=f"{SOLVE_FOLDER_PREFIX}{os.getpid()}-{job_id}-"))
@@ -128,6 +139,7 @@ async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = N
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    RUNNING_GROUPS.add(child.pid)
     stderr = bytearray()
     assert child.stderr is not None
     drain = asyncio.create_task(_drain(child.stderr, stderr))
@@ -140,10 +152,7 @@ async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = N
                 pass
             if time.monotonic() > deadline:
                 _kill_group(child.pid)
-                why = (
-                    f"stopped by the watchdog: still running {settings.grace_s:g} s after "
-                    f"its time limit of {claim.time_limit:g} s"
-                )
+                why = past_deadline(claim.time_limit, settings)
                 await _in_db_until_done(
                     functools.partial(jobs.finish, job_id=job_id, status="failed", error=why),
                     f"job {job_id}",
@@ -174,6 +183,7 @@ async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = N
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.shield(child.wait()), 10)  # reaped: no zombie
             await asyncio.wait_for(drain, 5)
+        RUNNING_GROUPS.discard(child.pid)
         shutil.rmtree(folder, ignore_errors=True)
     code = child.returncode
     if code in (0, EXIT_SUPERSEDED):
@@ -189,13 +199,29 @@ async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = N
     return f"crashed ({code})"
 
 
+def past_deadline(time_limit: float, settings: JobSettings) -> str:
+    """The error of a job the watchdog stopped at its deadline."""
+    total = time_limit + settings.room_s + settings.grace_s
+    return (
+        f"stopped by the watchdog: past its deadline of {total:g} s (its time limit of "
+        f"{time_limit:g} s, {settings.room_s:g} s for reading the wards and storing the plan, "
+        f"{settings.grace_s:g} s grace); its solver was killed and nothing was stored"
+    )
+
+
 def make_worker_queue(database_url: str, settings: JobSettings) -> App:
     """procrastinate's app for a worker, with the solve task registered."""
     app = queue.worker_queue(database_url)
 
     @app.task(name=queue.SOLVE_TASK, queue=queue.SOLVE_QUEUE, pass_context=True)
     async def solve_plan(context: JobContext, job_id: int) -> None:
-        outcome = await watch(job_id, settings, context.job.id)
+        task = asyncio.current_task()
+        assert task is not None
+        WATCHES.add(task)
+        try:
+            outcome = await watch(job_id, settings, context.job.id)
+        finally:
+            WATCHES.discard(task)
         log.info("job %s: %s", job_id, outcome)
 
     return app
@@ -213,16 +239,54 @@ async def recover_stalled(app: App, settings: JobSettings) -> None:
         await asyncio.sleep(settings.heartbeat_s)
 
 
+class Shutdown:
+    """How a worker stops. The first SIGINT/SIGTERM asks it to stop gracefully (running jobs
+    handed back to the queue) and starts a timer: if the worker has not ended ``shutdown_s``
+    later (e.g. its database is gone and every write waits on it), it kills its solves and
+    exits with :data:`EXIT_FORCED`; a second signal does that at once. The timer is a thread, so
+    it fires even while the event loop or the interpreter's exit is stuck."""
+
+    def __init__(self, shutdown_s: float) -> None:
+        self.shutdown_s = shutdown_s
+        self.stopping = asyncio.Event()
+        self._timer: threading.Timer | None = None
+
+    def signal(self, sig: signal.Signals) -> None:
+        if self.stopping.is_set():
+            exit_now(f"{sig.name} again while stopping")
+        log.info("%s: stopping (running jobs go back to the queue)", sig.name)
+        self.stopping.set()
+        self._timer = threading.Timer(
+            self.shutdown_s, exit_now, (f"not stopped {self.shutdown_s:g} s after the signal",)
+        )
+        self._timer.daemon = True
+        self._timer.start()
+
+
+def exit_now(why: str) -> None:
+    """End the worker at once: its solves killed, no bookkeeping (another worker recovers their
+    jobs as stalled once this one's heartbeat is missing)."""
+    for pid in list(RUNNING_GROUPS):
+        _kill_group(pid)
+    log.error("worker exiting at once: %s; its running jobs will be recovered as stalled", why)
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    os._exit(EXIT_FORCED)
+
+
 async def run_worker() -> None:
-    """Run a worker until SIGINT or SIGTERM, which stop it gracefully (a running job goes back to
-    the queue). A worker that loses the database (restart, failover) starts again when it is back.
+    """Run a worker until SIGINT or SIGTERM, which stop it promptly (a running job goes back to
+    the queue; see :class:`Shutdown`), whether or not its database answers. A worker that loses
+    the database (restart, failover) starts again when it is back.
     """
     settings = get_settings()
     sweep_stale_folders(SOLVE_FOLDER_PREFIX)
-    stopping = asyncio.Event()
+    shutdown = Shutdown(settings.jobs.shutdown_s)
+    stopping = shutdown.stopping
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopping.set)
+        loop.add_signal_handler(sig, shutdown.signal, sig)
     try:
         while not stopping.is_set():
             try:
@@ -233,33 +297,52 @@ async def run_worker() -> None:
                 log.warning("restarting the worker in %.0f s", RESTART_S)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), RESTART_S)
+        log.info("worker stopped")
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 
 
 async def _run_once(database_url: str, settings: JobSettings, stopping: asyncio.Event) -> None:
-    """One life of a procrastinate worker: until ``stopping`` is set or it loses the database."""
+    """One life of a procrastinate worker: until ``stopping`` is set or it loses the database.
+
+    The pool is the worker's own (:func:`app.queue.worker_pool`): opening it does not wait for
+    the database, and no query waits longer than ``db_wait_s`` for a connection, so a stop is
+    never held up by a database that is gone."""
     app = make_worker_queue(database_url, settings)
-    async with app.open_async():
-        worker = asyncio.create_task(
-            app.run_worker_async(
-                queues=[queue.SOLVE_QUEUE],
-                concurrency=settings.concurrency,
-                update_heartbeat_interval=settings.heartbeat_s,
-                stalled_worker_timeout=settings.stalled_after_s,
-                shutdown_graceful_timeout=settings.grace_s,
-                install_signal_handlers=False,
-            )
+    pool = queue.worker_pool(database_url, settings.db_wait_s)
+    await pool.open(wait=False)
+    try:
+        async with app.open_async(pool=pool):
+            await _serve(app, settings, stopping)
+    finally:
+        await pool.close(timeout=5)
+
+
+async def _serve(app: App, settings: JobSettings, stopping: asyncio.Event) -> None:
+    worker = asyncio.create_task(
+        app.run_worker_async(
+            queues=[queue.SOLVE_QUEUE],
+            concurrency=settings.concurrency,
+            update_heartbeat_interval=settings.heartbeat_s,
+            stalled_worker_timeout=settings.stalled_after_s,
+            # When procrastinate stops by itself (it lost the database), running solves go on
+            # for up to the grace; a signal hands them back at once (``_serve``).
+            shutdown_graceful_timeout=settings.grace_s,
+            install_signal_handlers=False,
         )
-        recovery = asyncio.create_task(recover_stalled(app, settings))
-        stop = asyncio.create_task(stopping.wait())
-        try:
-            await asyncio.wait({worker, recovery, stop}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (worker, recovery, stop):
-                task.cancel()
-            results = await asyncio.gather(worker, recovery, stop, return_exceptions=True)
-        for result in results:
-            if isinstance(result, Exception):
-                raise result
+    )
+    recovery = asyncio.create_task(recover_stalled(app, settings))
+    stop = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait({worker, recovery, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if stop.done():  # a signal: ``watch`` kills each solve and queues its job again
+            for watching in list(WATCHES):
+                watching.cancel()
+    finally:
+        for task in (worker, recovery, stop):
+            task.cancel()
+        results = await asyncio.gather(worker, recovery, stop, return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result

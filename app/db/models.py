@@ -655,3 +655,20 @@ class PlanApproval(Base):
     actor: Mapped[str]
     reason: Mapped[str | None]
     superseded_by: Mapped[int | None] = mapped_column(ForeignKey("plan.id"))
+
+
+class ApiRateLimit(Base):
+    """The API's request rate per client, shared by every API process (``app.api.ratelimit``):
+    one row per client holding its theoretical arrival time (GCRA, a token bucket in one
+    timestamp). UNLOGGED: a crash forgets the counts, which only resets the limits."""
+
+    __tablename__ = "api_rate_limit"
+    __table_args__ = ({"prefixes": ["UNLOGGED"]},)
+
+    client: Mapped[str] = mapped_column(
+        primary_key=True, comment="a digest of the API key, or the client's address"
+    )
+    tat: Mapped[datetime] = mapped_column(
+        comment="when the client's bucket is full again; a request is let through while this "
+        "is at most a minute ahead"
+    )

@@ -37,8 +37,17 @@ PROBLEM_KEYS = {"type", "title", "status", "detail", "errors"}
 ISSUE_KEYS = {"code", "message", "file", "feature", "ward_id", "field", "value"}
 
 
+#: The request rate of apps made by :func:`make_app`. The limit is counted in the database, so
+#: every app of a test run shares it, and the anonymous requests of many tests (all from
+#: ``testclient``) would add up; the limit's own tests set theirs (test_limits.py,
+#: test_rate_limit_shared.py).
+TEST_RATE_PER_MINUTE = 100_000
+
+
 def make_app(factory: sessionmaker[Session]) -> FastAPI:
-    app = create_app(get_settings())
+    base = get_settings()
+    api = base.api.model_copy(update={"rate_per_minute": TEST_RATE_PER_MINUTE})
+    app = create_app(base.model_copy(update={"api": api}))
     app.state.session_factory = factory
     return app
 
