@@ -54,4 +54,3 @@ class TooManyRequests(DomainError):
     """A fair-share limit (e.g. jobs one key may have waiting); the client may try later."""
 
     code = "too-many-requests"
-

@@ -57,20 +57,20 @@ def sheet_parameters(
 
 def result_sheet_info(result: PlanResult, city: str) -> SheetInfo:
     """A plan fresh from the solver (CLI): never approved yet, so always a draft."""
-    est, sol = result.request.estimate, result.solution
+    est, sol = result.config.estimate, result.solution
     return SheetInfo(
         city=city,
         parameters=sheet_parameters(
             poverty_rate=est.rate,
             household_size=est.household_size,
             households_per_organiser=est.households_per_organiser,
-            tolerance_requested=result.request.solve.tolerance,
+            tolerance_requested=result.config.solve.tolerance,
             tolerance_used=sol.tolerance,
             status=sol.describe(),
             check_passed=result.verified,
         ),
         printed_on=date.today(),
-        credits=result.request.layer.credits,
+        credits=result.layer_options.credits,
     )
 
 
