@@ -13,10 +13,10 @@ import geopandas as gpd
 import pandas as pd
 
 from app.planning import PlanResult, plan_frames
+from gis.co_sheets import organiser_sheets
 from gis.sheets import (
     SheetInfo,
     city_sheet,
-    organiser_sheets,
     read_centres,
     read_ward_names,
 )

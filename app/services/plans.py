@@ -37,6 +37,7 @@ from gis.credits import data_credit
 from gis.diffmap import difference_map
 from gis.layer import STORAGE_CRS
 from gis.maps import mean_km, plan_map, ward_km_from_home
+from gis.organisers import Organiser as Home
 from solver.poverty import WardFigures, poor_households
 from solver.problem import Progress
 
@@ -46,6 +47,27 @@ class StoredPlan:
     plan: Plan
     city: City
     layer: WardLayer
+
+
+def _plan_layer(session: Session, city: City, layer_version: int | None) -> WardLayer:
+    """The layer version a plan is made on: the city's current one unless one is named."""
+    if layer_version is None:
+        return session.get_one(WardLayer, require_current_layer(city))
+    found = session.scalars(
+        select(WardLayer).where(WardLayer.city_id == city.id, WardLayer.version == layer_version)
+    ).one_or_none()
+    if found is None:
+        raise NotFound("layer not found", f"{city.code!r} has no layer version {layer_version}")
+    return found
+
+
+def _roster_sha256(organisers: list[Home]) -> str:
+    """The digest of the COs a plan was made for (ids and homes, as stored)."""
+    roster = [
+        {"organiser_id": o.organiser_id, "lon": round(o.lon, 7), "lat": round(o.lat, 7)}
+        for o in organisers
+    ]
+    return hashlib.sha256(json.dumps(roster, sort_keys=True).encode()).hexdigest()
 
 
 def create_plan(
@@ -64,17 +86,7 @@ def create_plan(
     solution in time) are stored too, with their explanation.
     """
     city = get_city(session, city_code)
-    if layer_version is None:
-        layer = session.get_one(WardLayer, require_current_layer(city))
-    else:
-        found = session.scalars(
-            select(WardLayer).where(
-                WardLayer.city_id == city.id, WardLayer.version == layer_version
-            )
-        ).one_or_none()
-        if found is None:
-            raise NotFound("layer not found", f"{city_code!r} has no layer version {layer_version}")
-        layer = found
+    layer = _plan_layer(session, city, layer_version)
     rows = active_organisers(session, city.id)
     if not rows:
         raise Conflict(
@@ -91,10 +103,6 @@ def create_plan(
         on_progress=on_progress,
     )
     sol = result.solution
-    roster = [
-        {"organiser_id": o.organiser_id, "lon": round(o.lon, 7), "lat": round(o.lat, 7)}
-        for o in organisers
-    ]
     plan = Plan(
         created_at=func.clock_timestamp(),  # when it is stored, not when the transaction began
         city_id=city.id,
@@ -102,9 +110,7 @@ def create_plan(
         parameters={**config.as_dict(), "layer_version": layer.version},
         input_hashes={
             "layer_sha256": layer.sha256,
-            "organisers_sha256": hashlib.sha256(
-                json.dumps(roster, sort_keys=True).encode()
-            ).hexdigest(),
+            "organisers_sha256": _roster_sha256(organisers),
         },
         solver=sol.solver,
         solver_version=sol.solver_version,
