@@ -242,7 +242,7 @@ def option_failure(exc: InputError) -> typer.Exit:
     if exc.code == "bad-option" and exc.issues and exc.issues[0].field:
         issue = exc.issues[0]
         name = _CLI_NAMES.get(str(issue.field), "--" + str(issue.field).replace("_", "-"))
-        return fail(f"{name} {issue.value!r}: {issue.message}")
+        return fail(f"{name} {issue.value}: {issue.message}")
     return fail(str(exc))
 
 

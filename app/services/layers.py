@@ -132,7 +132,7 @@ def upload_layer(
     with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
         layer = read_upload(Path(tmp), wards, population_table, options, poverty)
         names = _ward_names(ward_names, layer)
-    _check_storable(layer, safe_name(wards.filename, "wards"))
+    # every ward has a figure to estimate from: planning.load_layer refused the upload otherwise
 
     city = ensure_city(session, city_code, place, actor=actor)
     version = (
@@ -278,29 +278,6 @@ def _nan(value: object) -> bool:
 
 def _text(value: object) -> str | None:
     return None if _nan(value) or str(value).strip() == "" else str(value)
-
-
-def _check_storable(layer: GisWardLayer, label: str) -> None:
-    """Every stored ward needs some figure to estimate from: population, households or a poverty
-    figure (``planning.load_layer`` has checked it; this keeps the database's rule in words)."""
-    missing = [
-        Issue(
-            "missing-population",
-            "a stored ward needs its population, households or poor households",
-            file=label,
-            ward_id=str(w.ward_id),
-            field="population",
-        )
-        for w in layer.wards.itertuples()
-        if _nan(w.population) and _nan(w.households) and _nan(w.poor_households)
-    ]
-    if missing:
-        raise InputError(
-            f"{len(missing)} ward(s) have no population, households or poor households: name "
-            "the column or send a population table",
-            missing,
-            code="missing-population",
-        )
 
 
 def _zones(session: Session, city: City, layer: GisWardLayer) -> dict[str, int]:
