@@ -11,26 +11,19 @@ from typing import Annotated
 import typer
 
 from app import camps as camp_job
-from app.cli import (
-    CrsOpt,
-    ExcludeOpt,
-    HhField,
+from app import planning
+from app.cli_options import (
     HhSizeOpt,
-    IdField,
-    MergeOpt,
-    NameField,
-    PoorField,
-    PopField,
     RateOpt,
-    TableKeyOpt,
-    TableOpt,
     WardsArg,
-    _fail,
-    _layer_request,
+    fail,
+    layer_options,
 )
+from app.options import DEFAULT_GAP, DEFAULT_SNAP_METRES, DEFAULT_SOLVER, SOLVERS
 from gis.camp_files import CampHours
 from gis.camps import illustrative_venues, write_venues_csv
 from gis.errors import InputError
+from gis.fields import FieldMapping
 from gis.io import read_ward_layer
 from solver.camps import Campaign, CampParams
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE, EstimateError, EstimateParams
@@ -39,6 +32,66 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 StartOpt = Annotated[str, typer.Option("--start", help="First day of the campaign (YYYY-MM-DD).")]
 EndOpt = Annotated[str, typer.Option("--end", help="Last day of the campaign (YYYY-MM-DD).")]
+VenuesOpt = Annotated[
+    Path,
+    typer.Option(
+        "--venues",
+        help="Candidate venues: CSV name,lat,lon[,venue_id][,capacity_per_day][,unavailable "
+        "(dates separated by ;)] or a GIS point file with those attributes.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+TeamsOpt = Annotated[int, typer.Option("--teams", help="Camps that can run on one day.")]
+PerCampOpt = Annotated[
+    float, typer.Option("--per-camp-per-day", help="Registrations one camp handles in a day.")
+]
+ShareOpt = Annotated[
+    float,
+    typer.Option(
+        "--registrant-share", help="Expected registrants per ward as a share of --registrant-basis."
+    ),
+]
+BasisOpt = Annotated[
+    str,
+    typer.Option(
+        "--registrant-basis", help="poor-households (the mission letter's estimate) or population."
+    ),
+]
+RegistrantTableOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--registrant-table",
+        help="CSV of expected registrants per ward (a ward number or name column and a "
+        "registrants/workers column), instead of --registrant-share.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+RegistrantColumnOpt = Annotated[
+    str | None, typer.Option("--registrant-column", help="The table's registrants column.")
+]
+NoCampOpt = Annotated[
+    list[str] | None,
+    typer.Option("--no-camp-weekday", help="Weekday without camps (sun); repeatable."),
+]
+HolidayOpt = Annotated[
+    list[str] | None, typer.Option("--holiday", help="Date without camps; repeatable.")
+]
+MaxDaysOpt = Annotated[int, typer.Option("--max-camp-days", help="The most days one camp may run.")]
+CampsCountOpt = Annotated[
+    int | None, typer.Option("--camps", help="Number of camps (default: the fewest that fit).")
+]
+HoursOpt = Annotated[str, typer.Option("--hours", help="Camp hours, e.g. 10:00-17:00.")]
+CityOpt = Annotated[str | None, typer.Option("--city", help="City name on the papers.")]
+SheetsOpt = Annotated[bool, typer.Option("--sheets/--no-sheets", help="Write the PDFs.")]
+SnapOpt = Annotated[float, typer.Option("--snap-metres")]
+TimeOpt = Annotated[float, typer.Option("--time-limit", help="Seconds in all.")]
+GapOpt = Annotated[float, typer.Option("--gap", help="Relative gap accepted as optimal.")]
+SolverOpt = Annotated[str, typer.Option("--solver", help=" or ".join(SOLVERS) + ".")]
+SeedOpt = Annotated[int, typer.Option("--seed")]
+
+_fail = fail
 
 
 def _date(option: str, text: str) -> date:
@@ -55,93 +108,38 @@ def _weekday(text: str) -> int:
     return WEEKDAYS.index(key)
 
 
-def camps(
+@layer_options("fields", "read", "table")
+def camps(  # noqa: PLR0913 - the campaign's own options (the layer's are decorated on)
     wards: WardsArg,
-    venues: Annotated[
-        Path,
-        typer.Option(
-            "--venues",
-            help="Candidate venues: CSV name,lat,lon[,venue_id][,capacity_per_day][,unavailable "
-            "(dates separated by ;)] or a GIS point file with those attributes.",
-            exists=True,
-            dir_okay=False,
-        ),
-    ],
+    venues: VenuesOpt,
     start: StartOpt,
     end: EndOpt,
     out: Annotated[Path, typer.Option("--out", help="Folder for the camp files.")],
-    teams: Annotated[int, typer.Option("--teams", help="Camps that can run on one day.")] = 1,
-    per_camp_per_day: Annotated[
-        float, typer.Option("--per-camp-per-day", help="Registrations one camp handles in a day.")
-    ] = 300.0,
-    registrant_share: Annotated[
-        float,
-        typer.Option(
-            "--registrant-share",
-            help="Expected registrants per ward as a share of --registrant-basis.",
-        ),
-    ] = 0.1,
-    registrant_basis: Annotated[
-        str,
-        typer.Option(
-            "--registrant-basis",
-            help="poor-households (the mission letter's estimate) or population.",
-        ),
-    ] = "poor-households",
-    registrant_table: Annotated[
-        Path | None,
-        typer.Option(
-            "--registrant-table",
-            help="CSV of expected registrants per ward (a ward number or name column and a "
-            "registrants/workers column), instead of --registrant-share.",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
-    registrant_column: Annotated[
-        str | None,
-        typer.Option("--registrant-column", help="The table's registrants column."),
-    ] = None,
-    no_camp_weekday: Annotated[
-        list[str] | None,
-        typer.Option("--no-camp-weekday", help="Weekday without camps (sun); repeatable."),
-    ] = None,
-    holiday: Annotated[
-        list[str] | None, typer.Option("--holiday", help="Date without camps; repeatable.")
-    ] = None,
-    max_camp_days: Annotated[
-        int, typer.Option("--max-camp-days", help="The most days one camp may run.")
-    ] = 3,
-    camps_count: Annotated[
-        int | None,
-        typer.Option("--camps", help="Number of camps (default: the fewest that fit)."),
-    ] = None,
-    hours: Annotated[
-        str, typer.Option("--hours", help="Camp hours, e.g. 10:00-17:00.")
-    ] = "10:00-17:00",
-    city: Annotated[str | None, typer.Option("--city", help="City name on the papers.")] = None,
-    sheets: Annotated[bool, typer.Option("--sheets/--no-sheets", help="Write the PDFs.")] = True,
-    id_field: IdField = None,
-    name_field: NameField = None,
-    population_field: PopField = None,
-    households_field: HhField = None,
-    poor_households_field: PoorField = None,
-    crs: CrsOpt = None,
-    exclude: ExcludeOpt = None,
-    merge: MergeOpt = None,
-    population_table: TableOpt = None,
-    table_key: TableKeyOpt = None,
+    layer: planning.LayerRequest,
+    teams: TeamsOpt = 1,
+    per_camp_per_day: PerCampOpt = 300.0,
+    registrant_share: ShareOpt = 0.1,
+    registrant_basis: BasisOpt = "poor-households",
+    registrant_table: RegistrantTableOpt = None,
+    registrant_column: RegistrantColumnOpt = None,
+    no_camp_weekday: NoCampOpt = None,
+    holiday: HolidayOpt = None,
+    max_camp_days: MaxDaysOpt = 3,
+    camps_count: CampsCountOpt = None,
+    hours: HoursOpt = "10:00-17:00",
+    city: CityOpt = None,
+    sheets: SheetsOpt = True,
     poverty_rate: RateOpt = DEFAULT_RATE,
     household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
-    snap_metres: Annotated[float, typer.Option("--snap-metres")] = 5.0,
-    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds in all.")] = 60.0,
-    gap: Annotated[float, typer.Option("--gap", help="Relative gap accepted as optimal.")] = 0.001,
-    solver: Annotated[str, typer.Option("--solver", help="highs or cbc.")] = "highs",
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    snap_metres: SnapOpt = DEFAULT_SNAP_METRES,
+    time_limit: TimeOpt = 60.0,
+    gap: GapOpt = DEFAULT_GAP,
+    solver: SolverOpt = DEFAULT_SOLVER,
+    seed: SeedOpt = 0,
 ) -> None:
     """Plan registration camps: contiguous ward clusters, a venue each, dates in the window."""
-    if solver not in ("highs", "cbc"):
-        raise _fail(f"--solver {solver!r}: choose highs or cbc")
+    if solver not in SOLVERS:
+        raise _fail(f"--solver {solver!r}: choose {' or '.join(SOLVERS)}")
     weekdays = [_weekday(w) for w in (no_camp_weekday if no_camp_weekday is not None else ["sun"])]
     try:
         campaign = Campaign(
@@ -154,20 +152,7 @@ def camps(
             max_camp_days=max_camp_days,
         )
         req = camp_job.CampRequest(
-            layer=_layer_request(
-                wards,
-                id_field,
-                name_field,
-                None,
-                population_field,
-                households_field,
-                poor_households_field,
-                crs,
-                exclude,
-                population_table,
-                table_key,
-                merge,
-            ),
+            layer=layer,
             venues=venues,
             campaign=campaign,
             share=registrant_share,
@@ -214,35 +199,34 @@ def _report(result: camp_job.CampResult, written: list[Path], out: Path) -> None
     typer.echo("check: passed (coverage, connected clusters with their venue, capacity, calendar)")
 
 
+@layer_options("read")
 def example_venues(
     wards: WardsArg,
     start: StartOpt,
     end: EndOpt,
     out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
+    layer: planning.LayerRequest,
     seed: Annotated[int, typer.Option("--seed")] = 2018,
     limited_share: Annotated[float, typer.Option("--limited-share")] = 0.2,
     limited_capacity: Annotated[float, typer.Option("--limited-capacity")] = 150.0,
     closed_share: Annotated[float, typer.Option("--closed-share")] = 0.2,
-    id_field: IdField = None,
-    crs: CrsOpt = None,
-    exclude: ExcludeOpt = None,
-    merge: MergeOpt = None,
+    id_field: Annotated[
+        str | None, typer.Option("--id-field", help="Column with the ward number.")
+    ] = None,
 ) -> None:
     """Write ILLUSTRATIVE candidate venues: one per ward at a random point inside it (fixed seed),
     some with a limited capacity per day, some closed on a few dates. No public list exists."""
-    req = _layer_request(
-        wards, id_field, None, None, None, None, None, crs, exclude, None, None, merge
-    )
+    opts = layer.options
     try:
-        layer = read_ward_layer(
+        read = read_ward_layer(
             wards,
-            mapping=req.mapping,
-            crs=crs,
-            exclude_ids=req.exclude_ids,
-            merge_ids=req.merge_ids,
+            mapping=FieldMapping(ward_id=id_field),
+            crs=opts.crs,
+            exclude_ids=opts.exclude_ids,
+            merge_ids=opts.merge_ids,
         )
         venues = illustrative_venues(
-            layer.wards,
+            read.wards,
             start=_date("--start", start),
             end=_date("--end", end),
             seed=seed,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -13,33 +12,33 @@ from pydantic import ValidationError
 
 from app import answer_time, planning, printing
 from app.checking import check_plan_dir
-from app.cli_intake import (
-    ExcludeFeatureOpt,
-    FeatureIdOpt,
-    PovertyColumnOpt,
-    PovertyKeyOpt,
-    PovertyTableOpt,
-    SliverOpt,
-    SlumHhOpt,
-    SlumIdOpt,
-    SlumLayerOpt,
-    SlumPopOpt,
-    SlumTotalOpt,
-    SplitAboveOpt,
-    SplitOpt,
-    ZonesFieldOpt,
-    ZonesOpt,
-    split_request,
-    unnumbered_rule,
-    with_poverty,
+from app.cli_options import (  # the shared options, also imported from here by other commands
+    MAX_CLI_ERROR,
+    CrsOpt,
+    ExcludeOpt,
+    HhField,
+    HhSizeOpt,
+    IdField,
+    MergeOpt,
+    NameField,
+    PerCoOpt,
+    PoorField,
+    PopField,
+    RateOpt,
+    TableKeyOpt,
+    TableOpt,
+    WardsArg,
+    ZoneField,
+    fail,
+    layer_options,
+    plan_options,
 )
 from app.cli_order import register as _register_order
 from app.cli_replan import register as _register_replan
+from app.options import PlanOptions
 from app.settings import MapSettings
 from gis.errors import InputError, shown
-from gis.fields import FieldMapping
 from gis.maps import tile_template_problem
-from gis.unnumbered import UnnumberedRule
 from solver.poverty import (
     DEFAULT_HOUSEHOLD_SIZE,
     DEFAULT_RATE,
@@ -48,7 +47,27 @@ from solver.poverty import (
     EstimateParams,
 )
 from solver.problem import Progress
-from solver.solve import SolveParams
+
+__all__ = [
+    "MAX_CLI_ERROR",
+    "CrsOpt",
+    "ExcludeOpt",
+    "HhField",
+    "HhSizeOpt",
+    "IdField",
+    "MergeOpt",
+    "NameField",
+    "PerCoOpt",
+    "PoorField",
+    "PopField",
+    "RateOpt",
+    "TableKeyOpt",
+    "TableOpt",
+    "WardsArg",
+    "ZoneField",
+    "cli",
+    "main",
+]
 
 cli = typer.Typer(
     name="wardplan",
@@ -58,138 +77,9 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# -- shared options --------------------------------------------------------------------------------
-
-WardsArg = Annotated[
-    Path,
-    typer.Argument(
-        help="Ward layer: zipped shapefile, GeoJSON, KML or GeoPackage.",
-        exists=True,
-        dir_okay=False,
-    ),
-]
-IdField = Annotated[str | None, typer.Option("--id-field", help="Column with the ward number.")]
-NameField = Annotated[str | None, typer.Option("--name-field", help="Column with the ward name.")]
-ZoneField = Annotated[str | None, typer.Option("--zone-field", help="Column with the zone.")]
-PopField = Annotated[
-    str | None, typer.Option("--population-field", help="Column with the population.")
-]
-HhField = Annotated[
-    str | None, typer.Option("--households-field", help="Column with the households.")
-]
-PoorField = Annotated[
-    str | None,
-    typer.Option(
-        "--poor-households-field",
-        help="Column with a ward-level poverty figure (e.g. slum households); overrides the "
-        "flat estimate for every ward that has it.",
-    ),
-]
-CrsOpt = Annotated[
-    str | None,
-    typer.Option("--crs", help="CRS of the file when it has none (e.g. EPSG:32644)."),
-]
-ExcludeOpt = Annotated[
-    list[str] | None,
-    typer.Option("--exclude", help="Ward id to leave out (non-ward areas); repeatable."),
-]
-MergeOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--merge",
-        help="Ward id stored as several features (a ward in detached parts) to merge into one; "
-        "repeatable.",
-    ),
-]
-TableOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--population-table",
-        help="CSV with population/households per ward number (census style), joined by ward id.",
-        exists=True,
-        dir_okay=False,
-    ),
-]
-TableKeyOpt = Annotated[
-    str | None, typer.Option("--table-key", help="Ward-number column of the population table.")
-]
-RateOpt = Annotated[
-    float,
-    typer.Option(
-        "--poverty-rate",
-        help="Share of the population (or households) that is urban poor. The mission letter says "
-        "0.25–0.30; other values are used with a warning.",
-    ),
-]
-HhSizeOpt = Annotated[
-    float,
-    typer.Option(
-        "--household-size",
-        help="Persons per household, used only where no household count is known "
-        "(default: Census 2011, urban India).",
-    ),
-]
-PerCoOpt = Annotated[
-    int,
-    typer.Option("--households-per-organiser", help="Guideline: poor households per CO."),
-]
-
-
-def _layer_request(
-    wards: Path,
-    id_field: str | None,
-    name_field: str | None,
-    zone_field: str | None,
-    population_field: str | None,
-    households_field: str | None,
-    poor_field: str | None,
-    crs: str | None,
-    exclude: list[str] | None,
-    table: Path | None,
-    table_key: str | None,
-    merge: list[str] | None = None,
-    unnumbered: UnnumberedRule = UnnumberedRule(),  # noqa: B008 - frozen dataclass
-) -> planning.LayerRequest:
-    return planning.LayerRequest(
-        wards=wards,
-        mapping=FieldMapping(
-            ward_id=id_field,
-            ward_name=name_field,
-            zone=zone_field,
-            population=population_field,
-            households=households_field,
-            poor_households=poor_field,
-        ),
-        crs=crs,
-        exclude_ids=tuple(exclude or ()),
-        merge_ids=tuple(merge or ()),
-        population_table=table,
-        table_key=table_key,
-        unnumbered=unnumbered,
-    )
-
-
-#: Characters of one error message on the command line at most (20 issues of 1,000 each).
-MAX_CLI_ERROR = 24_000
-
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {shown(message, MAX_CLI_ERROR)}", err=True)
-    return typer.Exit(code)
-
-
-def _parse_tolerance(text: str) -> float | None:
-    if text.strip().lower() == "auto":
-        return None
-    try:
-        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
-    except ValueError:
-        raise _fail(
-            f"--tolerance {text!r}: give a fraction like 0.1, a percentage like 10%, or auto"
-        ) from None
-    if not 0 <= value < 1:
-        raise _fail(f"--tolerance {text!r}: must be between 0 and 1 (0.1 = ±10 %), or auto")
-    return value
+    return fail(message, code)
 
 
 class _ProgressLine:
@@ -224,85 +114,34 @@ class _ProgressLine:
 
 
 @cli.command()
+@layer_options("fields", "read", "unnumbered", "table", "poverty")
 def requirement(
     wards: WardsArg,
+    layer: planning.LayerRequest,
     organisers_in_post: Annotated[
         int | None, typer.Option("--organisers-in-post", help="COs the city has.")
     ] = None,
-    id_field: IdField = None,
-    name_field: NameField = None,
-    zone_field: ZoneField = None,
-    population_field: PopField = None,
-    households_field: HhField = None,
-    poor_households_field: PoorField = None,
-    crs: CrsOpt = None,
-    exclude: ExcludeOpt = None,
-    merge: MergeOpt = None,
-    exclude_feature: ExcludeFeatureOpt = None,
-    feature_id: FeatureIdOpt = None,
-    sliver_max_m2: SliverOpt = None,
-    population_table: TableOpt = None,
-    table_key: TableKeyOpt = None,
-    poverty_table: PovertyTableOpt = None,
-    poverty_key: PovertyKeyOpt = None,
-    poverty_column: PovertyColumnOpt = None,
-    slum_layer: SlumLayerOpt = None,
-    slum_id_field: SlumIdOpt = None,
-    slum_households_field: SlumHhOpt = None,
-    slum_population_field: SlumPopOpt = None,
-    slum_households_total: SlumTotalOpt = None,
-    zones_layer: ZonesOpt = None,
-    zones_field: ZonesFieldOpt = None,
-    split_above: SplitAboveOpt = None,
-    split_ward: SplitOpt = None,
     poverty_rate: RateOpt = DEFAULT_RATE,
     household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
     households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
 ) -> None:
     """Estimated poor households and the COs they require, at both ends of the 25–30 % band."""
-    req = with_poverty(
-        _layer_request(
-            wards,
-            id_field,
-            name_field,
-            zone_field,
-            population_field,
-            households_field,
-            poor_households_field,
-            crs,
-            exclude,
-            population_table,
-            table_key,
-            merge,
-            unnumbered_rule(exclude_feature, feature_id, sliver_max_m2),
-        ),
-        household_size,
-        poverty_table,
-        poverty_key,
-        poverty_column,
-        slum_layer,
-        (slum_id_field, slum_households_field, slum_population_field),
-        slum_households_total,
-        zones_layer,
-        zones_field,
-        split_request(split_above, split_ward, poverty_rate),
-    )
     params = EstimateParams(poverty_rate, household_size, households_per_organiser)
     try:
         warnings = params.check()
-        layer = planning.load_layer(req)
-        r = planning.estimate_requirement(layer, params, organisers_in_post)
+        loaded = planning.load_layer(layer)
+        r = planning.estimate_requirement(loaded, params, organisers_in_post)
     except (InputError, EstimateError) as exc:
         raise _fail(str(exc)) from None
-    for w in layer.warnings + warnings:
+    for w in loaded.warnings + warnings:
         typer.echo(f"warning: {shown(w)}", err=True)
     per = params.households_per_organiser
-    typer.echo(f"Wards: {len(layer)}   population: {r.population:,.0f}")
+    typer.echo(f"Wards: {len(loaded)}   population: {r.population:,.0f}")
     typer.echo(
         f"Basis: {', '.join(f'{n} wards by {b}' for b, n in r.bases.items())}; "
         f"household size {params.household_size} where needed"
     )
-    sources = planning.poverty_sources(layer)
+    sources = planning.poverty_sources(loaded)
     if any(not s.startswith("estimate: ") for s in sources):
         counted = ", ".join(f"{sources.count(s)} wards by {s}" for s in dict.fromkeys(sources))
         typer.echo(f"Poverty figures: {counted}")
@@ -321,203 +160,93 @@ def requirement(
         )
 
 
-@cli.command()
-def allocate(
-    wards: WardsArg,
-    organisers: Annotated[
-        Path,
-        typer.Option(
-            "--organisers",
-            help="CSV: organiser_id, name, and lat,lon (WGS 84) or home_ward.",
-            exists=True,
-            dir_okay=False,
-        ),
-    ],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the plan files.")],
-    id_field: IdField = None,
-    name_field: NameField = None,
-    zone_field: ZoneField = None,
-    population_field: PopField = None,
-    households_field: HhField = None,
-    poor_households_field: PoorField = None,
-    crs: CrsOpt = None,
-    exclude: ExcludeOpt = None,
-    merge: MergeOpt = None,
-    exclude_feature: ExcludeFeatureOpt = None,
-    feature_id: FeatureIdOpt = None,
-    sliver_max_m2: SliverOpt = None,
-    population_table: TableOpt = None,
-    table_key: TableKeyOpt = None,
-    poverty_table: PovertyTableOpt = None,
-    poverty_key: PovertyKeyOpt = None,
-    poverty_column: PovertyColumnOpt = None,
-    slum_layer: SlumLayerOpt = None,
-    slum_id_field: SlumIdOpt = None,
-    slum_households_field: SlumHhOpt = None,
-    slum_population_field: SlumPopOpt = None,
-    slum_households_total: SlumTotalOpt = None,
-    zones_layer: ZonesOpt = None,
-    zones_field: ZonesFieldOpt = None,
-    split_above: SplitAboveOpt = None,
-    split_ward: SplitOpt = None,
-    poverty_rate: RateOpt = DEFAULT_RATE,
-    household_size: HhSizeOpt = DEFAULT_HOUSEHOLD_SIZE,
-    households_per_organiser: PerCoOpt = HOUSEHOLDS_PER_ORGANISER,
-    tolerance: Annotated[
-        str,
-        typer.Option(
-            "--tolerance",
-            help="Allowed deviation of each CO's load from the mean: 0.1, 10%, auto (the "
-            "tightest balance a contiguous plan reaches), or balanced (the point of the "
-            "balance–distance frontier where loosening further saves under 2 % of distance).",
-        ),
-    ] = "0.1",
-    frontier: Annotated[
-        bool,
-        typer.Option(
-            "--frontier",
-            help="Also compute the balance–distance frontier (tightest, ±5/10/15 %) within the "
-            "time limit: frontier.png, and a table in report.json and on the map.",
-        ),
-    ] = False,
-    respect_zones: Annotated[
-        bool, typer.Option("--respect-zones", help="Keep each CO's area inside one zone.")
-    ] = False,
-    snap_metres: Annotated[
-        float,
-        typer.Option("--snap-metres", help="Wards closer than this are neighbours (metres)."),
-    ] = 5.0,
-    time_limit: Annotated[
-        float,
-        typer.Option(
-            "--time-limit",
-            help="Seconds for the whole answer: reading, adjacency, solve, check and outputs.",
-        ),
-    ] = 60.0,
-    gap: Annotated[
-        float,
-        typer.Option(
-            "--gap",
-            help="Relative gap accepted as optimal: the plan is proved to be at most this far "
-            "above the best possible.",
-        ),
-    ] = 0.001,
-    solver: Annotated[str, typer.Option("--solver", help="highs or cbc.")] = "highs",
-    seed: Annotated[int, typer.Option("--seed", help="Solver random seed.")] = 0,
-    sheets: Annotated[
-        bool,
-        typer.Option(
-            "--sheets",
-            help="Also write the printable sheets: city-sheet.pdf (A3) and co-sheets.pdf (A4, "
-            "one page per CO).",
-        ),
-    ] = False,
-    city: Annotated[
-        str | None,
-        typer.Option(
-            "--city",
-            help="City name for the map's and the sheets' titles (default: the file name).",
-        ),
-    ] = None,
-    ward_names: Annotated[
-        Path | None,
-        typer.Option(
-            "--ward-names",
-            help="With --sheets: CSV ward_id,name_en,name_hi of bilingual ward names (UTF-8).",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
-    community_centres: Annotated[
-        Path | None,
-        typer.Option(
-            "--community-centres",
-            help="With --sheets: CSV name,lat,lon of community centres, the COs' contact points.",
-            exists=True,
-            dir_okay=False,
-        ),
-    ] = None,
-    tiles: Annotated[
-        str | None,
-        typer.Option(
-            "--tiles",
-            help="Tile URL template for the map's base layer (http://host/{z}/{x}/{y}.png); "
-            "default WARDPLAN_MAP_TILES, else none (the map works offline).",
-        ),
-    ] = None,
-    tiles_attribution: Annotated[
-        str | None, typer.Option("--tiles-attribution", help="Attribution for --tiles.")
-    ] = None,
-    source: Annotated[
-        str | None,
-        typer.Option(
-            "--source",
-            help="The ward data's source, printed as its credit on the map and sheets "
-            "(none given: no credit is claimed).",
-        ),
-    ] = None,
-    licence: Annotated[
-        str | None, typer.Option("--licence", help="The ward data's licence, e.g. CC BY 4.0.")
-    ] = None,
-) -> None:
-    """Divide the wards among the COs and write the plan, its checks and its map to --out."""
-    deadline = answer_time.cli_deadline(time_limit, sheets=sheets)
-    if solver not in ("highs", "cbc"):
-        raise _fail(f"--solver {solver!r}: choose highs or cbc")
+def _tiles(tiles: str | None, attribution: str | None) -> tuple[str | None, str | None]:
+    """The map's tile template and attribution: the options', else WARDPLAN_MAP_*."""
     if tiles is None:
         try:
             map_settings = MapSettings()
         except ValidationError as exc:
             raise _fail(f"WARDPLAN_MAP_*: {exc.errors()[0]['msg']}") from None
-        tiles = map_settings.tiles
-        tiles_attribution = tiles_attribution or map_settings.tiles_attribution
-    elif problem := tile_template_problem(tiles):
+        return map_settings.tiles, attribution or map_settings.tiles_attribution
+    if problem := tile_template_problem(tiles):
         raise _fail(f"--tiles: {problem}")
-    req = planning.PlanRequest(
-        layer=with_poverty(
-            replace(
-                _layer_request(
-                    wards,
-                    id_field,
-                    name_field,
-                    zone_field,
-                    population_field,
-                    households_field,
-                    poor_households_field,
-                    crs,
-                    exclude,
-                    population_table,
-                    table_key,
-                    merge,
-                    unnumbered_rule(exclude_feature, feature_id, sliver_max_m2),
-                ),
-                source=source,
-                licence=licence,
-            ),
-            household_size,
-            poverty_table,
-            poverty_key,
-            poverty_column,
-            slum_layer,
-            (slum_id_field, slum_households_field, slum_population_field),
-            slum_households_total,
-            zones_layer,
-            zones_field,
-            split_request(split_above, split_ward, poverty_rate),
-        ),
-        organisers=organisers,
-        estimate=EstimateParams(poverty_rate, household_size, households_per_organiser),
-        solve=SolveParams(
-            tolerance=None if answer_time.is_balanced(tolerance) else _parse_tolerance(tolerance),
-            respect_zones=respect_zones,
-            time_limit=time_limit,
-            gap=gap,
-            seed=seed,
-        ),
-        solver=solver,
-        snap_metres=snap_metres,
-        frontier=answer_time.frontier_request(tolerance, frontier),
-    )
+    return tiles, attribution
+
+
+OrganisersOpt = Annotated[
+    Path,
+    typer.Option(
+        "--organisers",
+        help="CSV: organiser_id, name, and lat,lon (WGS 84) or home_ward.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+SheetsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sheets",
+        help="Also write the printable sheets: city-sheet.pdf (A3) and co-sheets.pdf (A4, "
+        "one page per CO).",
+    ),
+]
+CityOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--city", help="City name for the map's and the sheets' titles (default: the file name)."
+    ),
+]
+WardNamesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--ward-names",
+        help="With --sheets: CSV ward_id,name_en,name_hi of bilingual ward names (UTF-8).",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+CentresOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--community-centres",
+        help="With --sheets: CSV name,lat,lon of community centres, the COs' contact points.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+TilesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tiles",
+        help="Tile URL template for the map's base layer (http://host/{z}/{x}/{y}.png); "
+        "default WARDPLAN_MAP_TILES, else none (the map works offline).",
+    ),
+]
+TilesAttributionOpt = Annotated[
+    str | None, typer.Option("--tiles-attribution", help="Attribution for --tiles.")
+]
+
+
+@cli.command()
+@layer_options("fields", "read", "unnumbered", "table", "poverty", "credit")
+@plan_options
+def allocate(  # noqa: PLR0913 - its own options (the shared ones are decorated on)
+    wards: WardsArg,
+    organisers: OrganisersOpt,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the plan files.")],
+    layer: planning.LayerRequest,
+    config: PlanOptions,
+    sheets: SheetsOpt = False,
+    city: CityOpt = None,
+    ward_names: WardNamesOpt = None,
+    community_centres: CentresOpt = None,
+    tiles: TilesOpt = None,
+    tiles_attribution: TilesAttributionOpt = None,
+) -> None:
+    """Divide the wards among the COs and write the plan, its checks and its map to --out."""
+    deadline = answer_time.cli_deadline(config.solve.time_limit, sheets=sheets)
+    tiles, tiles_attribution = _tiles(tiles, tiles_attribution)
+    req = planning.PlanRequest(layer=layer, organisers=organisers, config=config)
     if sheets:
         try:
             printing.check_sheet_inputs(ward_names, community_centres)
@@ -551,6 +280,12 @@ def allocate(
     answer_time.finish_report(out / "report.json", deadline)
     for line in answer_time.summary_lines(result.frontier, deadline):
         typer.echo(line)
+    _report(result, written, out)
+
+
+def _report(result: planning.PlanResult, written: list[Path], out: Path) -> None:
+    """What ``allocate`` found, on the terminal; the exit code says whether there is a checked
+    plan (0), no plan (1), or a plan that failed its check (3)."""
     sol = result.solution
     typer.echo(
         f"{len(result.problem.unit_ids)} wards, {result.problem.n_organisers} COs: {sol.describe()}"
@@ -607,44 +342,21 @@ def check(
 
 
 @cli.command("example-organisers")
+@layer_options("fields", "read", "unnumbered", "table")
 def example_organisers(
     wards: WardsArg,
     count: Annotated[int, typer.Option("--count", help="How many COs.")],
     out: Annotated[Path, typer.Option("--out", help="CSV to write.")],
+    layer: planning.LayerRequest,
     seed: Annotated[int, typer.Option("--seed")] = 2017,
-    id_field: IdField = None,
-    population_field: PopField = None,
-    crs: CrsOpt = None,
-    exclude: ExcludeOpt = None,
-    merge: MergeOpt = None,
-    exclude_feature: ExcludeFeatureOpt = None,
-    feature_id: FeatureIdOpt = None,
-    sliver_max_m2: SliverOpt = None,
-    population_table: TableOpt = None,
-    table_key: TableKeyOpt = None,
 ) -> None:
     """Write an ILLUSTRATIVE organisers file: fictional COs whose homes are drawn, with a fixed
     seed, in proportion to ward population. No real CO list is public (homes are personal data)."""
     from gis.organisers import illustrative_organisers, write_organisers_csv
 
-    req = _layer_request(
-        wards,
-        id_field,
-        None,
-        None,
-        population_field,
-        None,
-        None,
-        crs,
-        exclude,
-        population_table,
-        table_key,
-        merge,
-        unnumbered_rule(exclude_feature, feature_id, sliver_max_m2),
-    )
     try:
-        layer = planning.load_layer(req)
-        orgs = illustrative_organisers(layer.wards, count, seed=seed)
+        loaded = planning.load_layer(layer)
+        orgs = illustrative_organisers(loaded.wards, count, seed=seed)
     except (InputError, ValueError) as exc:
         raise _fail(str(exc)) from None
     write_organisers_csv(orgs, out)

@@ -1,25 +1,12 @@
 """Command-line options of the intake (issue 15): features without an id, poverty table, slum
-layer, zone layer and ward splitting; shared by ``wardplan requirement`` and ``allocate``."""
+layer, zone layer and ward splitting; shared by the commands through :mod:`app.cli_options`."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from app import planning
-from gis.errors import InputError
-from gis.slums import SlumRequest
-from gis.unnumbered import UnnumberedRule, parse_feature_ids
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``error: message`` and the exit to raise (as the rest of the command line does)."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
 
 ExcludeFeatureOpt = Annotated[
     list[int] | None,
@@ -114,62 +101,3 @@ SplitOpt = Annotated[
     list[str] | None,
     typer.Option("--split-ward", help="WARD=UNITS: split this ward into UNITS pieces; repeatable."),
 ]
-
-
-def unnumbered_rule(
-    exclude_features: list[int] | None, feature_ids: list[str] | None, sliver_max_m2: float | None
-) -> UnnumberedRule:
-    """The rule for features without a ward id, from the command line's options."""
-    if sliver_max_m2 is not None and not 0 <= sliver_max_m2 < float("inf"):
-        raise fail(f"--sliver-max-m2 {sliver_max_m2}: give an area in m², 0 or more")
-    try:
-        pairs = parse_feature_ids(feature_ids or (), "--feature-id")
-    except InputError as exc:
-        raise fail(str(exc)) from None
-    return UnnumberedRule(sliver_max_m2, tuple(exclude_features or ()), pairs)
-
-
-def with_poverty(
-    req: planning.LayerRequest,
-    household_size: float,
-    table: Path | None,
-    key: str | None,
-    column: str | None,
-    slums: Path | None,
-    slum_fields: tuple[str | None, str | None, str | None],
-    slum_total: float | None,
-    zones: Path | None = None,
-    zones_field: str | None = None,
-    split: dict[str, object] | None = None,
-) -> planning.LayerRequest:
-    """``req`` with the poverty table, slum layer and zone layer options."""
-    if slum_total is not None and not 0 < slum_total < float("inf"):
-        raise fail(f"--slum-households-total {slum_total}: give a positive number")
-    slum_req = None
-    if slums is not None:
-        id_field, households, population = slum_fields
-        slum_req = SlumRequest(slums, id_field, households, population, slum_total)
-    return dataclasses.replace(
-        req,
-        poverty_table=table,
-        poverty_key=key,
-        poverty_column=column,
-        slums=slum_req,
-        household_size=household_size,
-        zones=zones,
-        zones_field=zones_field,
-        **(split or {}),  # type: ignore[arg-type]
-    )
-
-
-def split_request(above: float | None, wards: list[str] | None, rate: float) -> dict[str, object]:
-    """``split_above``, ``split`` and ``rate`` of the layer request, from the options."""
-    if above is not None and not 0 < above < float("inf"):
-        raise fail(f"--split-above {above}: give a positive number of poor households")
-    pairs = []
-    for item in wards or ():
-        ward, _, units = item.rpartition("=")
-        if not ward.strip() or not units.strip().isdigit() or int(units) < 2:
-            raise fail(f"--split-ward {item!r}: write WARD=UNITS, e.g. 57=3 (2 or more units)")
-        pairs.append((ward.strip(), int(units)))
-    return {"split_above": above, "split": tuple(pairs), "rate": rate}

@@ -11,9 +11,10 @@ import typer
 
 from app.plan_folders import PlanFolder, read_plan_folder
 from gis import allocation_order
+from gis.co_sheets import contact_points
 from gis.errors import InputError
 from gis.portfolios import default_portfolios
-from gis.sheets import contact_points, read_centres
+from gis.sheets import read_centres
 
 _HOW = {"edited": "edited by hand from {}", "replanned": "re-planned from {}"}
 

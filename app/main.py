@@ -36,10 +36,11 @@ from app.api import (
     states,
 )
 from app.api import camps as camps_api
+from app.api.problems import OGC_PREFIX, PROBLEM_JSON, install_handlers, problem_body
 from app.api.proxies import TrustedProxies
 from app.api.ratelimit import SharedRateLimit
 from app.db.session import make_engine, make_session_factory
-from app.errors import OGC_PREFIX, PROBLEM_JSON, Unauthorized, install_handlers, problem_body
+from app.errors import Unauthorized
 from app.settings import Settings, get_settings
 from gis import sandbox
 from gis.maps import STATIC_DIR, STATIC_URL

@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 
 from app import answer_time
+from app.options import LayerOptions, PlanOptions
 from gis.adjacency import Adjacency, build_adjacency
 from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE, data_credit
 from gis.errors import InputError, Issue
@@ -31,25 +32,21 @@ from gis.export import (
     write_gis_files,
     write_plan_files,
 )
-from gis.fields import FieldMapping
 from gis.figures import km_value, percent_value
 from gis.frontier_chart import add_frontier_chart, frontier_files
 from gis.io import read_ward_layer
-from gis.layer import SourceFile, WardLayer
+from gis.layer import FileBytes, SourceFile, WardLayer
 from gis.maps import plan_map
 from gis.organisers import Organiser, organiser_distances_km, read_organisers
 from gis.slums import SlumRequest, join_slum_layer, read_slums
 from gis.split import parts_needed, split_wards
 from gis.tables import join_population_table, join_poverty_table
-from gis.unnumbered import UnnumberedRule
 from gis.zones import assign_zones
 from solver import verify
 from solver.backends import make_backend
 from solver.deadline import Deadline
-from solver.frontier import Frontier, FrontierRequest
+from solver.frontier import Frontier
 from solver.poverty import (
-    DEFAULT_HOUSEHOLD_SIZE,
-    DEFAULT_RATE,
     HOUSEHOLD_SIZE_SOURCE,
     RATE_HIGH,
     RATE_LOW,
@@ -61,7 +58,6 @@ from solver.poverty import (
 )
 from solver.poverty import basis as figure_basis
 from solver.problem import Problem, Progress, Solution
-from solver.solve import SolveParams
 
 #: The credit of the bundled sample data, when its user states it (``--source``/``--licence``).
 DATA_CREDITS = data_credit(DATAMEET_SOURCE, DATAMEET_LICENCE)
@@ -69,54 +65,43 @@ DATA_CREDITS = data_credit(DATAMEET_SOURCE, DATAMEET_LICENCE)
 
 @dataclass(frozen=True)
 class LayerRequest:
-    """Where the wards come from and how to read them."""
+    """The ward file and its companion files; how to read them is ``options``."""
 
     wards: Path
-    mapping: FieldMapping = field(default_factory=FieldMapping)
-    crs: str | None = None
-    exclude_ids: tuple[str, ...] = ()
-    merge_ids: tuple[str, ...] = ()
-    population_table: Path | None = None
-    table_key: str | None = None
-    unnumbered: UnnumberedRule = field(default_factory=UnnumberedRule)
-    poverty_table: Path | None = None
-    poverty_key: str | None = None
-    poverty_column: str | None = None
-    slums: SlumRequest | None = None
-    #: Persons per household, to turn slum/poor persons into households (as the estimate's).
-    household_size: float = DEFAULT_HOUSEHOLD_SIZE
+    options: LayerOptions = field(default_factory=LayerOptions)
+    #: Tables may be given as their bytes (an upload's); layers are files (GDAL reads them).
+    population_table: Path | FileBytes | None = None
+    poverty_table: Path | FileBytes | None = None
+    slum_layer: Path | None = None
     zones: Path | None = None
-    zones_field: str | None = None
-    #: Split every ward with more poor households than this into units of at most this many.
-    split_above: float | None = None
-    #: Wards to split into a given number of units: (ward id, units).
-    split: tuple[tuple[str, int], ...] = ()
-    #: The poverty rate the split decision estimates poor households with.
-    rate: float = DEFAULT_RATE
-    source: str | None = None  # the data's source and licence, as the user states them
-    licence: str | None = None
+
+    @property
+    def slums(self) -> SlumRequest | None:
+        return self.options.slum_request(self.slum_layer)
 
     @property
     def credits(self) -> str:
         """The data credit the outputs print ("" when no source is stated)."""
-        return data_credit(self.source, self.licence)
+        return self.options.credits
 
 
 @dataclass(frozen=True)
 class PlanRequest:
+    """A whole job from files: the layer, the organisers' CSV and the plan's options."""
+
     layer: LayerRequest
     organisers: Path
-    estimate: EstimateParams = field(default_factory=EstimateParams)
-    solve: SolveParams = field(default_factory=SolveParams)
-    solver: str = "highs"
-    snap_metres: float = 5.0
-    #: Compute the balance–distance frontier (and maybe answer with its ``balanced`` point).
-    frontier: FrontierRequest | None = None
+    config: PlanOptions = field(default_factory=PlanOptions)
 
 
 @dataclass
 class PlanResult:
-    request: PlanRequest
+    """A solved and independently checked plan, with what it was made from."""
+
+    config: PlanOptions
+    layer_options: LayerOptions
+    #: The ward data's name in titles and messages (the ward file's name).
+    label: str
     layer: WardLayer
     adjacency: Adjacency
     organisers: list[Organiser]
@@ -124,6 +109,8 @@ class PlanResult:
     solution: Solution
     violations: list[verify.Violation]
     warnings: list[str] = field(default_factory=list)
+    #: Input files beyond the layer's own sources (the organisers' CSV), as report.json lists them.
+    inputs: list[dict[str, str]] = field(default_factory=list)
     frontier: Frontier | None = None
     deadline: Deadline | None = None  # the whole answer's time limit, with its phase timings
 
@@ -134,19 +121,20 @@ class PlanResult:
 
 def load_layer(req: LayerRequest) -> WardLayer:
     """Read the ward file, join the population table, and make sure every ward can be estimated."""
+    opts = req.options
     layer = read_ward_layer(
         req.wards,
-        mapping=req.mapping,
-        crs=req.crs,
-        exclude_ids=req.exclude_ids,
-        merge_ids=req.merge_ids,
-        unnumbered=req.unnumbered,
+        mapping=opts.mapping,
+        crs=opts.crs,
+        exclude_ids=opts.exclude_ids,
+        merge_ids=opts.merge_ids,
+        unnumbered=opts.unnumbered,
     )
     if req.population_table is not None:
-        layer = join_population_table(layer, req.population_table, key=req.table_key)
+        layer = join_population_table(layer, req.population_table, key=opts.table_key)
     layer = join_poverty_sources(layer, req)
     if req.zones is not None:
-        layer = assign_zones(layer, req.zones, req.zones_field)
+        layer = assign_zones(layer, req.zones, opts.zones_field)
     layer = _split(layer, req)
     missing = [
         Issue(
@@ -170,34 +158,36 @@ def load_layer(req: LayerRequest) -> WardLayer:
 
 def join_poverty_sources(layer: WardLayer, req: LayerRequest) -> WardLayer:
     """The ward-level poverty table, then the slum layer (which then decides every ward)."""
+    opts, slums = req.options, req.slums
     if req.poverty_table is not None:
         layer = join_poverty_table(
             layer,
             req.poverty_table,
-            household_size=req.household_size,
-            key=req.poverty_key,
-            column=req.poverty_column,
+            household_size=opts.household_size,
+            key=opts.poverty_key,
+            column=opts.poverty_column,
         )
-    if req.slums is not None:
+    if slums is not None:
         if req.poverty_table is not None:
             layer.warnings.append(
                 "both a poverty table and a slum layer were given: the slum layer's figures are "
                 "used for every ward"
             )
-        layer = join_slum_layer(layer, req.slums, req.household_size)
+        layer = join_slum_layer(layer, slums, opts.household_size)
     return layer
 
 
 def _split(layer: WardLayer, req: LayerRequest) -> WardLayer:
     """Wards too large for one CO (``split_above``) or named (``split``) cut into units; with a
     slum layer, the units' poor households come from the slums again."""
-    parts = dict(req.split)
-    if req.split_above is not None:
+    opts, slums = req.options, req.slums
+    parts = dict(opts.split)
+    if opts.split_above is not None:
         loads = [
-            poor_households(f, req.rate, req.household_size) for f in ward_figures(layer.wards)
+            poor_households(f, opts.rate, opts.household_size) for f in ward_figures(layer.wards)
         ]
         ids = [str(w) for w in layer.wards["ward_id"]]
-        parts = {**parts_needed(loads, ids, req.split_above), **parts}
+        parts = {**parts_needed(loads, ids, opts.split_above), **parts}
     known = {str(w) for w in layer.wards["ward_id"]}
     unknown = sorted(set(parts) - known)
     if unknown:
@@ -208,11 +198,11 @@ def _split(layer: WardLayer, req: LayerRequest) -> WardLayer:
         )
     if not any(k > 1 for k in parts.values()):
         return layer
-    if req.slums is None:
+    if slums is None:
         return split_wards(layer, parts)
-    slums, _, _ = read_slums(req.slums, req.household_size)
-    split = split_wards(layer, parts, slums)
-    return join_slum_layer(split, req.slums, req.household_size)
+    slum_frame, _, _ = read_slums(slums, opts.household_size)
+    split = split_wards(layer, parts, slum_frame)
+    return join_slum_layer(split, slums, opts.household_size)
 
 
 def poverty_sources(layer: WardLayer) -> list[str]:
@@ -272,14 +262,24 @@ def plan(
     deadline: Deadline | None = None,
 ) -> PlanResult:
     """Run the whole job from files and verify its answer. Raises ``InputError`` on bad input.
-    ``deadline``: the whole answer's time limit (default: ``req.solve.time_limit`` from now)."""
-    deadline = deadline or Deadline(req.solve.time_limit)
+    ``deadline``: the whole answer's time limit (default: the solve's time limit from now)."""
+    deadline = deadline or Deadline(req.config.solve.time_limit)
     with deadline.phase("reading"):
         layer = load_layer(req.layer)
         warnings: list[str] = []
         organisers = read_organisers(req.organisers, _home_wards(layer), warnings=warnings)
         organisers = [_unit_home(o, layer) for o in organisers]
-    return solve_layer(req, layer, organisers, warnings, on_progress=on_progress, deadline=deadline)
+    return solve_layer(
+        layer,
+        organisers,
+        req.config,
+        options=req.layer.options,
+        label=req.layer.wards.name,
+        warnings=warnings,
+        inputs=[{"path": req.organisers.name, "sha256": _sha256(req.organisers)}],
+        on_progress=on_progress,
+        deadline=deadline,
+    )
 
 
 def _home_wards(layer: WardLayer) -> gpd.GeoDataFrame:
@@ -309,35 +309,40 @@ def _unit_home(organiser: Organiser, layer: WardLayer) -> Organiser:
 
 
 def solve_layer(
-    req: PlanRequest,
     layer: WardLayer,
     organisers: list[Organiser],
-    warnings: Sequence[str] = (),
+    config: PlanOptions,
     *,
+    options: LayerOptions = LayerOptions(),
+    label: str = "wards",
+    warnings: Sequence[str] = (),
+    inputs: Sequence[dict[str, str]] = (),
     on_progress: Callable[[Progress], None] | None = None,
     deadline: Deadline | None = None,
 ) -> PlanResult:
     """Adjacency → problem → solve → independent check, for a layer and organisers already read
-    (from files by :func:`plan`, from the database by the service). With a ``deadline``, each
-    phase is timed on it and the solver gets what is left of it (:mod:`app.answer_time`)."""
+    (from files by :func:`plan`, from an upload or the database by the services). ``options``:
+    how the layer was read (for the report and the data credit); ``label`` names it. With a
+    ``deadline``, each phase is timed on it and the solver gets what is left of it
+    (:mod:`app.answer_time`)."""
     timed = answer_time.timed(deadline)
-    notes = [*layer.warnings, *warnings, *req.estimate.check()]
-    if req.solve.respect_zones and layer.wards["zone"].isna().all():
+    notes = [*layer.warnings, *warnings, *config.estimate.check()]
+    if config.solve.respect_zones and layer.wards["zone"].isna().all():
         raise InputError(
             "respecting zones needs a zone for every ward, and this layer has none",
-            [Issue("missing-zone", "no zone column found or mapped", file=req.layer.wards.name)],
+            [Issue("missing-zone", "no zone column found or mapped", file=label)],
             code="missing-zone",
         )
     with timed("adjacency"):
-        adjacency = build_adjacency(layer.wards, snap_metres=req.snap_metres)
+        adjacency = build_adjacency(layer.wards, snap_metres=config.snap_metres)
     notes += list(adjacency.warnings)
     with timed("model"):
-        problem = build_problem(layer, adjacency, organisers, req.estimate)
-        backend = make_backend(req.solver, threads=req.solve.threads, seed=req.solve.seed)
-    params = answer_time.solver_params(req.solve, deadline)
+        problem = build_problem(layer, adjacency, organisers, config.estimate)
+        backend = make_backend(config.solver, threads=config.solve.threads, seed=config.solve.seed)
+    params = answer_time.solver_params(config.solve, deadline)
     with timed("solve"):
         solution, front = answer_time.solve_step(
-            problem, params, backend, req.frontier, on_progress
+            problem, params, backend, config.frontier, on_progress
         )
     with timed("check"):
         violations = (
@@ -345,13 +350,25 @@ def solve_layer(
                 problem,
                 solution.assignment,
                 solution.tolerance,
-                respect_zones=req.solve.respect_zones,
+                respect_zones=config.solve.respect_zones,
             )
             if solution.assignment is not None
             else []
         )
     return PlanResult(
-        req, layer, adjacency, organisers, problem, solution, violations, notes, front, deadline
+        config=config,
+        layer_options=options,
+        label=label,
+        layer=layer,
+        adjacency=adjacency,
+        organisers=organisers,
+        problem=problem,
+        solution=solution,
+        violations=violations,
+        warnings=notes,
+        inputs=list(inputs),
+        frontier=front,
+        deadline=deadline,
     )
 
 
@@ -363,7 +380,7 @@ def summary_frame(result: PlanResult) -> pd.DataFrame:
     deviation from the mean, and distance from home."""
     p, sol = result.problem, result.solution
     assert sol.assignment is not None
-    est = result.request.estimate
+    est = result.config.estimate
     figures = ward_figures(result.layer.wards)
     low = [poor_households(f, RATE_LOW, est.household_size) for f in figures]
     high = [poor_households(f, RATE_HIGH, est.household_size) for f in figures]
@@ -399,7 +416,7 @@ def plan_frames(result: PlanResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
     """Wards with their organiser and numbers, and one dissolved area per organiser."""
     p, sol = result.problem, result.solution
     assignment = assignment_mapping(p, sol)
-    est = result.request.estimate
+    est = result.config.estimate
     wards = result.layer.wards.copy()
     figures = ward_figures(wards)
     wards["poor_households_est"] = [round(w, 1) for w in p.weights]
@@ -421,7 +438,7 @@ def plan_frames(result: PlanResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
     areas = dissolve_areas(
         wards,
         assignment,
-        close_gaps_m=result.request.snap_metres,  # neighbours for the plan: one piece here too
+        close_gaps_m=result.config.snap_metres,  # neighbours for the plan: one piece here too
         organisers=result.organisers,
         sum_columns=["population", "poor_households_est"],
     )
@@ -437,32 +454,31 @@ def plan_frames(result: PlanResult) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]
 
 def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, object]:
     sol = result.solution
-    req = result.request
+    config, opts = result.config, result.layer_options
     sources: list[SourceFile] = list(result.layer.sources)
     return {
         "wardplan_version": _version("wardplan"),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
-        "inputs": [asdict(s) for s in sources]
-        + [{"path": req.organisers.name, "sha256": _sha256(req.organisers)}],
+        "inputs": [asdict(s) for s in sources] + list(result.inputs),
         "parameters": {
-            "field_mapping": asdict(req.layer.mapping),
-            "crs": req.layer.crs,
-            "exclude_ids": list(req.layer.exclude_ids),
-            "merge_ids": list(req.layer.merge_ids),
-            "unnumbered_features": asdict(req.layer.unnumbered),
-            "poverty_rate": req.estimate.rate,
+            "field_mapping": asdict(opts.mapping),
+            "crs": opts.crs,
+            "exclude_ids": list(opts.exclude_ids),
+            "merge_ids": list(opts.merge_ids),
+            "unnumbered_features": asdict(opts.unnumbered),
+            "poverty_rate": config.estimate.rate,
             "poverty_rate_band": [RATE_LOW, RATE_HIGH],
-            "household_size": req.estimate.household_size,
+            "household_size": config.estimate.household_size,
             "household_size_source": HOUSEHOLD_SIZE_SOURCE,
-            "households_per_organiser": req.estimate.households_per_organiser,
-            "tolerance_requested": answer_time.tolerance_requested(req.solve, req.frontier),
-            "respect_zones": req.solve.respect_zones,
-            "snap_metres": req.snap_metres,
-            "time_limit_s": req.solve.time_limit,
-            "gap_accepted": req.solve.gap,
-            "seed": req.solve.seed,
-            "solver": req.solver,
+            "households_per_organiser": config.estimate.households_per_organiser,
+            "tolerance_requested": config.tolerance_requested,
+            "respect_zones": config.solve.respect_zones,
+            "snap_metres": config.snap_metres,
+            "time_limit_s": config.solve.time_limit,
+            "gap_accepted": config.solve.gap,
+            "seed": config.solve.seed,
+            "solver": config.solver,
         },
         "wards": result.problem.n_units,
         "organisers": result.problem.n_organisers,
@@ -497,7 +513,7 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
         "poverty_sources": poverty_source_report(result.layer),
         "split_wards": {u: list(p) for u, p in result.layer.parents.items()},
         "outputs": [p.name for p in outputs],
-        "credits": req.layer.credits,
+        "credits": opts.credits,
         "frontier": answer_time.frontier_table(result.frontier),
         **answer_time.time_report(result.deadline),
     }
@@ -536,15 +552,13 @@ def write_outputs(
         summary = out_dir / "summary.csv"
         summary_frame(result).to_csv(summary, index=False)
         written.append(summary)
-        title = (
-            f"Wardplan: {city or result.request.layer.wards.name} — {result.solution.describe()}"
-        )
+        title = f"Wardplan: {city or result.label} — {result.solution.describe()}"
         m = plan_map(
             pw,
             areas,
             result.organisers,
             title=title,
-            credits=result.request.layer.credits,
+            credits=result.layer_options.credits,
             load_column="poor_households_est",
             deviation_column="deviation_from_mean_pct",
             tiles=tiles,

@@ -16,11 +16,11 @@ import pandas as pd
 
 from app.answer_time import frontier_table, tolerance_requested
 from app.planning import PlanResult, plan_frames
+from gis.co_sheets import organiser_sheets
 from gis.frontier_chart import frontier_line
 from gis.sheets import (
     SheetInfo,
     city_sheet,
-    organiser_sheets,
     read_centres,
     read_ward_names,
 )
@@ -66,21 +66,21 @@ def sheet_parameters(
 
 def result_sheet_info(result: PlanResult, city: str) -> SheetInfo:
     """A plan fresh from the solver (CLI): never approved yet, so always a draft."""
-    est, sol = result.request.estimate, result.solution
+    est, sol = result.config.estimate, result.solution
     return SheetInfo(
         city=city,
         parameters=sheet_parameters(
             poverty_rate=est.rate,
             household_size=est.household_size,
             households_per_organiser=est.households_per_organiser,
-            tolerance_requested=tolerance_requested(result.request.solve, result.request.frontier),
+            tolerance_requested=tolerance_requested(result.config.solve, result.config.frontier),
             tolerance_used=sol.tolerance,
             status=sol.describe(),
             check_passed=result.verified,
             frontier=frontier_table(result.frontier),
         ),
         printed_on=date.today(),
-        credits=result.request.layer.credits,
+        credits=result.layer_options.credits,
     )
 
 

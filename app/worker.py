@@ -109,21 +109,11 @@ async def _drain(stream: asyncio.StreamReader, keep: bytearray) -> None:
         del keep[:-STDERR_TAIL]
 
 
-async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = None) -> str:
-    """Run one job in its own process group and watch it; returns how it ended (for the log).
-    ``queue_job_id``: the queue entry that delivered it (see :func:`app.services.jobs.claim`)."""
-    await asyncio.to_thread(hold, "before-claim")  # tests only: a fault lands at the claim
-    claim = await _in_db_until_done(lambda s: jobs.claim(s, job_id, queue_job_id), f"job {job_id}")
-    if claim is None:
-        return "nothing to do (finished or cancelled)"
-    # The deadline leaves room for the work around the solve (starting the process, reading the
-    # wards, storing the plan and its outputs) beside the solver's own limit and its grace.
-    deadline = time.monotonic() + claim.time_limit + settings.room_s + settings.grace_s
-    # The solve's own temp folder: PuLP's model files and CBC's log go there (TMPDIR), and it is
-    # removed however the job ends; a worker removes those of dead workers when it starts.
-    folder = Path(tempfile.mkdtemp(prefix=f"{SOLVE_FOLDER_PREFIX}{os.getpid()}-{job_id}-"))
+async def _start_child(job_id: int, folder: Path) -> asyncio.subprocess.Process:
+    """The job's solve process (``app.jobrunner``) in its own process group, with ``folder`` as
+    its temp folder; ``folder`` is removed if the process cannot be started."""
     try:
-        child = await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "app.jobrunner",
@@ -139,6 +129,22 @@ async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = N
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = None) -> str:
+    """Run one job in its own process group and watch it; returns how it ended (for the log).
+    ``queue_job_id``: the queue entry that delivered it (see :func:`app.services.jobs.claim`)."""
+    await asyncio.to_thread(hold, "before-claim")  # tests only: a fault lands at the claim
+    claim = await _in_db_until_done(lambda s: jobs.claim(s, job_id, queue_job_id), f"job {job_id}")
+    if claim is None:
+        return "nothing to do (finished or cancelled)"
+    # The deadline leaves room for the work around the solve (starting the process, reading the
+    # wards, storing the plan and its outputs) beside the solver's own limit and its grace.
+    deadline = time.monotonic() + claim.time_limit + settings.room_s + settings.grace_s
+    # The solve's own temp folder: PuLP's model files and CBC's log go there (TMPDIR), and it is
+    # removed however the job ends; a worker removes those of dead workers when it starts.
+    folder = Path(tempfile.mkdtemp(prefix=f"{SOLVE_FOLDER_PREFIX}{os.getpid()}-{job_id}-"))
+    child = await _start_child(job_id, folder)
     RUNNING_GROUPS.add(child.pid)
     stderr = bytearray()
     assert child.stderr is not None

@@ -28,6 +28,7 @@ from typing import Any
 import pulp
 
 from app.camps import CampRequest, build_camp_problem
+from app.options import LayerOptions
 from app.planning import LayerRequest, load_layer
 from gis.adjacency import build_adjacency
 from gis.camps import illustrative_venues
@@ -65,7 +66,7 @@ def _problem(inst: Instance) -> tuple[CampProblem, Campaign]:
     if inst.city == "lucknow":
         layer_req = LayerRequest(
             DATA / "lucknow" / "raw" / "Lucknow_ward_boundary-SHP.zip",
-            exclude_ids=("0",),
+            LayerOptions(exclude_ids=("0",)),
             population_table=DATA / "lucknow" / "census2011_wards.csv",
         )
     else:

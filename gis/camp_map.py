@@ -15,16 +15,8 @@ from branca.element import Figure
 from gis.camp_files import Camp, CampHours
 from gis.layer import STORAGE_CRS
 from gis.maplabels import escape, ward_number_layer
-from gis.maps import (
-    LABELS,
-    _feature_collection,
-    _table,
-    _title_html,
-    _use_local_assets,
-    area_colours,
-    ringed_marker,
-    tile_template_problem,
-)
+from gis.mappage import LABELS, _title_html, _use_local_assets, tile_template_problem
+from gis.maps import _feature_collection, _table, area_colours, ringed_marker
 
 CAMP_LABELS = {
     "camp": "Camp / शिविर",

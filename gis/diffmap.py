@@ -11,15 +11,8 @@ from branca.element import Figure
 from gis import hindi
 from gis.layer import STORAGE_CRS
 from gis.maplabels import escape, ward_number_layer
-from gis.maps import (
-    LABELS,
-    _credits_html,
-    _feature_collection,
-    _text,
-    _title_html,
-    _use_local_assets,
-    page_title,
-)
+from gis.mappage import LABELS, _credits_html, _title_html, _use_local_assets, page_title
+from gis.maps import _feature_collection, _text
 
 #: Fill of wards that change CO between two plans, and of those that keep theirs.
 CHANGED_FILL, KEPT_FILL = "#d7301f", "#4e9fd6"

@@ -52,3 +52,12 @@ class WardLayer:
 
     def __len__(self) -> int:
         return len(self.wards)
+
+
+@dataclass(frozen=True)
+class FileBytes:
+    """A file as received (an upload's part): its name, for messages, and its bytes. Readers of
+    tables take it instead of a path, so an upload need not be written to disk to be read."""
+
+    name: str
+    data: bytes

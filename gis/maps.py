@@ -20,22 +20,15 @@ from the wards and homes when absent).
 
 from __future__ import annotations
 
-import base64
 import math
 import numbers
-import re
 from collections.abc import Mapping, Sequence
-from functools import cache
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
-from branca.element import Figure, MacroElement
-from jinja2 import Template
 from shapely import STRtree
 
 from gis import hindi
@@ -44,6 +37,17 @@ from gis.crs import metric_crs
 from gis.figures import count_text, km_text, percent_text
 from gis.layer import STORAGE_CRS
 from gis.maplabels import co_label_layer, escape, ward_number_layer
+from gis.mappage import (
+    LABELS,
+    _credits_html,
+    _PageScript,
+    _title_html,
+    new_map,
+    page_title,
+)
+from gis.mappage import STATIC_DIR as STATIC_DIR  # the page's names, importable from here as before
+from gis.mappage import STATIC_URL as STATIC_URL
+from gis.mappage import tile_template_problem as tile_template_problem
 from gis.organisers import Organiser, organiser_distances_km
 from gis.palette import PALETTE
 from gis.parent_outlines import add_parent_outlines
@@ -54,50 +58,6 @@ DATA_CREDITS = data_credit(DATAMEET_SOURCE, DATAMEET_LICENCE)
 
 #: Areas closer than this (metres) count as neighbours when choosing colours.
 NEIGHBOUR_M = 10.0
-
-#: The map's own assets (see ``static/README.md``), served by the app at ``STATIC_URL``.
-STATIC_DIR = Path(__file__).with_name("static")
-STATIC_URL = "/static"
-_JS = ("leaflet/leaflet.js", "wardplan/map.js")
-_CSS = ("leaflet/leaflet.css", "wardplan/map.css")
-
-#: Bilingual labels (English / Hindi, the Hindi from ``gis.hindi``) used on the page.
-LABELS = {
-    "ward": f"Ward / {hindi.WARD}",
-    "name": "Name / नाम",
-    "zone": f"Zone / {hindi.ZONE}",
-    "co": f"CO / {hindi.CO}",
-    "population": "Population / जनसंख्या",
-    "poor": f"Estimated poor households / अनुमानित {hindi.POOR_HOUSEHOLDS}",
-    "wards": f"Wards / {hindi.WARDS}",
-    "load": f"Load: poor households / भार: {hindi.POOR_HOUSEHOLDS}",
-    "deviation": "Deviation from mean / औसत से विचलन",
-    "km_ward": f"Distance from CO's home / {hindi.CO} के घर से दूरी",
-    "km_area": "Mean distance from home / घर से औसत दूरी",
-    "home": f"CO's home / {hindi.HOME}",
-    "areas": f"CO areas / {hindi.MAP_LEGEND}",
-    "co_labels": f"CO ids / {hindi.CO}",
-    "boundaries": f"Ward boundaries / {hindi.WARD} सीमाएँ",
-    "numbers": f"Ward numbers / {hindi.WARD} संख्या",
-    "zones": f"Zones / {hindi.ZONE}",
-    "zone_line": f"Zone boundary / {hindi.ZONE} सीमा",
-    "homes": f"CO homes / {hindi.HOMES}",
-    "centres": f"Community centres / {hindi.COMMUNITY_CENTRE}",
-    "centre": f"Community centre / {hindi.COMMUNITY_CENTRE}",
-    "contact_for": f"contact point of / {hindi.CONTACT_POINT}",
-    "base": "Base map / आधार मानचित्र",
-}
-
-
-def tile_template_problem(url: str) -> str | None:
-    """Why ``url`` is not a usable tile URL template (``http(s)://…/{z}/{x}/{y}…`` or a path on this
-    server), or None when it is."""
-    if not re.match(r"^(https?://[^/\s]+)?/\S*$", url):
-        return f"tile URL {url!r} must start with http://, https:// or / and contain no spaces"
-    missing = [p for p in ("{z}", "{x}", "{y}") if p not in url]
-    if missing:
-        return f"tile URL {url!r} lacks {', '.join(missing)} (a template such as https://host/{{z}}/{{x}}/{{y}}.png)"
-    return None
 
 
 def area_colours(areas: gpd.GeoDataFrame, palette: Sequence[str] = PALETTE) -> dict[str, str]:
@@ -135,7 +95,7 @@ def _area_neighbours(areas: gpd.GeoDataFrame) -> list[set[int]]:
     return neighbours
 
 
-def plan_map(
+def plan_map(  # noqa: PLR0913 - keyword-only drawing options
     plan_wards: gpd.GeoDataFrame,
     areas: gpd.GeoDataFrame,
     homes: Sequence[Organiser],
@@ -164,27 +124,9 @@ def plan_map(
     wards = plan_wards.to_crs(STORAGE_CRS).reset_index(drop=True)
     area_frame = areas.to_crs(STORAGE_CRS).reset_index(drop=True)
     minx, miny, maxx, maxy = wards.total_bounds
-    fmap = folium.Map(
-        location=[(miny + maxy) / 2, (minx + maxx) / 2],
-        tiles=None,
-        control_scale=True,
+    fmap, root = new_map(
+        wards.total_bounds, asset_base=asset_base, tiles=tiles, tiles_attribution=tiles_attribution
     )
-    root = fmap.get_root()
-    if not isinstance(root, Figure):  # pragma: no cover - folium always roots a map in a Figure
-        raise TypeError("folium map is not attached to a Figure")
-    _use_local_assets(fmap, root, asset_base)
-    # No icon request: it would go to /favicon.ico (a 404 in the app, nothing on disk).
-    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))
-    if tiles is not None:
-        problem = tile_template_problem(tiles)
-        if problem:
-            raise ValueError(problem)
-        # Leaflet shows the attribution as HTML: it is escaped like any other string. Without one,
-        # the tile server's address is credited (folium refuses custom tiles with no attribution).
-        source = tiles_attribution or f"Tiles: {urlsplit(tiles).netloc or 'this server'}"
-        folium.TileLayer(tiles, attr=escape(source), name=LABELS["base"], overlay=False).add_to(
-            fmap
-        )
 
     ward_km = ward_km_from_home(wards, homes)
     colours = area_colours(area_frame)
@@ -217,63 +159,6 @@ def plan_map(
     )
     root.html.add_child(folium.Element(legend))
     return fmap
-
-
-# --- assets ---------------------------------------------------------------------------------------
-
-
-def _use_local_assets(fmap: folium.Map, root: Figure, asset_base: str | None) -> None:
-    """Replace folium's CDN assets with ours: links under ``asset_base``, or inlined when None."""
-    if asset_base is None:
-        fmap.default_js, fmap.default_css = [], []
-        for path in _CSS:
-            root.header.add_child(folium.Element(f"<style>{_inline_css(path)}</style>"))
-        for path in _JS:
-            root.header.add_child(folium.Element(f"<script>{_asset_text(path)}</script>"))
-        return
-    base = asset_base.rstrip("/")
-    fmap.default_js = [(path, f"{base}/{path}") for path in _JS]
-    fmap.default_css = [(path, f"{base}/{path}") for path in _CSS]
-
-
-@cache
-def _asset_text(path: str) -> str:
-    """An asset's text for inlining, without its source-map comment (the map is not shipped)."""
-    text = (STATIC_DIR / path).read_text(encoding="utf-8")
-    text = re.sub(
-        r"^\s*(//# sourceMappingURL=.*|/\*# sourceMappingURL=.*\*/)\s*$", "", text, flags=re.M
-    )
-    if re.search(r"</(script|style)", text, flags=re.I):  # would end the inline element early
-        raise ValueError(f"{path} cannot be inlined: it contains a closing script or style tag")
-    return text
-
-
-def _inline_css(path: str) -> str:
-    """The stylesheet with its ``url(images/…)`` references turned into data URIs."""
-    folder = (STATIC_DIR / path).parent
-
-    def data_uri(match: re.Match[str]) -> str:
-        image = folder / match.group(1)
-        encoded = base64.b64encode(image.read_bytes()).decode("ascii")
-        return f"url(data:image/png;base64,{encoded})"
-
-    return re.sub(r"url\((images/[\w.-]+\.png)\)", data_uri, _asset_text(path))
-
-
-class _PageScript(MacroElement):
-    """Calls ``wardplan.init`` (``static/wardplan/map.js``) once the map and its layers exist."""
-
-    _template = Template(
-        """{% macro script(this, kwargs) %}
-wardplan.init({{ this._parent.get_name() }}, {{ this.areas }}, {{ this.wards }});
-{% endmacro %}"""
-    )
-
-    def __init__(self, areas: folium.GeoJson, wards: folium.GeoJson) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._name = "WardplanPage"
-        self.areas = areas.get_name()
-        self.wards = wards.get_name()
 
 
 # --- figures --------------------------------------------------------------------------------------
@@ -592,15 +477,6 @@ def _centre_layer(centres: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> folium.
 # --- title and legend -----------------------------------------------------------------------------
 
 
-def _title_html(title: str) -> str:
-    return f'<div class="wp-title">{escape(title)}</div>'
-
-
-def page_title(root: Figure, title: str) -> None:
-    """The page's own ``<title>``: what a browser tab, a bookmark or a print header shows."""
-    root.header.add_child(folium.Element(f"<title>{escape(title)}</title>"), name="wp_title")
-
-
 def _legend_html(
     areas: gpd.GeoDataFrame,
     colours: Mapping[str, str],
@@ -638,10 +514,6 @@ def _legend_html(
         f"{_key_html(has_zones=has_zones, has_centres=has_centres)}"
         f"{_credits_html(credits)}</details></div>"
     )
-
-
-def _credits_html(credits: str) -> str:
-    return f'<div class="wp-credits">{escape(credits)}</div>' if credits else ""
 
 
 def _key_html(*, has_zones: bool, has_centres: bool) -> str:

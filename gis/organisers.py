@@ -8,10 +8,12 @@ metric CRS, never in degrees.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import geopandas as gpd
 import numpy as np
@@ -71,16 +73,21 @@ class _Issues:
 
 
 def read_organisers(
-    path: Path, wards: gpd.GeoDataFrame, *, warnings: list[str] | None = None
+    path: Path,
+    wards: gpd.GeoDataFrame,
+    *,
+    warnings: list[str] | None = None,
+    data: bytes | None = None,
 ) -> list[Organiser]:
     """The organisers listed in a CSV, with their homes checked against ``wards``.
 
     Columns: ``organiser_id``, ``name`` and either ``lat`` + ``lon`` (WGS 84) or ``home_ward`` (a
     ``ward_id``). Header names are matched without regard to case or surrounding spaces. Raises
     ``InputError`` listing every problem; accepted oddities are appended to ``warnings``.
+    ``data``: the CSV's bytes, read instead of the file (``path`` then only names it).
     """
     issues = _Issues(path.name)
-    header, rows = _read_csv(path, issues)
+    header, rows = _read_csv(path, issues, data)
     if header is not None:
         _check_columns(header, issues)
     if issues.items:
@@ -104,9 +111,17 @@ def read_organisers(
     return organisers
 
 
-def _read_csv(path: Path, issues: _Issues) -> tuple[list[str] | None, list[_Row]]:
+def _open(path: Path, data: bytes | None) -> TextIO:
+    if data is None:
+        return path.open(newline="", encoding="utf-8-sig")
+    return io.StringIO(data.decode("utf-8-sig"), newline="")
+
+
+def _read_csv(
+    path: Path, issues: _Issues, data: bytes | None = None
+) -> tuple[list[str] | None, list[_Row]]:
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with _open(path, data) as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
             if header is None:

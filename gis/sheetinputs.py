@@ -12,15 +12,19 @@ import pandas as pd
 from shapely.geometry import Point
 
 from gis.errors import InputError, Issue
+from gis.layer import FileBytes
 
 WARD_NAME_COLUMNS = ("ward_id", "name_en", "name_hi")
 CENTRE_COLUMNS = ("name", "lat", "lon")
 
 
-def _read_csv(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
+def _read_csv(path: Path | FileBytes, required: Sequence[str]) -> list[dict[str, str]]:
     """Rows of a UTF-8 CSV (a BOM is allowed) with the ``required`` columns, or ``InputError``."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        if isinstance(path, FileBytes):
+            text = path.data.decode("utf-8-sig")
+        else:
+            text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path.name} is not UTF-8 text",
@@ -47,7 +51,7 @@ def _read_csv(path: Path, required: Sequence[str]) -> list[dict[str, str]]:
     return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
 
 
-def read_ward_names(path: Path, ward_ids: Sequence[str] | None = None) -> pd.DataFrame:
+def read_ward_names(path: Path | FileBytes, ward_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Bilingual ward names from a CSV ``ward_id,name_en,name_hi`` (as municipal templates carry
     them), indexed by ``ward_id``. A ward missing from the file keeps its layer name; a ward named
     twice is refused, and so is a row for a ward not in ``ward_ids`` (when given)."""

@@ -24,7 +24,7 @@ import geopandas as gpd
 from gis.attributes import ValueProblem, clean_text, echo, parse_count
 from gis.errors import InputError, Issue
 from gis.fields import ALIASES, FIELD_LABELS, find_column, id_key, normalise_id
-from gis.layer import SourceFile, WardLayer
+from gis.layer import FileBytes, SourceFile, WardLayer
 from gis.matching import Matching, match_ids, match_names, name_key, side_by_side
 
 #: Largest table accepted.
@@ -54,7 +54,7 @@ class _Row:
 
 def join_population_table(
     layer: WardLayer,
-    table: Path,
+    table: Path | FileBytes,
     *,
     key: str | None = None,
     population: str | None = None,
@@ -87,11 +87,16 @@ def _error(label: str, issues: list[Issue], title: str) -> InputError:
     return InputError(f"{label}: {title}", issues, code="invalid-table")
 
 
-def _read_text(table: Path, label: str) -> tuple[str, str]:
-    if not table.is_file():
-        raise _error(label, [Issue("missing-file", "no such file", file=label)], "no such file")
-    data = table.read_bytes() if table.stat().st_size <= MAX_TABLE_BYTES else b""
-    if not data and table.stat().st_size:
+def _read_text(table: Path | FileBytes, label: str) -> tuple[str, str]:
+    if isinstance(table, FileBytes):
+        data, size = table.data, len(table.data)
+    else:
+        if not table.is_file():
+            issue = Issue("missing-file", "no such file", file=label)
+            raise _error(label, [issue], "no such file")
+        size = table.stat().st_size
+        data = table.read_bytes() if size <= MAX_TABLE_BYTES else b""
+    if size > MAX_TABLE_BYTES:
         limit = MAX_TABLE_BYTES // (1024 * 1024)
         raise _error(label, [Issue("too-large", f"limit {limit} MB", file=label)], "too large")
     try:
@@ -325,7 +330,7 @@ POOR_PERSONS_ALIASES = ("slum_population", "slum_pop", "poor_population", "bpl_p
 
 def join_poverty_table(
     layer: WardLayer,
-    table: Path,
+    table: Path | FileBytes,
     *,
     household_size: float,
     key: str | None = None,

@@ -28,7 +28,7 @@ def allocate(
     otherwise ``202`` with a job (``Location``) whose ``result`` holds this same answer when done.
     Unreadable wards or organisers are refused at once either way.
     """
-    config = solving.server_config(body.parameters, settings)
+    config = solving.server_config(body.parameters.model_dump(mode="json"), settings)
     if config.solve.time_limit <= settings.api.sync_time_limit:
         return allocate_service(session, body, config, actor=caller.name)
     job = jobs.submit_allocation(session, body, settings, actor=caller.name)

@@ -47,7 +47,7 @@ def read_upload(upload: UploadFile | None, default_name: str) -> service.Upload 
 class IntakeForm:
     """The optional intake parts and fields of a layer upload (FastAPI reads them by name)."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - one form field or part each
         self,
         ward_names: Annotated[
             UploadFile | None, File(description="CSV ward_id,name_en,name_hi (UTF-8)")

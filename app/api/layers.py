@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from app.api.deps import CityCode, GisCell, Reader, SessionDep
 from app.api.intake import IntakeForm
 from app.db.models import City, WardLayer
+from app.options import LayerOptions
 from app.schemas import PROBLEM_RESPONSES, FeatureCollection, LayerOut
 from app.services import layers as service
 from app.services.cities import InvalidPlace, Place
@@ -15,6 +16,7 @@ from gis.fields import FieldMapping
 router = APIRouter(tags=["layers"], responses=PROBLEM_RESPONSES)
 
 OptionalText = Annotated[str | None, Form(max_length=200)]
+IdsText = Annotated[str | None, Form(max_length=2000, description="ward ids, comma-separated")]
 
 
 def layer_out(city: City, layer: WardLayer, ward_count: int) -> LayerOut:
@@ -45,6 +47,87 @@ def read_upload(upload: UploadFile, default_name: str) -> service.Upload:
     return service.Upload(upload.filename or default_name, upload.file.read())
 
 
+class LayerFieldsForm:
+    """The layer upload's reading options: column names, CRS, exclusions, the data's credit
+    (FastAPI reads them by name); :meth:`options` makes the one option model of them."""
+
+    def __init__(  # noqa: PLR0913 - one form field each
+        self,
+        id_field: OptionalText = None,
+        name_field: OptionalText = None,
+        zone_field: OptionalText = None,
+        population_field: OptionalText = None,
+        households_field: OptionalText = None,
+        poor_households_field: OptionalText = None,
+        table_key: OptionalText = None,
+        exclude: IdsText = None,
+        merge: IdsText = None,
+        crs: OptionalText = None,
+        source: Annotated[
+            str | None,
+            Form(
+                max_length=300,
+                description="the data's source, printed as its credit (none: no credit)",
+            ),
+        ] = None,
+        licence: Annotated[
+            str | None, Form(max_length=300, description="the data's licence, e.g. CC BY 4.0")
+        ] = None,
+    ) -> None:
+        self.mapping = FieldMapping(
+            ward_id=id_field or None,
+            ward_name=name_field or None,
+            zone=zone_field or None,
+            population=population_field or None,
+            households=households_field or None,
+            poor_households=poor_households_field or None,
+        )
+        self.crs, self.table_key = crs or None, table_key or None
+        self.exclude, self.merge = _ids(exclude), _ids(merge)
+        self.source, self.licence = source or None, licence or None
+
+    def options(self) -> LayerOptions:
+        return LayerOptions(
+            mapping=self.mapping,
+            crs=self.crs,
+            exclude_ids=self.exclude,
+            merge_ids=self.merge,
+            table_key=self.table_key,
+            source=self.source,
+            licence=self.licence,
+        )
+
+
+class PlaceForm:
+    """Where a new city goes: ``state`` and ``district`` (and names for new ones)."""
+
+    def __init__(
+        self,
+        state: Annotated[
+            str | None, Form(max_length=10, description="a new city's state code, e.g. UP")
+        ] = None,
+        district: Annotated[
+            str | None, Form(max_length=200, description="a new city's district (code or name)")
+        ] = None,
+        city_name: Annotated[
+            str | None, Form(max_length=200, description="a new city's name")
+        ] = None,
+        state_name: Annotated[
+            str | None,
+            Form(max_length=200, description="a new state's name (created with the city)"),
+        ] = None,
+    ) -> None:
+        self.state, self.district = state, district
+        self.city_name, self.state_name = city_name, state_name
+
+    def place(self) -> Place | None:
+        if not (self.state or self.district):
+            return None
+        if not (self.state and self.district):
+            raise InvalidPlace("state and district go together", "name both, or neither")
+        return Place(self.state, self.district, self.city_name or None, self.state_name or None)
+
+
 @router.post(
     "/cities/{city}/layers",
     status_code=201,
@@ -57,44 +140,13 @@ def upload_layer(
     caller: GisCell,
     response: Response,
     file: Annotated[UploadFile, File(description="zipped shapefile, GeoJSON, KML or GeoPackage")],
+    fields: Annotated[LayerFieldsForm, Depends()],
     intake: Annotated[IntakeForm, Depends()],
+    where: Annotated[PlaceForm, Depends()],
     population_table: Annotated[UploadFile | None, File(description="census CSV")] = None,
-    id_field: OptionalText = None,
-    name_field: OptionalText = None,
-    zone_field: OptionalText = None,
-    population_field: OptionalText = None,
-    households_field: OptionalText = None,
-    poor_households_field: OptionalText = None,
-    table_key: OptionalText = None,
-    exclude: Annotated[
-        str | None, Form(max_length=2000, description="ward ids, comma-separated")
-    ] = None,
-    merge: Annotated[
-        str | None, Form(max_length=2000, description="ward ids, comma-separated")
-    ] = None,
-    crs: OptionalText = None,
-    source: Annotated[
-        str | None,
-        Form(
-            max_length=300, description="the data's source, printed as its credit (none: no credit)"
-        ),
-    ] = None,
-    licence: Annotated[
-        str | None, Form(max_length=300, description="the data's licence, e.g. CC BY 4.0")
-    ] = None,
     force: Annotated[
         bool, Form(description="store a new version even when identical to the current one")
     ] = False,
-    state: Annotated[
-        str | None, Form(max_length=10, description="a new city's state code, e.g. UP")
-    ] = None,
-    district: Annotated[
-        str | None, Form(max_length=200, description="a new city's district (code or name)")
-    ] = None,
-    city_name: Annotated[str | None, Form(max_length=200, description="a new city's name")] = None,
-    state_name: Annotated[
-        str | None, Form(max_length=200, description="a new state's name (created with the city)")
-    ] = None,
 ) -> LayerOut:
     """Store a new version of the city's ward layer (all or nothing) and make it current; the same
     files and options as the current version answer that version (200, ``identical``).
@@ -106,34 +158,13 @@ def upload_layer(
     table = (
         read_upload(population_table, "population.csv") if population_table is not None else None
     )
-    options = service.LayerOptions(
-        mapping=FieldMapping(
-            ward_id=id_field or None,
-            ward_name=name_field or None,
-            zone=zone_field or None,
-            population=population_field or None,
-            households=households_field or None,
-            poor_households=poor_households_field or None,
-        ),
-        crs=crs or None,
-        exclude_ids=_ids(exclude),
-        merge_ids=_ids(merge),
-        table_key=table_key or None,
-        source=source or None,
-        licence=licence or None,
-    )
-    place = None
-    if state or district:
-        if not (state and district):
-            raise InvalidPlace("state and district go together", "name both, or neither")
-        place = Place(state, district, city_name or None, state_name or None)
     stored = service.upload_layer(
         session,
         city,
         wards,
         population_table=table,
-        options=intake.options(options),
-        place=place,
+        options=intake.options(fields.options()),
+        place=where.place(),
         actor=caller.name,
         ward_names=intake.ward_names(),
         poverty=intake.poverty(),

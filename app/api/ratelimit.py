@@ -24,7 +24,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import PROBLEM_JSON, problem_body
+from app.api.problems import PROBLEM_JSON, problem_body
 
 log = logging.getLogger("wardplan.ratelimit")
 

@@ -1,7 +1,8 @@
 """Stateless allocation: wards and organisers in the request, the plan in the answer.
 
-The wards go through the same reader as uploads (written as GeoJSON into a server-made temp dir),
-the organisers through the same CSV reader, so validation is identical. Only an audit event is stored
+The wards go through the same reader as uploads (written as GeoJSON into a server-made temp dir, the
+one file the sandboxed GDAL read needs), the organisers through the same CSV reader (from memory), so
+validation is identical. Only an audit event is stored
 (and, for a request answered by a job, the job with its answer).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import tempfile
 from collections.abc import Callable
@@ -31,26 +33,35 @@ LABEL = "wards.geojson"
 
 
 def read_request(tmp: Path, body: AllocateRequest) -> tuple[WardLayer, list[Organiser]]:
-    """The request's wards and organisers through the upload readers (``InputError`` if bad)."""
+    """The request's wards and organisers through the upload readers (``InputError`` if bad).
+
+    The wards are written into ``tmp`` for the (sandboxed) GDAL read; the organisers are read from
+    memory, by the same CSV reader as an uploaded file."""
     layer = read_upload(tmp, Upload(LABEL, wards_bytes(body)), None, LayerOptions())
-    csv_path = tmp / "organisers.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for o in body.organisers:
-            writer.writerow(
-                [
-                    o.organiser_id,
-                    o.name,
-                    "" if o.lat is None else repr(o.lat),
-                    "" if o.lon is None else repr(o.lon),
-                    o.home_ward or "",
-                ]
-            )
     warnings: list[str] = []
-    organisers = read_organisers(csv_path, layer.wards, warnings=warnings)
+    organisers = read_organisers(
+        Path("organisers.csv"), layer.wards, warnings=warnings, data=organisers_csv(body)
+    )
     layer.warnings.extend(warnings)
     return layer, organisers
+
+
+def organisers_csv(body: AllocateRequest) -> bytes:
+    """The request's organisers as the CSV an upload would carry."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(CSV_COLUMNS)
+    for o in body.organisers:
+        writer.writerow(
+            [
+                o.organiser_id,
+                o.name,
+                "" if o.lat is None else repr(o.lat),
+                "" if o.lon is None else repr(o.lon),
+                o.home_ward or "",
+            ]
+        )
+    return text.getvalue().encode("utf-8")
 
 
 def wards_bytes(body: AllocateRequest) -> bytes:

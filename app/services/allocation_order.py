@@ -17,8 +17,8 @@ from app.services import centres, plan_versions
 from app.services.plans import approval_mark, city_title, get_plan
 from app.services.sheets import plan_frames
 from gis import allocation_order
+from gis.co_sheets import contact_points
 from gis.portfolios import default_portfolios
-from gis.sheets import contact_points
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app.schemas import PlanParameters
 from app.services import cities, layers, organisers, plans, solving
 from app.services.frames import stored_layer
 from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE
@@ -59,7 +58,7 @@ def load_demo(
         session, CITY, layers.Upload("organisers_illustrative.csv", csv_bytes), actor=ACTOR
     )
     config = solving.solve_config(
-        PlanParameters(tolerance="auto", time_limit=time_limit),
+        {"tolerance": "auto", "time_limit": time_limit},
         default_time_limit=time_limit,
         max_time_limit=time_limit,
         solver="highs",

@@ -47,7 +47,7 @@ class StoredJob:
 def config_for(request: dict[str, Any], time_limit: float, solver: str) -> solving.SolveConfig:
     """The solve configuration of a job, as resolved when it was submitted."""
     return solving.solve_config(
-        PlanParameters.model_validate(request),
+        request,
         default_time_limit=time_limit,
         max_time_limit=time_limit,
         solver=solver,
@@ -85,7 +85,7 @@ def submit(
     the server's) is refused here, before anything is queued. A job of a state's plan batch
     (``batch_id``, ``app.services.batches``) is not counted against its key's fair share.
     """
-    config = solving.server_config(params, settings)
+    config = solving.server_config(params.model_dump(mode="json"), settings)
     city = get_city(session, city_code)
     if batch_id is None:
         _fair_share(session, settings, actor)
@@ -117,7 +117,7 @@ def submit_allocation(
     session: Session, body: AllocateRequest, settings: Settings, *, actor: str
 ) -> SolveJob:
     """Queue a stateless allocation whose wards and organisers have been read without error."""
-    config = solving.server_config(body.parameters, settings)
+    config = solving.server_config(body.parameters.model_dump(mode="json"), settings)
     _fair_share(session, settings, actor)
     allocate.check_request(body)
     job = SolveJob(

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import cast
@@ -17,16 +17,15 @@ from sqlalchemy.orm import Session
 from app import planning
 from app.db.models import City, Ward, WardLayer, Zone
 from app.errors import NotFound
+from app.options import LayerOptions as LayerOptions  # the one model, re-exported
 from app.services import audit
 from app.services.cities import Place, check_place, ensure_city, get_city
 from app.services.frames import multipolygon
 from gis.errors import InputError, Issue
-from gis.fields import FieldMapping
+from gis.layer import FileBytes
 from gis.layer import WardLayer as GisWardLayer
 from gis.sheets import read_ward_names
-from gis.slums import SlumRequest
-from gis.unnumbered import UnnumberedRule
-from solver.poverty import DEFAULT_HOUSEHOLD_SIZE
+from solver.poverty import DEFAULT_RATE
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._()\- ]+")
 
@@ -37,28 +36,6 @@ class Upload:
 
     filename: str
     data: bytes
-
-
-@dataclass(frozen=True)
-class LayerOptions:
-    mapping: FieldMapping = field(default_factory=FieldMapping)
-    crs: str | None = None
-    exclude_ids: tuple[str, ...] = ()
-    merge_ids: tuple[str, ...] = ()
-    table_key: str | None = None
-    unnumbered: UnnumberedRule = field(default_factory=UnnumberedRule)
-    poverty_key: str | None = None
-    poverty_column: str | None = None
-    slum_id_field: str | None = None
-    slum_households_field: str | None = None
-    slum_population_field: str | None = None
-    slum_households_total: float | None = None
-    household_size: float = DEFAULT_HOUSEHOLD_SIZE
-    zones_field: str | None = None
-    split_above: float | None = None
-    split: tuple[tuple[str, int], ...] = ()
-    source: str | None = None  # the data's source and licence, as the uploader states them
-    licence: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,13 +65,21 @@ def safe_name(filename: str | None, default: str) -> str:
     return name or default
 
 
-def _stage(tmp: Path, folder: str, upload: Upload | None, default: str) -> Path | None:
-    if upload is None:
-        return None
+def _stage(tmp: Path, folder: str, upload: Upload, default: str) -> Path:
+    """A GIS layer upload written into ``tmp`` for GDAL, which reads files only."""
     path = tmp / folder / safe_name(upload.filename, default)
     path.parent.mkdir()
     path.write_bytes(upload.data)
     return path
+
+
+def _stage_optional(tmp: Path, folder: str, upload: Upload | None, default: str) -> Path | None:
+    return None if upload is None else _stage(tmp, folder, upload, default)
+
+
+def _in_memory(upload: Upload | None, default: str) -> FileBytes | None:
+    """A table upload as the readers take it: its (safe) name and bytes, never written to disk."""
+    return None if upload is None else FileBytes(safe_name(upload.filename, default), upload.data)
 
 
 def read_upload(
@@ -104,48 +89,17 @@ def read_upload(
     options: LayerOptions,
     poverty: PovertyUploads = PovertyUploads(),
 ) -> GisWardLayer:
-    """Write the uploads into ``tmp`` (server-made) and read them with ``planning.load_layer``."""
-    wards_path = tmp / "layer" / safe_name(wards.filename, "wards")
-    wards_path.parent.mkdir()
-    wards_path.write_bytes(wards.data)
-    table_path = None
-    if population_table is not None:
-        table_path = tmp / "table" / safe_name(population_table.filename, "population.csv")
-        table_path.parent.mkdir()
-        table_path.write_bytes(population_table.data)
+    """Read the uploads with ``planning.load_layer``: the GIS layers (wards, slums, zones) written
+    into ``tmp`` (server-made) for the sandboxed GDAL read, the tables read from memory."""
     request = planning.LayerRequest(
-        wards=wards_path,
-        mapping=options.mapping,
-        crs=options.crs,
-        exclude_ids=options.exclude_ids,
-        merge_ids=options.merge_ids,
-        population_table=table_path,
-        table_key=options.table_key,
-        unnumbered=options.unnumbered,
-        poverty_table=_stage(tmp, "poverty", poverty.table, "poverty.csv"),
-        poverty_key=options.poverty_key,
-        poverty_column=options.poverty_column,
-        slums=_slum_request(tmp, poverty.slums, options),
-        household_size=options.household_size,
-        zones=_stage(tmp, "zones", poverty.zones, "zones"),
-        zones_field=options.zones_field,
-        split_above=options.split_above,
-        split=options.split,
+        _stage(tmp, "layer", wards, "wards"),
+        options,
+        population_table=_in_memory(population_table, "population.csv"),
+        poverty_table=_in_memory(poverty.table, "poverty.csv"),
+        slum_layer=_stage_optional(tmp, "slums", poverty.slums, "slums"),
+        zones=_stage_optional(tmp, "zones", poverty.zones, "zones"),
     )
     return planning.load_layer(request)
-
-
-def _slum_request(tmp: Path, upload: Upload | None, options: LayerOptions) -> SlumRequest | None:
-    path = _stage(tmp, "slums", upload, "slums")
-    if path is None:
-        return None
-    return SlumRequest(
-        path,
-        options.slum_id_field,
-        options.slum_households_field,
-        options.slum_population_field,
-        options.slum_households_total,
-    )
 
 
 def upload_layer(
@@ -177,8 +131,8 @@ def upload_layer(
             return same
     with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
         layer = read_upload(Path(tmp), wards, population_table, options, poverty)
-        names = _ward_names(Path(tmp), ward_names, layer)
-    _check_storable(layer, safe_name(wards.filename, "wards"))
+        names = _ward_names(ward_names, layer)
+    # every ward has a figure to estimate from: planning.load_layer refused the upload otherwise
 
     city = ensure_city(session, city_code, place, actor=actor)
     version = (
@@ -202,22 +156,7 @@ def upload_layer(
     session.add(row)
     session.flush()
     zones = _zones(session, city, layer)
-    session.add_all(
-        Ward(
-            layer_id=row.id,
-            ward_id=str(w.ward_id),
-            name=names.get(str(w.ward_id), (None, None))[0] or _text(w.ward_name),
-            name_hi=names.get(str(w.ward_id), (None, None))[1],
-            zone_id=zones.get(str(w.zone)) if _text(w.zone) else None,
-            population=None if _nan(w.population) else round(float(w.population)),
-            households=None if _nan(w.households) else round(float(w.households)),
-            poor_households=(
-                None if _nan(w.poor_households) else Decimal(f"{float(w.poor_households):.2f}")
-            ),
-            geom=multipolygon(w.geometry),
-        )
-        for w in layer.wards.itertuples()
-    )
+    session.add_all(_ward_rows(row.id, layer, names, zones))
     city.current_layer_id = row.id
     audit.record(
         session,
@@ -231,6 +170,31 @@ def upload_layer(
     )
     session.flush()
     return StoredLayer(row, city, len(layer), list(layer.warnings))
+
+
+def _ward_rows(
+    layer_id: int,
+    layer: GisWardLayer,
+    names: dict[str, tuple[str | None, str | None]],
+    zones: dict[str, int],
+) -> list[Ward]:
+    """The stored rows of a layer's wards (names from the names table first, then the layer's)."""
+    return [
+        Ward(
+            layer_id=layer_id,
+            ward_id=str(w.ward_id),
+            name=names.get(str(w.ward_id), (None, None))[0] or _text(w.ward_name),
+            name_hi=names.get(str(w.ward_id), (None, None))[1],
+            zone_id=zones.get(str(w.zone)) if _text(w.zone) else None,
+            population=None if _nan(w.population) else round(float(w.population)),
+            households=None if _nan(w.households) else round(float(w.households)),
+            poor_households=(
+                None if _nan(w.poor_households) else Decimal(f"{float(w.poor_households):.2f}")
+            ),
+            geom=multipolygon(w.geometry),
+        )
+        for w in layer.wards.itertuples()
+    ]
 
 
 def _report(
@@ -257,16 +221,14 @@ def _report(
 
 
 def _ward_names(
-    tmp: Path, upload: Upload | None, layer: GisWardLayer
+    upload: Upload | None, layer: GisWardLayer
 ) -> dict[str, tuple[str | None, str | None]]:
     """``{ward_id: (name_en, name_hi)}`` from the upload's names table (CSV ``ward_id,name_en,
     name_hi``, as ``--ward-names`` takes it); a ward it does not name keeps the layer's name."""
-    if upload is None:
+    names = _in_memory(upload, "ward_names.csv")
+    if names is None:
         return {}
-    path = tmp / "names" / safe_name(upload.filename, "ward_names.csv")
-    path.parent.mkdir()
-    path.write_bytes(upload.data)
-    table = read_ward_names(path, [str(w) for w in layer.wards["ward_id"]])
+    table = read_ward_names(names, [str(w) for w in layer.wards["ward_id"]])
     return {
         str(ward): (_text(row["name_en"]), _text(row["name_hi"])) for ward, row in table.iterrows()
     }
@@ -276,6 +238,8 @@ def _chosen_options(options: LayerOptions) -> dict[str, object]:
     """The options as the validation report stores them (JSON types, no field mapping)."""
     chosen = asdict(options)
     del chosen["mapping"]
+    if chosen["rate"] == DEFAULT_RATE:  # stored before the split decision's rate was an option
+        del chosen["rate"]
     return cast(dict[str, object], json.loads(json.dumps(chosen)))
 
 
@@ -314,29 +278,6 @@ def _nan(value: object) -> bool:
 
 def _text(value: object) -> str | None:
     return None if _nan(value) or str(value).strip() == "" else str(value)
-
-
-def _check_storable(layer: GisWardLayer, label: str) -> None:
-    """Every stored ward needs some figure to estimate from: population, households or a poverty
-    figure (``planning.load_layer`` has checked it; this keeps the database's rule in words)."""
-    missing = [
-        Issue(
-            "missing-population",
-            "a stored ward needs its population, households or poor households",
-            file=label,
-            ward_id=str(w.ward_id),
-            field="population",
-        )
-        for w in layer.wards.itertuples()
-        if _nan(w.population) and _nan(w.households) and _nan(w.poor_households)
-    ]
-    if missing:
-        raise InputError(
-            f"{len(missing)} ward(s) have no population, households or poor households: name "
-            "the column or send a population table",
-            missing,
-            code="missing-population",
-        )
 
 
 def _zones(session: Session, city: City, layer: GisWardLayer) -> dict[str, int]:

@@ -8,6 +8,7 @@ a rule is stored only as a draft (``check.passed`` false), which can never be ap
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -15,7 +16,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app import planning
 from app.db.models import Organiser, Plan, PlanAssignment, Ward, WardLayer
 from app.errors import Conflict, DomainError
+from app.options import LayerOptions, PlanOptions
 from app.services import audit, plan_versions, plans
 from app.services.frames import gis_organisers, stored_layer
 from gis.adjacency import build_adjacency
@@ -120,9 +121,7 @@ def _build(
     snap = float(parameters.get("snap_metres", 5.0))
     adjacency = build_adjacency(gis_layer.wards, snap_metres=snap)
     problem = planning.build_problem(gis_layer, adjacency, organisers, estimate)
-    request = planning.PlanRequest(
-        layer=planning.LayerRequest(wards=Path(layer.source_filename)),
-        organisers=Path("organisers"),
+    config = PlanOptions(
         estimate=estimate,
         solve=solve,
         solver=str(parameters.get("solver", "highs")),
@@ -130,7 +129,16 @@ def _build(
     )
     empty = Solution(Status.NO_SOLUTION, None, None, None, solve.tolerance, "", "", 0.0)
     return planning.PlanResult(
-        request, gis_layer, adjacency, organisers, problem, empty, [], list(adjacency.warnings)
+        config=config,
+        layer_options=LayerOptions(),
+        label=layer.source_filename,
+        layer=gis_layer,
+        adjacency=adjacency,
+        organisers=organisers,
+        problem=problem,
+        solution=empty,
+        violations=[],
+        warnings=list(adjacency.warnings),
     )
 
 
@@ -239,18 +247,9 @@ def result_with(ctx: Context, solution: Solution) -> planning.PlanResult:
         base.problem,
         solution.assignment,
         solution.tolerance,
-        respect_zones=base.request.solve.respect_zones,
+        respect_zones=base.config.solve.respect_zones,
     )
-    return planning.PlanResult(
-        base.request,
-        base.layer,
-        base.adjacency,
-        base.organisers,
-        base.problem,
-        solution,
-        violations,
-        base.warnings,
-    )
+    return dataclasses.replace(base, solution=solution, violations=violations)
 
 
 def store(

@@ -39,6 +39,7 @@ from gis.diffmap import difference_map
 from gis.frontier_chart import add_frontier_chart
 from gis.layer import STORAGE_CRS
 from gis.maps import mean_km, plan_map, ward_km_from_home
+from gis.organisers import Organiser as Home
 from solver.deadline import Deadline
 from solver.poverty import WardFigures, poor_households
 from solver.problem import Progress
@@ -49,6 +50,27 @@ class StoredPlan:
     plan: Plan
     city: City
     layer: WardLayer
+
+
+def _plan_layer(session: Session, city: City, layer_version: int | None) -> WardLayer:
+    """The layer version a plan is made on: the city's current one unless one is named."""
+    if layer_version is None:
+        return session.get_one(WardLayer, require_current_layer(city))
+    found = session.scalars(
+        select(WardLayer).where(WardLayer.city_id == city.id, WardLayer.version == layer_version)
+    ).one_or_none()
+    if found is None:
+        raise NotFound("layer not found", f"{city.code!r} has no layer version {layer_version}")
+    return found
+
+
+def _roster_sha256(organisers: list[Home]) -> str:
+    """The digest of the COs a plan was made for (ids and homes, as stored)."""
+    roster = [
+        {"organiser_id": o.organiser_id, "lon": round(o.lon, 7), "lat": round(o.lat, 7)}
+        for o in organisers
+    ]
+    return hashlib.sha256(json.dumps(roster, sort_keys=True).encode()).hexdigest()
 
 
 def create_plan(
@@ -70,17 +92,7 @@ def create_plan(
     """
     deadline = Deadline(config.solve.time_limit)
     city = get_city(session, city_code)
-    if layer_version is None:
-        layer = session.get_one(WardLayer, require_current_layer(city))
-    else:
-        found = session.scalars(
-            select(WardLayer).where(
-                WardLayer.city_id == city.id, WardLayer.version == layer_version
-            )
-        ).one_or_none()
-        if found is None:
-            raise NotFound("layer not found", f"{city_code!r} has no layer version {layer_version}")
-        layer = found
+    layer = _plan_layer(session, city, layer_version)
     rows = active_organisers(session, city.id)
     if not rows:
         raise Conflict(
@@ -99,36 +111,8 @@ def create_plan(
         on_progress=on_progress,
         deadline=deadline,
     )
+    plan = _plan_row(city, layer, config, organisers, result, actor)
     sol = result.solution
-    roster = [
-        {"organiser_id": o.organiser_id, "lon": round(o.lon, 7), "lat": round(o.lat, 7)}
-        for o in organisers
-    ]
-    plan = Plan(
-        created_at=func.clock_timestamp(),  # when it is stored, not when the transaction began
-        city_id=city.id,
-        layer_id=layer.id,
-        parameters={**config.as_dict(), "layer_version": layer.version},
-        input_hashes={
-            "layer_sha256": layer.sha256,
-            "organisers_sha256": hashlib.sha256(
-                json.dumps(roster, sort_keys=True).encode()
-            ).hexdigest(),
-        },
-        solver=sol.solver,
-        solver_version=sol.solver_version,
-        seed=config.solve.seed,
-        status=sol.status.value,
-        objective=sol.objective,
-        bound=sol.bound,
-        gap=sol.gap,
-        tolerance_used=sol.tolerance,
-        seconds=round(sol.seconds, 3),
-        timings={k: round(v, 3) for k, v in sol.timings.items()},
-        warnings=solving.all_warnings(result),
-        report=solving.outcome(result),
-        created_by=actor,
-    )
     with deadline.phase("storing"):
         session.add(plan)
         session.flush()
@@ -148,6 +132,41 @@ def create_plan(
     )
     session.flush()
     return StoredPlan(plan, city, layer)
+
+
+def _plan_row(
+    city: City,
+    layer: WardLayer,
+    config: solving.SolveConfig,
+    organisers: list[Home],
+    result: planning.PlanResult,
+    actor: str,
+) -> Plan:
+    """The plan's row: its inputs, what the solver proved, its report."""
+    sol = result.solution
+    return Plan(
+        created_at=func.clock_timestamp(),  # when it is stored, not when the transaction began
+        city_id=city.id,
+        layer_id=layer.id,
+        parameters={**config.as_dict(), "layer_version": layer.version},
+        input_hashes={
+            "layer_sha256": layer.sha256,
+            "organisers_sha256": _roster_sha256(organisers),
+        },
+        solver=sol.solver,
+        solver_version=sol.solver_version,
+        seed=config.solve.seed,
+        status=sol.status.value,
+        objective=sol.objective,
+        bound=sol.bound,
+        gap=sol.gap,
+        tolerance_used=sol.tolerance,
+        seconds=round(sol.seconds, 3),
+        timings={k: round(v, 3) for k, v in sol.timings.items()},
+        warnings=solving.all_warnings(result),
+        report=solving.outcome(result),
+        created_by=actor,
+    )
 
 
 def layer_version_of(session: Session, layer_id: int) -> int:

@@ -22,7 +22,7 @@ from app.printing import sheet_parameters
 from app.services import centres
 from app.services.frames import gis_organisers, stored_layer
 from app.services.plans import StoredPlan, city_title, get_plan
-from gis import sheets
+from gis import co_sheets, sheets
 from gis.credits import data_credit
 from gis.layer import STORAGE_CRS
 from gis.organisers import organiser_distances_km
@@ -128,7 +128,7 @@ def organiser_sheet_pdf(session: Session, city_code: str, plan_id: int, organise
     wards, areas = plan_frames(session, stored)
     if organiser_id not in set(areas["organiser_id"]):
         raise NotFound("organiser not found", f"plan {plan_id} has no area for {organiser_id!r}")
-    return sheets.organiser_sheets(
+    return co_sheets.organiser_sheets(
         wards,
         areas,
         sheet_info(stored),

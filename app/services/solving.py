@@ -6,21 +6,24 @@ those of ``app.planning.plan`` without its file reading.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from app import answer_time, planning
 from app.errors import DomainError
-from app.schemas import PlanParameters
+from app.options import (
+    DEFAULT_GAP,
+    DEFAULT_SNAP_METRES,
+    DEFAULT_TOLERANCE,
+    PlanOptions,
+    parse_balance,
+)
 from app.settings import Settings
 from gis.layer import WardLayer
 from gis.organisers import Organiser
 from solver import verify
 from solver.deadline import Deadline
-from solver.frontier import FrontierRequest
-from solver.poverty import EstimateParams
+from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE, EstimateParams
 from solver.problem import Progress
 from solver.solve import SolveParams
 
@@ -29,59 +32,54 @@ class TimeLimitTooLong(DomainError):
     code = "time-limit-too-long"
 
 
-@dataclass(frozen=True)
-class SolveConfig:
-    """Everything a solve needs besides its data, resolved against the server's limits."""
-
-    estimate: EstimateParams
-    solve: SolveParams
-    solver: str
-    snap_metres: float
-    frontier: FrontierRequest | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "tolerance": answer_time.tolerance_requested(self.solve, self.frontier),
-            "frontier": self.frontier is not None,
-            "respect_zones": self.solve.respect_zones,
-            "time_limit": self.solve.time_limit,
-            "gap": self.solve.gap,
-            "seed": self.solve.seed,
-            "solver": self.solver,
-            "snap_metres": self.snap_metres,
-            "poverty_rate": self.estimate.rate,
-            "household_size": self.estimate.household_size,
-            "households_per_organiser": self.estimate.households_per_organiser,
-        }
+#: The options of a solve, resolved against the server's limits (one model: app.options).
+SolveConfig = PlanOptions
 
 
 def solve_config(
-    params: PlanParameters, *, default_time_limit: float, max_time_limit: float, solver: str
-) -> SolveConfig:
-    """Resolve request parameters: the time limit defaults to, and may not exceed, the server's."""
-    time_limit = params.time_limit if params.time_limit is not None else default_time_limit
+    params: Mapping[str, Any],
+    *,
+    default_time_limit: float,
+    max_time_limit: float,
+    solver: str,
+) -> PlanOptions:
+    """Plan parameters as JSON (an API body's, a stored job's) resolved into :class:`PlanOptions`:
+    the time limit defaults to, and may not exceed, the server's; absent values take the defaults
+    of :mod:`app.options`."""
+    asked = params.get("time_limit")
+    time_limit = float(asked) if asked is not None else default_time_limit
     if time_limit > max_time_limit:
         raise TimeLimitTooLong(
             "time limit too long",
             f"time_limit {time_limit:g} s is above this server's maximum of {max_time_limit:g} s",
         )
-    tolerance = None if params.tolerance in ("auto", "balanced") else float(params.tolerance)
-    return SolveConfig(
-        estimate=EstimateParams(rate=params.poverty_rate, household_size=params.household_size),
-        solve=SolveParams(
+    estimate = EstimateParams(
+        rate=float(params.get("poverty_rate", DEFAULT_RATE)),
+        household_size=float(params.get("household_size", DEFAULT_HOUSEHOLD_SIZE)),
+    )
+    tolerance, frontier = parse_balance(
+        params.get("tolerance", DEFAULT_TOLERANCE), bool(params.get("frontier", False))
+    )
+    try:
+        solve = SolveParams(
             tolerance=tolerance,
-            respect_zones=params.respect_zones,
+            respect_zones=bool(params.get("respect_zones", False)),
             time_limit=min(time_limit, max_time_limit),
-            gap=params.gap,
-            seed=params.seed,
-        ),
-        solver=params.solver or solver,
-        snap_metres=params.snap_metres,
-        frontier=answer_time.frontier_request(str(params.tolerance), params.frontier),
+            gap=float(params.get("gap", DEFAULT_GAP)),
+            seed=int(params.get("seed", 0)),
+        )
+    except ValueError as exc:
+        raise DomainError("plan parameters refused", str(exc), code="bad-option") from None
+    return PlanOptions(
+        estimate=estimate,
+        solve=solve,
+        solver=params.get("solver") or solver,
+        snap_metres=float(params.get("snap_metres", DEFAULT_SNAP_METRES)),
+        frontier=frontier,
     )
 
 
-def server_config(params: PlanParameters, settings: Settings) -> SolveConfig:
+def server_config(params: Mapping[str, Any], settings: Settings) -> PlanOptions:
     """``params`` resolved against this server's solver settings (its time limit is the maximum)."""
     limit = settings.solver.time_limit
     return solve_config(
@@ -92,7 +90,7 @@ def server_config(params: PlanParameters, settings: Settings) -> SolveConfig:
 def run(
     layer: WardLayer,
     organisers: list[Organiser],
-    config: SolveConfig,
+    config: PlanOptions,
     *,
     label: str,
     on_progress: Callable[[Progress], None] | None = None,
@@ -100,17 +98,8 @@ def run(
 ) -> planning.PlanResult:
     """Solve and independently verify; ``label`` names the layer in messages and reports.
     ``deadline``: the whole request's time limit, started when the request was (phases timed)."""
-    request = planning.PlanRequest(
-        layer=planning.LayerRequest(wards=Path(label)),
-        organisers=Path("organisers"),
-        estimate=config.estimate,
-        solve=config.solve,
-        solver=config.solver,
-        snap_metres=config.snap_metres,
-        frontier=config.frontier,
-    )
     return planning.solve_layer(
-        request, layer, organisers, on_progress=on_progress, deadline=deadline
+        layer, organisers, config, label=label, on_progress=on_progress, deadline=deadline
     )
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from app.schemas import PlanParameters
 from app.services import layers, organisers, plans, solving
 from tests.app.apihelp import TEST_PLACE
 
@@ -46,7 +45,7 @@ def load_small_city(session: Session, shared_data: Path, code: str, *, approve: 
         session, code, layers.Upload("organisers.csv", "\n".join(rows).encode())
     )
     config = solving.solve_config(
-        PlanParameters(tolerance=0.5, time_limit=20),
+        {"tolerance": 0.5, "time_limit": 20},
         default_time_limit=20,
         max_time_limit=20,
         solver="highs",

@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.options import LayerOptions
 from app.planning import LayerRequest, load_layer
 from gis.adjacency import build_adjacency
 from solver.graph import is_connected
@@ -100,7 +101,11 @@ def test_every_ward_in_one_connected_cluster_with_its_venue(
     plan_dir: Path, lucknow: list[str]
 ) -> None:
     layer = load_layer(
-        LayerRequest(Path(lucknow[0]), exclude_ids=("0",), population_table=Path(lucknow[4]))
+        LayerRequest(
+            Path(lucknow[0]),
+            LayerOptions(exclude_ids=("0",)),
+            population_table=Path(lucknow[4]),
+        )
     )
     adjacency = build_adjacency(layer.wards)
     ids = [str(w) for w in layer.wards["ward_id"]]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from app import answer_time, planning
+from app.options import LayerOptions
 from app.printing import sheet_parameters
 from solver.deadline import MIN_SOLVER_SECONDS, MIN_SOLVER_SHARE, Deadline
 from tests.app.test_cli import organisers, run
@@ -126,8 +127,7 @@ def test_the_solver_gets_the_remainder(
     orgs = organisers(tmp_path, chandigarh_args(shared_data), 3)
     layer = planning.LayerRequest(
         d / "raw" / "Chandigarh_Wards-SHP.zip",
-        exclude_ids=("reserve",),
-        merge_ids=("5",),
+        LayerOptions(exclude_ids=("reserve",), merge_ids=("5",)),
         population_table=d / "census2011_wards.csv",
     )
     req = planning.PlanRequest(layer, orgs)

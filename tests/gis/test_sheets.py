@@ -20,7 +20,7 @@ from matplotlib import font_manager
 from pypdf import PdfReader
 from shapely.geometry import Point
 
-from gis import hindi, sheets
+from gis import co_sheets, hindi, sheets
 from gis.errors import InputError
 from gis.export import dissolve_areas, plan_wards
 from gis.maps import DATA_CREDITS
@@ -153,7 +153,9 @@ def test_co_sheets_one_a4_page_per_co_with_its_wards_names_and_contact_point(
     )
     chosen = [str(first["organiser_id"]), str(areas.iloc[1]["organiser_id"])]
     pdf = tmp_path / "co-sheets.pdf"
-    pdf.write_bytes(sheets.organiser_sheets(pw, areas, INFO, centres=centres, organiser_ids=chosen))
+    pdf.write_bytes(
+        co_sheets.organiser_sheets(pw, areas, INFO, centres=centres, organiser_ids=chosen)
+    )
     assert len(PdfReader(pdf).pages) == 2
     assert _page_size(pdf, 1) == pytest.approx(A4, abs=0.5)
     pages = [" ".join(p.split()) for p in pdf_text(pdf).split("\f") if p.strip()]
@@ -177,7 +179,7 @@ def test_a_co_sheet_for_an_organiser_not_in_the_plan_is_refused(
 ) -> None:
     pw, areas = lucknow_plan
     with pytest.raises(KeyError, match="CO-99"):
-        sheets.organiser_sheets(pw, areas, INFO, organiser_ids=["CO-99"])
+        co_sheets.organiser_sheets(pw, areas, INFO, organiser_ids=["CO-99"])
 
 
 @pytest.mark.parametrize(
@@ -296,14 +298,16 @@ def test_every_text_is_inside_the_printable_margins_at_any_name_length(
     assert _assert_inside_margins(city) > 200
     co = tmp_path / "co.pdf"
     chosen = [str(o) for o in areas["organiser_id"][:3]]
-    co.write_bytes(sheets.organiser_sheets(pw, areas, info, organiser_ids=chosen))
+    co.write_bytes(co_sheets.organiser_sheets(pw, areas, info, organiser_ids=chosen))
     assert _assert_inside_margins(co) > 100
     text = " ".join(pdf_text(co).split())
     assert "bound 321,580.2" in text  # wrapped, not cut
     # the same sheets as drawn before: the solver line ran off the A4 page
     short = sheets.SheetInfo(city="Lucknow", parameters=info.parameters, printed_on=info.printed_on)
     co.write_bytes(
-        sheets.organiser_sheets(lucknow_plan[0], lucknow_plan[1], short, organiser_ids=chosen[:1])
+        co_sheets.organiser_sheets(
+            lucknow_plan[0], lucknow_plan[1], short, organiser_ids=chosen[:1]
+        )
     )
     assert _assert_inside_margins(co) > 50
 
@@ -315,7 +319,7 @@ def test_a_sheet_says_what_is_missing_and_how_to_add_it(
     areas = lucknow_plan[1]
     pdf = tmp_path / "co.pdf"
     pdf.write_bytes(
-        sheets.organiser_sheets(pw, areas, INFO, organiser_ids=[str(areas["organiser_id"][0])])
+        co_sheets.organiser_sheets(pw, areas, INFO, organiser_ids=[str(areas["organiser_id"][0])])
     )
     text = " ".join(pdf_text(pdf).split())
     assert "Ward names: none given. Add them with a CSV ward_id,name_en,name_hi" in text

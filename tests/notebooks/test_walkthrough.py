@@ -12,6 +12,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from app.options import LayerOptions
 from app.planning import LayerRequest, estimate_requirement, load_layer
 from solver.poverty import EstimateParams
 
@@ -59,7 +60,7 @@ def test_walkthrough_runs_and_shows_the_requirement_map_and_sweeps(
     layer = load_layer(
         LayerRequest(
             wards=lucknow / "raw" / "Lucknow_ward_boundary-SHP.zip",
-            exclude_ids=("0",),
+            options=LayerOptions(exclude_ids=("0",)),
             population_table=lucknow / "census2011_wards.csv",
         )
     )
