@@ -30,16 +30,21 @@ def _fenced_blocks(text: str) -> list[str]:
     return re.findall(r"^```(?:sh|bash|console)\n(.*?)^```", text, flags=re.M | re.S)
 
 
-def readme_curls() -> list[list[str]]:
-    """Every `curl` command of the README's shell blocks, split as the shell would split it."""
+def readme_commands() -> list[list[str]]:
+    """Every command line of the README's shell blocks, in order, continuation lines joined and
+    split as the shell would split them (comments and blank lines left out)."""
     commands = []
     for block in _fenced_blocks(README.read_text(encoding="utf-8")):
         joined = block.replace("\\\n", " ")
         for line in joined.splitlines():
-            line = line.strip()
-            if line.startswith("curl "):
-                commands.append(shlex.split(line, comments=True))
+            if args := shlex.split(line.strip(), comments=True):
+                commands.append(args)
     return commands
+
+
+def readme_curls() -> list[list[str]]:
+    """Every `curl` command of the README's shell blocks, split as the shell would split it."""
+    return [args for args in readme_commands() if args[0] == "curl"]
 
 
 def _method_and_path(args: list[str]) -> tuple[str, str]:
