@@ -21,7 +21,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from gis.errors import InputError
+from gis.errors import InputError, Issue
+from gis.io import ALLOWED_DRIVERS, sniff_format
 from gis.layer import STORAGE_CRS
 from gis.organisers import (
     Organiser,
@@ -33,6 +34,7 @@ from gis.organisers import (
     _Row,
     organiser_distances_km,
 )
+from gis.sandbox import parse_in_sandbox
 
 VENUE_COLUMNS = ("venue_id", "name", "lat", "lon", "capacity_per_day", "unavailable")
 POINT_SUFFIXES = (".geojson", ".json", ".gpkg", ".zip", ".shp")
@@ -97,10 +99,14 @@ def read_venues(
 
 
 def _point_rows(path: Path, issues: _Issues) -> list[_Row]:
+    # Read in the sandbox like every upload (no network, GDAL limited to the format's drivers,
+    # CPU, memory and time bounded); its refusals name the file and what is wrong.
     try:
-        frame = gpd.read_file(path)
-    except Exception as exc:  # any reader failure is the file's problem
-        issues.add("unreadable", None, f"cannot be read as a GIS file: {exc}")
+        drivers = ALLOWED_DRIVERS[sniff_format(path, path.name)]
+        frame = parse_in_sandbox(path, label=path.name, crs_given=False, drivers=drivers).frame
+    except InputError as exc:
+        for issue in exc.issues or [Issue("unreadable", str(exc), path.name)]:
+            issues.add(issue.code, None, issue.message, issue.field, issue.value)
         return []
     if frame.crs is None:
         issues.add("missing-crs", None, "the file declares no coordinate system")

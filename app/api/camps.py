@@ -154,8 +154,10 @@ def request_camps(
     venues: Annotated[
         UploadFile | None,
         File(
-            description="candidate venues, CSV: name, lat, lon[, venue_id][, capacity_per_day]"
-            "[, unavailable (dates separated by ;)]; without it, the city's community centres"
+            description="candidate venues, a CSV (name, lat, lon[, venue_id][, capacity_per_day]"
+            "[, unavailable (dates separated by ;)]) or a GIS point file (GeoJSON, GeoPackage, "
+            "zipped shapefile; read in the parsing sandbox); without it, the city's community "
+            "centres"
         ),
     ] = None,
     ward_table: Annotated[

@@ -18,15 +18,14 @@ from app.db.models import City
 from app.services.centres import city_centres
 from app.services.layers import Upload, safe_name
 from gis.camp_registrants import WardRegistrants, read_ward_registrants
-from gis.camps import Venue, read_venues, write_venues_csv
+from gis.camps import POINT_SUFFIXES, Venue, read_venues, write_venues_csv
 from gis.errors import InputError, Issue
 from gis.layer import WardLayer
 
 #: ``venue_source`` of a request planned with the stored community centres.
 CENTRES_SOURCE = "community centres"
-#: Venue uploads the API reads (GIS point files are read by the command line only: the API reads
-#: no GIS file outside the parsing sandbox).
-CSV_SUFFIXES = (".csv", ".txt")
+#: Venue uploads the API reads: a CSV, or a GIS point file (read in the parsing sandbox).
+VENUE_SUFFIXES = (".csv", ".txt", *POINT_SUFFIXES)
 
 
 def venues_for(
@@ -36,15 +35,14 @@ def venues_for(
     with tempfile.TemporaryDirectory(prefix="wardplan-venues-") as tmp:
         if upload is not None:
             path = Path(tmp) / safe_name(upload.filename, "venues.csv")
-            if path.suffix.lower() not in CSV_SUFFIXES:
+            if path.suffix.lower() not in VENUE_SUFFIXES:
                 raise InputError(
-                    f"{path.name}: venues must be a CSV file",
+                    f"{path.name}: venues must be a CSV or a GIS point file",
                     [
                         Issue(
                             "bad-file",
-                            "the API reads venues as CSV (name, lat, lon[, venue_id]"
-                            "[, capacity_per_day][, unavailable]); the command line also reads "
-                            "GIS point files",
+                            "venues are a CSV (name, lat, lon[, venue_id][, capacity_per_day]"
+                            f"[, unavailable]) or a GIS point file ({', '.join(POINT_SUFFIXES)})",
                             path.name,
                             field="venues",
                             value=path.name,

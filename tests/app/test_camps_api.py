@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import icalendar
 import pytest
 from fastapi.testclient import TestClient
@@ -265,16 +266,45 @@ def test_a_bad_venue_line_is_refused_with_its_line_field_and_value(camps: Camps)
     assert issue.field == "lat"
     assert issue.file == "venues.csv"
     assert "line 4" in issue.message
-    expect_problem(
-        camps.client.post(
-            "/cities/lucknow/camps",
-            data=FORM,
-            files={"venues": ("venues.geojson", b"{}", "application/geo+json")},
-            headers=camps.keys["gis"],
-        ),
-        400,
-    )
+    for name, body, status in (
+        ("venues.geojson", b"{}", 400),  # not a readable GIS file: refused, naming it
+        ("venues.docx", b"PK\x03\x04", 400),  # neither a CSV nor a GIS point file
+    ):
+        problem = expect_problem(
+            camps.client.post(
+                "/cities/lucknow/camps",
+                data=FORM,
+                files={"venues": (name, body, "application/octet-stream")},
+                headers=camps.keys["gis"],
+            ),
+            status,
+        )
+        assert name in problem.detail + " ".join(str(e.file) for e in problem.errors)
     assert _stored(camps.connection) == before
+
+
+def test_venues_as_a_gis_point_file(camps: Camps) -> None:
+    """The same venues as GeoJSON points (read in the parsing sandbox) make the same candidates."""
+    rows = list(csv.DictReader(io.StringIO(camps.venues_csv.decode("utf-8"))))
+    points = gpd.GeoDataFrame(
+        {k: [r[k] for r in rows] for k in rows[0] if k not in ("lat", "lon")},
+        geometry=gpd.points_from_xy(
+            [float(r["lon"]) for r in rows], [float(r["lat"]) for r in rows]
+        ),
+        crs="EPSG:4326",
+    )
+    made = camps.client.post(
+        "/cities/lucknow/camps",
+        data=FORM,
+        files={"venues": ("venues.geojson", points.to_json().encode(), "application/geo+json")},
+        headers=camps.keys["gis"],
+    )
+    assert made.status_code == 202, made.text
+    job = CampJobOut.model_validate(made.json())
+    assert job.request["venue_source"] == "venues.geojson"
+    assert [v["name"] for v in job.request["venues"]] == [r["name"] for r in rows]
+    cancelled = camps.client.post(job.cancel_url, headers=camps.keys["cmmu"])
+    assert cancelled.json()["status"] == "cancelled"
 
 
 def test_registrants_from_a_ward_table(camps: Camps, lucknow_files: dict[str, Path]) -> None:

@@ -3,6 +3,8 @@ and the bilingual PDFs read back (Devanagari glyphs as HarfBuzz shapes them)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from gis.camps import illustrative_venues, read_venues, write_venues_csv
 from gis.errors import InputError
 from gis.export import dissolve_areas
 from gis.organisers import representative_points
+from tests.app.hostile import listening
 from tests.gis.conftest import _read_clean_wards as read_clean_wards
 from tests.gis.pdfglyphs import harfbuzz_glyph_names, pdf_glyph_names, pdf_text, render_png
 
@@ -180,3 +183,32 @@ def test_schedule_has_the_map_and_every_camp_day(wards: gpd.GeoDataFrame, tmp_pa
     assert "registration camps" in text
     for label in ("Thu 01 Apr", "Fri 02 Apr", "Sat 03 Apr", "C03 (2/2)"):
         assert label in text
+
+
+def test_venue_points_are_read_in_the_sandbox(wards: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    """A venue point file is an upload like any other: its GeoJSON's legacy ``crs`` link (the key
+    spelled with escapes, so a byte search misses it) makes no request to the listener, and a
+    file that is not GeoJSON at all is refused naming the file."""
+    points = representative_points(wards).iloc[:2]
+    doc = json.loads(
+        gpd.GeoDataFrame(
+            {"name": ["Hall 1", "Hall 2"]}, geometry=list(points), crs="EPSG:4326"
+        ).to_json()
+    )
+    with listening() as listener:
+        text = json.dumps(doc)[:-1] + (
+            ', "\\u0063rs": {"type": "link", "properties": '
+            f'{{"href": "{listener.url}/crs", "type": "proj4"}}}}}}'
+        )
+        path = tmp_path / "venues.geojson"
+        path.write_text(text, encoding="utf-8")
+        with contextlib.suppress(InputError):  # refused or read: the parse must not reach out
+            read_venues(path, wards)
+        assert listener.requests == [], listener.requests
+    junk = tmp_path / "halls.geojson"
+    junk.write_bytes(b"\x00\x01 not a geojson")
+    with pytest.raises(InputError) as refused:
+        read_venues(junk, wards)
+    assert "halls.geojson" in str(refused.value) or any(
+        i.file == "halls.geojson" for i in refused.value.issues
+    )
