@@ -29,8 +29,10 @@ from app.db.models import (
     District,
     Organiser,
     Plan,
+    PlanApproval,
     PlanArea,
     PlanAssignment,
+    PlanVersion,
     State,
     Ward,
     WardLayer,
@@ -56,13 +58,22 @@ def delete_city(session: Session, code: str) -> None:
     session.execute(delete(AuditEvent).where(AuditEvent.details["city"].astext == code))
     session.execute(delete(PlanArea).where(PlanArea.plan_id.in_(plans)))
     session.execute(delete(PlanAssignment).where(PlanAssignment.plan_id.in_(plans)))
+    session.execute(delete(PlanApproval).where(PlanApproval.plan_id.in_(plans)))
+    session.execute(delete(PlanVersion).where(PlanVersion.plan_id.in_(plans)))
     session.execute(delete(Plan).where(Plan.city_id == city_id))
     session.execute(delete(Organiser).where(Organiser.city_id == city_id))
     session.execute(update(City).where(City.id == city_id).values(current_layer_id=None))
     session.execute(delete(Ward).where(Ward.layer_id.in_(layers)))
     session.execute(delete(WardLayer).where(WardLayer.city_id == city_id))
     session.execute(delete(Zone).where(Zone.city_id == city_id))
+    district_id = session.scalar(select(City.district_id).where(City.id == city_id))
     session.execute(delete(City).where(City.id == city_id))
+    # and its place when nothing else is there (a committed "TS" would clash with later tests)
+    state_id = session.scalar(select(District.state_id).where(District.id == district_id))
+    if not session.scalar(select(func.count()).where(City.district_id == district_id)):
+        session.execute(delete(District).where(District.id == district_id))
+    if not session.scalar(select(func.count()).where(District.state_id == state_id)):
+        session.execute(delete(State).where(State.id == state_id))
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def _import(client: TestClient, bundle: Path, **parts: tuple[str, bytes]) -> Sta
 def _check(result: StateImportOut, db: Connection, folder: StateFolder) -> None:
     by_city = {c.city: c for c in result.cities}
     assert [c.city for c in result.cities] == [*folder.cities, BAD]
-    assert (result.stored, result.refused) == (len(folder.cities), 1)
+    assert (result.stored, result.refused) == (len(folder.cities), 1), result.cities
     bad = by_city[BAD]
     assert bad.status == "refused"
     assert bad.stored == []
