@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import (
@@ -44,11 +44,23 @@ ISSUE_KEYS = {"code", "message", "file", "feature", "ward_id", "field", "value"}
 TEST_RATE_PER_MINUTE = 100_000
 
 
+#: The engines of the apps made here (their rate limit keeps a pool of its own): closed after
+#: every test by ``close_app_engines`` (tests/app and tests/browser conftest), so no pooled
+#: connection is left for the garbage collector to find open when a client skipped the lifespan.
+APP_ENGINES: list[Engine] = []
+
+
+def close_app_engines() -> None:
+    for engine in APP_ENGINES:
+        engine.dispose()
+
+
 def make_app(factory: sessionmaker[Session]) -> FastAPI:
     base = get_settings()
     api = base.api.model_copy(update={"rate_per_minute": TEST_RATE_PER_MINUTE})
     app = create_app(base.model_copy(update={"api": api}))
     app.state.session_factory = factory
+    APP_ENGINES.append(app.state.engine)
     return app
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gis.io import read_ward_layer
 from gis.organisers import illustrative_organisers, write_organisers_csv
-from tests.app.apihelp import issue_key, make_app
+from tests.app.apihelp import close_app_engines, issue_key, make_app
 
 
 @pytest.fixture
@@ -63,3 +63,10 @@ def jobs_db(database_url: str) -> Iterator[str]:
     alembic("upgrade", "head")
     yield url
     alembic("downgrade", "base")
+
+
+@pytest.fixture(autouse=True)
+def _close_app_engines() -> Iterator[None]:
+    """After each test, the pools of the apps it made are closed (see ``APP_ENGINES``)."""
+    yield
+    close_app_engines()

@@ -20,6 +20,8 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, sync_playwright
 
+from tests.app.apihelp import close_app_engines
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -86,3 +88,10 @@ def serve(app: FastAPI) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_app_engines() -> Iterator[None]:
+    """After each test, the pools of the apps it made are closed (see ``APP_ENGINES``)."""
+    yield
+    close_app_engines()
