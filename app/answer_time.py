@@ -68,15 +68,6 @@ def timed(deadline: Deadline | None) -> Callable[[str], AbstractContextManager[N
     return deadline.phase
 
 
-def tolerance_requested(
-    params: SolveParams, request: frontier.FrontierRequest | None
-) -> float | str:
-    """The tolerance as the user asked for it: a fraction, ``auto`` or ``balanced``."""
-    if request is not None and request.choose == "balanced":
-        return "balanced"
-    return "auto" if params.tolerance is None else params.tolerance
-
-
 def frontier_table(front: frontier.Frontier | None) -> dict[str, object] | None:
     """The frontier's table for the report, the map and the API (``None`` without one)."""
     return None if front is None else front.table()
@@ -91,18 +82,6 @@ RESERVE_WITH_SHEETS = Reserve(base=2.0, ratio=4.0, max_share=0.5)
 
 def reserve_for(*, sheets: bool) -> Reserve:
     return RESERVE_WITH_SHEETS if sheets else RESERVE
-
-
-def is_balanced(tolerance: str) -> bool:
-    return tolerance.strip().lower() == "balanced"
-
-
-def frontier_request(tolerance: str, frontier_wanted: bool) -> frontier.FrontierRequest | None:
-    """The frontier to compute: for ``balanced`` (which answers with its balanced point) or when
-    asked (``--frontier``: the answer is the requested tolerance's point); else none."""
-    if is_balanced(tolerance):
-        return frontier.FrontierRequest(choose="balanced")
-    return frontier.FrontierRequest() if frontier_wanted else None
 
 
 def summary_lines(front: frontier.Frontier | None, deadline: Deadline) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from app.answer_time import frontier_table, tolerance_requested
+from app.answer_time import frontier_table
 from app.planning import PlanResult, plan_frames
 from gis.co_sheets import organiser_sheets
 from gis.frontier_chart import frontier_line
@@ -73,7 +73,7 @@ def result_sheet_info(result: PlanResult, city: str) -> SheetInfo:
             poverty_rate=est.rate,
             household_size=est.household_size,
             households_per_organiser=est.households_per_organiser,
-            tolerance_requested=tolerance_requested(result.config.solve, result.config.frontier),
+            tolerance_requested=result.config.tolerance_requested,
             tolerance_used=sol.tolerance,
             status=sol.describe(),
             check_passed=result.verified,

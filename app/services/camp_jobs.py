@@ -176,11 +176,11 @@ def submit(
     ward_table: Upload | None = None,
 ) -> SolveJob:
     """Check a camp request, store it as a job and queue it, all in ``session``."""
-    from app.services.jobs import _fair_share  # jobs runs camp jobs: a cycle
+    from app.services.jobs import fair_share  # jobs runs camp jobs: a cycle
 
     request, time_limit = _checked_request(order, settings)
     city = get_city(session, city_code)
-    _fair_share(session, settings, actor)
+    fair_share(session, settings, actor)
     layer_id = require_current_layer(city)
     _replaced(session, city, order.replaces)
     layer_row = session.get_one(WardLayer, layer_id)

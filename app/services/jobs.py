@@ -54,7 +54,7 @@ def config_for(request: dict[str, Any], time_limit: float, solver: str) -> solvi
     )
 
 
-def _fair_share(session: Session, settings: Settings, actor: str) -> None:
+def fair_share(session: Session, settings: Settings, actor: str) -> None:
     """Refuse (429) a key that already has its share of jobs waiting or running."""
     active = session.scalar(
         select(func.count())
@@ -88,7 +88,7 @@ def submit(
     config = solving.server_config(params.model_dump(mode="json"), settings)
     city = get_city(session, city_code)
     if batch_id is None:
-        _fair_share(session, settings, actor)
+        fair_share(session, settings, actor)
     layer_id = require_current_layer(city)
     if not active_organisers(session, city.id):
         raise Conflict(
@@ -118,7 +118,7 @@ def submit_allocation(
 ) -> SolveJob:
     """Queue a stateless allocation whose wards and organisers have been read without error."""
     config = solving.server_config(body.parameters.model_dump(mode="json"), settings)
-    _fair_share(session, settings, actor)
+    fair_share(session, settings, actor)
     allocate.check_request(body)
     job = SolveJob(
         kind="allocate",

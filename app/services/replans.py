@@ -50,7 +50,7 @@ def submit(
             f"plan {parent_id} is {parent.plan.status}; re-plan from a plan with wards",
             code="plan-without-answer",
         )
-    jobs._fair_share(session, settings, actor)
+    jobs.fair_share(session, settings, actor)
     layer_id = require_current_layer(city)
     if not active_organisers(session, city.id):
         raise Conflict(
