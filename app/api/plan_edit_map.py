@@ -4,7 +4,8 @@ versions) through the same service as ``POST …/edits``.
 
 The link is signed for one plan and one key's name (the author of every version saved through it)
 and expires like a map link; it stops working as soon as that key is revoked or loses the right
-to edit. Pages opened by ordinary map links, for any role, have no edit controls.
+to edit. A CMMU key may also fetch the page itself (it then carries a link signed for that key).
+Pages opened by ordinary map links, for any role, have no edit controls.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.api.deps import CityCode, Cmmu, SessionDep, presented_token
+from app.api.deps import CityCode, Cmmu, SessionDep, get_principal, presented_token, require
 from app.api.plan_edits import edit_answer
 from app.db.models import ApiKey
 from app.errors import Unauthorized
@@ -31,8 +32,11 @@ from gis.mappage import add_edit_mode
 
 router = APIRouter(tags=["plan versions"], responses=PROBLEM_RESPONSES)
 
-Expires = Annotated[int, Query(description="from a signed edit link")]
-By = Annotated[str, Query(min_length=1, max_length=100, description="from a signed edit link")]
+Expires = Annotated[int | None, Query(description="from a signed edit link")]
+By = Annotated[
+    str | None, Query(min_length=1, max_length=100, description="from a signed edit link")
+]
+_MAY_EDIT = require(Role.CMMU)
 
 
 def _secret(request: Request) -> bytes:
@@ -57,17 +61,38 @@ def _may_still_edit(session: Session, city: str, actor: str) -> bool:
     return key.role == Role.CMMU.value and key.city_code == city
 
 
-def _admit(
-    request: Request, session: Session, city: str, plan_id: int, expires: int, by: str, sig: str
-) -> None:
-    signed = links.verify_edit(_secret(request), city, plan_id, expires=expires, actor=by, sig=sig)
-    if not (signed and _may_still_edit(session, city, by)):
-        raise Unauthorized(
-            "edit link required",
-            "open a link from POST "
-            f"/cities/{city}/plans/{plan_id}/edit-link with a CMMU key (it may have expired, "
-            "or its key been revoked)",
-        )
+def _editor(
+    request: Request,
+    session: Session,
+    city: str,
+    plan_id: int,
+    expires: int | None,
+    by: str | None,
+    sig: str | None,
+) -> links.EditLink:
+    """The edit link the request presents (its parts in the query, ``sig`` there or as the
+    bearer token); without one, the request's key, which must be a CMMU's (or an admin's), and a
+    link signed for it now. 401 for a link that is not the server's, has expired, or whose key was
+    revoked or may no longer edit."""
+    if expires is None and by is None:
+        factory = request.app.state.session_factory
+        principal = _MAY_EDIT(request, get_principal(request, factory, None, None), factory)
+        assert principal is not None  # require() admits no anonymous caller here
+        return _sign(request, city, plan_id, principal.name)
+    if (
+        expires is not None
+        and by is not None
+        and sig is not None
+        and links.verify_edit(_secret(request), city, plan_id, expires=expires, actor=by, sig=sig)
+        and _may_still_edit(session, city, by)
+    ):
+        return links.EditLink(city, plan_id, expires, by, sig)
+    raise Unauthorized(
+        "edit link required",
+        "open a link from POST "
+        f"/cities/{city}/plans/{plan_id}/edit-link with a CMMU key (it may have expired, "
+        "or its key been revoked)",
+    )
 
 
 @router.post("/cities/{city}/plans/{plan_id}/edit-link", response_model=MapLinkOut)
@@ -90,19 +115,19 @@ def plan_edit_map(
     city: CityCode,
     plan_id: int,
     session: SessionDep,
-    expires: Expires,
-    by: By,
-    sig: Annotated[str, Query(max_length=128, description="from a signed edit link")],
+    expires: Expires = None,
+    by: By = None,
+    sig: Annotated[str | None, Query(max_length=128, description="from a signed edit link")] = None,
 ) -> HTMLResponse:
-    """The plan map with its edit controls, for a signed edit link (``POST …/edit-link``)."""
-    _admit(request, session, city, plan_id, expires, by, sig)
+    """The plan map with its edit controls, for a signed edit link (``POST …/edit-link``) or a
+    CMMU key."""
+    link = _editor(request, session, city, plan_id, expires, by, sig)
     stored = service.get_plan(session, city, plan_id)
     page = service.plan_map_html(session, stored, exact_homes=True)
-    link = links.EditLink(city, plan_id, expires, by, sig)
     entry = plan_versions.lineage(session, stored.city, plan_id)[0]
     config = {
         "checkUrl": link.check_url,
-        "sig": sig,
+        "sig": link.sig,
         "planId": plan_id,
         "version": entry.version.version,
         "organisers": [
@@ -112,6 +137,19 @@ def plan_edit_map(
     return HTMLResponse(add_edit_mode(page, config))
 
 
+def _page_editor(
+    request: Request,
+    city: CityCode,
+    plan_id: int,
+    session: SessionDep,
+    expires: Expires = None,
+    by: By = None,
+) -> links.EditLink:
+    """The edit-mode page's credentials (see :func:`_editor`), checked before its body is read."""
+    token = presented_token(request) if expires is not None else None
+    return _editor(request, session, city, plan_id, expires, by, token)
+
+
 @router.post("/cities/{city}/plans/{plan_id}/edit-map/edits", response_model=MapEditOut)
 def plan_edit_map_edits(
     request: Request,
@@ -119,14 +157,13 @@ def plan_edit_map_edits(
     plan_id: int,
     body: EditIn,
     session: SessionDep,
-    expires: Expires,
-    by: By,
+    link: Annotated[links.EditLink, Depends(_page_editor)],
 ) -> MapEditOut:
     """``POST …/edits`` for the edit-mode page: the link's ``expires`` and ``by`` as query
-    parameters, its signature as the bearer token (``Authorization: Bearer <sig>``)."""
-    _admit(request, session, city, plan_id, expires, by, presented_token(request) or "")
-    answer = edit_answer(session, city, plan_id, body, actor=by)
+    parameters, its signature as the bearer token (``Authorization: Bearer <sig>``); or, with
+    neither, a CMMU key. The answer adds the saved version's edit-mode page (``map_url``)."""
+    answer = edit_answer(session, city, plan_id, body, actor=link.actor)
     url = None
     if answer.saved is not None:
-        url = _sign(request, city, answer.saved.id, by).url
+        url = _sign(request, city, answer.saved.id, link.actor).url
     return MapEditOut(**answer.model_dump(), map_url=url)
