@@ -150,6 +150,10 @@
       this.wardLine.textContent = "";
       return;
     }
+    var now = this.current(ward);
+    Array.prototype.forEach.call(this.select.options, function (option) {
+      option.disabled = option.value === now; // the ward's CO now: not a move
+    });
     var p = this.byId[ward].feature.properties;
     var name = [p.wp_name, p.wp_name_hi].filter(Boolean).join(" ");
     this.wardLine.textContent = "Ward / वार्ड " + ward + (name ? " · " + name : "") + " → " +
