@@ -193,7 +193,7 @@
     });
   };
 
-  Editor.prototype.body_ = function (extra) {
+  Editor.prototype.payload = function (extra) {
     var out = { moves: this.moves.map(function (m) { return { ward_id: m[0], organiser_id: m[1] }; }) };
     Object.keys(extra || {}).forEach(function (k) { out[k] = extra[k]; });
     return JSON.stringify(out);
@@ -203,7 +203,7 @@
     return fetch(this.config.checkUrl, {
       method: "POST",
       headers: { "Authorization": "Bearer " + this.config.sig, "Content-Type": "application/json" },
-      body: this.body_(extra),
+      body: this.payload(extra),
     }).then(function (response) {
       return response.json().then(function (data) { return { ok: response.ok, data: data }; });
     });
