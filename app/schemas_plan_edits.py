@@ -150,3 +150,10 @@ class VersionDiffOut(_Out):
     unchanged: int
     households_moved: float
     organisers: list[OrganiserDiff]
+
+
+class MapEditOut(EditCheckOut):
+    """An edit checked (or saved) from the map page's edit mode; ``map_url``: the saved
+    version's page in edit mode (a signed link like the one the page was opened with)."""
+
+    map_url: str | None = Field(default=None, description="the saved version's edit-mode map")

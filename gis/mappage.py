@@ -7,8 +7,9 @@ Shared by the plan map (:mod:`gis.maps`), the camp map and the change map.
 from __future__ import annotations
 
 import base64
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +26,8 @@ STATIC_DIR = Path(__file__).with_name("static")
 STATIC_URL = "/static"
 _JS = ("leaflet/leaflet.js", "wardplan/map.js")
 _CSS = ("leaflet/leaflet.css", "wardplan/map.css")
+#: The edit mode's own script and style (``static/wardplan/edit.*``), added by :func:`add_edit_mode`.
+_EDIT_JS, _EDIT_CSS = "wardplan/edit.js", "wardplan/edit.css"
 
 #: Bilingual labels (English / Hindi, the Hindi from ``gis.hindi``) used on the page.
 LABELS = {
@@ -171,3 +174,29 @@ def new_map(
             fmap
         )
     return fmap, root
+
+
+# --- edit mode ------------------------------------------------------------------------------------
+
+
+def _script_json(value: object) -> str:
+    """JSON safe inside a ``<script>`` element: no ``<`` (so no ``</script>``), no line separators."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def add_edit_mode(page: str, config: Mapping[str, object], asset_base: str = STATIC_URL) -> str:
+    """A rendered plan map page (:mod:`gis.maps`, assets linked under ``asset_base``) with the
+    edit mode's controls (``static/wardplan/edit.js``), started with ``config``: ``checkUrl``
+    (where edits are checked and saved), ``sig`` (its bearer token), ``planId``, ``version`` and
+    ``organisers`` (``[[id, name], …]``). Strings in ``config`` are only ever set as text."""
+    head, body = page.rfind("</head>"), page.rfind("</html>")
+    if head < 0 or body < head:
+        raise ValueError("not a rendered map page: no </head> before </html>")
+    base = asset_base.rstrip("/")
+    style = f'<link rel="stylesheet" href="{escape(f"{base}/{_EDIT_CSS}")}">\n'
+    script = (
+        f'<script src="{escape(f"{base}/{_EDIT_JS}")}"></script>\n'
+        f"<script>wardplan.edit.start({_script_json(dict(config))});</script>\n"
+    )
+    return page[:head] + style + page[head:body] + script + page[body:]

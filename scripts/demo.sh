@@ -38,6 +38,9 @@ rm -f "$answer"
 plan_id=$(sed -n 's/^plan \([0-9]*\):.*/\1/p' <<<"$loaded")
 key=$(sed -n 's/^key \(.*\)$/\1/p' <<<"$loaded")
 link=$(sed -n 's/^link \(.*\)$/\1/p' <<<"$loaded")
+edit=$(sed -n 's/^edit \(.*\)$/\1/p' <<<"$loaded")
+# A roster with one CO gone, for the re-plan hint below.
+grep -v '^CO-07,' "$out/organisers_illustrative.csv" >"$out/organisers_without_CO-07.csv"
 echo
 echo "Files: $out (open $out/map.html)"
 echo "Key:   an admin API key for this demo, shown only now (wardplan keys list|revoke):"
@@ -45,6 +48,14 @@ echo "       export KEY=$key"
 echo "Map:   http://127.0.0.1:$port$link"
 echo "       (open it in a browser: a signed link, valid 7 days; POST …/plans/N/map-link makes more)"
 echo "Print: curl -f -H \"Authorization: Bearer \$KEY\" -o city.pdf http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/sheet.pdf"
+echo "Edit:  http://127.0.0.1:$port$edit"
+echo "       (the map in edit mode: click a ward, pick a CO, see the check and each CO's deltas at once, undo,"
+echo "       save as a new version; POST …/plans/N/edit-link makes more). The same check over the API:"
+echo "       curl -H \"Authorization: Bearer \$KEY\" -H 'content-type: application/json' -d '{\"moves\": [{\"ward_id\": \"57\", \"organiser_id\": \"CO-05\"}]}' http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/edits"
+echo "Replan: CO-07 leaves; the fewest poor households move (beside a fresh plan's figures):"
+echo "       uv run wardplan replan $out --organisers $out/organisers_without_CO-07.csv --out $out-replan"
+echo "       or on the server: curl -H \"Authorization: Bearer \$KEY\" -X DELETE http://127.0.0.1:$port/cities/lucknow/organisers/CO-07"
+echo "       then curl -H \"Authorization: Bearer \$KEY\" -H 'content-type: application/json' -d '{\"note\": \"CO-07 left\"}' http://127.0.0.1:$port/cities/lucknow/plans/$plan_id/replan"
 echo "API:   http://127.0.0.1:$port/docs (open); every other route needs the key, see README"
 echo "Jobs:  POST http://127.0.0.1:$port/cities/lucknow/plans → a job a worker solves (see README)"
 echo "State: curl -H \"Authorization: Bearer \$KEY\" -X POST http://127.0.0.1:$port/states/UP/dashboard-link → a signed link to the state view (cities, COs required and in post, plan status; CSV, XLSX, PDF)"

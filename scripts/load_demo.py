@@ -1,5 +1,6 @@
 """Load the Lucknow demo into the database of app.settings (WARDPLAN_DB_URL), issue an admin API
-key for it, and print the plan id and the key (``plan N: …`` and ``key wp_…`` lines).
+key for it, and print the plan id and the key (``plan N: …`` and ``key wp_…`` lines), and, when
+the link secret is set, signed links to its map and to its map in edit mode (``link …``, ``edit …``).
 
 Usage: uv run python scripts/load_demo.py [DATA_DIR] [TIME_LIMIT_SECONDS]
 (apply the migrations first: uv run alembic upgrade head)
@@ -37,6 +38,15 @@ def main(argv: list[str]) -> int:
             exact_homes=True,
         )
         sys.stdout.write(f"link {link.url}\n")
+        # The same map in edit mode, signed for the demo's key (what POST …/edit-link answers).
+        edit = links.sign_edit(
+            secret.get_secret_value().encode(),
+            "lucknow",
+            plan_id,
+            actor=name,
+            ttl_s=get_settings().api.link_ttl_s,
+        )
+        sys.stdout.write(f"edit {edit.url}\n")
     return 0
 
 

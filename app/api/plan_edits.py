@@ -8,6 +8,7 @@ The CMMU edits, re-plans and withdraws approvals; every key that reads plans rea
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
 
 from app.api.deps import CityCode, Cmmu, Reader, SessionDep, SettingsDep
 from app.api.jobs import job_out, job_url
@@ -94,13 +95,20 @@ def edit_plan(
     Nothing is stored unless ``save``; then the edit becomes a new version (the plan edited is
     never changed). An edit that breaks a rule is refused (409, naming the wards) unless
     ``draft``: a draft is stored but can never be approved."""
+    return edit_answer(session, city, plan_id, body, actor=caller.name)
+
+
+def edit_answer(
+    session: Session, city: str, plan_id: int, body: EditIn, *, actor: str
+) -> EditCheckOut:
+    """The answer of :func:`edit_plan` for ``actor`` (also the map page's edit mode)."""
     moves = {m.ward_id: m.organiser_id for m in body.moves}
     if len(moves) < len(body.moves):
         raise plan_edits.BadEdit("a ward is moved twice", "give each ward once")
     saved = None
     if body.save:
         edit, stored = plan_edits.save(
-            session, city, plan_id, moves, actor=caller.name, note=body.note, draft=body.draft
+            session, city, plan_id, moves, actor=actor, note=body.note, draft=body.draft
         )
         saved = stored
     else:

@@ -104,3 +104,68 @@ def verify_state(
     if not sig.isascii() or expires < (time.time() if now is None else now):
         return False
     return hmac.compare_digest(_state_signature(secret, state, expires), sig)
+
+
+# -- edit links: the map page's edit mode ----------------------------------------------------------
+
+
+def _edit_signature(secret: bytes, city: str, plan_id: int, expires: int, actor: str) -> str:
+    message = f"edit|{city}|{plan_id}|{expires}|{actor}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class EditLink:
+    """A signed link to a plan's map page in edit mode, for ``actor`` (the CMMU key that asked
+    for it, recorded as the author of every version saved through it). The page sends the
+    link's ``expires`` and ``by`` back as query parameters and ``sig`` as its bearer token."""
+
+    city: str
+    plan_id: int
+    expires: int
+    actor: str
+    sig: str
+
+    @property
+    def query(self) -> str:
+        return urlencode({"expires": self.expires, "by": self.actor, "sig": self.sig})
+
+    @property
+    def url(self) -> str:
+        return f"/cities/{self.city}/plans/{self.plan_id}/edit-map?{self.query}"
+
+    @property
+    def check_url(self) -> str:
+        """Where the page checks and saves edits (the signature goes in ``Authorization``)."""
+        query = urlencode({"expires": self.expires, "by": self.actor})
+        return f"/cities/{self.city}/plans/{self.plan_id}/edit-map/edits?{query}"
+
+
+def sign_edit(
+    secret: bytes,
+    city: str,
+    plan_id: int,
+    *,
+    actor: str,
+    ttl_s: int,
+    now: float | None = None,
+) -> EditLink:
+    expires = int((time.time() if now is None else now) + ttl_s)
+    sig = _edit_signature(secret, city, plan_id, expires, actor)
+    return EditLink(city, plan_id, expires, actor, sig)
+
+
+def verify_edit(
+    secret: bytes,
+    city: str,
+    plan_id: int,
+    *,
+    expires: int,
+    actor: str,
+    sig: str,
+    now: float | None = None,
+) -> bool:
+    """True when the edit link is the server's own, for this plan and actor, and not expired."""
+    if not sig.isascii() or expires < (time.time() if now is None else now):
+        return False
+    return hmac.compare_digest(_edit_signature(secret, city, plan_id, expires, actor), sig)

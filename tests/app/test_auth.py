@@ -190,6 +190,9 @@ ROUTES: list[tuple[str, str, str, set[int]]] = [
     ("GET", f"{C}/plans/{P}/compare/{P}/map", CMMU, {200}),
     ("POST", f"{C}/plans/{P}/approve", CMMU, {200}),
     ("POST", f"{C}/plans/{P}/edits", CMMU, {422}),
+    ("POST", f"{C}/plans/{P}/edit-link", CMMU, {200}),
+    ("GET", f"{C}/plans/{P}/edit-map", CMMU, {200}),  # or a signed edit link
+    ("POST", f"{C}/plans/{P}/edit-map/edits", CMMU, {422}),  # or a signed edit link
     ("POST", f"{C}/plans/{P}/replan", CMMU, {422}),
     ("POST", f"{C}/plans/{P}/withdraw-approval", CMMU, {422}),
     ("GET", f"{C}/versions", READ, {200}),
