@@ -40,12 +40,13 @@ class Upload:
 
 @dataclass(frozen=True)
 class PovertyUploads:
-    """The optional poverty sources of an upload (a ward-level table, a slum layer), and a zone
-    layer."""
+    """The optional poverty sources of an upload (a ward-level table, a slum layer), a zone
+    layer, and a sub-ward layer (the units of split wards)."""
 
     table: Upload | None = None
     slums: Upload | None = None
     zones: Upload | None = None
+    subwards: Upload | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def read_upload(
         poverty_table=_in_memory(poverty.table, "poverty.csv"),
         slum_layer=_stage_optional(tmp, "slums", poverty.slums, "slums"),
         zones=_stage_optional(tmp, "zones", poverty.zones, "zones"),
+        subward_layer=_stage_optional(tmp, "subwards", poverty.subwards, "subwards"),
     )
     return planning.load_layer(request)
 
@@ -125,7 +127,7 @@ def upload_layer(
     """
     if not force:
         check_place(session, city_code, place)  # a conflicting place is refused even then
-        extra = (ward_names, poverty.table, poverty.slums, poverty.zones)
+        extra = (ward_names, poverty.table, poverty.slums, poverty.zones, poverty.subwards)
         same = identical_current(session, city_code, (wards, population_table, *extra), options)
         if same is not None:
             return same
@@ -216,6 +218,7 @@ def _report(
         "sources": sources,
         "poverty_sources": dict(layer.poverty_sources),
         "split_wards": {u: list(p) for u, p in layer.parents.items()},
+        "unnumbered": layer.unnumbered,
         "options": _chosen_options(options),
     }
 
