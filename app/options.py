@@ -35,7 +35,7 @@ MAX_SNAP_METRES: Final = 1000.0
 DEFAULT_TOLERANCE: Final = 0.1
 MAX_TOLERANCE: Final = 10.0
 #: A slum point at most this far outside every ward may join the nearest (metres): the largest.
-MAX_SLUM_POINT_METRES: Final = 5000.0
+MAX_SLUM_POINT_METRES: Final = 10_000.0
 #: Relative gap accepted as optimal.
 DEFAULT_GAP: Final = 1e-3
 

@@ -9,9 +9,9 @@ the clipped share of it by area — or, without figures, its area.
 
 The features rarely tile the ward (slum clusters are islands in it), so each unit also takes the
 part of the ward nearest to its features: the features' boundaries are sampled, the ward is cut
-into the Voronoi cells of the samples, and each unit is the union of its samples' cells, with its
-own features added and the other units' features removed, clipped to the ward. The units thus
-tile the ward and every feature lies wholly in one unit.
+into the Voronoi cells of the samples, and each unit is its own features (where features overlap,
+the first unit's) with the rest of the ward that lies in its samples' cells. The units thus tile
+the ward and every feature lies wholly in one unit.
 
 The ward's population and households are spread over its units by their share of the layer's own
 figure when the layer has one, else by area. A ward holding fewer features than units is left to
@@ -215,11 +215,13 @@ def _tessellate(
         shapely.union_all([f for f, g in zip(features, group, strict=True) if g == i])
         for i in range(k)
     ]
-    pieces = []
-    for i in range(k):
+    rest = shapely.difference(ward, shapely.union_all(own))
+    pieces, claimed = [], shapely.Polygon()
+    for i in range(k):  # overlapping features go to the first unit holding one of them
         near = shapely.union_all([c for c, g in zip(cell_list, label, strict=True) if g == i])
-        others = shapely.union_all([o for j, o in enumerate(own) if j != i])
-        piece = shapely.intersection(near.union(own[i]).difference(others), ward)
+        core = shapely.difference(own[i], claimed)
+        claimed = shapely.union(claimed, own[i])
+        piece = shapely.intersection(shapely.union(core, shapely.intersection(near, rest)), ward)
         fixed = polygonal(shapely.make_valid(piece))
         pieces.append(fixed if fixed is not None else piece)
     return pieces

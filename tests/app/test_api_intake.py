@@ -17,7 +17,7 @@ from matplotlib import font_manager
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Plan, Ward
+from app.db.models import City, Plan, Ward, WardLayer
 from app.schemas import LayerOut
 from gis.organisers import illustrative_organisers, write_organisers_csv
 from gis.sheets import devanagari_font
@@ -89,7 +89,14 @@ def test_sliver_absorbed_duplicate_merged_through_the_api(
     layer = LayerOut.model_validate(response.json())
     assert layer.ward_count == 26
     assert any(w.startswith("absorbed feature 28 (no ward id, 200 m²") for w in layer.warnings)
-    plan_city(client, session_factory, "sliver", tmp_path)
+    plan = plan_city(client, session_factory, "sliver", tmp_path)
+    with session_factory() as session:
+        stored = session.get(Plan, plan.id)
+        assert stored is not None
+        absorbed = stored.report["unnumbered"]["absorbed"]
+    assert absorbed["count"] == 1
+    assert absorbed["area_m2"] == pytest.approx(200, abs=1)
+    assert absorbed["features"][0]["into_ward"] == "12"
 
 
 def test_larger_unnumbered_feature_refused_then_mended_by_the_upload_options(
@@ -124,6 +131,18 @@ def test_larger_unnumbered_feature_refused_then_mended_by_the_upload_options(
     assert excluded.status_code == 201, excluded.text
     report = LayerOut.model_validate(excluded.json())
     assert "excluded 1 feature(s) by number: 28 (no id)" in report.warnings
+    with session_factory() as session:
+        row = session.scalars(
+            select(WardLayer)
+            .join(City, WardLayer.city_id == City.id)
+            .where(City.code == "big2", WardLayer.version == 1)
+        ).one()
+        excluded = row.validation_report["unnumbered"]["excluded"]
+    assert excluded["count"] == 1
+    assert excluded["area_m2"] == pytest.approx(20_000, rel=1e-3)
+    assert excluded["features"] == [
+        {"feature": 28, "ward_id": None, "area_m2": excluded["area_m2"]}
+    ]
 
 
 def test_households_only_layer_stored_and_planned(

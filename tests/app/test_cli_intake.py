@@ -132,6 +132,14 @@ def test_unnumbered_sliver_and_duplicated_ward_plan(shared_data: Path, tmp_path:
     report = plan(tmp_path, args)
     assert report["wards"] == 26
     assert any("absorbed feature 28" in w for w in report["warnings"])  # type: ignore[attr-defined]
+    unnumbered = report["unnumbered"]  # the counts and areas, apart from the words
+    assert isinstance(unnumbered, dict)
+    assert unnumbered["sliver_limit_m2"] == pytest.approx(2_216, abs=1)
+    assert unnumbered["absorbed"]["count"] == 1
+    assert unnumbered["absorbed"]["area_m2"] == pytest.approx(200, abs=1)
+    (sliver,) = unnumbered["absorbed"]["features"]
+    assert (sliver["feature"], sliver["into_ward"]) == (28, "12")
+    assert unnumbered["excluded"] == {"count": 0, "area_m2": 0, "features": []}
 
 
 def test_larger_unnumbered_feature_is_refused_with_the_remedies(
