@@ -161,6 +161,9 @@ def test_households_only_layer_stored_and_planned(
     estimates = [f["properties"]["poor_households_est"] for f in geo["features"]]
     total = gpd.read_file(wards)["households"].sum()
     assert sum(estimates) == pytest.approx(0.275 * total, abs=2)
+    with session_factory() as session:  # the source of every ward's figure, in the report
+        report = session.get(Plan, plan.id).report  # type: ignore[union-attr]
+    assert report["poverty_sources"]["wards_by_source"] == {"estimate: households × rate": 26}
 
 
 HINDI = {"1": "सेक्टर एक", "2": "श्रीनगर", "3": "हज़रतगंज"}
@@ -265,6 +268,11 @@ def test_mumbai_slum_layer_upload_and_plan(
     }
     total = sum(f["properties"]["poor_households_est"] for f in features)
     assert total == pytest.approx(999_596, abs=2)
+    with session_factory() as session:  # the report names the same source for every ward
+        report = session.get(Plan, plan.id).report  # type: ignore[union-attr]
+    assert set(report["poverty_sources"]["by_ward"].values()) == {
+        f["properties"]["poverty_source"] for f in features
+    }
 
 
 @pytest.mark.slow
@@ -279,7 +287,11 @@ def test_lucknow_zone_layer_upload_and_plan_respecting_zones(
     }
     response = client.post("/cities/lko/layers", files=files, data=PLACE_FORM)
     assert response.status_code == 201, response.text
-    assert "1 ward(s) lie in several zones: 96 (2 96 %, 1 4 %)" in response.json()["warnings"]
+    layer_warnings = response.json()["warnings"]  # the layer version's report: the zones' source
+    assert "1 ward(s) lie in several zones: 96 (2 96 %, 1 4 %)" in layer_warnings
+    assert any(
+        w.startswith("zones from zones.geojson: each ward in the zone it") for w in layer_warnings
+    )
 
     page = client.get("/cities/lko/layers/1/wards", params={"limit": 1000}).json()
     frame = gpd.GeoDataFrame.from_features(page["features"], crs="EPSG:4326")
