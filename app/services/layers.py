@@ -25,6 +25,7 @@ from gis.errors import InputError, Issue
 from gis.layer import FileBytes
 from gis.layer import WardLayer as GisWardLayer
 from gis.sheets import read_ward_names
+from gis.slum_points import POINT_TOLERANCE_M
 from solver.poverty import DEFAULT_RATE
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._()\- ]+")
@@ -237,12 +238,24 @@ def _ward_names(
     }
 
 
+#: Layer options added after layers were stored, with their defaults.
+_LATER_OPTIONS: dict[str, object] = {
+    "slum_point_metres": POINT_TOLERANCE_M,
+    "subward_id_field": None,
+    "subward_population_field": None,
+    "subward_households_field": None,
+}
+
+
 def _chosen_options(options: LayerOptions) -> dict[str, object]:
     """The options as the validation report stores them (JSON types, no field mapping)."""
     chosen = asdict(options)
     del chosen["mapping"]
     if chosen["rate"] == DEFAULT_RATE:  # stored before the split decision's rate was an option
         del chosen["rate"]
+    for name, default in _LATER_OPTIONS.items():  # likewise: at their default, as stored before
+        if chosen[name] == default:
+            del chosen[name]
     return cast(dict[str, object], json.loads(json.dumps(chosen)))
 
 

@@ -161,3 +161,30 @@ def test_slum_point_metres_through_the_upload(
         "/cities/points0/layers", files=files, data={**form, "slum_point_metres": "20000"}
     )
     assert refused.status_code == 422, refused.text
+
+
+def test_chandigarh_sectors_as_the_units_of_a_ward_and_an_identical_reupload(
+    client: TestClient, shared_data: Path
+) -> None:
+    """Chandigarh's own sector layer (63 sectors, DataMeet) as the units of ward 13 split in two;
+    the same files and options again answer the stored version."""
+    wards = shared_data / "chandigarh/wards.geojson"
+    sectors = shared_data / "chandigarh/raw/Chandigarh_Sectors.geojson"
+    files = {
+        "file": (wards.name, wards.read_bytes()),
+        "subward_layer": (sectors.name, sectors.read_bytes()),
+    }
+    form = {**PLACE_FORM, "split_wards": "13=2", "subward_id_field": "Sector_nam"}
+    response = client.post("/cities/sectors/layers", files=files, data=form)
+    assert response.status_code == 201, response.text
+    layer = LayerOut.model_validate(response.json())
+    assert layer.ward_count == 27
+    note = next(w for w in layer.warnings if "whole features of Chandigarh_Sectors" in w)
+    assert "13 into 2" in note
+    page = client.get("/cities/sectors/layers/1/wards", params={"limit": 1000}).json()
+    names = {f["properties"]["ward_id"]: f["properties"]["ward_name"] for f in page["features"]}
+    assert names["13/2"].endswith("(part 2 of 2)")
+
+    again = client.post("/cities/sectors/layers", files=files, data=form)
+    assert again.status_code == 200, again.text
+    assert again.json()["identical"] is True
