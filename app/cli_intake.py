@@ -101,3 +101,39 @@ SplitOpt = Annotated[
     list[str] | None,
     typer.Option("--split-ward", help="WARD=UNITS: split this ward into UNITS pieces; repeatable."),
 ]
+SlumPointOpt = Annotated[
+    float,
+    typer.Option(
+        "--slum-point-metres",
+        help="A slum point outside every ward joins the nearest ward within this many metres "
+        "(a point on the coastline's wrong side); farther points are left out and listed.",
+    ),
+]
+SubwardLayerOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--subward-layer",
+        help="The city's own sub-ward layer (blocks, slum clusters, mohallas; any ward-layer "
+        "format): wards split by --split-above/--split-ward become units of its whole features.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+SubwardIdOpt = Annotated[
+    str | None,
+    typer.Option("--subward-id-field", help="Sub-ward id column (default: block_id, …)."),
+]
+SubwardPopOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--subward-population-field",
+        help="Persons column of the sub-ward layer: the split spreads the ward's figures by it.",
+    ),
+]
+SubwardHhOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--subward-households-field",
+        help="Households column of the sub-ward layer: the split spreads the ward's figures by it.",
+    ),
+]

@@ -29,10 +29,15 @@ from app.cli_intake import (
     SlumHhOpt,
     SlumIdOpt,
     SlumLayerOpt,
+    SlumPointOpt,
     SlumPopOpt,
     SlumTotalOpt,
     SplitAboveOpt,
     SplitOpt,
+    SubwardHhOpt,
+    SubwardIdOpt,
+    SubwardLayerOpt,
+    SubwardPopOpt,
     ZonesFieldOpt,
     ZonesOpt,
 )
@@ -48,6 +53,7 @@ from app.options import (
 )
 from gis.errors import InputError, shown
 from gis.fields import FieldMapping
+from gis.slum_points import POINT_TOLERANCE_M
 from gis.unnumbered import UnnumberedRule, parse_feature_ids
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE, EstimateParams
 from solver.solve import SolveParams
@@ -218,10 +224,15 @@ LAYER_GROUPS: Final[Mapping[str, tuple[inspect.Parameter, ...]]] = {
         _option("slum_households_field", SlumHhOpt),
         _option("slum_population_field", SlumPopOpt),
         _option("slum_households_total", SlumTotalOpt),
+        _option("slum_point_metres", SlumPointOpt, POINT_TOLERANCE_M),
         _option("zones_layer", ZonesOpt),
         _option("zones_field", ZonesFieldOpt),
         _option("split_above", SplitAboveOpt),
         _option("split_ward", SplitOpt),
+        _option("subward_layer", SubwardLayerOpt),
+        _option("subward_id_field", SubwardIdOpt),
+        _option("subward_population_field", SubwardPopOpt),
+        _option("subward_households_field", SubwardHhOpt),
     ),
     "credit": (_option("source", SourceOpt), _option("licence", LicenceOpt)),
 }
@@ -356,6 +367,10 @@ def layer_request(
         slum_households_field=get("slum_households_field"),
         slum_population_field=get("slum_population_field"),
         slum_households_total=get("slum_households_total"),
+        slum_point_metres=get("slum_point_metres", POINT_TOLERANCE_M),
+        subward_id_field=get("subward_id_field"),
+        subward_population_field=get("subward_population_field"),
+        subward_households_field=get("subward_households_field"),
         household_size=command.get("household_size", DEFAULT_HOUSEHOLD_SIZE),
         zones_field=get("zones_field"),
         split_above=get("split_above"),
@@ -371,6 +386,7 @@ def layer_request(
         poverty_table=get("poverty_table"),
         slum_layer=get("slum_layer"),
         zones=get("zones_layer"),
+        subward_layer=get("subward_layer"),
     )
 
 

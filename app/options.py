@@ -17,7 +17,9 @@ from typing import Any, Final
 from gis.credits import data_credit
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
+from gis.slum_points import POINT_TOLERANCE_M
 from gis.slums import SlumRequest
+from gis.subward import SubwardRequest
 from gis.unnumbered import UnnumberedRule
 from solver.frontier import FrontierRequest
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE, EstimateParams
@@ -32,6 +34,8 @@ MAX_SNAP_METRES: Final = 1000.0
 #: Tolerance: a fraction of the mean load in [0, MAX_TOLERANCE) (0.1 = ±10 %), or auto.
 DEFAULT_TOLERANCE: Final = 0.1
 MAX_TOLERANCE: Final = 10.0
+#: A slum point at most this far outside every ward may join the nearest (metres): the largest.
+MAX_SLUM_POINT_METRES: Final = 10_000.0
 #: Relative gap accepted as optimal.
 DEFAULT_GAP: Final = 1e-3
 
@@ -104,6 +108,12 @@ class LayerOptions:
     slum_population_field: str | None = None
     #: The city's slum households, spread over slum polygons by area when they have no figure.
     slum_households_total: float | None = None
+    #: A slum point outside every ward joins the nearest ward within this many metres.
+    slum_point_metres: float = POINT_TOLERANCE_M
+    #: The columns of the sub-ward layer (default: the aliases of ``gis.subward``).
+    subward_id_field: str | None = None
+    subward_population_field: str | None = None
+    subward_households_field: str | None = None
     #: Persons per household, to turn slum/poor persons into households (as the estimate's).
     household_size: float = DEFAULT_HOUSEHOLD_SIZE
     zones_field: str | None = None
@@ -120,6 +130,11 @@ class LayerOptions:
         _positive("slum_households_total", self.slum_households_total)
         _positive("split_above", self.split_above)
         _positive("household_size", self.household_size)
+        metres = self.slum_point_metres
+        if not (math.isfinite(metres) and 0 <= metres <= MAX_SLUM_POINT_METRES):
+            raise bad_option(
+                "slum_point_metres", metres, f"give metres from 0 to {MAX_SLUM_POINT_METRES:g}"
+            )
         sliver = self.unnumbered.sliver_max_m2
         if sliver is not None and not (math.isfinite(sliver) and sliver >= 0):
             raise bad_option("sliver_max_m2", sliver, "give an area in m², 0 or more")
@@ -142,6 +157,18 @@ class LayerOptions:
             self.slum_households_field,
             self.slum_population_field,
             self.slum_households_total,
+            self.slum_point_metres,
+        )
+
+    def subward_request(self, path: Path | None) -> SubwardRequest | None:
+        """How to read the sub-ward layer at ``path`` (``None``: no sub-ward layer)."""
+        if path is None:
+            return None
+        return SubwardRequest(
+            path,
+            self.subward_id_field,
+            self.subward_population_field,
+            self.subward_households_field,
         )
 
 

@@ -22,6 +22,7 @@ import shapely
 
 from app import answer_time
 from app.options import LayerOptions, PlanOptions
+from app.splitting import split_layer
 from gis.adjacency import Adjacency, build_adjacency
 from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE, data_credit
 from gis.errors import InputError, Issue
@@ -38,8 +39,8 @@ from gis.io import read_ward_layer
 from gis.layer import FileBytes, SourceFile, WardLayer
 from gis.maps import plan_map
 from gis.organisers import Organiser, organiser_distances_km, read_organisers
-from gis.slums import SlumRequest, join_slum_layer, read_slums
-from gis.split import parts_needed, split_wards
+from gis.slums import SlumRequest, join_slum_layer
+from gis.subward import SubwardRequest
 from gis.tables import join_population_table, join_poverty_table
 from gis.zones import assign_zones
 from solver import verify
@@ -74,10 +75,16 @@ class LayerRequest:
     poverty_table: Path | FileBytes | None = None
     slum_layer: Path | None = None
     zones: Path | None = None
+    #: The city's own sub-ward layer (blocks, slum clusters, mohallas): the units of split wards.
+    subward_layer: Path | None = None
 
     @property
     def slums(self) -> SlumRequest | None:
         return self.options.slum_request(self.slum_layer)
+
+    @property
+    def subwards(self) -> SubwardRequest | None:
+        return self.options.subward_request(self.subward_layer)
 
     @property
     def credits(self) -> str:
@@ -178,31 +185,10 @@ def join_poverty_sources(layer: WardLayer, req: LayerRequest) -> WardLayer:
 
 
 def _split(layer: WardLayer, req: LayerRequest) -> WardLayer:
-    """Wards too large for one CO (``split_above``) or named (``split``) cut into units; with a
-    slum layer, the units' poor households come from the slums again."""
-    opts, slums = req.options, req.slums
-    parts = dict(opts.split)
-    if opts.split_above is not None:
-        loads = [
-            poor_households(f, opts.rate, opts.household_size) for f in ward_figures(layer.wards)
-        ]
-        ids = [str(w) for w in layer.wards["ward_id"]]
-        parts = {**parts_needed(loads, ids, opts.split_above), **parts}
-    known = {str(w) for w in layer.wards["ward_id"]}
-    unknown = sorted(set(parts) - known)
-    if unknown:
-        raise InputError(
-            "wards to split are not in the layer",
-            [Issue("unknown-ward", "no such ward to split", ward_id=w) for w in unknown],
-            code="unknown-ward",
-        )
-    if not any(k > 1 for k in parts.values()):
-        return layer
-    if slums is None:
-        return split_wards(layer, parts)
-    slum_frame, _, _ = read_slums(slums, opts.household_size)
-    split = split_wards(layer, parts, slum_frame)
-    return join_slum_layer(split, slums, opts.household_size)
+    """Wards too large for one CO (``split_above``) or named (``split``) cut into units."""
+    opts = req.options
+    loads = [poor_households(f, opts.rate, opts.household_size) for f in ward_figures(layer.wards)]
+    return split_layer(layer, opts, loads, req.slums, req.subwards)
 
 
 def poverty_sources(layer: WardLayer) -> list[str]:
@@ -512,6 +498,7 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
         "warnings": result.warnings + list(sol.warnings),
         "poverty_sources": poverty_source_report(result.layer),
         "split_wards": {u: list(p) for u, p in result.layer.parents.items()},
+        "unnumbered": result.layer.unnumbered,
         "outputs": [p.name for p in outputs],
         "credits": opts.credits,
         "frontier": answer_time.frontier_table(result.frontier),

@@ -49,7 +49,7 @@ from gis.formats import sniff_format as sniff_format
 from gis.geometry import drop_z, geometry_problem, polygonal, repair_invalid
 from gis.layer import STORAGE_CRS, WARD_COLUMNS, SourceFile, WardLayer
 from gis.text import frame_text_issues
-from gis.unnumbered import UnnumberedRule, absorb, set_aside
+from gis.unnumbered import UnnumberedRule, absorb, set_aside, unnumbered_report
 
 #: Largest number of vertices in one layer (a city's wards need far fewer).
 MAX_VERTICES = 5_000_000
@@ -98,13 +98,15 @@ def read_ward_layer(
     _check_features(work, resolved, label, merge_ids, [*pending, *aside.issues])
     work = _merge(work, merge_ids, notes)
     wards = _to_storage(work, label, notes)
-    wards = absorb(wards, aside.slivers, work.crs, label, aside.limit_m2, notes)
+    absorbed: list[dict[str, object]] = []
+    wards = absorb(wards, aside.slivers, work.crs, label, aside.limit_m2, notes, absorbed)
     assert source_crs is not None  # a missing CRS was refused with the other problems
     return WardLayer(
         wards=wards,
         sources=[SourceFile(label, digest)],
         source_crs=crs_label(source_crs),
         warnings=notes,
+        unnumbered=unnumbered_report(aside, absorbed),
     )
 
 

@@ -49,6 +49,9 @@ class WardLayer:
     #: sub-ward unit id ("57/2") -> (parent ward id, part, parts), for wards split by
     #: ``gis.split``; empty when no ward was split.
     parents: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    #: Features without a ward id: absorbed slivers, features left out or given an id by number
+    #: (``gis.unnumbered.unnumbered_report``); empty for a layer not read from a file.
+    unnumbered: dict[str, object] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.wards)

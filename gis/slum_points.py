@@ -210,7 +210,7 @@ def assign_points(
     out = Assignment(per_ward=[0.0] * len(wards), inside=len(ward_of))
     out.in_overlap = int((counts > 1).sum())
     rest = p[~p["point"].isin(ward_of)]
-    if len(rest):
+    if len(rest) and tolerance_m > 0:  # 0 m: only the points inside a ward are placed
         near = gpd.sjoin_nearest(
             rest, w, how="inner", max_distance=tolerance_m, distance_col="metres"
         )

@@ -73,7 +73,7 @@ def read_slums(req: SlumRequest, household_size: float) -> tuple[gpd.GeoDataFram
             ward_id=id_field, households=req.households_field, population=req.population_field
         )
         try:
-            layer = _read(req.path, mapping)
+            layer = read_polygon_layer(req.path, mapping)
         except InputError as exc:
             if is_point_error(exc):
                 return _read_points(req, household_size)
@@ -106,8 +106,9 @@ def is_points(slums: gpd.GeoDataFrame) -> bool:
     return bool(len(slums)) and bool((slums.geom_type == "Point").all())
 
 
-def _read(path: Path, mapping: FieldMapping) -> WardLayer:
-    """The slum layer; polygons with an empty geometry (they hold nothing) are left out, said."""
+def read_polygon_layer(path: Path, mapping: FieldMapping, what: str = "slum polygon") -> WardLayer:
+    """A slum (or sub-ward) layer read as a ward layer; features with an empty geometry (they
+    hold nothing) are left out, and this is said (``what``: how the note names them)."""
     try:
         return read_ward_layer(path, mapping=mapping)
     except InputError as exc:
@@ -115,7 +116,7 @@ def _read(path: Path, mapping: FieldMapping) -> WardLayer:
         if not empty or len(empty) != len(exc.issues) or None in empty:
             raise
     layer = read_ward_layer(path, mapping=mapping, exclude_ids=[str(e) for e in empty])
-    note = f"{path.name}: left out {len(empty)} slum polygon(s) with an empty geometry"
+    note = f"{path.name}: left out {len(empty)} {what}(s) with an empty geometry"
     layer.warnings.append(f"{note}: {', '.join(map(str, empty))}")
     return layer
 

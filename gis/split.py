@@ -25,6 +25,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gis.geometry import polygonal
 from gis.layer import WardLayer
+from gis.subward import Subwards, ward_units
 
 _COUNTS = ("population", "households", "poor_households")
 _STEPS = 40
@@ -107,48 +108,46 @@ def parts_needed(loads: list[float], ids: list[str], share: float) -> dict[str, 
 
 
 def split_wards(
-    layer: WardLayer, parts: dict[str, int], slums: gpd.GeoDataFrame | None = None
+    layer: WardLayer,
+    parts: dict[str, int],
+    slums: gpd.GeoDataFrame | None = None,
+    subwards: Subwards | None = None,
 ) -> WardLayer:
     """A copy of ``layer`` with each ward in ``parts`` replaced by that many units (see above).
 
     With ``slums`` (polygons with ``households``), the cuts give each unit of a ward equal slum
-    households instead of equal area."""
+    households instead of equal area. With ``subwards`` (the city's own sub-ward layer), the
+    units are groups of its whole features (``gis.subward``); a ward holding fewer features than
+    units is bisected as above, and this is reported."""
     wanted = {w: k for w, k in parts.items() if k > 1}
     if not wanted:
         return layer
     wards = layer.wards
     metric = wards.estimate_utm_crs()
-    rows: list[dict[str, object]] = []
-    parents = dict(layer.parents)
     measure: Measure = _area
     if slums is not None:
         measure = slum_measure(slums.geometry.to_crs(metric), slums["households"].tolist())
+    cutter = _Cutter(measure, subwards, metric)
+    rows: list[dict[str, object]] = []
+    parents = dict(layer.parents)
     for row, geom in zip(wards.to_dict("records"), wards.geometry.to_crs(metric), strict=True):
         ward = str(row["ward_id"])
         k = wanted.get(ward, 1)
         if k == 1:
             rows.append(row)
             continue
-        pieces = bisect(geom, k, measure)
-        total = sum(p.area for p in pieces)
+        pieces, shares = cutter.cut(ward, geom, k)
         name = row["ward_name"] or f"ward {ward}"
-        for part, piece in enumerate(pieces, start=1):
+        for part, (piece, share) in enumerate(zip(pieces, shares, strict=True), start=1):
             unit = dict(row)
             unit["ward_id"] = f"{ward}/{part}"
             unit["ward_name"] = f"{name} (part {part} of {k})"
             for column in _COUNTS:
-                value = float(row[column])
-                unit[column] = value * piece.area / total
+                unit[column] = float(row[column]) * share
             unit["geometry"] = _clean(gpd.GeoSeries([piece], crs=metric).to_crs(wards.crs).iloc[0])
             parents[unit["ward_id"]] = (ward, part, k)
             rows.append(unit)
     out = gpd.GeoDataFrame(pd.DataFrame(rows), geometry="geometry", crs=wards.crs)[wards.columns]
-    listed = ", ".join(f"{w} into {k}" for w, k in sorted(wanted.items()))
-    how = "equal slum households" if slums is not None else "equal area"
-    note = (
-        f"split {len(wanted)} ward(s) too large for one CO into compact units of {how} "
-        f"(population and households spread by area): {listed}"
-    )
     sources = {
         u: layer.poverty_sources[p]
         for u, (p, _, _) in parents.items()
@@ -157,7 +156,58 @@ def split_wards(
     return replace(
         layer,
         wards=out.reset_index(drop=True),
-        warnings=[*layer.warnings, note],
+        warnings=[*layer.warnings, *cutter.notes(wanted, slums is not None)],
+        sources=[*layer.sources, subwards.source] if subwards is not None else layer.sources,
         parents=parents,
         poverty_sources={**layer.poverty_sources, **sources},
     )
+
+
+class _Cutter:
+    """How each ward is cut: into groups of sub-ward features, else by bisection."""
+
+    def __init__(self, measure: Measure, subwards: Subwards | None, metric: object) -> None:
+        self.measure = measure
+        self.subwards = subwards
+        self.frame = None if subwards is None else subwards.frame.to_crs(metric)
+        self.by_figure = subwards is not None and bool(
+            subwards.frame["weight_figure"].notna().any()
+        )
+        self.bisected: list[str] = []
+        self.held: dict[str, list[int]] = {}
+
+    def cut(self, ward: str, geom: BaseGeometry, k: int) -> tuple[list[BaseGeometry], list[float]]:
+        """``k`` pieces of ``geom`` (metric) and each one's share of the ward's figures."""
+        if self.frame is not None:
+            units = ward_units(geom, k, self.frame, self.by_figure)
+            if units is not None:
+                self.held[ward] = units.features
+                return units.pieces, units.shares
+            self.bisected.append(ward)
+        pieces = bisect(geom, k, self.measure)
+        total = sum(p.area for p in pieces)
+        return pieces, [p.area / total for p in pieces]
+
+    def notes(self, wanted: dict[str, int], by_slums: bool) -> list[str]:
+        listed = ", ".join(f"{w} into {k}" for w, k in sorted(wanted.items()))
+        if self.subwards is None:
+            how = "equal slum households" if by_slums else "equal area"
+            return [
+                f"split {len(wanted)} ward(s) too large for one CO into compact units of {how} "
+                f"(population and households spread by area): {listed}"
+            ]
+        label, basis = self.subwards.label, self.subwards.basis
+        held = "; ".join(
+            f"{w}: {'+'.join(map(str, c))} features" for w, c in sorted(self.held.items())
+        )
+        notes = [
+            f"split {len(wanted)} ward(s) too large for one CO into units of whole features of "
+            f"{label} (each with the part of the ward nearest to them; population and "
+            f"households spread by {basis}): {listed} ({held})"
+        ]
+        if self.bisected:
+            notes.append(
+                f"{len(self.bisected)} ward(s) hold fewer features of {label} than the units "
+                f"asked, and were bisected instead: {', '.join(sorted(self.bisected))}"
+            )
+        return notes

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import pandas as pd
@@ -64,6 +64,30 @@ class SetAside:
     slivers: list[Sliver]
     issues: list[Issue]
     limit_m2: float
+    #: What the options did, for the report: features left out by number, features given an id.
+    excluded: list[dict[str, object]] = field(default_factory=list)
+    given_ids: list[dict[str, object]] = field(default_factory=list)
+
+
+def unnumbered_report(aside: SetAside, absorbed: list[dict[str, object]]) -> dict[str, object]:
+    """The features without an id as ``report.json`` states them: the sliver limit, the slivers
+    absorbed (each with its area, the ward and the shared boundary), the features left out by
+    number and those given an id as asked. Counts and areas in m². (A larger feature without an
+    id refuses the file, naming it and its area, so a read layer holds none.)"""
+
+    def total(rows: list[dict[str, object]]) -> float:
+        return round(sum(a for r in rows if isinstance(a := r["area_m2"], float)), 1)
+
+    return {
+        "sliver_limit_m2": round(aside.limit_m2, 1) if absorbed else None,
+        "absorbed": {"count": len(absorbed), "area_m2": total(absorbed), "features": absorbed},
+        "excluded": {
+            "count": len(aside.excluded),
+            "area_m2": total(aside.excluded),
+            "features": aside.excluded,
+        },
+        "given_ids": aside.given_ids,
+    }
 
 
 def parse_feature_ids(
@@ -106,11 +130,13 @@ def set_aside(
     file's CRS). Returns the frame without the features set aside.
     """
     issues = _unknown_features(work, rule, label)
-    work = _give_ids(work, rule, notes)
-    work = _drop_features(work, rule, notes)
+    given: list[dict[str, object]] = []
+    excluded: list[dict[str, object]] = []
+    work = _give_ids(work, rule, notes, given)
+    work = _drop_features(work, rule, notes, excluded)
     missing = work["ward_id"].isna().reset_index(drop=True)
     if not missing.any():
-        return SetAside(work, [], issues, 0.0)
+        return SetAside(work, [], issues, 0.0, excluded, given)
     areas = _areas_m2(work)
     limit = _limit(rule, areas, missing)
     slivers: list[Sliver] = []
@@ -125,7 +151,7 @@ def set_aside(
             issues.append(_refusal(feature, area, limit, label))
     taken = {s.feature for s in slivers} | {i.feature for i in issues if i.code == "missing-id"}
     kept = work[~work["feature"].isin(taken)].reset_index(drop=True)
-    return SetAside(kept, slivers, issues, limit)
+    return SetAside(kept, slivers, issues, limit, excluded, given)
 
 
 def _unknown_features(work: gpd.GeoDataFrame, rule: UnnumberedRule, label: str) -> list[Issue]:
@@ -142,7 +168,9 @@ def _unknown_features(work: gpd.GeoDataFrame, rule: UnnumberedRule, label: str) 
     ]
 
 
-def _give_ids(work: gpd.GeoDataFrame, rule: UnnumberedRule, notes: list[str]) -> gpd.GeoDataFrame:
+def _give_ids(
+    work: gpd.GeoDataFrame, rule: UnnumberedRule, notes: list[str], given: list[dict[str, object]]
+) -> gpd.GeoDataFrame:
     if not rule.feature_ids:
         return work
     work = work.copy()
@@ -154,11 +182,15 @@ def _give_ids(work: gpd.GeoDataFrame, rule: UnnumberedRule, notes: list[str]) ->
         work.loc[mask, "ward_id"] = ward_id
         was = "had no id" if old is None else f"had id {old!r}"
         notes.append(f"feature {feature} ({was}) was given ward id {ward_id!r} as asked")
+        given.append({"feature": feature, "had_id": old, "ward_id": ward_id})
     return work
 
 
 def _drop_features(
-    work: gpd.GeoDataFrame, rule: UnnumberedRule, notes: list[str]
+    work: gpd.GeoDataFrame,
+    rule: UnnumberedRule,
+    notes: list[str],
+    excluded: list[dict[str, object]],
 ) -> gpd.GeoDataFrame:
     wanted = set(rule.exclude_features)
     dropped = work[work["feature"].isin(wanted)]
@@ -169,6 +201,11 @@ def _drop_features(
         for f, w in zip(dropped["feature"], dropped["ward_id"], strict=True)
     )
     notes.append(f"excluded {len(dropped)} feature(s) by number: {listed}")
+    areas = _areas_m2(dropped)
+    excluded.extend(
+        {"feature": int(f), "ward_id": w, "area_m2": None if math.isnan(a) else round(a, 1)}
+        for f, w, a in zip(dropped["feature"], dropped["ward_id"], areas, strict=True)
+    )
     return work[~work["feature"].isin(wanted)].reset_index(drop=True)
 
 
@@ -210,8 +247,10 @@ def absorb(
     label: str,
     limit: float,
     notes: list[str],
+    absorbed: list[dict[str, object]] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Union each sliver into the ward with which it shares the longest boundary (reported).
+    """Union each sliver into the ward with which it shares the longest boundary (reported; and
+    recorded in ``absorbed`` for the report, see :func:`unnumbered_report`).
 
     ``wards`` are in the storage CRS; the slivers' geometries are in ``source_crs``.
     """
@@ -238,6 +277,15 @@ def absorb(
             f"sliver limit of {limit:,.0f} m²) into ward {ward_id}, the neighbour with the "
             f"longest shared boundary ({shared:,.0f} m)"
         )
+        if absorbed is not None:
+            absorbed.append(
+                {
+                    "feature": sliver.feature,
+                    "area_m2": round(sliver.area_m2, 1),
+                    "into_ward": str(ward_id),
+                    "shared_boundary_m": round(shared, 1),
+                }
+            )
     if isolated:
         raise InputError(
             f"{label}: {len(isolated)} sliver(s) touch no ward", isolated, code="invalid-layer"

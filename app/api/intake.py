@@ -8,8 +8,10 @@ from typing import Annotated
 
 from fastapi import File, Form, UploadFile
 
+from app.options import MAX_SLUM_POINT_METRES
 from app.services import layers as service
 from gis.errors import InputError, Issue
+from gis.slum_points import POINT_TOLERANCE_M
 from gis.unnumbered import UnnumberedRule, parse_feature_ids, parse_features
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE
 
@@ -61,12 +63,23 @@ class IntakeForm:
         zones_layer: Annotated[
             UploadFile | None, File(description="zone polygons: each ward to its main zone")
         ] = None,
+        subward_layer: Annotated[
+            UploadFile | None,
+            File(description="the city's sub-ward polygons: the units of split wards"),
+        ] = None,
         zones_field: OptionalText = None,
         poverty_key: OptionalText = None,
         poverty_column: OptionalText = None,
         slum_id_field: OptionalText = None,
         slum_households_field: OptionalText = None,
         slum_population_field: OptionalText = None,
+        slum_point_metres: Annotated[
+            float,
+            Form(ge=0, le=MAX_SLUM_POINT_METRES, allow_inf_nan=False, description="metres"),
+        ] = POINT_TOLERANCE_M,
+        subward_id_field: OptionalText = None,
+        subward_population_field: OptionalText = None,
+        subward_households_field: OptionalText = None,
         slum_households_total: Annotated[
             float | None, Form(gt=0, allow_inf_nan=False, description="slum households to spread")
         ] = None,
@@ -89,7 +102,7 @@ class IntakeForm:
             float | None, Form(ge=0, allow_inf_nan=False, description="sliver limit (m²)")
         ] = None,
     ) -> None:
-        self.uploads = (ward_names, poverty_table, slum_layer, zones_layer)
+        self.uploads = (ward_names, poverty_table, slum_layer, zones_layer, subward_layer)
         self.fields = {
             "zones_field": zones_field or None,
             "poverty_key": poverty_key or None,
@@ -98,6 +111,10 @@ class IntakeForm:
             "slum_households_field": slum_households_field or None,
             "slum_population_field": slum_population_field or None,
             "slum_households_total": slum_households_total,
+            "slum_point_metres": slum_point_metres,
+            "subward_id_field": subward_id_field or None,
+            "subward_population_field": subward_population_field or None,
+            "subward_households_field": subward_households_field or None,
             "household_size": household_size,
             "split_above": split_above,
         }
@@ -122,9 +139,10 @@ class IntakeForm:
         return read_upload(self.uploads[0], "ward_names.csv")
 
     def poverty(self) -> service.PovertyUploads:
-        _, table, slums, zones = self.uploads
+        _, table, slums, zones, subwards = self.uploads
         return service.PovertyUploads(
             read_upload(table, "poverty.csv"),
             read_upload(slums, "slums"),
             read_upload(zones, "zones"),
+            read_upload(subwards, "subwards"),
         )

@@ -70,6 +70,7 @@ def stored_layer(session: Session, layer: WardLayer) -> GisWardLayer:
             str(k): (str(v[0]), int(v[1]), int(v[2]))
             for k, v in layer.validation_report.get("split_wards", {}).items()
         },
+        unnumbered=dict(layer.validation_report.get("unnumbered", {})),
     )
 
 

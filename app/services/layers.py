@@ -25,6 +25,7 @@ from gis.errors import InputError, Issue
 from gis.layer import FileBytes
 from gis.layer import WardLayer as GisWardLayer
 from gis.sheets import read_ward_names
+from gis.slum_points import POINT_TOLERANCE_M
 from solver.poverty import DEFAULT_RATE
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._()\- ]+")
@@ -40,12 +41,13 @@ class Upload:
 
 @dataclass(frozen=True)
 class PovertyUploads:
-    """The optional poverty sources of an upload (a ward-level table, a slum layer), and a zone
-    layer."""
+    """The optional poverty sources of an upload (a ward-level table, a slum layer), a zone
+    layer, and a sub-ward layer (the units of split wards)."""
 
     table: Upload | None = None
     slums: Upload | None = None
     zones: Upload | None = None
+    subwards: Upload | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ def read_upload(
         poverty_table=_in_memory(poverty.table, "poverty.csv"),
         slum_layer=_stage_optional(tmp, "slums", poverty.slums, "slums"),
         zones=_stage_optional(tmp, "zones", poverty.zones, "zones"),
+        subward_layer=_stage_optional(tmp, "subwards", poverty.subwards, "subwards"),
     )
     return planning.load_layer(request)
 
@@ -125,7 +128,7 @@ def upload_layer(
     """
     if not force:
         check_place(session, city_code, place)  # a conflicting place is refused even then
-        extra = (ward_names, poverty.table, poverty.slums, poverty.zones)
+        extra = (ward_names, poverty.table, poverty.slums, poverty.zones, poverty.subwards)
         same = identical_current(session, city_code, (wards, population_table, *extra), options)
         if same is not None:
             return same
@@ -216,6 +219,7 @@ def _report(
         "sources": sources,
         "poverty_sources": dict(layer.poverty_sources),
         "split_wards": {u: list(p) for u, p in layer.parents.items()},
+        "unnumbered": layer.unnumbered,
         "options": _chosen_options(options),
     }
 
@@ -234,12 +238,24 @@ def _ward_names(
     }
 
 
+#: Layer options added after layers were stored, with their defaults.
+_LATER_OPTIONS: dict[str, object] = {
+    "slum_point_metres": POINT_TOLERANCE_M,
+    "subward_id_field": None,
+    "subward_population_field": None,
+    "subward_households_field": None,
+}
+
+
 def _chosen_options(options: LayerOptions) -> dict[str, object]:
     """The options as the validation report stores them (JSON types, no field mapping)."""
     chosen = asdict(options)
     del chosen["mapping"]
     if chosen["rate"] == DEFAULT_RATE:  # stored before the split decision's rate was an option
         del chosen["rate"]
+    for name, default in _LATER_OPTIONS.items():  # likewise: at their default, as stored before
+        if chosen[name] == default:
+            del chosen[name]
     return cast(dict[str, object], json.loads(json.dumps(chosen)))
 
 

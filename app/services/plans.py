@@ -201,6 +201,7 @@ def store_answer(
     plan.report = {
         **plan.report,
         "poverty_sources": planning.poverty_source_report(result.layer),
+        "unnumbered": result.layer.unnumbered,
         "areas": [
             {
                 "organiser_id": str(a.organiser_id),

@@ -17,7 +17,7 @@ from matplotlib import font_manager
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import Plan, Ward
+from app.db.models import City, Plan, Ward, WardLayer
 from app.schemas import LayerOut
 from gis.organisers import illustrative_organisers, write_organisers_csv
 from gis.sheets import devanagari_font
@@ -89,7 +89,14 @@ def test_sliver_absorbed_duplicate_merged_through_the_api(
     layer = LayerOut.model_validate(response.json())
     assert layer.ward_count == 26
     assert any(w.startswith("absorbed feature 28 (no ward id, 200 m²") for w in layer.warnings)
-    plan_city(client, session_factory, "sliver", tmp_path)
+    plan = plan_city(client, session_factory, "sliver", tmp_path)
+    with session_factory() as session:
+        stored = session.get(Plan, plan.id)
+        assert stored is not None
+        absorbed = stored.report["unnumbered"]["absorbed"]
+    assert absorbed["count"] == 1
+    assert absorbed["area_m2"] == pytest.approx(200, abs=1)
+    assert absorbed["features"][0]["into_ward"] == "12"
 
 
 def test_larger_unnumbered_feature_refused_then_mended_by_the_upload_options(
@@ -124,6 +131,18 @@ def test_larger_unnumbered_feature_refused_then_mended_by_the_upload_options(
     assert excluded.status_code == 201, excluded.text
     report = LayerOut.model_validate(excluded.json())
     assert "excluded 1 feature(s) by number: 28 (no id)" in report.warnings
+    with session_factory() as session:
+        row = session.scalars(
+            select(WardLayer)
+            .join(City, WardLayer.city_id == City.id)
+            .where(City.code == "big2", WardLayer.version == 1)
+        ).one()
+        excluded = row.validation_report["unnumbered"]["excluded"]
+    assert excluded["count"] == 1
+    assert excluded["area_m2"] == pytest.approx(20_000, rel=1e-3)
+    assert excluded["features"] == [
+        {"feature": 28, "ward_id": None, "area_m2": excluded["area_m2"]}
+    ]
 
 
 def test_households_only_layer_stored_and_planned(
@@ -142,6 +161,9 @@ def test_households_only_layer_stored_and_planned(
     estimates = [f["properties"]["poor_households_est"] for f in geo["features"]]
     total = gpd.read_file(wards)["households"].sum()
     assert sum(estimates) == pytest.approx(0.275 * total, abs=2)
+    with session_factory() as session:  # the source of every ward's figure, in the report
+        report = session.get(Plan, plan.id).report  # type: ignore[union-attr]
+    assert report["poverty_sources"]["wards_by_source"] == {"estimate: households × rate": 26}
 
 
 HINDI = {"1": "सेक्टर एक", "2": "श्रीनगर", "3": "हज़रतगंज"}
@@ -246,6 +268,11 @@ def test_mumbai_slum_layer_upload_and_plan(
     }
     total = sum(f["properties"]["poor_households_est"] for f in features)
     assert total == pytest.approx(999_596, abs=2)
+    with session_factory() as session:  # the report names the same source for every ward
+        report = session.get(Plan, plan.id).report  # type: ignore[union-attr]
+    assert set(report["poverty_sources"]["by_ward"].values()) == {
+        f["properties"]["poverty_source"] for f in features
+    }
 
 
 @pytest.mark.slow
@@ -260,7 +287,11 @@ def test_lucknow_zone_layer_upload_and_plan_respecting_zones(
     }
     response = client.post("/cities/lko/layers", files=files, data=PLACE_FORM)
     assert response.status_code == 201, response.text
-    assert "1 ward(s) lie in several zones: 96 (2 96 %, 1 4 %)" in response.json()["warnings"]
+    layer_warnings = response.json()["warnings"]  # the layer version's report: the zones' source
+    assert "1 ward(s) lie in several zones: 96 (2 96 %, 1 4 %)" in layer_warnings
+    assert any(
+        w.startswith("zones from zones.geojson: each ward in the zone it") for w in layer_warnings
+    )
 
     page = client.get("/cities/lko/layers/1/wards", params={"limit": 1000}).json()
     frame = gpd.GeoDataFrame.from_features(page["features"], crs="EPSG:4326")

@@ -132,6 +132,14 @@ def test_unnumbered_sliver_and_duplicated_ward_plan(shared_data: Path, tmp_path:
     report = plan(tmp_path, args)
     assert report["wards"] == 26
     assert any("absorbed feature 28" in w for w in report["warnings"])  # type: ignore[attr-defined]
+    unnumbered = report["unnumbered"]  # the counts and areas, apart from the words
+    assert isinstance(unnumbered, dict)
+    assert unnumbered["sliver_limit_m2"] == pytest.approx(2_216, abs=1)
+    assert unnumbered["absorbed"]["count"] == 1
+    assert unnumbered["absorbed"]["area_m2"] == pytest.approx(200, abs=1)
+    (sliver,) = unnumbered["absorbed"]["features"]
+    assert (sliver["feature"], sliver["into_ward"]) == (28, "12")
+    assert unnumbered["excluded"] == {"count": 0, "area_m2": 0, "features": []}
 
 
 def test_larger_unnumbered_feature_is_refused_with_the_remedies(
@@ -186,6 +194,9 @@ def test_households_only_layer_plans(shared_data: Path, tmp_path: Path) -> None:
 
     report = plan(tmp_path, [wards])
     assert report["wards"] == 26
+    sources = report["poverty_sources"]
+    assert isinstance(sources, dict)
+    assert sources["wards_by_source"] == {"estimate: households × rate": 26}
     plan_wards = gpd.read_file(tmp_path / "plan" / "plan.geojson")
     assert plan_wards["population"].isna().all()
     assert plan_wards["poor_households_est"].sum() == pytest.approx(
@@ -241,6 +252,8 @@ def test_mumbai_slum_layer_plans(shared_data: Path, tmp_path: Path) -> None:
     assert any("1 ward(s) hold no slum polygon: 0 poor households (C)" in w for w in warnings)
     counts = report["poverty_sources"]["wards_by_source"]  # type: ignore[index]
     assert list(counts.values()) == [24]
+    (source,) = counts
+    assert source.startswith("slum layer slum_clusters.geojson (1,000,000 slum households spread")
     planned = gpd.read_file(tmp_path / "plan" / "plan.geojson")
     assert planned["poor_households_est"].sum() == pytest.approx(999_596, abs=1)
 
@@ -299,6 +312,11 @@ def test_lucknow_zones_from_the_zone_layer_respected(shared_data: Path, tmp_path
     assert "1 ward(s) lie in several zones: 96 (2 96 %, 1 4 %)" in text
     planned = gpd.read_file(out / "plan.geojson")
     assert planned.groupby("organiser_id")["zone"].nunique().max() == 1
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert any(
+        w.startswith("zones from zones.geojson: each ward in the zone it")
+        for w in report["warnings"]
+    )
     assert planned["zone"].nunique() == 6
 
 

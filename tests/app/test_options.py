@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from app.api.intake import IntakeForm
 from app.api.layers import LayerFieldsForm
 from app.cli import cli
 from app.cli_options import PLAN_PARAMETERS, build_plan_options, layer_request
@@ -16,6 +17,7 @@ from app.schemas import PlanParameters
 from app.services import solving
 from gis.errors import InputError
 from gis.fields import FieldMapping
+from gis.subward import SubwardRequest
 
 
 @pytest.mark.parametrize(
@@ -89,6 +91,30 @@ def test_cli_and_api_make_the_same_layer_options() -> None:
     assert from_cli == from_api
     assert from_cli.mapping.ward_id == "WARD_NO"
     assert from_cli.exclude_ids == ("0", "99")
+
+
+def test_cli_and_api_make_the_same_intake_options() -> None:
+    """The slum point tolerance and the sub-ward layer's columns, from both entry points."""
+    values = {
+        "slum_point_metres": 250.0,
+        "subward_id_field": "BLOCK",
+        "subward_population_field": "POP",
+        "split_above": 3000.0,
+    }
+    from_cli = layer_request(Path("wards.zip"), values, {}).options
+    form = IntakeForm(
+        slum_point_metres=250.0,
+        subward_id_field="BLOCK",
+        subward_population_field="POP",
+        split_above=3000.0,
+    )
+    assert form.options(LayerOptions()) == from_cli
+    assert from_cli.subward_request(Path("blocks.gpkg")) == SubwardRequest(
+        Path("blocks.gpkg"), "BLOCK", "POP", None
+    )
+    assert from_cli.slum_request(Path("s.geojson")).point_tolerance_m == 250.0  # type: ignore[union-attr]
+    with pytest.raises(InputError, match="slum_point_metres"):
+        LayerOptions(slum_point_metres=-1)
 
 
 def test_a_bad_option_ends_the_command_naming_it(tmp_path: Path) -> None:

@@ -312,6 +312,8 @@ CLI_NOT_RUN = {
     "check out/lucknow": "checks the folder the Lucknow solve above writes",
     "out/lucknow --": "edits or re-plans the folder the Lucknow solve writes (adjust, replan)",
     "wards.zip": "a ward file of the reader's own (placeholder name, not shipped)",
+    "my-city/": "a poverty table, slum or sub-ward layer of the reader's own (placeholders "
+    "under my-city/, not shipped)",
     "wards_households.geojson": "a ward file of the reader's own (placeholder name, not shipped)",
     "allocate wards.geojson": "a ward file and CO list of the reader's own (placeholders)",
     "--split-above": "a city-sized solve of Mumbai's wards with a CO list of the reader's own",
