@@ -255,12 +255,15 @@ def exact_method(ctx: Context) -> Callable[..., Outcome]:
 
 
 def _no_partition_note(ctx: Context, used: str) -> str:
-    why = (
-        "needs the HiGHS solver"
-        if not set_partitioning.applies(ctx)
-        else "could not list every connected area that fits in its share of the time, or found "
-        "no plan over them"
-    )
+    if ctx.backend.name != "highs":
+        why = "needs the HiGHS solver"
+    elif not ctx.params.partition:
+        why = "is switched off (SolveParams.partition)"
+    else:
+        why = (
+            "could not list every connected area that fits in its share of the time, or found "
+            "no plan over them"
+        )
     return f"method set_partitioning asked for: it {why}; {used.replace('_', ' ')} used instead"
 
 
