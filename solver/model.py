@@ -33,6 +33,9 @@ class AssignmentModel:
     #: gap (benchmarks/NOTES.md).
     cut_all_organisers = False
     cut_both_sides = False
+    #: Neighbour rows: a unit too light to be an area alone needs a neighbour in its area,
+    #: x[i][j] ≤ Σ_{v ∈ N(i)} x[v][j] (valid for every connected area of two or more units).
+    neighbour_rows = False
 
     def __init__(
         self,
@@ -68,6 +71,8 @@ class AssignmentModel:
             self.lp += pulp.lpSum(self.x[i]) == 1, f"one_{i}"
         self.lp += pulp.LpAffineExpression(terms)
         self._add_load_rows(lo, hi)
+        if self.neighbour_rows and centres is None:
+            self._add_neighbour_rows(lo)
         if respect_zones and problem.zones is not None:
             self._add_zone_rows()
         if centres is not None:
@@ -87,6 +92,18 @@ class AssignmentModel:
                 self.lp += load >= lo, f"lo_{j}"
         for j in range(k):
             self.lp += pulp.lpSum(self.x[i][j] for i in range(n)) >= 1, f"nonempty_{j}"
+
+    def _add_neighbour_rows(self, lo: float) -> None:
+        """A unit whose load is below ``lo`` shares its area with a neighbour."""
+        p, k = self.problem, self.problem.n_organisers
+        light = [i for i in range(p.n_units) if p.weights[i] < lo and self.nb[i]]
+        for j in range(k):
+            self._check(j, k, "organisers' neighbour rows")
+            for i in light:
+                self.lp += (
+                    self.x[i][j] <= pulp.lpSum(self.x[v][j] for v in self.nb[i]),
+                    f"nb_{i}_{j}",
+                )
 
     def _add_zone_rows(self) -> None:
         """Each organiser inside one zone (binary ``y[j][z]``)."""

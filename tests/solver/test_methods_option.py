@@ -3,6 +3,7 @@ answer says which ran; model builds stop when the time is up and say so (issue 1
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from dataclasses import dataclass, field
@@ -141,3 +142,26 @@ def test_a_method_out_of_time_without_a_plan_says_no_plan_within_the_limit() -> 
     assert out.status is Status.NO_SOLUTION
     assert out.explanation.startswith("no plan within the time limit: the time limit ran out")
     assert "the assignment model" in out.explanation
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_neighbour_rows_keep_the_contiguous_optimum(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The n/5 experiment's rows (off by default, BENCHMARKS.md) cut off no contiguous plan: the
+    cut loop with them proves the optimum that set partitioning proves without them."""
+    rng = random.Random(seed)
+    homes = [(rng.uniform(0, 3), rng.uniform(0, 4)) for _ in range(4)]
+    problem = grid(4, 5, homes, weights=[float(rng.randint(5, 30)) for _ in range(20)])
+    plain = solve(problem, SolveParams(tolerance=0.2, time_limit=20, threads=1))
+    lo, hi = problem.load_bounds(0.2)
+    bare = AssignmentModel(problem, lo=lo, hi=hi).lp.numConstraints()
+    monkeypatch.setattr(AssignmentModel, "neighbour_rows", True)
+    rows = AssignmentModel(problem, lo=lo, hi=hi)
+    assert rows.lp.numConstraints() == bare + 20 * 4  # every ward is lighter than lo here
+    assert rows.lp.get_constraint_by_name("nb_0_0") is not None
+    with_rows = solve(
+        problem, SolveParams(tolerance=0.2, time_limit=20, threads=1, method="cut_loop")
+    )
+    assert plain.status is with_rows.status is Status.OPTIMAL
+    assert with_rows.objective == pytest.approx(plain.objective, rel=1e-6)
