@@ -63,7 +63,7 @@ def solve(ctx: Context, *, start: list[int] | None = None) -> Outcome:
     if plan is not None:
         best.offer(plan, polish=ctx.clock.remaining() > 0.5)
     ctx.report("distance", best.known, bound, f"branch-and-cut: {handler.cuts} contiguity cuts")
-    nodes = int(model.getNNodes()) if model.getStage() >= 3 else 0  # 3: SCIP_STAGE_TRANSFORMED
+    nodes = int(model.getNNodes()) if model.getStage() >= TRANSFORMED else 0
     return _outcome(ctx, model, best, bound, handler.cuts, nodes)
 
 
@@ -196,7 +196,14 @@ def _plan(m: pyscipopt.Model, x: list[list[Any]]) -> list[int] | None:
     return [max(range(len(row)), key=lambda j: m.getSolVal(sol, row[j])) for row in x]
 
 
+#: SCIP_STAGE_TRANSFORMED: from this stage on SCIP has a dual bound and node counts. Before it
+#: (the model built but never optimised: no time was left) asking for them crashed the process.
+TRANSFORMED = 3
+
+
 def _bound(m: pyscipopt.Model) -> float | None:
+    if m.getStage() < TRANSFORMED:
+        return None
     try:
         b = float(m.getDualbound())
     except Exception:

@@ -165,3 +165,10 @@ def test_neighbour_rows_keep_the_contiguous_optimum(
     )
     assert plain.status is with_rows.status is Status.OPTIMAL
     assert with_rows.objective == pytest.approx(plain.objective, rel=1e-6)
+
+
+def test_a_branch_and_cut_model_never_optimised_has_no_bound_and_does_not_crash() -> None:
+    """The build done but no time left to optimise: asking SCIP for its dual bound before the
+    transformed stage killed the process (a segmentation fault)."""
+    model, _x, _handler = branch_and_cut.build(_context(_grid(), Clock.starting_now(10.0)))
+    assert branch_and_cut._bound(model) is None
