@@ -68,6 +68,12 @@ def timed(deadline: Deadline | None) -> Callable[[str], AbstractContextManager[N
     return deadline.phase
 
 
+def method_report(params: SolveParams, sol: Solution) -> dict[str, str]:
+    """The solve method asked for and the one that made the answer (``used`` is "" when the
+    prechecks answered before any method ran)."""
+    return {"asked": params.method, "used": sol.method}
+
+
 def frontier_table(front: frontier.Frontier | None) -> dict[str, object] | None:
     """The frontier's table for the report, the map and the API (``None`` without one)."""
     return None if front is None else front.table()

@@ -290,6 +290,8 @@ def _report(result: planning.PlanResult, written: list[Path], out: Path) -> None
     typer.echo(
         f"{len(result.problem.unit_ids)} wards, {result.problem.n_organisers} COs: {sol.describe()}"
     )
+    if sol.method:
+        typer.echo(f"method: {sol.method} (asked: {result.config.solve.method})")
     if sol.tightest_tolerance is not None:
         typer.echo(f"tightest balance found: ±{sol.tightest_tolerance * 100:.2f} %")
     if sol.tolerance is not None and sol.has_plan:

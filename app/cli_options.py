@@ -43,6 +43,7 @@ from app.cli_intake import (
 )
 from app.options import (
     DEFAULT_GAP,
+    DEFAULT_METHOD,
     DEFAULT_SNAP_METRES,
     DEFAULT_SOLVER,
     SOLVERS,
@@ -50,11 +51,13 @@ from app.options import (
     PlanOptions,
     bad_option,
     parse_balance,
+    parse_method,
 )
 from gis.errors import InputError, shown
 from gis.fields import FieldMapping
 from gis.slum_points import POINT_TOLERANCE_M
 from gis.unnumbered import UnnumberedRule, parse_feature_ids
+from solver.params import METHODS
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE, EstimateParams
 from solver.solve import SolveParams
 
@@ -185,6 +188,16 @@ GapOpt = Annotated[
     ),
 ]
 SolverOpt = Annotated[str, typer.Option("--solver", help=" or ".join(SOLVERS) + ".")]
+MethodOpt = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        help=f"Solution method: {', '.join(METHODS)}. auto chooses per problem (set "
+        "partitioning when every fitting area can be listed, else the cut loop, or the relaxed "
+        "search for very large layers); set_partitioning needs --solver highs; branch_and_cut "
+        "uses SCIP. report.json names the method asked for and the one used.",
+    ),
+]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Solver random seed.")]
 
 
@@ -249,6 +262,7 @@ PLAN_PARAMETERS: Final = (
     _option("time_limit", TimeLimitOpt, SolveParams().time_limit),
     _option("gap", GapOpt, DEFAULT_GAP),
     _option("solver", SolverOpt, DEFAULT_SOLVER),
+    _option("method", MethodOpt, DEFAULT_METHOD),
     _option("seed", SeedOpt, 0),
 )
 
@@ -393,6 +407,7 @@ def layer_request(
 def build_plan_options(values: Mapping[str, Any]) -> PlanOptions:
     """The plan's options from the command line's values (``InputError`` when one is refused)."""
     tolerance, frontier = parse_balance(values["tolerance"], values["frontier"])
+    method = parse_method(values.get("method", DEFAULT_METHOD))
     try:
         solve = SolveParams(
             tolerance=tolerance,
@@ -400,6 +415,7 @@ def build_plan_options(values: Mapping[str, Any]) -> PlanOptions:
             time_limit=values["time_limit"],
             gap=values["gap"],
             seed=values["seed"],
+            method=method,
         )
     except ValueError as exc:
         raise InputError(str(exc), code="bad-option") from None

@@ -22,6 +22,7 @@ from gis.slums import SlumRequest
 from gis.subward import SubwardRequest
 from gis.unnumbered import UnnumberedRule
 from solver.frontier import FrontierRequest
+from solver.params import METHODS
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE, EstimateParams
 from solver.solve import SolveParams
 
@@ -38,6 +39,10 @@ MAX_TOLERANCE: Final = 10.0
 MAX_SLUM_POINT_METRES: Final = 10_000.0
 #: Relative gap accepted as optimal.
 DEFAULT_GAP: Final = 1e-3
+#: The solve methods one may name (``solver.params.METHODS``); ``auto`` chooses per problem.
+DEFAULT_METHOD: Final = "auto"
+#: The methods that build their model for HiGHS only.
+HIGHS_ONLY_METHODS: Final = ("set_partitioning",)
 
 
 def bad_option(name: str, value: object, message: str) -> InputError:
@@ -66,6 +71,14 @@ def parse_tolerance(text: str | float, name: str = "tolerance") -> float | None:
         raise bad_option(
             name, text, f"must be a fraction ≥ 0 and below {MAX_TOLERANCE:g} (0.1 = ±10 %), or auto"
         )
+    return value
+
+
+def parse_method(text: object, name: str = "method") -> str:
+    """A solve method's name (``auto``, ``cut_loop``, …; case and spaces ignored), or refused."""
+    value = str(text).strip().lower().replace("-", "_") if isinstance(text, str) else None
+    if value not in METHODS:
+        raise bad_option(name, text, f"choose one of {', '.join(METHODS)}")
     return value
 
 
@@ -186,6 +199,10 @@ class PlanOptions:
     def __post_init__(self) -> None:
         if self.solver not in SOLVERS:
             raise bad_option("solver", self.solver, f"choose {' or '.join(SOLVERS)}")
+        if self.solve.method in HIGHS_ONLY_METHODS and self.solver != "highs":
+            raise bad_option(
+                "method", self.solve.method, f"needs the solver highs, not {self.solver}"
+            )
         if not (math.isfinite(self.snap_metres) and 0 <= self.snap_metres <= MAX_SNAP_METRES):
             raise bad_option(
                 "snap_metres", self.snap_metres, f"give metres from 0 to {MAX_SNAP_METRES:g}"
@@ -208,6 +225,7 @@ class PlanOptions:
             "gap": self.solve.gap,
             "seed": self.solve.seed,
             "solver": self.solver,
+            "method": self.solve.method,
             "snap_metres": self.snap_metres,
             "poverty_rate": self.estimate.rate,
             "household_size": self.estimate.household_size,

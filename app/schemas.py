@@ -251,6 +251,12 @@ class PlanParameters(BaseModel):
         default=None, gt=0, description="seconds; default and maximum from the server settings"
     )
     solver: Literal["highs", "cbc"] | None = None
+    method: Literal["auto", "set_partitioning", "cut_loop", "branch_and_cut", "relaxed_search"] = (
+        Field(
+            default="auto",
+            description="solution method; auto chooses per problem (set_partitioning needs highs)",
+        )
+    )
     snap_metres: float = Field(default=5.0, ge=0, le=1000)
     poverty_rate: float = Field(default=DEFAULT_RATE, gt=0, le=1)
     household_size: float = Field(default=DEFAULT_HOUSEHOLD_SIZE, ge=1, le=20)
@@ -335,6 +341,8 @@ class PlanOut(_Out):
     phases: dict[str, float] | None = None
     #: The balance–distance frontier's table, when one was computed (see ``solver.frontier``).
     frontier: dict[str, Any] | None = None
+    #: The solve method asked for and the one used: ``{"asked": "auto", "used": "cut_loop"}``.
+    method: dict[str, str] | None = None
 
 
 class JobProgress(_Out):
@@ -534,3 +542,5 @@ class AllocateOut(_Out):
     areas: FeatureCollection | None
     phases: dict[str, float] | None = None
     frontier: dict[str, Any] | None = None
+    #: The solve method asked for and the one used: ``{"asked": "auto", "used": "cut_loop"}``.
+    method: dict[str, str] | None = None

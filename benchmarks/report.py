@@ -572,8 +572,9 @@ def _branch_and_cut() -> list[str]:
     return [BRANCH_AND_CUT.read_text(encoding="utf-8").rstrip(), ""]
 
 
-#: The frontier and wall-time runs' sections (``benchmarks.frontier``, ``benchmarks.timelimit``).
-ISSUE18 = ("frontier.md", "timelimit.md")
+#: The frontier, wall-time, model-build and n/5 runs' sections (``benchmarks.frontier``, ``benchmarks.timelimit``,
+#: ``benchmarks.n5``).
+ISSUE18 = ("frontier.md", "timelimit.md", "build.md", "n5.md")
 
 
 def _issue18_sections() -> list[str]:

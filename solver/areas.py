@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sps
 
 from solver.problem import Problem
+from solver.verify import LOAD_EPS
 
 #: Listing stops (and the caller falls back to the cut loop) beyond this many areas, this many
 #: area × organiser columns, or this many partial areas visited.
@@ -59,6 +60,10 @@ def enumerate_areas(
     nb = problem.neighbours()
     w = problem.weights
     zones = problem.zones if respect_zones else None
+    # the check's slack (solver.verify): an area exactly at a bound is in, though the bound, a
+    # product of the mean and the tolerance, may round a hair past it (6 × 10 < 60.00000000000001)
+    slack = LOAD_EPS * max(1.0, problem.mean_load)
+    lo, hi = lo - slack, hi + slack
     found: list[tuple[int, ...]] = []
     visits = 0
 
@@ -105,4 +110,4 @@ def enumerate_areas(
     incidence = sps.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(members), n))
     unit_cost = np.asarray(problem.weights)[:, None] * np.asarray(problem.distance_km)
     cost = np.asarray(incidence @ unit_cost) if members else np.zeros((0, k))
-    return Areas(members, incidence, cost, lo, hi, respect_zones)
+    return Areas(members, incidence, cost, lo + slack, hi - slack, respect_zones)

@@ -5,6 +5,9 @@ Each phase is timed (:meth:`Deadline.phase`) and the seconds go into the report,
 up to the user's wait. The solver gets what is left after the phases before it, minus a
 :class:`Reserve` for the phases after it (:meth:`Deadline.solver_budget`). The clock is
 ``time.monotonic`` unless a test passes another one.
+
+Model builds inside the solver check the time too (:func:`check_build`): a build that the time
+limit overtakes stops with :class:`BuildStopped`, and the method answers with what it has.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 #: The solver is never given less than this many seconds, nor less than this share of the limit,
 #: even when the phases before it used up the limit (a machine so loaded that starting Python
@@ -20,6 +24,29 @@ from dataclasses import dataclass, field
 #: phases say where the time went.
 MIN_SOLVER_SECONDS = 1.0
 MIN_SOLVER_SHARE = 0.1
+
+
+class Remaining(Protocol):
+    """Anything that knows the seconds left (a method's clock, a :class:`Deadline`)."""
+
+    def remaining(self) -> float: ...
+
+
+class BuildStopped(Exception):
+    """The time ran out while a model was being built (or its columns listed): ``what`` was
+    being built, and how far it got (``done`` of ``total`` ``unit``)."""
+
+    def __init__(self, what: str, done: int, total: int, unit: str) -> None:
+        self.what, self.done, self.total, self.unit = what, done, total, unit
+        super().__init__(
+            f"the time limit ran out while building {what} ({done:,} of {total:,} {unit} done)"
+        )
+
+
+def check_build(clock: Remaining | None, what: str, done: int, total: int, unit: str) -> None:
+    """Raise :class:`BuildStopped` when ``clock`` has no time left (never without a clock)."""
+    if clock is not None and clock.remaining() <= 0:
+        raise BuildStopped(what, done, total, unit)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ several pieces, the a–b separator inequalities
 which every connected area satisfies. Re-solving until the optimum is connected therefore gives the
 exact contiguous optimum; the bound of every round is a valid lower bound on it.
 
-The objective is Σ load × km from each unit to its organiser's home.
+The objective is Σ load × km from each unit to its organiser's home. With a clock, the build
+checks the time between rows and stops with :class:`~solver.deadline.BuildStopped`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Mapping, Sequence
 
 import pulp
 
+from solver.deadline import Remaining, check_build
 from solver.graph import components, minimal_separator
 from solver.problem import Problem
 
@@ -31,6 +33,9 @@ class AssignmentModel:
     #: gap (benchmarks/NOTES.md).
     cut_all_organisers = False
     cut_both_sides = False
+    #: Neighbour rows: a unit too light to be an area alone needs a neighbour in its area,
+    #: x[i][j] ≤ Σ_{v ∈ N(i)} x[v][j] (valid for every connected area of two or more units).
+    neighbour_rows = False
 
     def __init__(
         self,
@@ -40,45 +45,81 @@ class AssignmentModel:
         hi: float,
         respect_zones: bool = False,
         centres: Sequence[int] | None = None,
+        clock: Remaining | None = None,
     ):
+        """The model; with a ``clock``, the build checks the time left between rows and raises
+        :class:`~solver.deadline.BuildStopped` when there is none."""
         self.problem = problem
         self.nb = problem.neighbours()
+        self.clock = clock
+        self.what = "the star-shaped model" if centres is not None else "the assignment model"
         n, k = problem.n_units, problem.n_organisers
         self.lp = pulp.LpProblem("wardplan", pulp.LpMinimize)
-        self.x = [
-            [self.lp.add_variable(f"x_{i}_{j}", 0, 1, cat="Binary") for j in range(k)]
-            for i in range(n)
-        ]
         self._cut_keys: set[tuple[int, int, int, tuple[int, ...]]] = set()
         self.cuts = 0
         w, d = problem.weights, problem.distance_km
-        distance = pulp.lpSum(w[i] * d[i][j] * self.x[i][j] for i in range(n) for j in range(k))
+        self.x: list[list[pulp.LpVariable]] = []
+        terms: list[tuple[pulp.LpVariable, float]] = []
         for i in range(n):
+            self._check(i, n, "units")
+            self.x.append(
+                [self.lp.add_variable(f"x_{i}_{j}", 0, 1, cat="Binary") for j in range(k)]
+            )
+            terms.extend((self.x[i][j], w[i] * d[i][j]) for j in range(k) if w[i] * d[i][j])
+        for i in range(n):
+            self._check(i, n, "unit rows")
             self.lp += pulp.lpSum(self.x[i]) == 1, f"one_{i}"
-        self.lp += distance
+        self.lp += pulp.LpAffineExpression(terms)
+        self._add_load_rows(lo, hi)
+        if self.neighbour_rows and centres is None:
+            self._add_neighbour_rows(lo)
+        if respect_zones and problem.zones is not None:
+            self._add_zone_rows()
+        if centres is not None:
+            self._add_star_rows(centres)
+
+    def _check(self, done: int, total: int, unit: str) -> None:
+        check_build(self.clock, self.what, done, total, unit)
+
+    def _add_load_rows(self, lo: float, hi: float) -> None:
+        """Each organiser's load within [lo, hi], and at least one unit."""
+        n, k, w = self.problem.n_units, self.problem.n_organisers, self.problem.weights
         for j in range(k):
+            self._check(j, k, "organisers' rows")
             load = pulp.lpSum(w[i] * self.x[i][j] for i in range(n))
             self.lp += load <= hi, f"hi_{j}"
             if lo > 0:
                 self.lp += load >= lo, f"lo_{j}"
         for j in range(k):
             self.lp += pulp.lpSum(self.x[i][j] for i in range(n)) >= 1, f"nonempty_{j}"
-        if respect_zones and problem.zones is not None:
-            zones = sorted({z for z in problem.zones if z is not None})
-            zi = {z: q for q, z in enumerate(zones)}
-            self.y = [
-                [self.lp.add_variable(f"y_{j}_{q}", 0, 1, cat="Binary") for q in range(len(zones))]
-                for j in range(k)
-            ]
-            for j in range(k):
-                self.lp += pulp.lpSum(self.y[j]) == 1, f"zone_{j}"
-                for i in range(n):
-                    z = problem.zones[i]
-                    if z is not None:
-                        self.lp += self.x[i][j] <= self.y[j][zi[z]], f"inzone_{i}_{j}"
 
-        if centres is not None:
-            self._add_star_rows(centres)
+    def _add_neighbour_rows(self, lo: float) -> None:
+        """A unit whose load is below ``lo`` shares its area with a neighbour."""
+        p, k = self.problem, self.problem.n_organisers
+        light = [i for i in range(p.n_units) if p.weights[i] < lo and self.nb[i]]
+        for j in range(k):
+            self._check(j, k, "organisers' neighbour rows")
+            for i in light:
+                self.lp += (
+                    self.x[i][j] <= pulp.lpSum(self.x[v][j] for v in self.nb[i]),
+                    f"nb_{i}_{j}",
+                )
+
+    def _add_zone_rows(self) -> None:
+        """Each organiser inside one zone (binary ``y[j][z]``)."""
+        problem, k = self.problem, self.problem.n_organisers
+        zones = sorted({z for z in problem.zones or () if z is not None})
+        zi = {z: q for q, z in enumerate(zones)}
+        self.y = [
+            [self.lp.add_variable(f"y_{j}_{q}", 0, 1, cat="Binary") for q in range(len(zones))]
+            for j in range(k)
+        ]
+        for j in range(k):
+            self._check(j, k, "organisers' zone rows")
+            self.lp += pulp.lpSum(self.y[j]) == 1, f"zone_{j}"
+            for i, z in enumerate(problem.zones or ()):
+                if z is not None:
+                    self.lp += self.x[i][j] <= self.y[j][zi[z]], f"inzone_{i}_{j}"
 
     def _add_star_rows(self, centres: Sequence[int]) -> None:
         """Restrict each area to a 'star' around its centre: a unit may join organiser ``j`` only
@@ -88,6 +129,7 @@ class AssignmentModel:
         p = self.problem
         d = p.distance_km
         for j, c in enumerate(centres):
+            self._check(j, len(centres), "organisers' star rows")
             hops = _hops_from(c, self.nb)
             self.lp += self.x[c][j] == 1, f"centre_{j}"
             for i in range(p.n_units):
@@ -135,6 +177,8 @@ class AssignmentModel:
         p = self.problem
         added = 0
         for j in range(p.n_organisers):
+            if self.clock is not None and self.clock.remaining() <= 0:
+                break  # the loop that called stops for the time too
             units = [i for i, a in enumerate(assignment) if a == j]
             pieces = components(units, self.nb)
             if len(pieces) < 2:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-#: The distance-stage methods one may ask for (``SolveParams.method``).
-METHODS = ("auto", "cut_loop", "branch_and_cut")
+#: The distance-stage methods one may ask for (``SolveParams.method``): ``auto`` chooses per
+#: problem; the others name a module of :mod:`solver.methods`.
+METHODS = ("auto", "set_partitioning", "cut_loop", "branch_and_cut", "relaxed_search")
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,11 @@ class SolveParams:
     #: List every connected area that fits and solve the set-partitioning model (HiGHS only) when
     #: the list is short enough; otherwise, or with False, the cut loop.
     partition: bool = True
-    #: The exact method for the distance stage when set partitioning does not apply: "cut_loop"
-    #: (PuLP's backend, re-solved with cuts), "branch_and_cut" (SCIP, cuts in one search tree), or
-    #: "auto": chosen per problem, see :func:`solver.solve.exact_method`.
+    #: The method of the distance stage: "set_partitioning" (every fitting area listed, HiGHS;
+    #: the cut loop when they cannot be listed in time), "cut_loop" (PuLP's backend, re-solved
+    #: with cuts), "branch_and_cut" (SCIP, cuts in one search tree), "relaxed_search" (the LP
+    #: without contiguity and a neighbourhood search), or "auto": chosen per problem, see
+    #: :func:`solver.solve.method_for`. The balance search of tolerance *auto* is the same for all.
     method: str = "auto"
 
     def __post_init__(self) -> None:

@@ -149,6 +149,9 @@ class Solution:
     tightest_tolerance: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    #: The distance stage's method that made this answer (``set_partitioning``, ``cut_loop``,
+    #: ``branch_and_cut``, ``relaxed_search``; "" when the prechecks answered before it ran).
+    method: str = ""
 
     @property
     def gap(self) -> float | None:

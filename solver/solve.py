@@ -7,10 +7,11 @@ exactly over them (:mod:`solver.methods.set_partitioning`); otherwise the cut lo
 assignment model with contiguity cuts (:mod:`solver.methods.cut_loop`). Layers too large for that
 model take the bound of the LP without contiguity and a neighbourhood search
 (:mod:`solver.methods.relaxed_search`). With tolerance *auto*, a bisection first finds the tightest
-balance (:mod:`solver.methods.balance`). ``SolveParams.method`` may ask for the cut loop or for
-branch-and-cut in one SCIP tree (:mod:`solver.methods.branch_and_cut`) instead; *auto* keeps the
-cut loop, which the benchmark still finds better on most instances (BENCHMARKS.md). The answer
-says exactly what was proved.
+balance (:mod:`solver.methods.balance`). ``SolveParams.method`` may name one method instead: set
+partitioning, the cut loop, branch-and-cut in one SCIP tree (:mod:`solver.methods.branch_and_cut`)
+or the relaxed search; *auto* keeps the choice above, which the benchmark still finds best on most
+instances (BENCHMARKS.md). The answer says exactly what was proved, and which method ran
+(``Solution.method``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,16 @@ from solver.methods.cut_loop import primal_shares
 from solver.params import SolveParams
 from solver.problem import Problem, Progress, Solution, Status
 
-__all__ = ["ProgressFn", "SolveParams", "exact_method", "precheck", "primal_shares", "solve"]
+__all__ = [
+    "EXACT_METHODS",
+    "ProgressFn",
+    "SolveParams",
+    "exact_method",
+    "method_for",
+    "precheck",
+    "primal_shares",
+    "solve",
+]
 
 ProgressFn = Callable[[Progress], None]
 
@@ -143,6 +153,8 @@ class _Run:
     tightest: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: The distance stage's method, once it ran ("": the prechecks answered before it).
+    method: str = ""
 
     def auto(self) -> Solution:
         """The tightest balance first (in ``auto_share`` of the time), then the distance stage."""
@@ -170,14 +182,21 @@ class _Run:
         return self.distance(tolerance, search.plan)
 
     def distance(self, tolerance: float, start: list[int] | None) -> Solution:
-        """The nearest-home plan at ``tolerance``, by the method that fits the problem."""
+        """The nearest-home plan at ``tolerance``, by the method asked for or fitting the problem."""
         ctx = self.ctx.at(tolerance, self.ctx.clock)
         t0 = time.monotonic()
         outcome = None
-        if ctx.params.method == "auto" and set_partitioning.applies(ctx):
-            outcome = set_partitioning.solve(ctx, start, self.timings)
+        asked = ctx.params.method
+        if asked in ("auto", "set_partitioning") and set_partitioning.applies(ctx):
+            outcome = set_partitioning.solve(
+                ctx, start, self.timings, forced=asked == "set_partitioning"
+            )
+            self.method = "set_partitioning"
         if outcome is None:
-            outcome = exact_method(ctx)(ctx, start=start)
+            self.method = method_for(ctx)
+            if asked == "set_partitioning":
+                self.warnings.append(_no_partition_note(ctx, self.method))
+            outcome = EXACT_METHODS[self.method](ctx, start=start)
         self.timings["distance_s"] = time.monotonic() - t0
         if outcome.status is Status.INFEASIBLE and ctx.params.tolerance is not None:
             explanation = (
@@ -206,20 +225,46 @@ class _Run:
             tightest_tolerance=self.tightest,
             timings=self.timings,
             warnings=(*self.warnings, *outcome.warnings),
+            method=self.method,
         )
 
 
-def exact_method(ctx: Context) -> Callable[..., Outcome]:
-    """The distance stage's method when set partitioning does not apply: the one asked for, else
-    the relaxed search for layers too large for the assignment model, else the cut loop."""
+#: The methods :func:`method_for` may choose, by name (set partitioning runs before them).
+EXACT_METHODS: dict[str, Callable[..., Outcome]] = {
+    "cut_loop": cut_loop.solve,
+    "branch_and_cut": branch_and_cut.solve,
+    "relaxed_search": relaxed_search.solve,
+}
+
+
+def method_for(ctx: Context) -> str:
+    """The distance stage's method when set partitioning does not apply or gave up: the one asked
+    for, else the relaxed search for layers too large for the assignment model, else the cut
+    loop."""
     method = ctx.params.method
-    if method == "branch_and_cut":
-        return branch_and_cut.solve
-    if method == "cut_loop":
-        return cut_loop.solve
+    if method in EXACT_METHODS:
+        return method
     if relaxed_search.too_large(ctx.problem):
-        return relaxed_search.solve
-    return cut_loop.solve
+        return "relaxed_search"
+    return "cut_loop"
+
+
+def exact_method(ctx: Context) -> Callable[..., Outcome]:
+    """The function of :func:`method_for`'s method."""
+    return EXACT_METHODS[method_for(ctx)]
+
+
+def _no_partition_note(ctx: Context, used: str) -> str:
+    if ctx.backend.name != "highs":
+        why = "needs the HiGHS solver"
+    elif not ctx.params.partition:
+        why = "is switched off (SolveParams.partition)"
+    else:
+        why = (
+            "could not list every connected area that fits in its share of the time, or found "
+            "no plan over them"
+        )
+    return f"method set_partitioning asked for: it {why}; {used.replace('_', ' ')} used instead"
 
 
 def _tightest_note(tightest: float, search: balance.BalanceSearch) -> str:

@@ -60,6 +60,7 @@ def plan_out(stored: service.StoredPlan) -> PlanOut:
         approved_by=plan.approved_by,
         phases=report.get("phases"),
         frontier=report.get("frontier"),
+        method=report.get("method"),
     )
 
 

@@ -130,4 +130,5 @@ def answer(result: planning.PlanResult, areas: dict[str, Any] | None) -> Allocat
         areas=None if areas is None else FeatureCollection.model_validate(areas),
         phases=outcome.get("phases"),
         frontier=outcome.get("frontier"),
+        method=outcome.get("method"),
     )

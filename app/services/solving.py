@@ -13,10 +13,12 @@ from app import answer_time, planning
 from app.errors import DomainError
 from app.options import (
     DEFAULT_GAP,
+    DEFAULT_METHOD,
     DEFAULT_SNAP_METRES,
     DEFAULT_TOLERANCE,
     PlanOptions,
     parse_balance,
+    parse_method,
 )
 from app.settings import Settings
 from gis.layer import WardLayer
@@ -60,6 +62,7 @@ def solve_config(
     tolerance, frontier = parse_balance(
         params.get("tolerance", DEFAULT_TOLERANCE), bool(params.get("frontier", False))
     )
+    method = parse_method(params.get("method") or DEFAULT_METHOD)
     try:
         solve = SolveParams(
             tolerance=tolerance,
@@ -67,6 +70,7 @@ def solve_config(
             time_limit=min(time_limit, max_time_limit),
             gap=float(params.get("gap", DEFAULT_GAP)),
             seed=int(params.get("seed", 0)),
+            method=method,
         )
     except ValueError as exc:
         raise DomainError("plan parameters refused", str(exc), code="bad-option") from None
@@ -117,6 +121,7 @@ def outcome(result: planning.PlanResult) -> dict[str, Any]:
         "mean_load": result.problem.mean_load,
         "iterations": sol.iterations,
         "contiguity_cuts": sol.cuts,
+        "method": answer_time.method_report(result.config.solve, result.solution),
         "adjacency": {
             "rule": result.adjacency.rule,
             "edges": len(result.adjacency.edges),

@@ -20,7 +20,8 @@ from pyscipopt._version import __version__ as pyscipopt_version
 from pyscipopt.scip import PY_SCIP_PARAMSETTING as SCIP_PARAMSETTING
 
 from solver import heuristic, lns
-from solver.methods.context import Context, Incumbent, Outcome
+from solver.deadline import BuildStopped, check_build
+from solver.methods.context import Context, Incumbent, Outcome, build_stopped
 from solver.methods.contiguity import ContiguityHandler
 from solver.methods.cut_loop import primal_shares
 from solver.methods.starts import cheap_plans, star_plan
@@ -34,6 +35,8 @@ REPAIR_POLISH_SECONDS = 0.2
 ROOT_ROUNDS = 20
 
 NAME = "scip"
+#: What :func:`build` builds, as a stopped build names it.
+WHAT = "the branch-and-cut model"
 
 
 def version() -> str:
@@ -45,7 +48,10 @@ def solve(ctx: Context, *, start: list[int] | None = None) -> Outcome:
     """The nearest-home contiguous plan at the context's tolerance, by branch-and-cut."""
     best = Incumbent(ctx)
     _primal(ctx, best, start)
-    model, x, handler = build(ctx, lambda plan: _repair(ctx, best, plan))
+    try:
+        model, x, handler = build(ctx, lambda plan: _repair(ctx, best, plan))
+    except BuildStopped as stop:
+        return build_stopped(ctx, best, stop)
     if best.plan is not None:
         _warm_start(model, x, best.plan)
     remaining = ctx.clock.remaining()
@@ -57,7 +63,7 @@ def solve(ctx: Context, *, start: list[int] | None = None) -> Outcome:
     if plan is not None:
         best.offer(plan, polish=ctx.clock.remaining() > 0.5)
     ctx.report("distance", best.known, bound, f"branch-and-cut: {handler.cuts} contiguity cuts")
-    nodes = int(model.getNNodes()) if model.getStage() >= 3 else 0  # 3: SCIP_STAGE_TRANSFORMED
+    nodes = int(model.getNNodes()) if model.getStage() >= TRANSFORMED else 0
     return _outcome(ctx, model, best, bound, handler.cuts, nodes)
 
 
@@ -65,19 +71,25 @@ def build(
     ctx: Context, on_pieces: Callable[[list[int]], list[int] | None] | None = None
 ) -> tuple[pyscipopt.Model, list[list[Any]], ContiguityHandler]:
     """The SCIP model with the context's options and the contiguity handler (not yet solved);
-    ``on_pieces`` turns an integer solution in pieces into a plan for SCIP (or ``None``)."""
+    ``on_pieces`` turns an integer solution in pieces into a plan for SCIP (or ``None``). The
+    build checks the context's clock between rows (:class:`~solver.deadline.BuildStopped`)."""
     p = ctx.problem
     lo, hi = ctx.load_bounds
     m = pyscipopt.Model("wardplan")
     m.hideOutput()
     _options(m, ctx)
     n, k = p.n_units, p.n_organisers
-    x = [[m.addVar(f"x_{i}_{j}", vtype="B") for j in range(k)] for i in range(n)]
+    x: list[list[Any]] = []
+    for i in range(n):
+        check_build(ctx.clock, WHAT, i, n, "units")
+        x.append([m.addVar(f"x_{i}_{j}", vtype="B") for j in range(k)])
     w, d = p.weights, p.distance_km
     m.setObjective(pyscipopt.quicksum(w[i] * d[i][j] * x[i][j] for i in range(n) for j in range(k)))
     for i in range(n):
+        check_build(ctx.clock, WHAT, i, n, "unit rows")
         m.addCons(pyscipopt.quicksum(x[i]) == 1, name=f"one_{i}")
     for j in range(k):
+        check_build(ctx.clock, WHAT, j, k, "organisers' rows")
         load = pyscipopt.quicksum(w[i] * x[i][j] for i in range(n))
         m.addCons(load <= hi, name=f"hi_{j}")
         if lo > 0:
@@ -184,7 +196,14 @@ def _plan(m: pyscipopt.Model, x: list[list[Any]]) -> list[int] | None:
     return [max(range(len(row)), key=lambda j: m.getSolVal(sol, row[j])) for row in x]
 
 
+#: SCIP_STAGE_TRANSFORMED: from this stage on SCIP has a dual bound and node counts. Before it
+#: (the model built but never optimised: no time was left) asking for them crashed the process.
+TRANSFORMED = 3
+
+
 def _bound(m: pyscipopt.Model) -> float | None:
+    if m.getStage() < TRANSFORMED:
+        return None
     try:
         b = float(m.getDualbound())
     except Exception:

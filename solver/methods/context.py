@@ -11,6 +11,7 @@ from functools import cached_property
 
 from solver import heuristic, verify
 from solver.backends import Backend
+from solver.deadline import BuildStopped
 from solver.graph import components
 from solver.params import SolveParams
 from solver.problem import Problem, Status, relative_gap
@@ -179,6 +180,18 @@ class Incumbent:
                 val = verify.objective(self.ctx.problem, cand)
                 if val < self.value - 1e-9:
                     self.plan, self.value = list(cand), val
+
+
+def build_stopped(ctx: Context, best: Incumbent, stop: BuildStopped) -> Outcome:
+    """The answer of a method whose model build the time limit overtook: the best plan it had
+    before (feasible, gap unknown: nothing was proved), or none; the explanation names the build."""
+    ctx.report("distance", best.known, None, str(stop))
+    if best.plan is None:
+        return Outcome.without_plan(Status.NO_SOLUTION, f"no plan within the time limit: {stop}")
+    note = f"{stop}: the plan is the best heuristic one, no bound was proved"
+    return Outcome.of_plan(
+        best.plan, best.value, None, ctx.params.gap, explanation=note, warnings=(note,)
+    )
 
 
 def all_connected(a: Sequence[int], nb: Sequence[Sequence[int]], k: int) -> bool:

@@ -3,7 +3,9 @@ in pieces, solve again, until a contiguous plan is proved within the gap or the 
 
 Contiguous heuristic plans (:mod:`solver.methods.starts`, :mod:`solver.lns`) are the MIP starts,
 and every disconnected MIP solution is repaired into a contiguous candidate, so a plan exists early
-and improves as the bound rises."""
+and improves as the bound rises. The cheap plans come before the model is built, and the build
+checks the clock: when the time runs out there, the answer is the best cheap plan (feasible, gap
+unknown) or none, and says so."""
 
 from __future__ import annotations
 
@@ -15,7 +17,15 @@ from dataclasses import dataclass, field
 
 from solver import heuristic, lns
 from solver.backends import MipResult
-from solver.methods.context import Context, Incumbent, Outcome, all_connected, proved
+from solver.deadline import BuildStopped
+from solver.methods.context import (
+    Context,
+    Incumbent,
+    Outcome,
+    all_connected,
+    build_stopped,
+    proved,
+)
 from solver.methods.starts import PROBE_GAP, ROUND_GAP, cheap_plans, star_plan
 from solver.model import AssignmentModel
 from solver.params import SolveParams
@@ -68,10 +78,11 @@ class _Round:
 
 
 class _CutLoop:
+    #: Built by :meth:`run` after the cheap plans, checking the clock.
+    model: AssignmentModel
+
     def __init__(self, ctx: Context, first_plan: bool) -> None:
-        lo, hi = ctx.load_bounds
         self.ctx, self.first_plan = ctx, first_plan
-        self.model = AssignmentModel(ctx.problem, lo=lo, hi=hi, respect_zones=ctx.respect_zones)
         self.phase = "probe" if first_plan else "distance"
         self.best = Incumbent(ctx)
         self.best_bound = -math.inf
@@ -83,7 +94,21 @@ class _CutLoop:
         self.ctx.report(self.phase, self.best.known, bound, message)
 
     def run(self, start: list[int] | None) -> Outcome:
-        self._primal(start)
+        for plan in cheap_plans(self.ctx, start):
+            self.best.offer(plan)
+        self.ctx.report(self.phase, self.best.known, None, "heuristic plan")
+        lo, hi = self.ctx.load_bounds
+        try:
+            self.model = AssignmentModel(
+                self.ctx.problem,
+                lo=lo,
+                hi=hi,
+                respect_zones=self.ctx.respect_zones,
+                clock=self.ctx.clock,
+            )
+        except BuildStopped as stop:
+            return build_stopped(self.ctx, self.best, stop)
+        self._primal()
         infeasible = False
         while self.ctx.clock.remaining() > 0.05 and not self._done():
             self.iterations += 1
@@ -101,12 +126,9 @@ class _CutLoop:
             self.first_plan or proved(self.best.value, self.best_bound, gap)
         )
 
-    def _primal(self, start: list[int] | None) -> None:
-        """The starting plans: the cheap ones, the star-shaped model's, the neighbourhood search."""
+    def _primal(self) -> None:
+        """After the cheap plans: the star-shaped model's plan, the neighbourhood search."""
         ctx, offer = self.ctx, self.best.offer
-        for plan in cheap_plans(ctx, start):
-            offer(plan)
-        self.ctx.report(self.phase, self.best.known, None, "heuristic plan")
         star_share, lns_share = primal_shares(ctx.problem, ctx.params)
         if star_share > 0:
             offer(star_plan(ctx, first_plan=self.first_plan, share=star_share))

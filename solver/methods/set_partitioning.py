@@ -17,6 +17,9 @@ from solver.problem import Status
 #: gives up after those seconds, at a tight balance found by *auto* it lists few areas even there.
 LISTING_SHARE = 0.1
 LISTING_SECONDS = 3.0
+#: When set partitioning is asked for by name, the listing may take this share of the time limit
+#: (no cap in seconds) before the cut loop takes over.
+FORCED_LISTING_SHARE = 0.5
 
 #: Shares of the time left, after the LP and the dive, for the first integer programme and, when
 #: it does not prove the optimum, for the neighbourhood search on its plan; the integer programme
@@ -33,12 +36,18 @@ def applies(ctx: Context) -> bool:
     return ctx.params.partition and ctx.backend.name == "highs"
 
 
-def solve(ctx: Context, start: list[int] | None, timings: dict[str, float]) -> Outcome | None:
+def solve(
+    ctx: Context, start: list[int] | None, timings: dict[str, float], *, forced: bool = False
+) -> Outcome | None:
     """The exact set-partitioning model when every fitting area can be listed; ``None`` if not
-    (too many areas, or no plan before the time ran out), and the cut loop takes over."""
+    (too many areas, or no plan before the time ran out), and the cut loop takes over.
+    ``forced``: asked for by name, the listing may take :data:`FORCED_LISTING_SHARE` of the time."""
     lo, hi = ctx.load_bounds
     t0 = time.monotonic()
-    deadline = t0 + min(LISTING_SECONDS, ctx.clock.limit * LISTING_SHARE)
+    listing = ctx.clock.limit * FORCED_LISTING_SHARE
+    if not forced:
+        listing = min(LISTING_SECONDS, ctx.clock.limit * LISTING_SHARE)
+    deadline = min(t0 + listing, ctx.clock.deadline)
     areas = partition.enumerate_areas(
         ctx.problem, lo, hi, respect_zones=ctx.respect_zones, deadline=deadline
     )

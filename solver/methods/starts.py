@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from solver import heuristic, treepart
+from solver.deadline import BuildStopped
 from solver.methods.context import Context
 from solver.model import AssignmentModel
 from solver.problem import Problem
@@ -54,9 +55,17 @@ def star_plan(ctx: Context, *, first_plan: bool, share: float) -> list[int] | No
     except ValueError:
         return None
     lo, hi = ctx.load_bounds
-    model = AssignmentModel(
-        ctx.problem, lo=lo, hi=hi, respect_zones=ctx.respect_zones, centres=centres
-    )
+    try:
+        model = AssignmentModel(
+            ctx.problem,
+            lo=lo,
+            hi=hi,
+            respect_zones=ctx.respect_zones,
+            centres=centres,
+            clock=ctx.clock,
+        )
+    except BuildStopped:
+        return None  # the method's own build or loop stops for the time next
     res = ctx.backend.solve(
         model.lp,
         time_limit=max(0.5, ctx.clock.remaining() * share),

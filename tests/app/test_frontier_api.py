@@ -89,6 +89,10 @@ def test_stored_plan_with_frontier_and_map_panel(
     assert plan.frontier is not None
     assert plan.frontier["chosen"] == "±20 %"
     assert plan.tolerance_used == 0.2
+    assert plan.parameters["method"] == "auto"
+    assert plan.method is not None  # the stored plan names the method asked for and the one used
+    assert plan.method["asked"] == "auto"
+    assert plan.method["used"] in ("set_partitioning", "cut_loop")
     points = plan.frontier["points"]
     objectives = [p["objective"] for p in points if p["objective"] is not None]
     assert all(a >= b - 1e-6 for a, b in itertools.pairwise(objectives))

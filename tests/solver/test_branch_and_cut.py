@@ -98,10 +98,12 @@ def test_cuts_in_the_tree_make_every_area_contiguous() -> None:
     model, x, handler = branch_and_cut.build(ctx)
     model.optimize()
     plan = [max(range(len(row)), key=lambda j: model.getVal(row[j])) for row in x]
-    assert model.getStatus() == "optimal"
+    # proved within the gap asked (1e-3): SCIP says "gaplimit" when the last node closed it to
+    # within that rather than to zero (the root separation's budget is in seconds: load decides)
+    assert model.getStatus() in ("optimal", "gaplimit")
     assert handler.cuts > 0
     assert verify.check_plan(problem, plan, 0.05) == []
-    assert model.getObjVal() == pytest.approx(_solve(problem, 0.05).objective, rel=1e-6)
+    assert model.getObjVal() == pytest.approx(_solve(problem, 0.05).objective, rel=1e-3)
 
 
 def test_zones_are_respected() -> None:
@@ -139,5 +141,7 @@ def test_a_stop_at_a_limit_is_feasible_with_a_gap(monkeypatch: pytest.MonkeyPatc
 
 
 def test_an_unknown_method_is_refused_by_name() -> None:
-    with pytest.raises(ValueError, match="method 'simplex' must be one of auto, cut_loop"):
+    with pytest.raises(
+        ValueError, match="method 'simplex' must be one of auto, set_partitioning, cut_loop"
+    ):
         SolveParams(method="simplex")
