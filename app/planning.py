@@ -67,9 +67,11 @@ DATA_CREDITS = data_credit(DATAMEET_SOURCE, DATAMEET_LICENCE)
 class LayerRequest:
     """The ward file and its companion files; how to read them is ``options``."""
 
-    wards: Path
+    #: The wards may be given as their bytes (an upload's, a request's): GDAL gets them in the
+    #: sandbox's own folder.
+    wards: Path | FileBytes
     options: LayerOptions = field(default_factory=LayerOptions)
-    #: Tables may be given as their bytes (an upload's); layers are files (GDAL reads them).
+    #: Tables may be given as their bytes (an upload's); other layers are files.
     population_table: Path | FileBytes | None = None
     poverty_table: Path | FileBytes | None = None
     slum_layer: Path | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,6 @@ from app import queue
 from app.db.models import JOB_FINAL, City, SolveJob
 from app.db.session import session_scope
 from app.errors import Conflict, NotFound, TooManyRequests
-from app.schemas import AllocateRequest, PlanParameters
 from app.services import allocate, audit, camp_jobs, plans, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.organisers import active_organisers
@@ -44,7 +43,7 @@ class StoredJob:
     queue_position: int | None
 
 
-def config_for(request: dict[str, Any], time_limit: float, solver: str) -> solving.SolveConfig:
+def config_for(request: Mapping[str, Any], time_limit: float, solver: str) -> solving.SolveConfig:
     """The solve configuration of a job, as resolved when it was submitted."""
     return solving.solve_config(
         request,
@@ -73,7 +72,7 @@ def fair_share(session: Session, settings: Settings, actor: str) -> None:
 def submit(
     session: Session,
     city_code: str,
-    params: PlanParameters,
+    params: Mapping[str, Any],
     settings: Settings,
     *,
     actor: str,
@@ -81,11 +80,14 @@ def submit(
 ) -> SolveJob:
     """Check that the city can be planned, store the job and queue it, all in ``session``.
 
+    ``params``: the plan parameters as asked (JSON, as the API's body has them); the job keeps
+    them and resolves them with the time limit and solver fixed here when it runs.
+
     Everything a solve would refuse at once (unknown city, no layer, no COs, a time limit above
     the server's) is refused here, before anything is queued. A job of a state's plan batch
     (``batch_id``, ``app.services.batches``) is not counted against its key's fair share.
     """
-    config = solving.server_config(params.model_dump(mode="json"), settings)
+    config = solving.server_config(params, settings)
     city = get_city(session, city_code)
     if batch_id is None:
         fair_share(session, settings, actor)
@@ -99,7 +101,7 @@ def submit(
     job = SolveJob(
         city_id=city.id,
         layer_id=layer_id,
-        request=params.model_dump(mode="json"),
+        request=dict(params),
         time_limit=config.solve.time_limit,
         solver=config.solver,
         created_by=actor,
@@ -114,15 +116,16 @@ def submit(
 
 
 def submit_allocation(
-    session: Session, body: AllocateRequest, settings: Settings, *, actor: str
+    session: Session, request: allocate.Allocation, settings: Settings, *, actor: str
 ) -> SolveJob:
-    """Queue a stateless allocation whose wards and organisers have been read without error."""
-    config = solving.server_config(body.parameters.model_dump(mode="json"), settings)
+    """Queue a stateless allocation whose wards and organisers have been read without error
+    (from memory); the job's payload holds the request, which it is run from."""
+    config = solving.server_config(request.parameters, settings)
     fair_share(session, settings, actor)
-    allocate.check_request(body)
+    allocate.check_request(request)
     job = SolveJob(
         kind="allocate",
-        request=body.model_dump(mode="json", exclude_none=True),
+        request=request.payload(),
         time_limit=config.solve.time_limit,
         solver=config.solver,
         created_by=actor,
@@ -280,12 +283,12 @@ def run_claimed(
         if job.kind == "camps":
             answer = camp_jobs.run(session, job, on_progress)
         elif job.kind == "allocate":
-            body = AllocateRequest.model_validate(job.request)
-            config = config_for(body.parameters.model_dump(), job.time_limit, job.solver)
+            request = allocate.Allocation.from_payload(job.request)
+            config = config_for(request.parameters, job.time_limit, job.solver)
             out = allocate.allocate(
-                session, body, config, actor=job.created_by, on_progress=on_progress
+                session, request, config, actor=job.created_by, on_progress=on_progress
             )
-            answer = {"result": out.model_dump(mode="json")}
+            answer = {"result": out.as_json()}
         elif job.kind == "replan":
             from app.services import replans  # it submits through this module
 
