@@ -20,7 +20,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import queue
-from app.db.models import JOB_FINAL, City, SolveJob
+from app.db.models import JOB_FINAL, City, JobStatus, SolveJob
 from app.db.session import session_scope
 from app.errors import Conflict, NotFound, TooManyRequests
 from app.services import allocate, audit, camp_jobs, plans, solving
@@ -58,7 +58,9 @@ def fair_share(session: Session, settings: Settings, actor: str) -> None:
     active = session.scalar(
         select(func.count())
         .select_from(SolveJob)
-        .where(SolveJob.created_by == actor, SolveJob.status.in_(("queued", "running")))
+        .where(
+            SolveJob.created_by == actor, SolveJob.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
+        )
     )
     limit = settings.jobs.max_active_per_key
     if (active or 0) >= limit:
@@ -157,11 +159,11 @@ def get_job(session: Session, city_code: str | None, job_id: int) -> StoredJob:
         owner = "there is" if city_code is None else f"{city_code!r} has"
         raise NotFound("job not found", f"{owner} no job {job_id}")
     position = None
-    if job.status == "queued":
+    if job.status == JobStatus.QUEUED:
         position = session.scalar(
             select(func.count())
             .select_from(SolveJob)
-            .where(SolveJob.status == "queued", SolveJob.id <= job.id)
+            .where(SolveJob.status == JobStatus.QUEUED, SolveJob.id <= job.id)
         )
     return StoredJob(job, city, position)
 
@@ -185,10 +187,10 @@ def cancel(session: Session, city_code: str | None, job_id: int, *, actor: str) 
     job = found.job
     if job.status in JOB_FINAL:
         raise Conflict("the job has finished", f"job {job_id} is {job.status}", code="job-finished")
-    if job.status == "queued":
+    if job.status == JobStatus.QUEUED:
         if job.queue_job_id is not None:
             queue.cancel_queued(session, job.queue_job_id)
-        job.status, job.finished_at = "cancelled", func.clock_timestamp()
+        job.status, job.finished_at = JobStatus.CANCELLED, func.clock_timestamp()
     else:
         job.cancel_requested = True
     audit.record(session, actor, "plan.cancel", "solve_job", job.id, city=city_code)
@@ -217,7 +219,7 @@ def claim(session: Session, job_id: int, queue_job_id: int | None = None) -> Cla
     """
     conditions = [
         SolveJob.id == job_id,
-        SolveJob.status.in_(("queued", "running")),
+        SolveJob.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
         SolveJob.cancel_requested.is_(False),
     ]
     if queue_job_id is not None:
@@ -226,7 +228,7 @@ def claim(session: Session, job_id: int, queue_job_id: int | None = None) -> Cla
         update(SolveJob)
         .where(*conditions)
         .values(
-            status="running",
+            status=JobStatus.RUNNING,
             attempts=SolveJob.attempts + 1,
             started_at=func.clock_timestamp(),
             progress={},
@@ -240,10 +242,10 @@ def claim(session: Session, job_id: int, queue_job_id: int | None = None) -> Cla
 
 def finish(session: Session, job_id: int, status: str, error: str | None = None) -> bool:
     """End a running job as ``failed`` or ``cancelled``; False when it had already ended."""
-    assert status in ("failed", "cancelled")
+    assert status in (JobStatus.FAILED, JobStatus.CANCELLED)
     done = session.execute(
         update(SolveJob)
-        .where(SolveJob.id == job_id, SolveJob.status == "running")
+        .where(SolveJob.id == job_id, SolveJob.status == JobStatus.RUNNING)
         .values(status=status, error=error, finished_at=func.clock_timestamp())
         .returning(SolveJob.id)
     ).one_or_none()
@@ -253,9 +255,9 @@ def finish(session: Session, job_id: int, status: str, error: str | None = None)
 def requeue(session: Session, job_id: int) -> bool:
     """Put a running job back on the queue (its worker is shutting down); False if it ended."""
     job = session.get(SolveJob, job_id)
-    if job is None or job.status != "running":
+    if job is None or job.status != JobStatus.RUNNING:
         return False
-    job.status = "queued"
+    job.status = JobStatus.QUEUED
     job.queue_job_id = queue.defer_solve(session, job_id)
     return True
 
@@ -310,10 +312,10 @@ def run_claimed(
             update(SolveJob)
             .where(
                 SolveJob.id == job_id,
-                SolveJob.status == "running",
+                SolveJob.status == JobStatus.RUNNING,
                 SolveJob.cancel_requested.is_(False),
             )
-            .values(status="succeeded", finished_at=func.clock_timestamp(), **answer)
+            .values(status=JobStatus.SUCCEEDED, finished_at=func.clock_timestamp(), **answer)
             .returning(SolveJob.id)
         ).one_or_none()
         if done is None:
@@ -345,7 +347,7 @@ class ProgressWriter:
             with self._engine.begin() as connection:
                 connection.execute(
                     update(SolveJob)
-                    .where(SolveJob.id == self._job_id, SolveJob.status == "running")
+                    .where(SolveJob.id == self._job_id, SolveJob.status == JobStatus.RUNNING)
                     .values(progress=report)
                 )
         except (OperationalError, InterfaceError) as exc:  # progress is best effort: solve on
