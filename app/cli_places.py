@@ -240,7 +240,7 @@ def plan_state(
     params = PlanParameters(
         tolerance="auto" if tolerance == "auto" else float(tolerance), time_limit=time_limit
     )
-    request = batches.BatchRequest(params, {}, city or None)
+    request = batches.BatchRequest(params.model_dump(mode="json"), {}, city or None)
     view = in_db(
         lambda s: _batch_lines(
             batches.submit_batch(s, state, request, get_settings(), actor=actor())

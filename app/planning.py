@@ -33,7 +33,7 @@ from gis.export import (
     write_gis_files,
     write_plan_files,
 )
-from gis.figures import km_value, percent_value
+from gis.figures import PlanFigures, km_value, percent_value
 from gis.frontier_chart import add_frontier_chart, frontier_files
 from gis.io import read_ward_layer
 from gis.layer import FileBytes, SourceFile, WardLayer
@@ -68,9 +68,11 @@ DATA_CREDITS = data_credit(DATAMEET_SOURCE, DATAMEET_LICENCE)
 class LayerRequest:
     """The ward file and its companion files; how to read them is ``options``."""
 
-    wards: Path
+    #: The wards may be given as their bytes (an upload's, a request's): GDAL gets them in the
+    #: sandbox's own folder.
+    wards: Path | FileBytes
     options: LayerOptions = field(default_factory=LayerOptions)
-    #: Tables may be given as their bytes (an upload's); layers are files (GDAL reads them).
+    #: Tables may be given as their bytes (an upload's); other layers are files.
     population_table: Path | FileBytes | None = None
     poverty_table: Path | FileBytes | None = None
     slum_layer: Path | None = None
@@ -363,7 +365,7 @@ def solve_layer(
 
 def summary_frame(result: PlanResult) -> pd.DataFrame:
     """Per organiser: wards, population, poor households (chosen rate and both band ends), load
-    deviation from the mean, and distance from home."""
+    deviation from the mean, and distance from home (``gis.figures.PlanFigures``)."""
     p, sol = result.problem, result.solution
     assert sol.assignment is not None
     est = result.config.estimate
@@ -371,28 +373,24 @@ def summary_frame(result: PlanResult) -> pd.DataFrame:
     low = [poor_households(f, RATE_LOW, est.household_size) for f in figures]
     high = [poor_households(f, RATE_HIGH, est.household_size) for f in figures]
     pops = [f.population or 0.0 for f in figures]
-    mean = p.mean_load
+    plan = PlanFigures.of_problem(p, sol.assignment)
     rows = []
-    for j, org in enumerate(result.organisers):
+    for j, (org, fig) in enumerate(zip(result.organisers, plan.organisers, strict=True)):
         units = [i for i, a in enumerate(sol.assignment) if a == j]
-        load = math.fsum(p.weights[i] for i in units)
-        dist = [p.distance_km[i][j] for i in units]
-        weighted = math.fsum(p.weights[i] * p.distance_km[i][j] for i in units)
         rows.append(
             {
                 "organiser_id": org.organiser_id,
                 "name": org.name,
                 "wards": len(units),
-                "ward_ids": " ".join(p.unit_ids[i] for i in units),
+                "ward_ids": " ".join(fig.ward_ids),
                 "population": round(math.fsum(pops[i] for i in units)),
-                "poor_households": round(load, 1),
+                "poor_households": round(fig.load, 1),
                 "poor_households_at_25pct": round(math.fsum(low[i] for i in units), 1),
                 "poor_households_at_30pct": round(math.fsum(high[i] for i in units), 1),
-                "deviation_from_mean_pct": percent_value(100 * (load - mean) / mean)
-                if mean
-                else 0.0,
-                "mean_km_from_home": km_value(weighted / load) if load else 0.0,
-                "max_km_from_home": km_value(max(dist)),
+                # a zero mean or load (no poor households) reads 0, as it always has here
+                "deviation_from_mean_pct": percent_value(fig.deviation_pct or 0.0),
+                "mean_km_from_home": km_value(fig.mean_km or 0.0),
+                "max_km_from_home": km_value(fig.max_km),
             }
         )
     return pd.DataFrame(rows)

@@ -7,10 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.codes import CITY_CODE_PATTERN as CITY_CODE_PATTERN  # the one definition, re-exported
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE
-
-#: A city's stable short name, as it appears in URLs.
-CITY_CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
 class _Out(BaseModel):

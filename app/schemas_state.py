@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.schemas import CITY_CODE_PATTERN, PlanParameters
 
@@ -115,6 +115,20 @@ class BatchIn(_In):
         default_factory=dict, description="city code → parameters replacing the common ones"
     )
     cities: list[str] | None = Field(default=None, description="only these cities (default all)")
+
+    def city_parameters(self) -> dict[str, dict[str, Any] | str]:
+        """Each overridden city's parameters (the common ones with its override, as JSON), or
+        why they are refused (for ``app.services.batches.BatchRequest.per_city``)."""
+        return {code: city_parameters(self.parameters, o) for code, o in self.overrides.items()}
+
+
+def city_parameters(common: PlanParameters, override: dict[str, Any]) -> dict[str, Any] | str:
+    """The common parameters with one city's override (JSON), or why they are refused."""
+    try:
+        merged = PlanParameters.model_validate({**common.model_dump(), **override})
+    except ValidationError as exc:
+        return str(exc.errors()[0]["msg"])
+    return merged.model_dump(mode="json")
 
 
 class BatchCityOut(_Out):

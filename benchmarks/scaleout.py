@@ -139,7 +139,11 @@ def run_batch(workers: int, time_limit: float, logs: Path) -> Run:
     params = PlanParameters(tolerance=0.3, time_limit=time_limit)
     with session_scope() as session:
         view = batches.submit_batch(
-            session, "BM", batches.BatchRequest(params, {}), get_settings(), actor="benchmark"
+            session,
+            "BM",
+            batches.BatchRequest(params.model_dump(mode="json"), {}),
+            get_settings(),
+            actor="benchmark",
         )
         batch_id = view.batch.id
         jobs = sum(c.job is not None for c in view.cities)

@@ -27,6 +27,7 @@ from gis.attributes import (
     echo,
 )
 from gis.errors import InputError, Issue
+from gis.layer import FileBytes
 from gis.sandbox import parse_in_sandbox
 from gis.text import (
     dbf_is_utf8,
@@ -77,13 +78,14 @@ def file_error(label: str, message: str, code: str = "bad-file") -> InputError:
     return InputError(f"{label}: {message}", [Issue(code, message, file=label)], code=code)
 
 
-def _sha256(path: Path, label: str) -> str:
+def _sha256(path: Path | FileBytes, label: str) -> str:
+    """The SHA-256 of the file (a path, or bytes as received), refused if missing or too large."""
+    if isinstance(path, FileBytes):
+        _check_size(len(path.data), label)
+        return hashlib.sha256(path.data).hexdigest()
     if not path.is_file():
         raise file_error(label, "no such file", "missing-file")
-    size = path.stat().st_size
-    if size > MAX_UPLOAD_BYTES:
-        limit = MAX_UPLOAD_BYTES // (1024 * 1024)
-        raise file_error(label, f"the file is {size} bytes; the limit is {limit} MB", "too-large")
+    _check_size(path.stat().st_size, label)
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         while chunk := fh.read(1024 * 1024):
@@ -91,10 +93,22 @@ def _sha256(path: Path, label: str) -> str:
     return digest.hexdigest()
 
 
-def sniff_format(path: Path, label: str) -> str:
-    """``zip``, ``gpkg``, ``kml`` or ``geojson``, decided from the first bytes of the file."""
+def _check_size(size: int, label: str) -> None:
+    if size > MAX_UPLOAD_BYTES:
+        limit = MAX_UPLOAD_BYTES // (1024 * 1024)
+        raise file_error(label, f"the file is {size} bytes; the limit is {limit} MB", "too-large")
+
+
+def _head(path: Path | FileBytes) -> bytes:
+    if isinstance(path, FileBytes):
+        return path.data[:4096]
     with path.open("rb") as fh:
-        head = fh.read(4096)
+        return fh.read(4096)
+
+
+def sniff_format(path: Path | FileBytes, label: str) -> str:
+    """``zip``, ``gpkg``, ``kml`` or ``geojson``, decided from the first bytes of the file."""
+    head = _head(path)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
@@ -113,9 +127,10 @@ def sniff_format(path: Path, label: str) -> str:
     raise file_error(label, f"not {_FORMAT_NAMES}", "unsupported-format")
 
 
-def _read_sandboxed(path: Path, label: str, *, crs_given: bool) -> _Source:
+def _read_sandboxed(path: Path | FileBytes, label: str, *, crs_given: bool) -> _Source:
     """``_read_source`` run in a sandboxed child process (``gis.sandbox``), with GDAL allowed
-    only the drivers of the format the bytes show."""
+    only the drivers of the format the bytes show. Bytes as received are handed to the sandbox,
+    which gives them to GDAL in its own private folder."""
     drivers = ALLOWED_DRIVERS[sniff_format(path, label)]
     parsed = parse_in_sandbox(path, label=label, crs_given=crs_given, drivers=drivers)
     return _Source(parsed.frame, parsed.declares_crs, parsed.warnings)

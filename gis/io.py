@@ -47,7 +47,7 @@ from gis.formats import _read_source as _read_source
 from gis.formats import file_error as file_error
 from gis.formats import sniff_format as sniff_format
 from gis.geometry import drop_z, geometry_problem, polygonal, repair_invalid
-from gis.layer import STORAGE_CRS, WARD_COLUMNS, SourceFile, WardLayer
+from gis.layer import STORAGE_CRS, WARD_COLUMNS, FileBytes, SourceFile, WardLayer
 from gis.text import frame_text_issues
 from gis.unnumbered import UnnumberedRule, absorb, set_aside, unnumbered_report
 
@@ -62,7 +62,7 @@ COUNT_FIELDS = ("population", "households", "poor_households")
 
 
 def read_ward_layer(
-    path: Path,
+    path: Path | FileBytes,
     *,
     mapping: FieldMapping = FieldMapping(),  # noqa: B008 - frozen dataclass, immutable default
     crs: str | None = None,
@@ -71,6 +71,8 @@ def read_ward_layer(
     unnumbered: UnnumberedRule = UnnumberedRule(),  # noqa: B008 - frozen dataclass, immutable default
 ) -> WardLayer:
     """Read an uploaded ward layer into a normalised ``WardLayer`` (EPSG:4326, ``WARD_COLUMNS``).
+
+    ``path`` is a file, or the bytes as received (an upload's, a request's), named for messages.
 
     ``crs`` names the CRS ("EPSG:32644") when the file has none; it must agree with a CRS the file
     declares. ``exclude_ids`` drops features that are not wards (airport, cantonment, "reserve").

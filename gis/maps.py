@@ -34,7 +34,7 @@ from shapely import STRtree
 from gis import hindi
 from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE, data_credit
 from gis.crs import metric_crs
-from gis.figures import count_text, km_text, percent_text
+from gis.figures import PlanFigures, count_text, km_text, percent_text
 from gis.layer import STORAGE_CRS
 from gis.maplabels import co_label_layer, escape, ward_number_layer
 from gis.mappage import (
@@ -215,21 +215,30 @@ class _AreaFigures:
         )
 
 
+def plan_figures(
+    wards: gpd.GeoDataFrame, homes: Sequence[Organiser], organiser_ids: Sequence[str]
+) -> PlanFigures:
+    """A plan's figures from its wards (``organiser_id`` and ``poor_households_est`` columns) and
+    its COs' exact homes: what a stored plan's areas, sheets and map show."""
+    return PlanFigures.of(
+        organiser_ids,
+        [str(w) for w in wards["ward_id"]],
+        [str(o) for o in wards["organiser_id"]],
+        _column(wards, "poor_households_est"),
+        ward_km_from_home(wards, homes),
+    )
+
+
 def mean_km(wards: gpd.GeoDataFrame, ward_km: list[float | None]) -> dict[str, float | None]:
     """Mean km from home per organiser, weighted by poor households when known (as the solver)."""
-    weights = _column(wards, "poor_households_est") if "poor_households_est" in wards else None
-    sums: dict[str, list[float]] = {}
-    for i, oid in enumerate(wards["organiser_id"]):
-        km = ward_km[i]
-        if km is None:
-            continue
-        weight = weights[i] if weights is not None else 1.0
-        if weight is None:  # no estimate for this ward: it cannot be weighted, so it is left out
-            continue
-        acc = sums.setdefault(str(oid), [0.0, 0.0])
-        acc[0] += weight * km
-        acc[1] += weight
-    return {oid: (s / w if w > 0 else None) for oid, (s, w) in sums.items()}
+    known = "poor_households_est" in wards
+    weights: list[float | None] = (
+        _column(wards, "poor_households_est") if known else [1.0] * len(wards)
+    )
+    figures = PlanFigures.of(
+        [], list(wards["ward_id"]), [str(o) for o in wards["organiser_id"]], weights, ward_km
+    )
+    return {o.organiser_id: o.mean_km for o in figures.organisers}
 
 
 def _column(frame: pd.DataFrame, column: str) -> list[float | None]:

@@ -47,6 +47,7 @@ from pyproj import CRS
 
 from gis import parse_server
 from gis.errors import InputError, Issue
+from gis.layer import FileBytes
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ CHILD_GDAL_CONFIG: Mapping[str, str] = {
 _DROPPED_PREFIXES = ("GDAL_", "CPL_", "OGR_", "PROJ_", "VSI_", "AWS_", "GS_", "AZURE_")
 _DROPPED_NAMES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy"}
 _FOLDER_PREFIX = "wardplan-parse-"
+#: Where bytes as received (an upload's, a request's) are given to GDAL, in the parse's folder.
+_INPUT = "input"
 _POLL_S = 0.05
 _EXIT_MEMORY = 3
 _ARCHIVE_SETTINGS = (
@@ -122,7 +125,7 @@ def stop_all() -> None:
 
 
 def parse_in_sandbox(
-    path: Path,
+    path: Path | FileBytes,
     *,
     label: str,
     crs_given: bool,
@@ -130,6 +133,9 @@ def parse_in_sandbox(
     limits: ParseLimits | None = None,
 ) -> Parsed:
     """Read ``path`` with ``gis.io._read_source`` in a sandboxed child (see the module's doc).
+
+    Bytes as received (``FileBytes``) are written into the parse's own private folder, the one
+    file GDAL needs, and go with it: the caller writes nothing.
 
     Raises the child's ``InputError`` as is, an ``InputError`` coded ``parse-limit`` when a limit
     stopped it, and ``ParseStopped`` when the process is shutting down.
@@ -141,7 +147,7 @@ def parse_in_sandbox(
     tmp = Path(tempfile.mkdtemp(prefix=f"{_FOLDER_PREFIX}{os.getpid()}-"))
     try:
         request = {
-            "path": str(path.resolve()),
+            "path": str(_input(tmp, path)),
             "label": label,
             "crs_given": crs_given,
             "tmp": str(tmp),
@@ -153,6 +159,16 @@ def parse_in_sandbox(
         return _outcome(returncode, stopped_by, tmp, label, limits)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _input(tmp: Path, source: Path | FileBytes) -> Path:
+    """The file the child reads: ``source`` itself, or its bytes written into ``tmp``."""
+    if not isinstance(source, FileBytes):
+        return source.resolve()
+    (tmp / _INPUT).mkdir()
+    staged = tmp / _INPUT / "received"
+    staged.write_bytes(source.data)
+    return staged
 
 
 def _archive_settings() -> dict[str, Any]:
@@ -187,12 +203,14 @@ def _run_child(
         ran = parse_server.run(request, env, limits.wall_s, _stopping)
         if ran is not None:
             return ran
-        _empty(tmp)  # the spawned child starts from an empty folder
+        _empty(tmp)  # the spawned child starts from an empty folder (but for the input)
     return _spawn_child(request, tmp, env, limits)
 
 
 def _empty(folder: Path) -> None:
     for item in folder.iterdir():
+        if item.name == _INPUT:
+            continue
         if item.is_dir() and not item.is_symlink():
             shutil.rmtree(item, ignore_errors=True)
         else:

@@ -111,7 +111,7 @@ def create_plan(
     Answers ``202`` with the job at once (``Location``: the job); a worker solves it. Follow the
     job until ``status`` is ``succeeded``, then read ``plan_url``.
     """
-    job = jobs.submit(session, city, params, settings, actor=caller.name)
+    job = jobs.submit(session, city, params.model_dump(mode="json"), settings, actor=caller.name)
     response.headers["Location"] = job_url(city, job.id)
     return job_out(jobs.get_job(session, city, job.id))
 

@@ -97,7 +97,12 @@ def plan_state(
 ) -> BatchOut:
     """Queue one plan job per city (the same parameters, or per-city overrides); cities that
     cannot be planned are listed as refused with the reason, the others are queued."""
-    request = batches.BatchRequest(body.parameters, body.overrides, body.cities)
+    request = batches.BatchRequest(
+        body.parameters.model_dump(mode="json"),
+        body.overrides,
+        body.cities,
+        per_city=body.city_parameters(),
+    )
     return batch_out(batches.submit_batch(session, state, request, settings, actor=caller.name))
 
 

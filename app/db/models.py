@@ -38,15 +38,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The statuses, one spelling each (app.db.statuses), re-exported.
+from app.db.statuses import JOB_FINAL as JOB_FINAL
+from app.db.statuses import JOB_STATUSES as JOB_STATUSES
+from app.db.statuses import PLAN_STATUSES as PLAN_STATUSES
+from app.db.statuses import JobStatus as JobStatus
+
 SRID: Final = 4326
-
-#: The statuses a plan can have (what the solver proved; see solver.Solution).
-PLAN_STATUSES: Final = ("optimal", "feasible", "infeasible", "no_solution")
-
-#: The life of a solve job: queued → running → succeeded | failed | cancelled.
-JOB_STATUSES: Final = ("queued", "running", "succeeded", "failed", "cancelled")
-#: The statuses a job never leaves.
-JOB_FINAL: Final = ("succeeded", "failed", "cancelled")
 
 #: A geometry value: read back as WKB, written as WKB or WKT (e.g. ``WKTElement(wkt, srid=4326)``).
 GeometryValue = WKBElement | WKTElement

@@ -10,16 +10,15 @@ however many workers (``wardplan worker``) reach the database, on any number of 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import JOB_FINAL, City, PlanBatch, SolveJob
 from app.errors import DomainError, NotFound
-from app.schemas import PlanParameters
 from app.services import audit, cities, jobs
 from app.settings import Settings
 
@@ -30,9 +29,14 @@ class BadBatch(DomainError):
 
 @dataclass(frozen=True)
 class BatchRequest:
-    parameters: PlanParameters
+    """The plan parameters for every city as asked (JSON), the per-city overrides as asked, and
+    which cities (``None``: all). ``per_city``: each overridden city's parameters (the common
+    ones with its override), or why they are refused, as the caller checked them."""
+
+    parameters: Mapping[str, Any]
     overrides: dict[str, dict[str, Any]]
     cities: list[str] | None = None
+    per_city: Mapping[str, Mapping[str, Any] | str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,12 +62,6 @@ class BatchView:
         return all(c.job is None or c.job.status in JOB_FINAL for c in self.cities)
 
 
-def _params(common: PlanParameters, override: dict[str, Any] | None) -> PlanParameters:
-    if not override:
-        return common
-    return PlanParameters.model_validate({**common.model_dump(), **override})
-
-
 def submit_batch(
     session: Session, state_code: str, request: BatchRequest, settings: Settings, *, actor: str
 ) -> BatchView:
@@ -82,7 +80,7 @@ def submit_batch(
     batch = PlanBatch(
         state_id=state.id,
         request={
-            "parameters": request.parameters.model_dump(mode="json"),
+            "parameters": dict(request.parameters),
             "overrides": request.overrides,
             "cities": request.cities,
         },
@@ -92,12 +90,13 @@ def submit_batch(
     session.flush()
     refused: dict[str, str] = {}
     for code in wanted:
+        params = request.per_city.get(code, request.parameters)
+        if isinstance(params, str):
+            refused[code] = f"bad parameters for {code}: {params}"
+            continue
         try:
-            params = _params(request.parameters, request.overrides.get(code))
             with session.begin_nested():
                 jobs.submit(session, code, params, settings, actor=actor, batch_id=batch.id)
-        except ValidationError as exc:
-            refused[code] = f"bad parameters for {code}: {exc.errors()[0]['msg']}"
         except DomainError as exc:
             refused[code] = exc.detail or exc.title
     batch.refused = refused

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +20,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import queue
-from app.db.models import JOB_FINAL, City, SolveJob
+from app.db.models import JOB_FINAL, City, JobStatus, SolveJob
 from app.db.session import session_scope
 from app.errors import Conflict, NotFound, TooManyRequests
-from app.schemas import AllocateRequest, PlanParameters
 from app.services import allocate, audit, camp_jobs, plans, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.organisers import active_organisers
@@ -44,7 +43,7 @@ class StoredJob:
     queue_position: int | None
 
 
-def config_for(request: dict[str, Any], time_limit: float, solver: str) -> solving.SolveConfig:
+def config_for(request: Mapping[str, Any], time_limit: float, solver: str) -> solving.SolveConfig:
     """The solve configuration of a job, as resolved when it was submitted."""
     return solving.solve_config(
         request,
@@ -59,7 +58,9 @@ def fair_share(session: Session, settings: Settings, actor: str) -> None:
     active = session.scalar(
         select(func.count())
         .select_from(SolveJob)
-        .where(SolveJob.created_by == actor, SolveJob.status.in_(("queued", "running")))
+        .where(
+            SolveJob.created_by == actor, SolveJob.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
+        )
     )
     limit = settings.jobs.max_active_per_key
     if (active or 0) >= limit:
@@ -73,7 +74,7 @@ def fair_share(session: Session, settings: Settings, actor: str) -> None:
 def submit(
     session: Session,
     city_code: str,
-    params: PlanParameters,
+    params: Mapping[str, Any],
     settings: Settings,
     *,
     actor: str,
@@ -81,11 +82,14 @@ def submit(
 ) -> SolveJob:
     """Check that the city can be planned, store the job and queue it, all in ``session``.
 
+    ``params``: the plan parameters as asked (JSON, as the API's body has them); the job keeps
+    them and resolves them with the time limit and solver fixed here when it runs.
+
     Everything a solve would refuse at once (unknown city, no layer, no COs, a time limit above
     the server's) is refused here, before anything is queued. A job of a state's plan batch
     (``batch_id``, ``app.services.batches``) is not counted against its key's fair share.
     """
-    config = solving.server_config(params.model_dump(mode="json"), settings)
+    config = solving.server_config(params, settings)
     city = get_city(session, city_code)
     if batch_id is None:
         fair_share(session, settings, actor)
@@ -99,7 +103,7 @@ def submit(
     job = SolveJob(
         city_id=city.id,
         layer_id=layer_id,
-        request=params.model_dump(mode="json"),
+        request=dict(params),
         time_limit=config.solve.time_limit,
         solver=config.solver,
         created_by=actor,
@@ -114,15 +118,16 @@ def submit(
 
 
 def submit_allocation(
-    session: Session, body: AllocateRequest, settings: Settings, *, actor: str
+    session: Session, request: allocate.Allocation, settings: Settings, *, actor: str
 ) -> SolveJob:
-    """Queue a stateless allocation whose wards and organisers have been read without error."""
-    config = solving.server_config(body.parameters.model_dump(mode="json"), settings)
+    """Queue a stateless allocation whose wards and organisers have been read without error
+    (from memory); the job's payload holds the request, which it is run from."""
+    config = solving.server_config(request.parameters, settings)
     fair_share(session, settings, actor)
-    allocate.check_request(body)
+    allocate.check_request(request)
     job = SolveJob(
         kind="allocate",
-        request=body.model_dump(mode="json", exclude_none=True),
+        request=request.payload(),
         time_limit=config.solve.time_limit,
         solver=config.solver,
         created_by=actor,
@@ -154,11 +159,11 @@ def get_job(session: Session, city_code: str | None, job_id: int) -> StoredJob:
         owner = "there is" if city_code is None else f"{city_code!r} has"
         raise NotFound("job not found", f"{owner} no job {job_id}")
     position = None
-    if job.status == "queued":
+    if job.status == JobStatus.QUEUED:
         position = session.scalar(
             select(func.count())
             .select_from(SolveJob)
-            .where(SolveJob.status == "queued", SolveJob.id <= job.id)
+            .where(SolveJob.status == JobStatus.QUEUED, SolveJob.id <= job.id)
         )
     return StoredJob(job, city, position)
 
@@ -182,10 +187,10 @@ def cancel(session: Session, city_code: str | None, job_id: int, *, actor: str) 
     job = found.job
     if job.status in JOB_FINAL:
         raise Conflict("the job has finished", f"job {job_id} is {job.status}", code="job-finished")
-    if job.status == "queued":
+    if job.status == JobStatus.QUEUED:
         if job.queue_job_id is not None:
             queue.cancel_queued(session, job.queue_job_id)
-        job.status, job.finished_at = "cancelled", func.clock_timestamp()
+        job.status, job.finished_at = JobStatus.CANCELLED, func.clock_timestamp()
     else:
         job.cancel_requested = True
     audit.record(session, actor, "plan.cancel", "solve_job", job.id, city=city_code)
@@ -214,7 +219,7 @@ def claim(session: Session, job_id: int, queue_job_id: int | None = None) -> Cla
     """
     conditions = [
         SolveJob.id == job_id,
-        SolveJob.status.in_(("queued", "running")),
+        SolveJob.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)),
         SolveJob.cancel_requested.is_(False),
     ]
     if queue_job_id is not None:
@@ -223,7 +228,7 @@ def claim(session: Session, job_id: int, queue_job_id: int | None = None) -> Cla
         update(SolveJob)
         .where(*conditions)
         .values(
-            status="running",
+            status=JobStatus.RUNNING,
             attempts=SolveJob.attempts + 1,
             started_at=func.clock_timestamp(),
             progress={},
@@ -237,10 +242,10 @@ def claim(session: Session, job_id: int, queue_job_id: int | None = None) -> Cla
 
 def finish(session: Session, job_id: int, status: str, error: str | None = None) -> bool:
     """End a running job as ``failed`` or ``cancelled``; False when it had already ended."""
-    assert status in ("failed", "cancelled")
+    assert status in (JobStatus.FAILED, JobStatus.CANCELLED)
     done = session.execute(
         update(SolveJob)
-        .where(SolveJob.id == job_id, SolveJob.status == "running")
+        .where(SolveJob.id == job_id, SolveJob.status == JobStatus.RUNNING)
         .values(status=status, error=error, finished_at=func.clock_timestamp())
         .returning(SolveJob.id)
     ).one_or_none()
@@ -250,9 +255,9 @@ def finish(session: Session, job_id: int, status: str, error: str | None = None)
 def requeue(session: Session, job_id: int) -> bool:
     """Put a running job back on the queue (its worker is shutting down); False if it ended."""
     job = session.get(SolveJob, job_id)
-    if job is None or job.status != "running":
+    if job is None or job.status != JobStatus.RUNNING:
         return False
-    job.status = "queued"
+    job.status = JobStatus.QUEUED
     job.queue_job_id = queue.defer_solve(session, job_id)
     return True
 
@@ -280,12 +285,12 @@ def run_claimed(
         if job.kind == "camps":
             answer = camp_jobs.run(session, job, on_progress)
         elif job.kind == "allocate":
-            body = AllocateRequest.model_validate(job.request)
-            config = config_for(body.parameters.model_dump(), job.time_limit, job.solver)
+            request = allocate.Allocation.from_payload(job.request)
+            config = config_for(request.parameters, job.time_limit, job.solver)
             out = allocate.allocate(
-                session, body, config, actor=job.created_by, on_progress=on_progress
+                session, request, config, actor=job.created_by, on_progress=on_progress
             )
-            answer = {"result": out.model_dump(mode="json")}
+            answer = {"result": out.as_json()}
         elif job.kind == "replan":
             from app.services import replans  # it submits through this module
 
@@ -307,10 +312,10 @@ def run_claimed(
             update(SolveJob)
             .where(
                 SolveJob.id == job_id,
-                SolveJob.status == "running",
+                SolveJob.status == JobStatus.RUNNING,
                 SolveJob.cancel_requested.is_(False),
             )
-            .values(status="succeeded", finished_at=func.clock_timestamp(), **answer)
+            .values(status=JobStatus.SUCCEEDED, finished_at=func.clock_timestamp(), **answer)
             .returning(SolveJob.id)
         ).one_or_none()
         if done is None:
@@ -342,7 +347,7 @@ class ProgressWriter:
             with self._engine.begin() as connection:
                 connection.execute(
                     update(SolveJob)
-                    .where(SolveJob.id == self._job_id, SolveJob.status == "running")
+                    .where(SolveJob.id == self._job_id, SolveJob.status == JobStatus.RUNNING)
                     .values(progress=report)
                 )
         except (OperationalError, InterfaceError) as exc:  # progress is best effort: solve on

@@ -80,7 +80,7 @@ def _stage_optional(tmp: Path, folder: str, upload: Upload | None, default: str)
 
 
 def _in_memory(upload: Upload | None, default: str) -> FileBytes | None:
-    """A table upload as the readers take it: its (safe) name and bytes, never written to disk."""
+    """An upload as the readers take it: its (safe) name and bytes, never written to disk here."""
     return None if upload is None else FileBytes(safe_name(upload.filename, default), upload.data)
 
 
@@ -91,10 +91,11 @@ def read_upload(
     options: LayerOptions,
     poverty: PovertyUploads = PovertyUploads(),
 ) -> GisWardLayer:
-    """Read the uploads with ``planning.load_layer``: the GIS layers (wards, slums, zones) written
-    into ``tmp`` (server-made) for the sandboxed GDAL read, the tables read from memory."""
+    """Read the uploads with ``planning.load_layer``: the wards and the tables from memory (the
+    sandboxed GDAL read writes the wards' bytes in its own folder), the slum and zone layers
+    written into ``tmp`` (server-made) for it."""
     request = planning.LayerRequest(
-        _stage(tmp, "layer", wards, "wards"),
+        FileBytes(safe_name(wards.filename, "wards"), wards.data),
         options,
         population_table=_in_memory(population_table, "population.csv"),
         poverty_table=_in_memory(poverty.table, "poverty.csv"),

@@ -25,9 +25,9 @@ from app import planning
 from app.db.models import Organiser, PlanArea, PlanAssignment, Ward
 from app.services.frames import gis_organisers, stored_layer
 from gis.crs import metric_crs
-from gis.figures import km_value, percent_value
+from gis.figures import PlanFigures, km_value, percent_value
 from gis.layer import STORAGE_CRS
-from gis.maps import mean_km, ward_km_from_home
+from gis.maps import ward_km_from_home
 from solver.poverty import poor_households
 
 #: The fields of a plan's areas, in order, in the CLI's files and the API alike.
@@ -51,7 +51,7 @@ def area_properties(
     session: Session, plan_id: int, layer: Any, parameters: dict[str, Any], *, exact_homes: bool
 ) -> list[tuple[dict[str, Any], Any]]:
     """(properties in ``AREA_FIELDS`` order, shapely geometry) per CO of the plan, by CO id."""
-    wards = _assigned_wards(session, plan_id, layer, parameters)
+    wards, estimates = _assigned_wards(session, plan_id, layer, parameters)
     rows = session.execute(
         select(PlanArea, Organiser)
         .join(Organiser, PlanArea.organiser_pk == Organiser.id)
@@ -59,14 +59,22 @@ def area_properties(
         .order_by(Organiser.organiser_id)
     ).all()
     homes = gis_organisers([o for _, o in rows])
-    mean = mean_km(wards, ward_km_from_home(wards, homes))
+    figures = PlanFigures.of(  # from the exact homes and estimates, as the CLI's
+        [o.organiser_id for _, o in rows],
+        [str(w) for w in wards["ward_id"]],
+        [str(o) for o in wards["organiser_id"]],
+        estimates,
+        ward_km_from_home(wards, homes),
+    )
     if not exact_homes:
         homes = [replace(h, lon=round(h.lon, 2), lat=round(h.lat, 2)) for h in homes]
     geoms = [to_shape(area.geom) for area, _ in rows]
     metric = metric_crs(gpd.GeoDataFrame(geometry=geoms, crs=STORAGE_CRS))
     km2 = gpd.GeoSeries(geoms, crs=STORAGE_CRS).to_crs(metric).area / 1e6
     out = []
-    for (area, organiser), home, geom, area_km2 in zip(rows, homes, geoms, km2, strict=True):
+    for (_area, organiser), home, geom, area_km2, fig in zip(
+        rows, homes, geoms, km2, figures.organisers, strict=True
+    ):
         members = wards[wards["organiser_id"] == organiser.organiser_id]
         properties = {
             "organiser_id": organiser.organiser_id,
@@ -79,8 +87,8 @@ def area_properties(
             "home_lat": home.lat,
             "population": float(members["population"].sum(min_count=1)),
             "poor_households_est": float(members["poor_households_est"].sum(min_count=1)),
-            "deviation_from_mean_pct": percent_value(100 * area.deviation),
-            "mean_km_from_home": km_value(mean.get(organiser.organiser_id)),
+            "deviation_from_mean_pct": percent_value(fig.deviation_pct),
+            "mean_km_from_home": km_value(fig.mean_km),
         }
         out.append(({k: _plain(properties[k]) for k in AREA_FIELDS}, geom))
     return out
@@ -88,8 +96,9 @@ def area_properties(
 
 def _assigned_wards(
     session: Session, plan_id: int, layer: Any, parameters: dict[str, Any]
-) -> gpd.GeoDataFrame:
-    """The layer's wards (file order) with their CO and ``poor_households_est`` (as the CLI)."""
+) -> tuple[gpd.GeoDataFrame, list[float]]:
+    """The layer's wards (file order) with their CO and ``poor_households_est`` (rounded, as the
+    CLI's wards), and their estimates unrounded (the plan's loads)."""
     assigned = session.execute(
         select(Ward.ward_id, Organiser.organiser_id)
         .join(PlanAssignment, PlanAssignment.ward_pk == Ward.id)
@@ -100,10 +109,9 @@ def _assigned_wards(
     wards = stored_layer(session, layer).wards.copy()
     wards["organiser_id"] = [by_ward[str(w)] for w in wards["ward_id"]]
     rate, size = (float(parameters[k]) for k in ("poverty_rate", "household_size"))
-    wards["poor_households_est"] = [
-        round(poor_households(f, rate, size), 1) for f in planning.ward_figures(wards)
-    ]
-    return wards
+    estimates = [poor_households(f, rate, size) for f in planning.ward_figures(wards)]
+    wards["poor_households_est"] = [round(e, 1) for e in estimates]
+    return wards, estimates
 
 
 def _plain(value: object) -> object:

@@ -38,7 +38,7 @@ from gis.credits import data_credit
 from gis.diffmap import difference_map
 from gis.frontier_chart import add_frontier_chart
 from gis.layer import STORAGE_CRS
-from gis.maps import mean_km, plan_map, ward_km_from_home
+from gis.maps import plan_figures, plan_map
 from gis.organisers import Organiser as Home
 from solver.deadline import Deadline
 from solver.poverty import WardFigures, poor_households
@@ -412,28 +412,26 @@ def _draw_plan_map(session: Session, stored: StoredPlan, exact_homes: bool) -> s
         .where(PlanArea.plan_id == stored.plan.id)
         .order_by(Organiser.organiser_id)
     ).all()
-    counts = wards["organiser_id"].value_counts()
+    homes = gis_organisers([o for _, o in area_rows])
+    # The figures from the exact homes (as the solver and the sheets), before any rounding of
+    # the homes shown: one figure in every output.
+    figures = plan_figures(wards, homes, [o.organiser_id for _, o in area_rows])
     areas = gpd.GeoDataFrame(
         [
             {
                 "organiser_id": o.organiser_id,
                 "name": o.name,
-                "n_wards": int(counts.get(o.organiser_id, 0)),
+                "n_wards": len(fig.ward_ids),
                 "poor_households_est": area.load,
-                "deviation_from_mean_pct": 100 * area.deviation,
+                "deviation_from_mean_pct": fig.deviation_pct,
+                "mean_km_from_home": fig.mean_km,
                 "geometry": to_shape(area.geom),
             }
-            for area, o in area_rows
+            for (area, o), fig in zip(area_rows, figures.organisers, strict=True)
         ],
         geometry="geometry",
         crs=STORAGE_CRS,
     )
-    homes = gis_organisers([o for _, o in area_rows])
-    # The mean distance from the exact homes (as the solver and the sheets), before any rounding
-    # of the homes shown: one figure in every output.
-    ward_km = ward_km_from_home(wards, homes)
-    mean = mean_km(wards, ward_km)
-    areas["mean_km_from_home"] = [mean.get(str(o)) for o in areas["organiser_id"]]
     if not exact_homes:
         homes = [replace(h, lon=round(h.lon, 2), lat=round(h.lat, 2)) for h in homes]
     title = (

@@ -25,7 +25,7 @@ from app.services.plans import StoredPlan, city_title, get_plan
 from gis import co_sheets, sheets
 from gis.credits import data_credit
 from gis.layer import STORAGE_CRS
-from gis.organisers import organiser_distances_km
+from gis.maps import plan_figures
 from solver.poverty import poor_households
 
 
@@ -92,20 +92,17 @@ def plan_frames(session: Session, stored: StoredPlan) -> tuple[gpd.GeoDataFrame,
         .order_by(Organiser.organiser_id)
     ).all()
     homes = gis_organisers([o for _, o in rows])
-    distances = organiser_distances_km(wards, homes)
+    figures = plan_figures(wards, homes, [o.organiser_id for _, o in rows])
     records = []
-    for j, ((area, organiser), home) in enumerate(zip(rows, homes, strict=True)):
-        mine = [i for i, o in enumerate(wards["organiser_id"]) if o == organiser.organiser_id]
-        load = math.fsum(estimates[i] for i in mine)
-        weighted = math.fsum(estimates[i] * distances[i][j] for i in mine)
+    for (area, organiser), home, fig in zip(rows, homes, figures.organisers, strict=True):
         records.append(
             {
                 "organiser_id": organiser.organiser_id,
                 "name": organiser.name,
-                "n_wards": len(mine),
+                "n_wards": len(fig.ward_ids),
                 "poor_households_est": area.load,
-                "deviation_from_mean_pct": 100 * area.deviation,
-                "mean_km_from_home": weighted / load if load else math.nan,
+                "deviation_from_mean_pct": _nan(fig.deviation_pct),
+                "mean_km_from_home": _nan(fig.mean_km),
                 "home_lon": home.lon,
                 "home_lat": home.lat,
                 "geometry": to_shape(area.geom),
@@ -113,6 +110,10 @@ def plan_frames(session: Session, stored: StoredPlan) -> tuple[gpd.GeoDataFrame,
         )
     areas = gpd.GeoDataFrame(records, geometry="geometry", crs=STORAGE_CRS)
     return wards, areas
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value
 
 
 def city_sheet_pdf(session: Session, city_code: str, plan_id: int) -> bytes:

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.allocate import allocation as allocation_request
 from app.db.models import ApiKey, AuditEvent
 from app.db.session import session_scope
 from app.errors import Conflict
@@ -106,10 +107,15 @@ def world(migrated_engine: Engine, shared_data: Path) -> Iterator[World]:
                 )
                 settings = get_settings()
                 allocation = jobs.submit_allocation(
-                    session, _allocation_body(shared_data), settings, actor="client-a"
+                    session,
+                    allocation_request(_allocation_body(shared_data)),
+                    settings,
+                    actor="client-a",
                 )
                 params = PlanParameters(tolerance=0.5, time_limit=20)
-                job = jobs.submit(session, CITY, params, settings, actor="cmmu-chd")  # stays queued
+                job = jobs.submit(  # stays queued
+                    session, CITY, params.model_dump(mode="json"), settings, actor="cmmu-chd"
+                )
                 cities.create_state(session, OTHER_STATE, "Other State", actor="test")
                 tokens = {
                     name: keys.issue(

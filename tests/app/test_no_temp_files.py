@@ -1,11 +1,13 @@
-"""Uploads and the stateless allocation are read in memory: the one file they write is the ward
-layer the sandboxed GDAL read needs (issue 16: no temp files but where GDAL needs one)."""
+"""Uploads, the stateless allocation and its job are read in memory: the one file is the ward
+layer the sandboxed GDAL read writes in its own private folder for GDAL (issue 16: no temp files
+but where GDAL needs one)."""
 
 from __future__ import annotations
 
 import builtins
 import io
 import json
+import os
 import tempfile
 import traceback
 from collections.abc import Callable
@@ -13,11 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.allocate import allocation
 from app.options import LayerOptions
-from app.schemas import AllocateRequest
+from app.schemas import AllocateRequest, JobOut
 from app.services import allocate, layers
 from app.services.layers import Upload
+from app.settings import get_settings
+from tests.app.apihelp import run_job_here
 
 #: Files of the GDAL read itself (the sandbox's own request and result files) are allowed.
 GDAL_READ = ("gis/sandbox.py", "gis/parse_child.py", "gis/parse_server.py")
@@ -34,7 +41,8 @@ def written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     real_open = builtins.open
 
     def spy_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if any(c in mode for c in "wax+") and not _in_gdal_read():
+        # /dev/null is no file (highspy's banner is sent there once per process)
+        if any(c in mode for c in "wax+") and file != os.devnull and not _in_gdal_read():
             seen.append(str(file))
         return real_open(file, mode, *args, **kwargs)
 
@@ -56,28 +64,69 @@ def written(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def test_allocate_request_is_read_in_memory_but_for_the_ward_file(
-    shared_data: Path, tmp_path: Path, written: list[str]
-) -> None:
+def _body(shared_data: Path, time_limit: float | None = None) -> AllocateRequest:
     fc = json.loads((shared_data / "chandigarh" / "wards.geojson").read_text(encoding="utf-8"))
-    body = AllocateRequest.model_validate(
+    return AllocateRequest.model_validate(
         {
             "wards": fc,
             "organisers": [
                 {"organiser_id": "CO-1", "name": "CO 1", "home_ward": "1"},
                 {"organiser_id": "CO-2", "name": "CO 2", "lat": 30.73, "lon": 76.78},
             ],
+            "parameters": {"tolerance": 0.3, "time_limit": time_limit},
         }
     )
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A TMPDIR of the test's own (``tempfile`` reads it at each call), to see what stays in it."""
+    folder = tmp_path / "tmpdir"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_allocate_request_is_read_in_memory(
+    shared_data: Path, private_tmp: Path, written: list[str]
+) -> None:
+    """The wards go to the sandboxed GDAL read as bytes (it stages them in its own folder);
+    the service writes nothing."""
+    request = allocation(_body(shared_data))
     written.clear()  # reading the test's own file above is not the service's
-    layer, organisers = allocate.read_request(tmp_path, body)
+    layer, organisers = allocate.read_request(request)
     assert len(layer) == 26
+    assert [s.path for s in layer.sources] == [allocate.LABEL]
     assert [o.organiser_id for o in organisers] == ["CO-1", "CO-2"]
     assert organisers[0].home_ward == "1"
-    assert written == [str(tmp_path / "layer" / allocate.LABEL)]
-    assert [p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file()] == [
-        Path("layer") / allocate.LABEL
-    ]
+    assert written == []
+    assert list(private_tmp.iterdir()) == []  # the sandbox's folder went with the read
+
+
+def test_allocate_job_writes_no_file(
+    client: TestClient,
+    session_factory: sessionmaker[Session],
+    shared_data: Path,
+    private_tmp: Path,
+    written: list[str],
+) -> None:
+    """An ``/allocate`` above the synchronous limit is checked when submitted and read again when
+    its job runs: both from memory and the job's stored request, no file written for either."""
+    body = _body(shared_data, time_limit=get_settings().api.sync_time_limit + 1)
+    payload = body.model_dump(mode="json", exclude_none=True)
+    written.clear()
+    response = client.post("/allocate", json=payload)
+    assert response.status_code == 202, response.text
+    job = JobOut.model_validate(response.json())
+    assert job.request == payload  # the job's payload is the request as it came
+    assert written == []  # the submission read the request from memory
+    run_job_here(session_factory, job.id)
+    done = JobOut.model_validate(client.get(job.url).json())
+    assert done.status == "succeeded", done.error
+    assert done.result is not None
+    assert len(done.result.assignment) == 26
+    assert written == []
+    assert list(private_tmp.iterdir()) == []
 
 
 def test_upload_tables_are_read_in_memory(
@@ -92,4 +141,5 @@ def test_upload_tables_are_read_in_memory(
     assert len(layer) == 110
     assert [s.path for s in layer.sources] == ["wards.zip", "census.csv"]
     assert layers._ward_names(names, layer)["1"] == ("One", "एक")
-    assert written == [str(tmp_path / "layer" / "wards.zip")]
+    assert written == []  # the wards too: the sandboxed read stages their bytes itself
+    assert list(tmp_path.iterdir()) == []
