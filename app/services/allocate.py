@@ -115,6 +115,8 @@ class AllocationAnswer:
     areas: dict[str, Any] | None
     phases: dict[str, float] | None = None
     frontier: dict[str, Any] | None = None
+    #: The solve method asked for and the one used (``{"asked": …, "used": …}``).
+    method: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
