@@ -144,7 +144,6 @@ def load_layer(req: LayerRequest) -> WardLayer:
     layer = join_poverty_sources(layer, req)
     if req.zones is not None:
         layer = assign_zones(layer, req.zones, opts.zones_field)
-    layer = _split(layer, req)
     missing = [
         Issue(
             "missing-population",
@@ -162,7 +161,8 @@ def load_layer(req: LayerRequest) -> WardLayer:
             missing,
             code="missing-population",
         )
-    return layer
+    # after the check: a split spreads its ward's figures, so it needs them
+    return _split(layer, req)
 
 
 def join_poverty_sources(layer: WardLayer, req: LayerRequest) -> WardLayer:
