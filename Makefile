@@ -1,5 +1,5 @@
 # One command surface. `make demo` and `make test` are the README's two commands.
-.PHONY: setup sysdeps demo test check worker lint typecheck contracts sizes check-all bench clean db db-stop migrate serve browser
+.PHONY: setup sysdeps demo test check check-tests worker lint typecheck contracts sizes check-all bench clean db db-stop migrate serve browser
 
 UV ?= uv
 # The private cluster's database unless told otherwise (follows WARDPLAN_PG_PORT).
@@ -22,12 +22,20 @@ test: setup sysdeps db browser lint typecheck contracts
 ## The fast loop: lint, types (mypy is incremental: keep .mypy_cache), the layer contracts, the
 ## size limits and the tests that need no database, browser or city-sized solve (markers db,
 ## browser, slow; see tests/conftest.py), on CHECK_WORKERS pytest-xdist workers (each module on one
-## worker, so module fixtures are built once; CHECK_WORKERS=0 runs them in this process).
-## Ward files are parsed by children forked from a preloaded parse server (gis/parse_server.py),
-## which is what makes this loop fast; see README "Contributing" for the measured time.
+## worker, so module fixtures are built once; CHECK_WORKERS=0 runs them in this process). The
+## linters run beside the tests (one sub-make, -j CHECK_JOBS, each step's output kept together).
+## Python's bytecode cache is on for this loop even where PYTHONDONTWRITEBYTECODE is set: without
+## it every process (the main one, each worker, the parse server) compiles the whole stack again,
+## about 10 s each. Ward files are parsed by children forked from a preloaded parse server
+## (gis/parse_server.py). See README "Contributing" for the measured time.
 FAST_TESTS ?= not db and not browser and not slow
 CHECK_WORKERS ?= 2
-check: lint typecheck contracts sizes
+CHECK_JOBS ?= 5
+check: export PYTHONDONTWRITEBYTECODE :=
+check:
+	$(MAKE) --no-print-directory -j $(CHECK_JOBS) --output-sync=target lint typecheck contracts sizes check-tests
+
+check-tests:
 	$(UV) run pytest -q -p no:cacheprovider -n $(CHECK_WORKERS) --dist loadfile -m "$(FAST_TESTS)"
 
 ## Debian packages for the printable sheets and their tests (a Devanagari font, poppler-utils).

@@ -258,6 +258,7 @@ def test_mumbai_slum_layer_plans(shared_data: Path, tmp_path: Path) -> None:
     assert planned["poor_households_est"].sum() == pytest.approx(999_596, abs=1)
 
 
+@pytest.mark.slow  # a real city planned end to end through the CLI, every output written
 def test_mumbai_slum_points_plan(shared_data: Path, tmp_path: Path) -> None:
     """The 24 Mumbai wards, poor households from slum points (the clusters as points, with a
     stated households figure; one point just off the coast, one far out at sea)."""

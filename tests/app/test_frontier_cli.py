@@ -62,6 +62,7 @@ def report_of(out: Path) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow  # Chandigarh planned end to end through the CLI: a frontier of solves, every output
 def test_balanced_answers_with_the_balanced_point(balanced_run: Path) -> None:
     report = report_of(balanced_run)
     table = report["frontier"]
@@ -74,6 +75,7 @@ def test_balanced_answers_with_the_balanced_point(balanced_run: Path) -> None:
     assert "2 %" in table["rule"]
 
 
+@pytest.mark.slow  # Chandigarh planned end to end through the CLI: a frontier of solves, every output
 def test_frontier_table_is_monotone_with_gaps(balanced_run: Path) -> None:
     points = report_of(balanced_run)["frontier"]["points"]
     assert points[0]["label"] == "tightest"
@@ -85,6 +87,7 @@ def test_frontier_table_is_monotone_with_gaps(balanced_run: Path) -> None:
         assert p["gap"] == pytest.approx((p["objective"] - p["bound"]) / p["objective"], abs=1e-9)
 
 
+@pytest.mark.slow  # Chandigarh planned end to end through the CLI: a frontier of solves, every output
 def test_chart_map_panel_and_sheet(balanced_run: Path) -> None:
     png = (balanced_run / "frontier.png").read_bytes()
     assert png.startswith(b"\x89PNG")
@@ -96,6 +99,7 @@ def test_chart_map_panel_and_sheet(balanced_run: Path) -> None:
     assert "frontier.png" in report["outputs"]
 
 
+@pytest.mark.slow  # Chandigarh planned end to end through the CLI: a frontier of solves, every output
 def test_phases_are_reported_and_add_up(balanced_run: Path) -> None:
     report = report_of(balanced_run)
     phases = report["phases"]
@@ -147,6 +151,7 @@ def test_the_solver_gets_the_remainder(
     )
 
 
+@pytest.mark.slow  # Chandigarh planned end to end through the CLI: a frontier of solves, every output
 def test_frontier_flag_keeps_the_requested_tolerance(shared_data: Path, tmp_path: Path) -> None:
     args = chandigarh_args(shared_data)
     orgs = organisers(tmp_path, args, 3)

@@ -110,12 +110,23 @@ def _page_size(pdf: Path, page: int = 0) -> tuple[float, float]:
     return float(box.width), float(box.height)
 
 
-def test_city_sheet_is_an_a3_landscape_page_with_every_co_and_the_credits(
-    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def draft_city_sheet(
+    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """Lucknow's city sheet of the plan above with INFO (not approved), drawn once for the module."""
     pw, areas = lucknow_plan
-    pdf = tmp_path / "city-sheet.pdf"
+    pdf = tmp_path_factory.mktemp("city-sheet") / "city-sheet.pdf"
     pdf.write_bytes(sheets.city_sheet(pw, areas, INFO))
+    return pdf
+
+
+def test_city_sheet_is_an_a3_landscape_page_with_every_co_and_the_credits(
+    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], draft_city_sheet: Path, tmp_path: Path
+) -> None:
+    areas = lucknow_plan[1]
+    pdf = draft_city_sheet
     assert _page_size(pdf) == pytest.approx(A3, abs=0.5)
     (png,) = render_png(pdf, tmp_path / "city", dpi=50)
     assert png.stat().st_size > 10_000
@@ -332,13 +343,11 @@ def test_a_sheet_says_what_is_missing_and_how_to_add_it(
 
 
 def test_a3_ward_numbers_are_not_covered_by_co_labels(
-    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], tmp_path: Path
+    lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], draft_city_sheet: Path
 ) -> None:
     """On the city sheet, no ward number's box (as pdftotext reads it) overlaps a CO id's box."""
     pw, areas = lucknow_plan
-    pdf = tmp_path / "city.pdf"
-    pdf.write_bytes(sheets.city_sheet(pw, areas, INFO))
-    boxes = _word_boxes(pdf)
+    boxes = _word_boxes(draft_city_sheet)
     ids = set(areas["organiser_id"])
     numbers = set(pw["ward_id"])
     table_left = 0.60 * A3[0]
