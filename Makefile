@@ -16,6 +16,8 @@ demo: setup sysdeps browser
 	./scripts/demo.sh "$(DATA)" "$(OUT)"
 
 ## Every test, the linters and the layer contract. The database tests use the private PostGIS cluster.
+## Bytecode cache on, as for `check` below: the suite starts hundreds of Python processes.
+test: export PYTHONDONTWRITEBYTECODE :=
 test: setup sysdeps db browser lint typecheck contracts
 	$(UV) run pytest
 
