@@ -122,7 +122,7 @@ class _Loop:
         if self.best is None:
             return False
         if self.integral:
-            return math.ceil(self.bound - 1e-6) >= self.best_value - 1e-9
+            return self.bound > -math.inf and math.ceil(self.bound - 1e-6) >= self.best_value - 1e-9
         return proved(self.best_value, self.bound, self.gap)
 
     def _on_solution(self, values: Mapping[str, float]) -> bool:
@@ -243,9 +243,15 @@ def capped(
         why = ""
     elif found.infeasible:
         status, value = Status.INFEASIBLE, None
+        fewest = found.fewest
+        if uncapped.assignment is not None and "exists" not in fewest and "(proved)" not in fewest:
+            most = moves_of(
+                base, uncapped.assignment
+            )  # the re-plan without the cap moves this many
+            fewest = f"{fewest}; the re-plan without the cap moves {most}, one moving {most} exists"
         why = (
             f"no plan moves at most {_wards(max_moves)} from their current CO (proved): the "
-            f"roster change needs more moves; {found.fewest}"
+            f"roster change needs more moves; {fewest}"
         )
     else:
         status, value = Status.NO_SOLUTION, None

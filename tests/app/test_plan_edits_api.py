@@ -12,12 +12,14 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
+import pyogrio
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -530,3 +532,41 @@ def test_a_replan_with_max_moves_keeps_the_cap_or_names_the_smallest(city: City)
     ).details
     assert details["max_moves"] == smallest
     assert sorted(details["wards_moved"]) == sorted(moved)
+
+
+def test_every_export_of_a_plan_carries_its_version_and_approval(
+    city: City, tmp_path: Path
+) -> None:
+    """Read back from each format: GeoJSON (wards and areas), GeoPackage, KML, shapefile and the
+    city sheet."""
+    client, plan_id = city.client, city.plan.id
+    entry = VersionOut.model_validate(client.get(city.url(plan_id, "/lineage")).json()[0])
+    if entry.approved_at is None:
+        mark = "DRAFT — not approved"
+    else:
+        mark = f"APPROVED on {entry.approved_at.date().isoformat()} by {entry.approved_by}"
+    stamp = {"id": plan_id, "version": entry.version, "approval": mark}
+    assert client.get(city.url(plan_id, "/wards.geojson")).json()["plan"] == stamp
+    areas = client.get(city.url(plan_id, "/areas.geojson")).json()
+    assert areas["plan"] == stamp
+    assert {
+        (f["properties"]["plan_version"], f["properties"]["approval"]) for f in areas["features"]
+    } == {(entry.version, mark)}
+    for name, layer in (("plan.gpkg", "plan_areas"), ("plan.kml", "plan_areas")):
+        path = tmp_path / name
+        path.write_bytes(client.get(city.url(plan_id, f"/{name}")).content)
+        frame = pyogrio.read_dataframe(path, layer=layer)
+        assert {
+            (int(v), a) for v, a in zip(frame["plan_version"], frame["approval"], strict=True)
+        } == {(entry.version, mark)}, name
+    shp = tmp_path / "plan-shp.zip"
+    shp.write_bytes(client.get(city.url(plan_id, "/plan-shp.zip")).content)
+    with zipfile.ZipFile(shp) as zf:
+        member = next(n for n in zf.namelist() if "area" in n and n.endswith(".shp"))
+    frame = pyogrio.read_dataframe(f"/vsizip/{shp}/{member}")
+    assert {int(v) for v in frame["plan_ver"]} == {entry.version}
+    sheet = tmp_path / "sheet.pdf"
+    sheet.write_bytes(client.get(city.url(plan_id, "/sheet.pdf")).content)
+    text = " ".join(pdf_text(sheet).split())
+    assert f"{plan_id}, version {entry.version} (ward layer version" in text
+    assert mark.split(" by ")[0] in text
