@@ -199,6 +199,14 @@ MethodOpt = Annotated[
     ),
 ]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Solver random seed.")]
+MaxMovesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--max-moves",
+        help="Re-plans: at most this many wards leave their current CO (those of a CO who "
+        "left do not count).",
+    ),
+]
 
 
 def _option(name: str, annotation: object, default: object = None) -> inspect.Parameter:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from app.cli_options import MaxMovesOpt
 from app.plan_folders import (
     PlanFolder,
     mean_km,
@@ -138,9 +139,12 @@ def replan_cmd(
     ] = 60.0,
     gap: Annotated[float, typer.Option("--gap", help="Relative gap accepted as optimal.")] = 0.001,
     seed: Annotated[int, typer.Option("--seed", help="Solver random seed.")] = 0,
+    max_moves: MaxMovesOpt = None,
 ) -> None:
     """Re-plan after a roster change moving the fewest poor households, beside a fresh plan."""
     parent = _read(plan_dir)
+    if max_moves is not None and max_moves < 0:
+        raise _fail(f"--max-moves {max_moves}: give a number of wards, 0 or more")
     try:
         roster = read_organisers(organisers, parent.wards)
         pins = parse_moves(pin or [])
@@ -153,7 +157,9 @@ def replan_cmd(
             seed=seed,
         )
         backend = make_backend("highs", seed=seed)
-        stable = replan(problem, parent.mapping(), params, pins=pins, backend=backend)
+        stable = replan(
+            problem, parent.mapping(), params, pins=pins, max_moves=max_moves, backend=backend
+        )
         if stable.plan is None:
             raise _fail(f"no re-plan: {stable.refusal}", 1)
         fresh = replan(problem, {}, params, pins=pins, backend=backend)
@@ -161,6 +167,7 @@ def replan_cmd(
         raise _fail(str(exc)) from None
     _compare(problem, parent, stable, fresh)
     report = _replan_report(parent, organisers, pins, stable, fresh, problem)
+    report["max_moves"] = max_moves
     try:
         written = write_plan_folder(out, parent, roster, problem, stable.plan, report)
     except InputError as exc:

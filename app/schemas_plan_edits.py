@@ -83,6 +83,13 @@ class ReplanIn(_In):
     compare_fresh: bool = Field(
         default=True, description="also solve a fresh plan, to show what stability costs"
     )
+    max_moves: int | None = Field(
+        default=None,
+        ge=0,
+        le=100_000,
+        description="at most this many wards leave their current CO (those of a CO who left "
+        "do not count); a cap too tight is refused, naming the smallest that works",
+    )
     note: str | None = NOTE
 
 

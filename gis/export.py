@@ -44,6 +44,7 @@ AREAS_LAYER: Final = "plan_areas"
 #: (a longer name not listed is refused rather than cut by GDAL into something ambiguous).
 SHP_FIELD_NAMES: Final[Mapping[str, str]] = {
     "organiser_id": "org_id",
+    "plan_version": "plan_ver",
     "poor_households": "poor_hh_in",  # the ward-level figure of the input file
     "poor_households_est": "poor_hh",
     "poor_households_at_25pct": "poor_hh_25",

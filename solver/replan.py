@@ -16,18 +16,24 @@ problem whose distances carry two extra costs:
   when the best plan found still breaks a pin and the proven bound exceeds that total, no plan
   keeps the pins, proved, and the answer names the pins it could not keep.
 
+With ``max_moves`` (N), at most N wards may leave their current organiser: a row of the model,
+solved as :mod:`solver.replan_cap` explains; a cap too tight for the roster change is refused,
+saying which cap would work.
+
 The solution's objective and bound are in these combined units (the gap is proved on them); the
 plain distance and the households moved are reported beside them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from solver import verify
-from solver.backends import Backend
+from solver import replan_cap, verify
+from solver.backends import Backend, make_backend
 from solver.params import SolveParams
 from solver.problem import Problem, Solution, Status
 from solver.solve import ProgressFn, solve
@@ -58,6 +64,7 @@ class Replan:
     stability_km: float
     refusal: str = ""
     broken_pins: tuple[str, ...] = ()
+    max_moves: int | None = None
 
 
 def base_positions(problem: Problem, base: Mapping[str, str]) -> tuple[int | None, ...]:
@@ -145,11 +152,14 @@ def replan(
     *,
     pins: Mapping[str, str] | None = None,
     stability_km: float | None = None,
+    max_moves: int | None = None,
     backend: Backend | None = None,
     on_progress: ProgressFn | None = None,
 ) -> Replan:
     """The plan closest to ``base`` (``{ward_id: organiser_id}``; empty: a fresh plan that keeps
-    the pins), nearest to home among those; see the module for what is proved."""
+    the pins), nearest to home among those, moving at most ``max_moves`` wards when given; see
+    the module for what is proved."""
+    replan_cap.check_cap(max_moves)
     pos = base_positions(problem, base)
     pinned = pin_positions(problem, pins or {})
     km = default_stability_km(problem) if stability_km is None else stability_km
@@ -160,10 +170,10 @@ def replan(
         refused = Solution(
             Status.INFEASIBLE, None, None, None, params.tolerance, "", "", 0.0, too_heavy
         )
-        return Replan(refused, None, None, None, km, too_heavy)
-    sol = solve(stable_problem(problem, pos, pinned, km), params, backend, on_progress)
+        return Replan(refused, None, None, None, km, too_heavy, max_moves=max_moves)
+    sol = _solve(problem, pos, pinned, km, params, max_moves, backend, on_progress)
     if sol.assignment is None:
-        return Replan(sol, None, None, None, km, refusal=sol.describe())
+        return Replan(sol, None, None, None, km, refusal=sol.describe(), max_moves=max_moves)
     plan = sol.assignment
     broken = tuple(
         f"{problem.unit_ids[i]}={problem.organiser_ids[j]}"
@@ -171,8 +181,44 @@ def replan(
         if plan[i] != j
     )
     if broken:
-        return Replan(sol, None, None, None, km, _pin_refusal(problem, sol, broken, km), broken)
-    return Replan(sol, plan, verify.objective(problem, plan), changes(problem, pos, plan), km)
+        why = _pin_refusal(problem, sol, broken, km)
+        return Replan(sol, None, None, None, km, why, broken, max_moves)
+    found = changes(problem, pos, plan)
+    return Replan(sol, plan, verify.objective(problem, plan), found, km, max_moves=max_moves)
+
+
+def _solve(
+    problem: Problem,
+    pos: Sequence[int | None],
+    pinned: Mapping[int, int],
+    km: float,
+    params: SolveParams,
+    max_moves: int | None,
+    backend: Backend | None,
+    on_progress: ProgressFn | None,
+) -> Solution:
+    """The re-plan's solve: without a cap, or with one (half the time first without it; its
+    plan stands when it keeps the cap)."""
+    costed = stable_problem(problem, pos, pinned, km)
+    if max_moves is None:
+        return solve(costed, params, backend, on_progress)
+    deadline = time.monotonic() + params.time_limit
+    first = dataclasses.replace(params, time_limit=params.time_limit / 2)
+    backend = backend or make_backend("highs", threads=params.threads, seed=params.seed)
+    sol = solve(costed, first, backend, on_progress)
+    if sol.assignment is None or replan_cap.moves_of(pos, sol.assignment) <= max_moves:
+        return sol
+    return replan_cap.capped(
+        costed,
+        problem,
+        pos,
+        max_moves,
+        sol,
+        backend,
+        gap=params.gap,
+        respect_zones=params.respect_zones,
+        deadline=deadline,
+    )
 
 
 def _heavy_pins(problem: Problem, pins: Mapping[int, int], tolerance: float | None) -> str:

@@ -25,6 +25,7 @@ from app.db.models import (
     Plan,
     PlanArea,
     PlanAssignment,
+    PlanVersion,
     Ward,
     WardLayer,
     Zone,
@@ -290,7 +291,7 @@ def plan_wards_geojson(session: Session, stored: StoredPlan) -> dict[str, Any]:
         }
         for ward, zone, oid, geometry in rows
     ]
-    return {"type": "FeatureCollection", "features": features}
+    return {"type": "FeatureCollection", "plan": plan_stamp(session, stored), "features": features}
 
 
 def plan_areas_geojson(
@@ -301,12 +302,13 @@ def plan_areas_geojson(
     rows = plan_areas.area_properties(
         session, stored.plan.id, stored.layer, stored.plan.parameters, exact_homes=exact_homes
     )
-    mark = approval_mark(stored.plan)  # carried into GPKG, KML, shapefile
+    stamp = plan_stamp(session, stored)  # carried into GPKG, KML, shapefile
+    marks = {"approval": stamp["approval"], "plan_version": stamp["version"]}
     features = [
-        {"type": "Feature", "properties": {**props, "approval": mark}, "geometry": mapping(geom)}
+        {"type": "Feature", "properties": {**props, **marks}, "geometry": mapping(geom)}
         for props, geom in rows
     ]
-    return {"type": "FeatureCollection", "features": features}
+    return {"type": "FeatureCollection", "plan": stamp, "features": features}
 
 
 def assignment_csv(session: Session, stored: StoredPlan) -> str:
@@ -380,6 +382,18 @@ def city_title(city: City) -> str:
     if city.name and city.name != city.code:
         return city.name
     return " ".join(part.capitalize() for part in city.code.replace("_", "-").split("-") if part)
+
+
+def version_number(session: Session, plan: Plan) -> int | None:
+    """The plan's version within its city (``None`` for a plan stored before versions)."""
+    return session.scalar(select(PlanVersion.version).where(PlanVersion.plan_id == plan.id))
+
+
+def plan_stamp(session: Session, stored: StoredPlan) -> dict[str, Any]:
+    """What every export of a plan says about which plan it is: id, version, approval (a GeoJSON
+    foreign member ``plan``; the areas' ``plan_version`` and ``approval`` attributes)."""
+    version = version_number(session, stored.plan)
+    return {"id": stored.plan.id, "version": version, "approval": approval_mark(stored.plan)}
 
 
 def approval_mark(plan: Plan) -> str:

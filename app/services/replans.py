@@ -41,7 +41,8 @@ def submit(
     """Queue a re-plan of plan ``parent_id`` on the city's current layer and active COs.
 
     ``request``: ``pins`` ({ward: CO}), ``time_limit`` (s, for the re-plan and the fresh plan
-    together), ``tolerance`` (default: the parent's), ``compare_fresh``, ``note``."""
+    together), ``tolerance`` (default: the parent's), ``compare_fresh``, ``max_moves`` (at most
+    this many wards leave their current CO), ``note``."""
     city = get_city(session, city_code)
     parent = plans.get_plan(session, city_code, parent_id)
     if parent.plan.status not in ("optimal", "feasible"):
@@ -135,9 +136,19 @@ def run(
     problem = ctx.base.problem
     base = plan_edits.assignment_of(session, parent_id)
     pins = {str(k): str(v) for k, v in (req.get("pins") or {}).items()}
+    cap = req.get("max_moves")
+    max_moves = None if cap is None else int(cap)
     backend = make_backend(job.solver, seed=params.seed)
     try:
-        stable = replan(problem, base, params, pins=pins, backend=backend, on_progress=on_progress)
+        stable = replan(
+            problem,
+            base,
+            params,
+            pins=pins,
+            max_moves=max_moves,
+            backend=backend,
+            on_progress=on_progress,
+        )
         fresh = (
             replan(problem, {}, params, pins=pins, backend=backend)
             if compare and stable.plan
@@ -187,6 +198,7 @@ def _details(
         "distance": stable.distance,
         "mean_km_from_home": _mean_km(problem, stable.distance),
         "stability_km": stable.stability_km,
+        "max_moves": stable.max_moves,
     }
     if fresh is not None and fresh.plan is not None:
         moved = changes(problem, base_positions(problem, base), fresh.plan)

@@ -21,7 +21,7 @@ from app.planning import ward_figures
 from app.printing import sheet_parameters
 from app.services import centres
 from app.services.frames import gis_organisers, stored_layer
-from app.services.plans import StoredPlan, city_title, get_plan
+from app.services.plans import StoredPlan, city_title, get_plan, version_number
 from gis import co_sheets, sheets
 from gis.credits import data_credit
 from gis.layer import STORAGE_CRS
@@ -38,13 +38,15 @@ def _require_answer(stored: StoredPlan) -> None:
         )
 
 
-def sheet_info(stored: StoredPlan) -> sheets.SheetInfo:
-    """The plan's parameters, what the solver proved, and the CMMU's approval, for printing."""
+def sheet_info(stored: StoredPlan, version: int | None = None) -> sheets.SheetInfo:
+    """The plan's parameters, what the solver proved, and the CMMU's approval, for printing;
+    ``version``: the plan's version within its city."""
     plan, params = stored.plan, stored.plan.parameters
+    numbered = "" if version is None else f", version {version}"
     return sheets.SheetInfo(
         city=city_title(stored.city),
         parameters={
-            "plan": f"{plan.id} (ward layer version {stored.layer.version})",
+            "plan": f"{plan.id}{numbered} (ward layer version {stored.layer.version})",
             **sheet_parameters(
                 poverty_rate=float(params["poverty_rate"]),
                 household_size=float(params["household_size"]),
@@ -120,7 +122,7 @@ def city_sheet_pdf(session: Session, city_code: str, plan_id: int) -> bytes:
     """The city demarcation sheet (A3 landscape) of a plan."""
     stored = get_plan(session, city_code, plan_id)
     wards, areas = plan_frames(session, stored)
-    return sheets.city_sheet(wards, areas, sheet_info(stored))
+    return sheets.city_sheet(wards, areas, sheet_info(stored, version_number(session, stored.plan)))
 
 
 def organiser_sheet_pdf(session: Session, city_code: str, plan_id: int, organiser_id: str) -> bytes:
@@ -132,7 +134,7 @@ def organiser_sheet_pdf(session: Session, city_code: str, plan_id: int, organise
     return co_sheets.organiser_sheets(
         wards,
         areas,
-        sheet_info(stored),
+        sheet_info(stored, version_number(session, stored.plan)),
         organiser_ids=[organiser_id],
         centres=centres.city_centres(session, stored.city),
     )

@@ -162,3 +162,40 @@ def test_allocation_order_of_a_plan_folder(plan: tuple[Path, Path], tmp_path: Pa
         assert [w.split()[0] for w in str(row[2]).split(", ")] == mine
     assert hindi.ORDER_TITLE in pdf_text(pdf)
     assert run("allocation-order", parent, "--city", "Chandigarh")[0] == 2  # no output asked
+
+
+@pytest.mark.slow  # re-plans of a real city
+def test_replan_with_max_moves_keeps_the_cap_and_refuses_one_too_tight(
+    plan: tuple[Path, Path], tmp_path: Path
+) -> None:
+    parent, orgs = plan
+    roster = tmp_path / "eight.csv"  # two COs join, with homes in wards 8 and 19
+    roster.write_text(
+        orgs.read_text(encoding="utf-8") + "CO-07,New CO 07,,,8\nCO-08,New CO 08,,,19\n",
+        encoding="utf-8",
+    )
+    with (parent / "assignment.csv").open(encoding="utf-8") as fh:
+        before = {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}
+    out = tmp_path / "capped"
+    args = ["replan", parent, "--organisers", roster, "--time-limit", "10"]
+    code, text = run(*args, "--out", out, "--max-moves", "5")
+    assert code == 0, text
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    with (out / "assignment.csv").open(encoding="utf-8") as fh:
+        after = {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}
+    moved = sorted(w for w, o in before.items() if after[w] != o)
+    assert 1 <= len(moved) <= 5  # the cap holds
+    assert sorted(report["wards_moved"]) == moved
+    assert report["max_moves"] == 5
+    assert len(report["fresh_plan"]["wards_moved"]) > 5  # a fresh plan moves more
+    assert {"CO-07", "CO-08"} <= set(after.values())  # the new COs have areas
+    assert run("check", out)[0] == 0
+
+    code, text = run(*args, "--out", tmp_path / "tight", "--max-moves", "4")
+    assert code == 1
+    assert "no plan moves at most 4 wards from their current CO (proved)" in text
+    assert "the smallest cap that allows a plan is 5 (proved)" in text
+    assert not (tmp_path / "tight").exists()
+    code, text = run(*args, "--out", tmp_path / "neg", "--max-moves", "-1")
+    assert code == 2
+    assert "--max-moves -1: give a number of wards, 0 or more" in text

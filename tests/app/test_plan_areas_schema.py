@@ -103,7 +103,7 @@ def test_the_api_answers_the_cli_fields_in_order_plus_the_approval(
 ) -> None:
     assert [c for c in cli_areas.columns if c != "geometry"] == list(AREA_FIELDS)
     for feature in api_areas["features"]:
-        assert list(feature["properties"]) == [*AREA_FIELDS, "approval"]
+        assert list(feature["properties"]) == [*AREA_FIELDS, "approval", "plan_version"]
         assert feature["properties"]["approval"] == "DRAFT — not approved"
 
 

@@ -8,11 +8,17 @@ from dataclasses import replace
 
 import pytest
 
-from solver import verify
+from solver import replan_areas, verify
 from solver.edits import check_edit, parse_moves
 from solver.params import SolveParams
 from solver.problem import Problem, Status
-from solver.replan import base_positions, changes, replan
+from solver.replan import (
+    base_positions,
+    changes,
+    default_stability_km,
+    replan,
+    stable_problem,
+)
 from tests.solver.grids import grid
 
 ROWS = {"r0c0": "CO0", "r0c1": "CO0", "r0c2": "CO0", "r1c0": "CO1", "r1c1": "CO1"}
@@ -141,3 +147,77 @@ def test_the_piece_with_the_home_ward_is_the_main_piece() -> None:
     home = {0: p.unit_ids.index("r0c2")}
     out = check_edit(p, base, {"r0c1": "CO1"}, None, home_units=home)
     assert out.breaks == ("CO0's area would fall into 2 pieces: ward r0c0 cut off from the rest",)
+
+
+# CO2 (the bottom row) leaves and CO3 joins at its left end; the top row is too heavy for CO0
+CAP_WEIGHTS = [30, 20, 5, 10, 20, 5, 10, 10, 5]
+CAP_PARAMS = SolveParams(tolerance=0.3, time_limit=20)
+
+
+def cap_problem() -> Problem:
+    p = grid(3, 3, [(0, 0), (1, 0), (2, 0)], CAP_WEIGHTS)
+    return replace(p, organiser_ids=("CO0", "CO1", "CO3"))
+
+
+def best_within(problem: Problem, cap: int) -> tuple[float, int]:
+    """Brute force: the least stability objective of a valid plan moving at most ``cap`` wards,
+    and the fewest wards any valid plan moves."""
+    pos = base_positions(problem, ROWS)
+    costed = stable_problem(problem, pos, {}, default_stability_km(problem))
+    best, fewest = math.inf, problem.n_units
+    for a in itertools.product(range(problem.n_organisers), repeat=problem.n_units):
+        if verify.check_plan(problem, a, CAP_PARAMS.tolerance):
+            continue
+        moved = len(changes(problem, pos, a).wards_moved)
+        fewest = min(fewest, moved)
+        if moved <= cap:
+            best = min(best, verify.objective(costed, a))
+    return best, fewest
+
+
+def test_max_moves_binds_holds_and_is_optimal_under_the_cap() -> None:
+    p = cap_problem()
+    free = replan(p, ROWS, CAP_PARAMS)
+    assert free.changes is not None
+    assert len(free.changes.wards_moved) == 3  # the fewest households: three light wards
+    out = replan(p, ROWS, CAP_PARAMS, max_moves=2)
+    assert out.plan is not None, out.refusal
+    assert out.changes is not None
+    assert out.solution.status is Status.OPTIMAL
+    assert verify.check_plan(p, out.plan, CAP_PARAMS.tolerance) == []
+    assert len(out.changes.wards_moved) == 2  # the cap holds
+    assert out.changes.households_moved > free.changes.households_moved  # and it binds
+    best, fewest = best_within(p, 2)
+    assert fewest == 2
+    assert out.solution.objective == pytest.approx(best)
+    assert out.solution.bound is not None
+    assert out.solution.bound <= out.solution.objective + 1e-6
+    loose = replan(p, ROWS, CAP_PARAMS, max_moves=3)  # a cap the free re-plan keeps
+    assert loose.plan == free.plan
+
+
+def test_max_moves_below_the_fewest_possible_is_refused_naming_the_smallest_cap() -> None:
+    out = replan(cap_problem(), ROWS, CAP_PARAMS, max_moves=1)
+    assert out.plan is None
+    assert out.solution.status is Status.INFEASIBLE
+    assert "no plan moves at most 1 ward from their current CO (proved)" in out.refusal
+    assert "the smallest cap that allows a plan is 2 (proved)" in out.refusal
+    with pytest.raises(ValueError, match="max moves -1"):
+        replan(cap_problem(), ROWS, CAP_PARAMS, max_moves=-1)
+
+
+@pytest.mark.parametrize("listed", [True, False], ids=["areas", "cut-loop"])
+def test_max_moves_by_either_method_matches_brute_force(
+    listed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not listed:  # as on a layer with too many areas to list
+        monkeypatch.setattr(replan_areas, "list_areas", lambda *_a, **_k: None)
+    p = cap_problem()
+    best, _ = best_within(p, 2)
+    out = replan(p, ROWS, CAP_PARAMS, max_moves=2)
+    assert out.plan is not None, out.refusal
+    assert out.changes is not None
+    assert len(out.changes.wards_moved) <= 2
+    assert out.solution.objective == pytest.approx(best)
+    refused = replan(p, ROWS, CAP_PARAMS, max_moves=1)
+    assert "the smallest cap that allows a plan is 2 (proved)" in refused.refusal
