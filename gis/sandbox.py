@@ -289,6 +289,12 @@ def _outcome(
             f"memory limit of {limits.memory_mb} MB",
         )
     result = _result(tmp)
+    if result is None and _out_of_memory(tmp):
+        # a native library that cannot allocate ends the process itself (OpenBLAS: exit 1)
+        _log_stderr(tmp, f"exit {returncode}")
+        raise _limit_error(
+            label, f"reading it needed more than {limits.memory_mb} MB of memory, the memory limit"
+        )
     if result is None or "crash" in result:
         _log_stderr(tmp, str(result.get("crash") if result else f"exit {returncode}"))
         from gis.io import file_error
@@ -309,6 +315,18 @@ def _result(tmp: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+#: What native libraries print when an allocation fails under the memory limit.
+_NO_MEMORY = ("memory allocation", "cannot allocate memory", "out of memory", "memoryerror")
+
+
+def _out_of_memory(tmp: Path) -> bool:
+    try:
+        tail = (tmp / "stderr.txt").read_bytes()[-2000:].decode("utf-8", "replace").lower()
+    except OSError:
+        return False
+    return any(sign in tail for sign in _NO_MEMORY)
 
 
 def _log_stderr(tmp: Path, what: str) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import geopandas as gpd
 import pytest
 
+from gis import sandbox
 from gis.errors import InputError
 from gis.io import read_ward_layer
 from gis.parse_server import CHILD_NAME, WARDEN_NAME
@@ -225,3 +226,20 @@ def test_a_malformed_result_is_refused() -> None:
             {"wkb": [None], "columns": [{"name": "x", "dtype": "object", "values": [{}]}]}
         )
     assert caught.value.code == "unreadable"
+
+
+def test_a_native_library_out_of_memory_is_named_as_the_memory_limit(tmp_path: Path) -> None:
+    # OpenBLAS ends the child itself (exit 1, no result) when it cannot allocate under the limit:
+    # the message seen once under load, where a MemoryError would have been caught
+    (tmp_path / "stderr.txt").write_text(
+        "OpenBLAS error: Memory allocation still failed after 10 retries, giving up.\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as caught:
+        sandbox._outcome(1, None, tmp_path, "wards.geojson", ParseLimits(memory_mb=64))
+    assert caught.value.code == "parse-limit"
+    assert "64 MB of memory" in str(caught.value)
+    (tmp_path / "stderr.txt").write_text("Traceback: something else\n", encoding="utf-8")
+    with pytest.raises(InputError) as other:
+        sandbox._outcome(1, None, tmp_path, "wards.geojson", ParseLimits(memory_mb=64))
+    assert other.value.code == "unreadable"
