@@ -39,6 +39,10 @@ def _wait_for(path: Path, lines: int) -> list[str]:
     pytest.fail(f"{path} never listed {lines} children")
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize(
     ("through_make", "signal_number"),
     [(False, signal.SIGINT), (False, signal.SIGTERM), (True, signal.SIGTERM)],
@@ -65,6 +69,9 @@ def test_a_signal_to_the_demo_alone_stops_every_child(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # no terminal group: only the signal sent below reaches anyone
+        # as from a terminal: a suite started in the background inherits SIGINT ignored, and
+        # bash cannot trap a signal that was ignored when it started
+        preexec_fn=_default_sigint,
     )
     try:
         children = [int(p) for p in _wait_for(pids, 2)]
