@@ -68,6 +68,12 @@ class OrderInfo:
     issued_by: str = "City Mission Management Unit"
     #: Each CMM's components (positions in ``gis.portfolios.COMPONENTS``); empty: no table.
     portfolios: tuple[tuple[int, ...], ...] = ()
+    #: Each CMM's name and contact ("name (id)\ncontact"), beside ``portfolios``; missing: blank.
+    cmms: tuple[str, ...] = ()
+
+    def cmm(self, k: int) -> str | None:
+        """The ``k``-th (from 0) CMM's name and contact, when the city stored them."""
+        return self.cmms[k] if k < len(self.cmms) else None
 
 
 def order_rows(
@@ -145,7 +151,13 @@ def _portfolio_cells(info: OrderInfo) -> list[list[str]]:
     for k, components in enumerate(info.portfolios, start=1):
         names = [textwrap.fill(f"{COMPONENTS[c][0]} / {COMPONENTS[c][1]}", 72) for c in components]
         text = "\n".join(names) if names else "as the CMMU assigns / सी०एम०एम०यू० द्वारा निर्धारित"
-        rows.append([f"CMM {k}", "Name / नाम:\n\n______________", text])
+        person = info.cmm(k - 1)
+        shown = (
+            "\n".join(textwrap.fill(p, 28) for p in person.split("\n"))
+            if person
+            else "Name / नाम:\n\n______________"
+        )
+        rows.append([f"CMM {k}", shown, text])
     return rows
 
 
@@ -279,7 +291,9 @@ def allocation_order_xlsx(info: OrderInfo, rows: Sequence[OrderRow]) -> bytes:
     sheet.append([])
     for k, components in enumerate(info.portfolios, start=1):
         names = "; ".join(f"{COMPONENTS[c][0]} / {COMPONENTS[c][1]}" for c in components)
-        sheet.append([f"CMM {k}", f"{hindi.CMM} {k}", names or "as the CMMU assigns"])
+        person = info.cmm(k - 1)
+        contact = person.split("\n") if person else []
+        sheet.append([f"CMM {k}", f"{hindi.CMM} {k}", names or "as the CMMU assigns", *contact])
     if info.portfolios:
         sheet.append([])
     head = sheet.max_row + 1

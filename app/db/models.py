@@ -584,3 +584,8 @@ from app.db import camp_models  # noqa: E402
 CampPlan = camp_models.CampPlan
 CampCluster = camp_models.CampCluster
 CampWard = camp_models.CampWard
+
+# The City Mission Managers too (the city's staff beyond the CO roster).
+from app.db import staff_models  # noqa: E402
+
+CityMissionManager = staff_models.CityMissionManager
