@@ -6,8 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class CmmIn(BaseModel):
-    """A CMM as a client sends it; ``components`` are the letter's components 1–7 (omitted: the
-    letter's rule by the number of CMMs)."""
+    """A CMM as a client sends it; ``components`` are the letter's components 1–7. When no CMM of
+    the list gives any (omitted or empty), the portfolios follow the letter's rule by the number of
+    CMMs; when some do, those are the portfolios (a CMM without any: as the CMMU assigns)."""
 
     model_config = ConfigDict(extra="forbid")
 
