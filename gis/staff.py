@@ -26,7 +26,7 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{5,22}[0-9]$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SEPARATORS = re.compile(r"[;\s]+")
 #: How a row's problem is told: code, message, field, value.
-_Bad = Callable[[str, str, str, str], None]
+Bad = Callable[[str, str, str, str], None]
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,8 @@ def check_cmms(
 
         cells = {c: (values.get(c) or "").strip() for c in CSV_COLUMNS}
         for column, value in cells.items():
+            if column in ("phone", "email"):
+                continue  # checked with their shapes by check_contact
             if problem := client_text_problem(value):
                 bad("bad-text", f"{column} {problem}", column, value)
             elif len(value) > MAX_TEXT:
@@ -111,20 +113,7 @@ def check_cmms(
         if cmm_id and cmm_id in seen:
             bad("duplicate-cmm", f"cmm_id {cmm_id!r} is also on {seen[cmm_id]}", "cmm_id", cmm_id)
         seen.setdefault(cmm_id, where)
-        if cells["phone"] and not _PHONE.match(cells["phone"]):
-            bad(
-                "bad-phone",
-                f"phone {cells['phone']!r} is not a telephone number",
-                "phone",
-                cells["phone"],
-            )
-        if cells["email"] and not _EMAIL.match(cells["email"]):
-            bad(
-                "bad-email",
-                f"email {cells['email']!r} is not an e-mail address",
-                "email",
-                cells["email"],
-            )
+        check_contact(cells["phone"], cells["email"], bad)
         components = _components(cells["components"], where, bad, holder)
         if len(issues) == problems:
             phone, email = cells["phone"] or None, cells["email"] or None
@@ -140,7 +129,21 @@ def check_cmms(
     return found
 
 
-def _components(text: str, where: str, bad: _Bad, holder: dict[int, str]) -> tuple[int, ...] | None:
+def check_contact(phone: str, email: str, bad: Bad) -> None:
+    """Tell ``bad`` of a ``phone`` or ``email`` (stripped; blank: not given) that is too long, holds
+    text an upload refuses, or is not shaped like a telephone number or an e-mail address. Used
+    for CMMs and for the COs of a roster."""
+    for column, value in (("phone", phone), ("email", email)):
+        if problem := client_text_problem(value):
+            bad("bad-text", f"{column} {problem}", column, value)
+        elif len(value) > MAX_TEXT:
+            bad("too-long", f"{column} is longer than {MAX_TEXT} characters", column, value)
+        elif value and not (_PHONE if column == "phone" else _EMAIL).match(value):
+            what = "a telephone number" if column == "phone" else "an e-mail address"
+            bad(f"bad-{column}", f"{column} {value!r} is not {what}", column, value)
+
+
+def _components(text: str, where: str, bad: Bad, holder: dict[int, str]) -> tuple[int, ...] | None:
     if not text:
         return None
     out: list[int] = []

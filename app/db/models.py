@@ -260,6 +260,8 @@ class Organiser(Base):
         Geometry("POINT", srid=SRID, spatial_index=False)
     )
     home_ward: Mapped[str | None] = mapped_column(comment="a ward_id, when no exact home is known")
+    phone: Mapped[str | None]
+    email: Mapped[str | None]
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     retired_at: Mapped[datetime | None]
 

@@ -59,6 +59,18 @@ def _home_wards(
     return out
 
 
+def _co_contacts(session: Session, plan_id: int) -> dict[str, str | None]:
+    """The stored phone and e-mail of each CO of plan ``plan_id`` (as the roster holds them now)."""
+    rows = session.execute(
+        select(Organiser.organiser_id, Organiser.phone, Organiser.email).where(
+            Organiser.id.in_(
+                select(PlanAssignment.organiser_pk).where(PlanAssignment.plan_id == plan_id)
+            )
+        )
+    ).all()
+    return {oid: ", ".join(c for c in (phone, email) if c) or None for oid, phone, email in rows}
+
+
 def order(session: Session, city_code: str, plan_id: int) -> Order:
     """The order's heading and rows for plan ``plan_id`` of the city (404 for another city's)."""
     stored = get_plan(session, city_code, plan_id)
@@ -89,6 +101,7 @@ def order(session: Session, city_code: str, plan_id: int) -> Order:
         contacts,
         _home_wards(session, plan_id, wards, areas),
         {str(o): str(n) for o, n in zip(areas["organiser_id"], areas["name"], strict=True)},
+        _co_contacts(session, plan_id),
     )
     return Order(info, rows, areas)
 

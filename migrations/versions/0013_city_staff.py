@@ -1,4 +1,5 @@
-"""city staff: the City Mission Managers of a city, with their contacts and portfolios
+"""city staff: the City Mission Managers of a city, with their contacts and portfolios; the COs'
+contacts (phone, e-mail) on the organiser roster
 
 Revision ID: 0013_city_staff
 Revises: 0012_shared_rate_limit
@@ -64,9 +65,13 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_city_mission_manager_city_id"), "city_mission_manager", ["city_id"], unique=False
     )
+    op.add_column("organiser", sa.Column("phone", sa.Text(), nullable=True))
+    op.add_column("organiser", sa.Column("email", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    op.drop_column("organiser", "email")
+    op.drop_column("organiser", "phone")
     op.drop_index(op.f("ix_city_mission_manager_city_id"), table_name="city_mission_manager")
     op.drop_table("city_mission_manager")

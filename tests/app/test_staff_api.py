@@ -1,7 +1,9 @@
-"""The city's City Mission Managers over HTTP on the real PostGIS (Chandigarh's real wards, four
-COs, one plan solved by a job): a list stored, read back and replaced (those left out retired);
-bad rows refused naming the line or item, field and value, storing nothing; who may write; and
-the allocation order (XLSX read back, PDF text) printing the stored names and contacts."""
+"""The city's staff over HTTP on the real PostGIS (Chandigarh's real wards, four COs, one plan
+solved by a job). CMMs: a list stored, read back and replaced (those left out retired); bad rows
+refused naming the line or item, field and value, storing nothing; who may write; and the
+allocation order (XLSX read back, PDF text) printing the stored names and contacts. COs: the
+roster's optional phone and e-mail stored, read back, refused when malformed, and printed in the
+order's CO table."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ from openpyxl import load_workbook
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import AuditEvent, CityMissionManager
+from app.db import models
+from app.db.models import AuditEvent, CityMissionManager, Organiser
 from tests.app.apihelp import PLACE_FORM, expect_problem, issue_key, make_app, plan_through_job
 from tests.conftest import REPO
 from tests.gis.pdfglyphs import pdf_text
@@ -227,3 +230,71 @@ def test_the_allocation_order_prints_the_stored_cmms(city: City, tmp_path: Path)
     assert [r[3] for r in cmm_rows] == ["Anita Singh (CMM-1)", "Rakesh Yadav (CMM-2)"]
     assert str(cmm_rows[0][2]).startswith("MIS and monitoring & evaluation")
     assert str(cmm_rows[1][2]).count("; ") == 5
+
+
+ROSTER = "/cities/" + CITY + "/organisers"
+HOME_WARDS = ("1", "8", "15", "22")
+
+
+def _roster(city: City, text: str, name: str = "organisers.csv") -> Any:
+    files = {"file": (name, text.encode(), "text/csv")}
+    return city.client.post(ROSTER, files=files, headers=city.gis)
+
+
+def _co_contacts(city: City) -> dict[str, tuple[str | None, str | None]]:
+    rows = city.connection.execute(
+        select(Organiser.organiser_id, Organiser.phone, Organiser.email)
+        .join(Organiser.city)
+        .where(models.City.code == CITY, Organiser.active)
+    )
+    return {oid: (phone, email) for oid, phone, email in rows}
+
+
+def test_the_roster_keeps_each_cos_contact_and_the_order_prints_it(
+    city: City, tmp_path: Path
+) -> None:
+    contacts = {
+        "CO-1": ("+91 172 270 0001", "co1@example.org"),
+        "CO-2": ("0172-2700002", ""),
+        "CO-3": ("", ""),
+        "CO-4": ("", "co4@example.org"),
+    }
+    text = "organiser_id,name,home_ward,phone,email\n" + "".join(
+        f"{co},CO {k},{w},{contacts[co][0]},{contacts[co][1]}\n"
+        for k, (co, w) in enumerate(zip(contacts, HOME_WARDS, strict=True), start=1)
+    )
+    stored = _roster(city, text)
+    assert stored.status_code == 201, stored.text
+    expected = {co: (p or None, e or None) for co, (p, e) in contacts.items()}
+    answered = {o["organiser_id"]: (o["phone"], o["email"]) for o in stored.json()["organisers"]}
+    assert answered == expected
+    listed = city.client.get(ROSTER, headers=city.gis)
+    assert listed.status_code == 200, listed.text
+    assert {o["organiser_id"]: (o["phone"], o["email"]) for o in listed.json()} == expected
+    assert _co_contacts(city) == expected
+
+    # A malformed phone: the whole file refused, naming the file, line, field and value.
+    bad = text.replace("0172-2700002", "ask at the office").replace("co4@", "new4@")
+    problem = expect_problem(_roster(city, bad, "roster.csv"), 422)
+    assert [(i.file, i.field, i.value) for i in problem.errors] == [
+        ("roster.csv", "phone", "ask at the office")
+    ]
+    assert (problem.errors[0].message or "").startswith("line 3: ")
+    assert _co_contacts(city) == expected  # nothing stored, not even CO-4's new e-mail
+
+    # The allocation order's CO table: the XLSX's last column, and under the name in the PDF.
+    lines = _order_sheet(city)
+    head = next(k for k, r in enumerate(lines) if r[0] == "S. No.")
+    assert lines[head][6] == "CO's phone, e-mail"
+    table = {str(r[1]).split("(")[-1].rstrip(")"): r for r in lines[head + 2 :]}
+    assert table["CO-1"][6] == "+91 172 270 0001, co1@example.org"
+    assert table["CO-2"][6] == "0172-2700002"
+    assert table["CO-3"][6] is None
+    assert table["CO-4"][6] == "co4@example.org"
+    pdf = city.client.get(f"/cities/{CITY}/plans/{city.plan_id}/allocation-order.pdf")
+    assert pdf.status_code == 200
+    path = tmp_path / "order.pdf"
+    path.write_bytes(pdf.content)
+    shown = pdf_text(path)
+    assert "+91 172 270 0001" in shown
+    assert "0172-2700002" in shown
