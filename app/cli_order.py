@@ -15,11 +15,24 @@ from gis.co_sheets import contact_points
 from gis.errors import InputError
 from gis.portfolios import default_portfolios
 from gis.sheets import read_centres
+from gis.staff import Cmm, people, portfolios, read_cmms_csv
 
 _HOW = {"edited": "edited by hand from {}", "replanned": "re-planned from {}"}
 
 
-def _info(folder: PlanFolder, city: str, cmms: int) -> allocation_order.OrderInfo:
+def _cmms(given: str) -> int | list[Cmm]:
+    """``--cmms``: a number of CMMs in post, or a CSV listing them (names, contacts)."""
+    if given.strip().isdigit():
+        return int(given)
+    path = Path(given)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"--cmms {given!r}: neither a number nor a readable CSV: {exc}") from None
+    return read_cmms_csv(path.name, data)
+
+
+def _info(folder: PlanFolder, city: str, cmms: int | list[Cmm]) -> allocation_order.OrderInfo:
     kind = str(folder.report.get("kind", ""))
     how = _HOW.get(kind, "solved").format(folder.report.get("parent", ""))
     valid = folder.report.get("valid", True) and folder.report.get("status") != "draft-invalid"
@@ -28,7 +41,8 @@ def _info(folder: PlanFolder, city: str, cmms: int) -> allocation_order.OrderInf
         plan=f"plan folder {folder.path.name} ({how})",
         approval="DRAFT — not approved" if valid else "INVALID DRAFT — cannot be approved",
         approved=False,
-        portfolios=tuple(default_portfolios(cmms)),
+        portfolios=tuple(default_portfolios(cmms) if isinstance(cmms, int) else portfolios(cmms)),
+        cmms=() if isinstance(cmms, int) else tuple(people(cmms)),
     )
 
 
@@ -42,9 +56,13 @@ def order_cmd(
         Path | None, typer.Option("--xlsx", help="Write the order as XLSX here.")
     ] = None,
     cmms: Annotated[
-        int,
-        typer.Option("--cmms", min=0, help="City Mission Managers in post: their portfolios."),
-    ] = 0,
+        str,
+        typer.Option(
+            "--cmms",
+            help="City Mission Managers: how many are in post, or a CSV of them (cmm_id, name, "
+            "phone, email, components) whose names and contacts the portfolio table prints.",
+        ),
+    ] = "0",
     centres: Annotated[
         Path | None,
         typer.Option(
@@ -61,6 +79,7 @@ def order_cmd(
         folder = read_plan_folder(plan_dir)
         areas = gpd.read_file(plan_dir / "areas.geojson", engine="pyogrio")
         points = None if centres is None else read_centres(centres)
+        staff = _cmms(cmms)
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -76,7 +95,7 @@ def order_cmd(
         {o.organiser_id: o.home_ward for o in folder.organisers},
         {o.organiser_id: o.name for o in folder.organisers},
     )
-    info = _info(folder, city, cmms)
+    info = _info(folder, city, staff)
     if pdf is not None:
         pdf.write_bytes(allocation_order.allocation_order_pdf(info, rows, areas))
         typer.echo(f"wrote {pdf}")

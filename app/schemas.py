@@ -156,6 +156,8 @@ class OrganiserOut(_Out):
     home_ward: str | None
     home: HomePoint | None = None
     home_precision: Literal["exact", "ward"] = "ward"
+    phone: str | None = None
+    email: str | None = None
     active: bool
 
 

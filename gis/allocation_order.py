@@ -36,6 +36,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("Contact point", hindi.CONTACT),
     ("Home ward", hindi.HOME_WARD),
 )
+#: The XLSX's last column, the CO's own phone and e-mail (in the PDF, under the CO's name).
+XLSX_CO_CONTACT = ("CO's phone, e-mail", hindi.CO_PHONE_EMAIL)
 TITLE = "Ward-wise work allocation order"
 #: Lines of table text per PDF page (a row takes as many lines as its wards need).
 LINES_PER_PAGE = 44
@@ -52,6 +54,8 @@ class OrderRow:
     poor_households: float
     contact: str
     home_ward: str
+    #: The CO's own phone and e-mail ("+91 …, name@…"), when the roster stores them.
+    co_contact: str | None = None
 
     @property
     def co(self) -> str:
@@ -68,6 +72,12 @@ class OrderInfo:
     issued_by: str = "City Mission Management Unit"
     #: Each CMM's components (positions in ``gis.portfolios.COMPONENTS``); empty: no table.
     portfolios: tuple[tuple[int, ...], ...] = ()
+    #: Each CMM's name and contact ("name (id)\ncontact"), beside ``portfolios``; missing: blank.
+    cmms: tuple[str, ...] = ()
+
+    def cmm(self, k: int) -> str | None:
+        """The ``k``-th (from 0) CMM's name and contact, when the city stored them."""
+        return self.cmms[k] if k < len(self.cmms) else None
 
 
 def order_rows(
@@ -76,8 +86,10 @@ def order_rows(
     contacts: Mapping[str, str],
     home_wards: Mapping[str, str | None],
     organiser_names: Mapping[str, str],
+    co_contacts: Mapping[str, str | None] | None = None,
 ) -> list[OrderRow]:
-    """One row per CO from a plan's wards (``ward_id``, ``organiser_id``, ``poor_households_est``)."""
+    """One row per CO from a plan's wards (``ward_id``, ``organiser_id``, ``poor_households_est``);
+    ``co_contacts``: each CO's own phone and e-mail, where known."""
     rows = []
     for oid in sorted(organiser_names, key=_natural):
         mine = wards[wards["organiser_id"].astype(str) == oid]
@@ -90,6 +102,7 @@ def order_rows(
                 poor_households=float(mine["poor_households_est"].sum()),
                 contact=contacts.get(oid) or "—",
                 home_ward=home_wards.get(oid) or "—",
+                co_contact=(co_contacts or {}).get(oid),
             )
         )
     return rows
@@ -103,7 +116,7 @@ def _cells(number: int, row: OrderRow) -> list[str]:
     wards = textwrap.fill(", ".join(row.wards), WARDS_WIDTH) if row.wards else "—"
     return [
         str(number),
-        textwrap.fill(row.co, 22),
+        "\n".join(textwrap.fill(t, 22) for t in (row.co, row.co_contact) if t),
         wards,
         f"{row.poor_households:,.0f}",
         textwrap.fill(row.contact, 16),
@@ -145,7 +158,13 @@ def _portfolio_cells(info: OrderInfo) -> list[list[str]]:
     for k, components in enumerate(info.portfolios, start=1):
         names = [textwrap.fill(f"{COMPONENTS[c][0]} / {COMPONENTS[c][1]}", 72) for c in components]
         text = "\n".join(names) if names else "as the CMMU assigns / सी०एम०एम०यू० द्वारा निर्धारित"
-        rows.append([f"CMM {k}", "Name / नाम:\n\n______________", text])
+        person = info.cmm(k - 1)
+        shown = (
+            "\n".join(textwrap.fill(p, 28) for p in person.split("\n"))
+            if person
+            else "Name / नाम:\n\n______________"
+        )
+        rows.append([f"CMM {k}", shown, text])
     return rows
 
 
@@ -279,12 +298,14 @@ def allocation_order_xlsx(info: OrderInfo, rows: Sequence[OrderRow]) -> bytes:
     sheet.append([])
     for k, components in enumerate(info.portfolios, start=1):
         names = "; ".join(f"{COMPONENTS[c][0]} / {COMPONENTS[c][1]}" for c in components)
-        sheet.append([f"CMM {k}", f"{hindi.CMM} {k}", names or "as the CMMU assigns"])
+        person = info.cmm(k - 1)
+        contact = person.split("\n") if person else []
+        sheet.append([f"CMM {k}", f"{hindi.CMM} {k}", names or "as the CMMU assigns", *contact])
     if info.portfolios:
         sheet.append([])
     head = sheet.max_row + 1
-    sheet.append([en for en, _ in COLUMNS])
-    sheet.append([hi for _, hi in COLUMNS])
+    sheet.append([*(en for en, _ in COLUMNS), XLSX_CO_CONTACT[0]])
+    sheet.append([*(hi for _, hi in COLUMNS), XLSX_CO_CONTACT[1]])
     for k, row in enumerate(rows, start=1):
         sheet.append(
             [
@@ -294,12 +315,13 @@ def allocation_order_xlsx(info: OrderInfo, rows: Sequence[OrderRow]) -> bytes:
                 round(row.poor_households),
                 row.contact,
                 row.home_ward,
+                row.co_contact,
             ]
         )
     sheet["A1"].font = Font(bold=True, size=13)
     for cell in (*sheet[head], *sheet[head + 1]):
         cell.font = Font(bold=True)
-    for letter, width in zip("ABCDEF", (7, 28, 70, 14, 24, 12), strict=True):
+    for letter, width in zip("ABCDEFG", (7, 28, 70, 14, 24, 12, 36), strict=True):
         sheet.column_dimensions[letter].width = width
     for line in sheet.iter_rows(min_row=head + 2, min_col=3, max_col=3):
         line[0].alignment = Alignment(wrap_text=True, vertical="top")

@@ -36,6 +36,7 @@ HOMES = f"{COS} के घर"
 ORDER_TITLE = "वार्डवार कार्य आवंटन आदेश"
 CONTACT = CONTACT_POINT
 HOME_WARD = f"घर का {WARD}"
+CO_PHONE_EMAIL = f"{CO} का फ़ोन, ई-मेल"
 SIGNATURE = "हस्ताक्षर"
 VERSION = "योजना संस्करण"
 DATE = "दिनांक"

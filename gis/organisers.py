@@ -1,7 +1,8 @@
 """Community Organisers and their homes: read from a CSV, measured to wards, or drawn for demos.
 
 A home is given either as WGS 84 ``lat``/``lon`` or as a ``home_ward`` (the home is then the ward's
-representative point, which always lies inside the ward). Distances are measured in the wards'
+representative point, which always lies inside the ward). Optional ``phone`` and ``email`` columns
+give each CO's contact (checked as a CMM's is, ``gis.staff.check_contact``). Distances are measured in the wards'
 metric CRS, never in degrees.
 """
 
@@ -11,7 +12,7 @@ import csv
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -24,6 +25,7 @@ from shapely.geometry import Point
 from gis.crs import metric_crs
 from gis.errors import InputError, Issue
 from gis.layer import STORAGE_CRS
+from gis.staff import check_contact
 from gis.text import client_text_problem
 
 #: A home outside every ward but at most this far from one is accepted, with a warning.
@@ -34,6 +36,8 @@ INDIA_LON = (68.0, 98.0)
 INDIA_LAT = (6.0, 38.0)
 
 CSV_COLUMNS = ("organiser_id", "name", "lat", "lon", "home_ward")
+#: Optional columns: the CO's contact, printed on the allocation order.
+CONTACT_COLUMNS = ("phone", "email")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class Organiser:
     lon: float
     lat: float
     home_ward: str | None = None
+    phone: str | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,8 +88,9 @@ def read_organisers(
     """The organisers listed in a CSV, with their homes checked against ``wards``.
 
     Columns: ``organiser_id``, ``name`` and either ``lat`` + ``lon`` (WGS 84) or ``home_ward`` (a
-    ``ward_id``). Header names are matched without regard to case or surrounding spaces. Raises
-    ``InputError`` listing every problem; accepted oddities are appended to ``warnings``.
+    ``ward_id``); optionally ``phone`` and ``email``. Header names are matched without regard to
+    case or surrounding spaces. Raises ``InputError`` listing every problem; accepted oddities
+    are appended to ``warnings``.
     ``data``: the CSV's bytes, read instead of the file (``path`` then only names it).
     """
     issues = _Issues(path.name)
@@ -100,8 +107,9 @@ def read_organisers(
     found: list[str] = []
     for row in rows:
         organiser = _parse_row(row, homes, issues, found)
-        if organiser is not None:
-            organisers.append(organiser)
+        contact = _contact(row, issues)
+        if organiser is not None and contact is not None:
+            organisers.append(replace(organiser, phone=contact[0], email=contact[1]))
     if issues.items:
         raise InputError(
             f"{path.name}: organisers refused", issues.items, code="invalid-organisers"
@@ -223,6 +231,21 @@ def _parse_row(
         return None
     lon, lat = homes.representative_lon_lat(home_ward)
     return Organiser(oid, name, lon, lat, home_ward)
+
+
+def _contact(row: _Row, issues: _Issues) -> tuple[str | None, str | None] | None:
+    """The row's phone and e-mail (``None`` for a blank or missing column), or ``None`` if either
+    is refused (the problem is added to ``issues``)."""
+    phone, email = (row.values.get(c, "") for c in CONTACT_COLUMNS)
+    before = len(issues.items)
+
+    def bad(code: str, message: str, field: str, value: str) -> None:
+        issues.add(code, row.line, message, field, value)
+
+    check_contact(phone, email, bad)
+    if len(issues.items) > before:
+        return None
+    return phone or None, email or None
 
 
 def _parse_lat_lon(

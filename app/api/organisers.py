@@ -27,6 +27,8 @@ def organiser_out(row: Organiser, caller: Principal) -> OrganiserOut:
         home_ward=row.home_ward,
         home=home,
         home_precision="exact" if home is not None else "ward",
+        phone=row.phone,
+        email=row.email,
         active=row.active,
     )
 
@@ -37,7 +39,8 @@ def import_organisers(
     session: SessionDep,
     caller: GisCell,
     file: Annotated[
-        UploadFile, File(description="CSV: organiser_id, name, and lat+lon or home_ward")
+        UploadFile,
+        File(description="CSV: organiser_id, name, lat+lon or home_ward; optional phone, email"),
     ],
 ) -> OrganiserImport:
     """Make the CSV the city's roster of active COs (missing ones are retired, not deleted)."""

@@ -260,6 +260,8 @@ class Organiser(Base):
         Geometry("POINT", srid=SRID, spatial_index=False)
     )
     home_ward: Mapped[str | None] = mapped_column(comment="a ward_id, when no exact home is known")
+    phone: Mapped[str | None]
+    email: Mapped[str | None]
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     retired_at: Mapped[datetime | None]
 
@@ -584,3 +586,8 @@ from app.db import camp_models  # noqa: E402
 CampPlan = camp_models.CampPlan
 CampCluster = camp_models.CampCluster
 CampWard = camp_models.CampWard
+
+# The City Mission Managers too (the city's staff beyond the CO roster).
+from app.db import staff_models  # noqa: E402
+
+CityMissionManager = staff_models.CityMissionManager

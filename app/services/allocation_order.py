@@ -13,12 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Organiser, PlanAssignment
-from app.services import centres, plan_versions
+from app.services import centres, plan_versions, staff
 from app.services.plans import approval_mark, city_title, get_plan
 from app.services.sheets import plan_frames
 from gis import allocation_order
 from gis.co_sheets import contact_points
 from gis.portfolios import default_portfolios
+from gis.staff import people, portfolios
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,18 @@ def _home_wards(
     return out
 
 
+def _co_contacts(session: Session, plan_id: int) -> dict[str, str | None]:
+    """The stored phone and e-mail of each CO of plan ``plan_id`` (as the roster holds them now)."""
+    rows = session.execute(
+        select(Organiser.organiser_id, Organiser.phone, Organiser.email).where(
+            Organiser.id.in_(
+                select(PlanAssignment.organiser_pk).where(PlanAssignment.plan_id == plan_id)
+            )
+        )
+    ).all()
+    return {oid: ", ".join(c for c in (phone, email) if c) or None for oid, phone, email in rows}
+
+
 def order(session: Session, city_code: str, plan_id: int) -> Order:
     """The order's heading and rows for plan ``plan_id`` of the city (404 for another city's)."""
     stored = get_plan(session, city_code, plan_id)
@@ -70,13 +83,17 @@ def order(session: Session, city_code: str, plan_id: int) -> Order:
     contacts = contact_points(areas, centres.city_centres(session, stored.city))
     entry = plan_versions.lineage(session, stored.city, plan_id)[0]
     how = plan_versions.lineage_text(entry)
+    cmms = staff.active_cmms(session, stored.city.id)
     info = allocation_order.OrderInfo(
         city=city_title(stored.city),
         plan=f"plan {plan_id}, version {entry.version.version} ({how}), "
         f"ward layer {stored.layer.version}",
         approval=approval_mark(stored.plan),
         approved=stored.plan.approved_at is not None,
-        portfolios=tuple(default_portfolios(stored.city.cmms_in_post or 0)),
+        portfolios=tuple(
+            portfolios(cmms) if cmms else default_portfolios(stored.city.cmms_in_post or 0)
+        ),
+        cmms=tuple(people(cmms)),
     )
     rows = allocation_order.order_rows(
         wards,
@@ -84,6 +101,7 @@ def order(session: Session, city_code: str, plan_id: int) -> Order:
         contacts,
         _home_wards(session, plan_id, wards, areas),
         {str(o): str(n) for o, n in zip(areas["organiser_id"], areas["name"], strict=True)},
+        _co_contacts(session, plan_id),
     )
     return Order(info, rows, areas)
 

@@ -39,8 +39,9 @@ def import_organisers(
 ) -> ImportResult:
     """Make the CSV the city's roster of active COs.
 
-    COs in the file are added or updated (name, home) and active; active COs missing from the file
-    are retired (kept, because plans refer to them). The file is checked completely first
+    COs in the file are added or updated (name, home, and phone and e-mail: blank when the file
+    has none) and active; active COs missing from the file are retired (kept, because plans refer
+    to them). The file is checked completely first
     (``gis.organisers.read_organisers`` against the current layer's wards); a refused file changes
     nothing.
     """
@@ -72,6 +73,7 @@ def import_organisers(
         row.name = o.name
         row.home = point(o.lon, o.lat)
         row.home_ward = o.home_ward
+        row.phone, row.email = o.phone, o.email
         row.active, row.retired_at = True, None
     audit.record(
         session,

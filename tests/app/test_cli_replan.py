@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from gis import hindi
+from tests.conftest import REPO
 from tests.gis.pdfglyphs import pdf_text
 
 runner = CliRunner()
@@ -162,6 +163,36 @@ def test_allocation_order_of_a_plan_folder(plan: tuple[Path, Path], tmp_path: Pa
         assert [w.split()[0] for w in str(row[2]).split(", ")] == mine
     assert hindi.ORDER_TITLE in pdf_text(pdf)
     assert run("allocation-order", parent, "--city", "Chandigarh")[0] == 2  # no output asked
+
+
+def test_allocation_order_names_the_cmms_of_a_csv(plan: tuple[Path, Path], tmp_path: Path) -> None:
+    parent, _ = plan
+    pdf, xlsx = tmp_path / "order.pdf", tmp_path / "order.xlsx"
+    cmms = REPO / "examples" / "cmms.csv"
+    args = ("allocation-order", parent, "--city", "Chandigarh", "--pdf", pdf, "--xlsx", xlsx)
+    code, text = run(*args, "--cmms", cmms)
+    assert code == 0, text
+    sheet = load_workbook(xlsx).active
+    assert sheet is not None
+    cmm_rows = [r for r in sheet.iter_rows(values_only=True) if str(r[0]).startswith("CMM ")]
+    assert [r[3] for r in cmm_rows] == [
+        "Anita Singh / अनीता सिंह (CMM-1)",
+        "Rakesh Yadav (CMM-2)",
+        "Farah Khan (CMM-3)",
+    ]
+    assert cmm_rows[2][2] == "MIS and monitoring & evaluation / एम०आई०एस० एण्ड एम०ई०"
+    assert "Rakesh Yadav (CMM-2)" in pdf_text(pdf)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("cmm_id,name,email\nCMM-1,Anita,anita-at-office\n", encoding="utf-8")
+    before = pdf.read_bytes()
+    code, text = run(*args, "--cmms", bad)
+    assert code == 2
+    assert "line 2: email 'anita-at-office' is not an e-mail address" in text
+    assert pdf.read_bytes() == before  # nothing written
+    code, text = run(*args, "--cmms", tmp_path / "missing.csv")
+    assert code == 2
+    assert "neither a number nor a readable CSV" in text
 
 
 @pytest.mark.slow  # re-plans of a real city

@@ -4,6 +4,7 @@ from a plan's wards, and the PDF's pages (no database)."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -13,6 +14,7 @@ from pypdf import PdfReader
 
 from gis import allocation_order as order
 from gis.portfolios import COMPONENTS, default_portfolios
+from tests.gis.pdfglyphs import pdf_text
 
 
 def test_portfolios_follow_the_letter() -> None:
@@ -72,3 +74,35 @@ def test_the_pdf_pages_the_table_and_adds_the_map(count: int) -> None:
     book = load_workbook(io.BytesIO(order.allocation_order_xlsx(info, rows))).active
     assert book is not None
     assert book.max_row == 8 + count
+
+
+def test_the_portfolio_table_names_the_stored_cmms(tmp_path: Path) -> None:
+    rows = [order.OrderRow("CO-1", "One", ("1 Ward",), 3000.0, "—", "1")]
+    blank = order.OrderInfo(
+        "Test", "plan 1", "DRAFT", False, portfolios=tuple(default_portfolios(2))
+    )
+    named = order.OrderInfo(
+        "Test",
+        "plan 1",
+        "DRAFT",
+        False,
+        portfolios=tuple(default_portfolios(2)),
+        cmms=("अनीता सिंह (CMM-1)\n+91 522 400 1001", "Rakesh Yadav (CMM-2)\ncmm2@example.org"),
+    )
+    texts = []
+    for info in (blank, named):
+        path = tmp_path / "order.pdf"
+        path.write_bytes(order.allocation_order_pdf(info, rows))
+        texts.append(pdf_text(path))
+    assert "Name / नाम:" in texts[0]  # no names stored: blanks to fill in
+    assert "Name / नाम:" not in texts[1]
+    for shown in ("अनीता सिंह (CMM-1)", "+91 522 400 1001", "Rakesh Yadav (CMM-2)"):
+        assert shown in texts[1], shown
+        assert shown not in texts[0]
+    book = load_workbook(io.BytesIO(order.allocation_order_xlsx(named, rows))).active
+    assert book is not None
+    cmm_rows = [r for r in book.iter_rows(values_only=True) if str(r[0]).startswith("CMM ")]
+    assert [r[3:5] for r in cmm_rows] == [
+        ("अनीता सिंह (CMM-1)", "+91 522 400 1001"),
+        ("Rakesh Yadav (CMM-2)", "cmm2@example.org"),
+    ]

@@ -96,6 +96,43 @@ def test_missing_columns_lists_what_exists(tmp_path: Path, lucknow: gpd.GeoDataF
     assert "'full name'" in issue.message
 
 
+def test_optional_phone_and_email_columns_give_each_cos_contact(
+    tmp_path: Path, lucknow: gpd.GeoDataFrame
+) -> None:
+    text = (
+        "organiser_id,name,home_ward,Phone,email\n"
+        "CO-1,A,12,+91 522 400 2001,co1@example.org\n"
+        "CO-2,B,45,,\n"
+        "CO-3,C,13,0522-4002003\n"
+    )
+    found = read_organisers(_csv(tmp_path, text), lucknow)
+    assert [(o.phone, o.email) for o in found] == [
+        ("+91 522 400 2001", "co1@example.org"),
+        (None, None),
+        ("0522-4002003", None),
+    ]
+    plain = read_organisers(_csv(tmp_path, "organiser_id,name,home_ward\nCO-1,A,12\n"), lucknow)
+    assert plain == [Organiser("CO-1", "A", found[0].lon, found[0].lat, "12")]
+
+
+def test_a_bad_phone_or_email_is_refused_with_line_field_value(
+    tmp_path: Path, lucknow: gpd.GeoDataFrame
+) -> None:
+    text = (
+        "organiser_id,name,home_ward,phone,email\n"
+        "CO-1,A,12,+91 522 400 2001,\n"
+        "CO-2,B,45,call the office,\n"
+        "CO-3,C,13,,co3.example.org\n"
+    )
+    error = _refusal(_csv(tmp_path, text, "roster.csv"), lucknow)
+    assert error.code == "invalid-organisers"
+    found = {(i.code, i.file, i.field, i.value, i.message.split(":")[0]) for i in error.issues}
+    assert found == {
+        ("bad-phone", "roster.csv", "phone", "call the office", "line 3"),
+        ("bad-email", "roster.csv", "email", "co3.example.org", "line 4"),
+    }
+
+
 def test_duplicate_ids_name_both_lines(tmp_path: Path, lucknow: gpd.GeoDataFrame) -> None:
     text = "organiser_id,name,home_ward\nCO-1,A,12\nCO-2,B,13\nCO-1,C,14\n"
     (issue,) = _refusal(_csv(tmp_path, text), lucknow).issues
