@@ -160,10 +160,13 @@ def plan_assignment(
     city: CityCode, plan_id: int, session: SessionDep, _caller: Reader
 ) -> PlainTextResponse:
     stored = service.get_plan(session, city, plan_id)
+    version = service.version_number(session, stored.plan)
+    state = "draft" if stored.plan.approved_at is None else "approved"
+    name = f"plan-{plan_id}{'' if version is None else f'-v{version}'}-{state}-assignment.csv"
     return PlainTextResponse(
         service.assignment_csv(session, stored),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="plan-{plan_id}-assignment.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

@@ -320,10 +320,13 @@ def assignment_csv(session: Session, stored: StoredPlan) -> str:
         .where(PlanAssignment.plan_id == stored.plan.id)
         .order_by(Ward.id)
     ).all()
+    stamp = plan_stamp(session, stored)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["ward_id", "organiser_id"])
-    writer.writerows(rows)
+    # the plan folder's two columns first; then which plan this is, on every row like the
+    # areas' attributes, so a saved or forwarded file still says its version and approval
+    writer.writerow(["ward_id", "organiser_id", "plan_id", "plan_version", "approval"])
+    writer.writerows((*row, stamp["id"], stamp["version"], stamp["approval"]) for row in rows)
     return out.getvalue()
 
 

@@ -7,6 +7,8 @@ writes while that transaction holds its locks.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,10 +161,17 @@ def test_plan_outputs(lucknow: Flow) -> None:
     )
     assert len(areas.features) == 10
 
-    csv_text = client.get(f"/cities/lucknow/plans/{plan_id}/assignment.csv").text
-    lines = csv_text.strip().splitlines()
-    assert lines[0] == "ward_id,organiser_id"
-    assert len({line.split(",")[0] for line in lines[1:]}) == 110
+    got = client.get(f"/cities/lucknow/plans/{plan_id}/assignment.csv")
+    rows = list(csv.DictReader(io.StringIO(got.text)))
+    assert list(rows[0]) == ["ward_id", "organiser_id", "plan_id", "plan_version", "approval"]
+    assert len({row["ward_id"] for row in rows}) == len(rows) == 110
+    # the file says which plan it is, as every export does (issue 13)
+    assert {(r["plan_id"], r["plan_version"], r["approval"]) for r in rows} == {
+        (str(plan_id), "1", "DRAFT — not approved")
+    }
+    assert (
+        f'filename="plan-{plan_id}-v1-draft-assignment.csv"' in got.headers["content-disposition"]
+    )
 
     html = client.get(f"/cities/lucknow/plans/{plan_id}/map")
     assert html.headers["content-type"].startswith("text/html")
@@ -190,8 +199,8 @@ def test_another_existing_citys_plan_is_not_found(lucknow: Flow, shared_data: Pa
 
 
 def _assignment(client: TestClient, plan_id: int) -> dict[str, str]:
-    lines = client.get(f"/cities/lucknow/plans/{plan_id}/assignment.csv").text.strip().splitlines()
-    return dict(line.split(",") for line in lines[1:])
+    text = client.get(f"/cities/lucknow/plans/{plan_id}/assignment.csv").text
+    return {row["ward_id"]: row["organiser_id"] for row in csv.DictReader(io.StringIO(text))}
 
 
 def test_compare_and_approve(lucknow: Flow, tmp_path: Path) -> None:
