@@ -34,19 +34,25 @@ def _solve(problem: Problem, method: str, solver: str = "highs") -> Any:
     return solve(problem, params, backend=make_backend(solver, threads=1))
 
 
+@pytest.fixture(scope="module")
+def solved() -> dict[str, Any]:
+    """The grid solved once by each method (auto included), for the tests below to compare."""
+    return {m: _solve(_grid(), m) for m in METHODS}
+
+
 @pytest.mark.parametrize("method", [m for m in METHODS if m != "auto"])
-def test_a_named_method_is_the_one_that_runs(method: str) -> None:
-    sol = _solve(_grid(), method)
+def test_a_named_method_is_the_one_that_runs(method: str, solved: dict[str, Any]) -> None:
+    sol = solved[method]
     assert sol.method == method
     assert sol.status is Status.OPTIMAL
     assert not verify.check_plan(_grid(), sol.assignment, 0.1)
     assert sol.solver == ("scip" if method == "branch_and_cut" else "highs")
 
 
-def test_every_method_finds_the_same_optimum() -> None:
-    values = {m: _solve(_grid(), m).objective for m in METHODS}
+def test_every_method_finds_the_same_optimum(solved: dict[str, Any]) -> None:
+    values = {m: sol.objective for m, sol in solved.items()}
     assert max(values.values()) == pytest.approx(min(values.values()), rel=1e-6), values
-    assert _solve(_grid(), "auto").method == "set_partitioning"  # every area listed at once
+    assert solved["auto"].method == "set_partitioning"  # every area listed at once
 
 
 def test_set_partitioning_at_a_bound_reached_exactly() -> None:
