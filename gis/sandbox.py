@@ -318,7 +318,13 @@ def _result(tmp: Path) -> dict[str, Any] | None:
 
 
 #: What native libraries print when an allocation fails under the memory limit.
-_NO_MEMORY = ("memory allocation", "cannot allocate memory", "out of memory", "memoryerror")
+_NO_MEMORY = (
+    "memory allocation",  # OpenBLAS
+    "cannot allocate memory",  # ENOMEM from C
+    "out of memory",
+    "bad_alloc",  # C++ (GDAL, GEOS, PROJ)
+    "memoryerror",
+)
 
 
 def _out_of_memory(tmp: Path) -> bool:

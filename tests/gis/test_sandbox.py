@@ -228,13 +228,19 @@ def test_a_malformed_result_is_refused() -> None:
     assert caught.value.code == "unreadable"
 
 
-def test_a_native_library_out_of_memory_is_named_as_the_memory_limit(tmp_path: Path) -> None:
-    # OpenBLAS ends the child itself (exit 1, no result) when it cannot allocate under the limit:
-    # the message seen once under load, where a MemoryError would have been caught
-    (tmp_path / "stderr.txt").write_text(
-        "OpenBLAS error: Memory allocation still failed after 10 retries, giving up.\n",
-        encoding="utf-8",
-    )
+@pytest.mark.parametrize(
+    "message",
+    [
+        # OpenBLAS ends the child itself (exit 1, no result): seen once under load
+        "OpenBLAS error: Memory allocation still failed after 10 retries, giving up.",
+        # the same class from a C++ library (GDAL, GEOS, PROJ) aborting on a failed allocation
+        "terminate called after throwing an instance of 'std::bad_alloc'",
+    ],
+)
+def test_a_native_library_out_of_memory_is_named_as_the_memory_limit(
+    tmp_path: Path, message: str
+) -> None:
+    (tmp_path / "stderr.txt").write_text(message + "\n", encoding="utf-8")
     with pytest.raises(InputError) as caught:
         sandbox._outcome(1, None, tmp_path, "wards.geojson", ParseLimits(memory_mb=64))
     assert caught.value.code == "parse-limit"
