@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +89,13 @@ def counts(connection: Connection) -> dict[str, int]:
     return {
         t.__tablename__: connection.execute(select(func.count()).select_from(t)).scalar_one()
         for t in DOMAIN_TABLES
+    }
+
+
+def ward_to_co(assignment_csv: str) -> dict[str, str]:
+    """ward_id → organiser_id from a plan's assignment.csv (which has more columns after them)."""
+    return {
+        row["ward_id"]: row["organiser_id"] for row in csv.DictReader(io.StringIO(assignment_csv))
     }
 
 

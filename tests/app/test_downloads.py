@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from app.db.session import session_scope
 from app.services.downloads import TEMP_PREFIX
-from tests.app.apihelp import expect_problem, issue_key, make_app
+from tests.app.apihelp import expect_problem, issue_key, make_app, ward_to_co
 from tests.app.plandata import ORGANISER_NAME_HI, WARD_NAME_HI, SmallCity, load_small_city
 
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ def _download(client: TestClient, city: SmallCity, name: str, tmp: Path) -> Path
 
 def _assignment(client: TestClient, city: SmallCity) -> dict[str, str]:
     text = client.get(f"/cities/{city.code}/plans/{city.plan_id}/assignment.csv").text
-    return dict(line.split(",") for line in text.strip().splitlines()[1:])
+    return ward_to_co(text)
 
 
 def test_geopackage(planned: tuple[TestClient, SmallCity], tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import sessionmaker
 from app.api.features import CONFORMANCE, MAX_LIMIT
 from app.db.session import session_scope
 from app.services import layers
-from tests.app.apihelp import TEST_PLACE, expect_problem, issue_key, make_app
+from tests.app.apihelp import TEST_PLACE, expect_problem, issue_key, make_app, ward_to_co
 from tests.app.plandata import ORGANISER_NAME_HI, WARD_NAME_HI, SmallCity, load_small_city
 
 pytestmark = pytest.mark.slow
@@ -173,7 +173,7 @@ def test_one_ward_with_its_hindi_name(ogc: tuple[TestClient, SmallCity]) -> None
 def test_approved_plan_collections(ogc: tuple[TestClient, SmallCity]) -> None:
     client, city = ogc
     csv_text = client.get(f"/cities/{CITY}/plans/{city.plan_id}/assignment.csv").text
-    assignment = dict(line.split(",") for line in csv_text.strip().splitlines()[1:])
+    assignment = ward_to_co(csv_text)
     wards = _get(client, f"/ogc/collections/{CITY}-plan-wards/items", limit=100).json()
     assert {f["id"]: f["properties"]["organiser_id"] for f in wards["features"]} == assignment
     areas_fc = client.get(f"/cities/{CITY}/plans/{city.plan_id}/areas.geojson").json()

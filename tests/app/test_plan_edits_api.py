@@ -44,6 +44,7 @@ from tests.app.apihelp import (
     make_app,
     plan_through_job,
     run_job_here,
+    ward_to_co,
 )
 from tests.gis.pdfglyphs import harfbuzz_glyph_names, pdf_glyph_names, pdf_text, render_png
 
@@ -66,8 +67,7 @@ class City:
 
     def assignment(self, plan_id: int) -> dict[str, str]:
         text = self.client.get(self.url(plan_id, "/assignment.csv")).text
-        rows = [line.split(",") for line in text.strip().splitlines()[1:]]
-        return {w: o for w, o in rows}
+        return ward_to_co(text)
 
     def loads(self, assignment: dict[str, str]) -> dict[str, float]:
         out: dict[str, float] = {}

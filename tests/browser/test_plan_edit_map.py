@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.session import session_scope
 from app.schemas_plan_edits import VersionOut
 from app.services import keys
-from tests.app.apihelp import PLACE_FORM, expect_problem, issue_key, make_app, plan_through_job
+from tests.app.apihelp import (
+    PLACE_FORM,
+    expect_problem,
+    issue_key,
+    make_app,
+    plan_through_job,
+    ward_to_co,
+)
 from tests.browser import mapcheck
 from tests.browser.conftest import serve
 
@@ -52,7 +59,7 @@ class Served:
 
     def assignment(self, plan_id: int) -> dict[str, str]:
         text = self.client.get(f"/cities/{CITY}/plans/{plan_id}/assignment.csv").text
-        return dict(line.split(",") for line in text.strip().splitlines()[1:])
+        return ward_to_co(text)
 
     def loads(self, assignment: dict[str, str]) -> dict[str, float]:
         households = dict(
