@@ -65,7 +65,8 @@ def _figures(problem: Problem, base: dict[str, str], r: Replan) -> dict[str, obj
         return {"refused": r.refusal}
     ch = changes(problem, base_positions(problem, base), r.plan)
     return {
-        "status": r.solution.describe(),
+        "status": r.describe(),
+        "moves_proved_minimal": r.moves_proved,
         "seconds": round(r.solution.seconds, 1),
         "wards_moved": len(ch.wards_moved),
         "households_moved": round(ch.households_moved),
