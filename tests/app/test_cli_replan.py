@@ -71,6 +71,15 @@ def test_adjust_refuses_a_split_writes_a_draft_and_accepts_a_valid_move(
     with (tmp_path / "ok" / "assignment.csv").open(encoding="utf-8") as fh:
         assert {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}["14"] == "CO-03"
     assert run("check", tmp_path / "ok")[0] == 0
+    # every folder says its version and lineage, in report.json and on assignment.csv's rows
+    assert version_of(parent) == (1, "solved", {"1"})
+    assert version_of(tmp_path / "ok") == (2, "edited from version 1", {"2"})
+    assert edited["parent_version"] == 1
+    with (parent / "assignment.csv").open(encoding="utf-8") as fh:
+        back = {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}["14"]
+    code, text = run("adjust", tmp_path / "ok", "--move", f"14={back}", "--out", tmp_path / "ok2")
+    assert code == 0, text
+    assert version_of(tmp_path / "ok2") == (3, "edited from version 2", {"3"})
     assert run("adjust", parent, "--move", "14=CO-03", "--out", parent)[0] == 2
     assert digest(parent) == before  # the original plan is never changed
 
@@ -112,6 +121,7 @@ def test_replan_after_a_co_leaves_moves_fewer_households_than_a_fresh_plan(
     assert "fresh plan" in text
     assert "poor households moved" in text
     assert run("check", out)[0] == 0
+    assert version_of(out) == (2, "re-planned from version 1", {"2"})
     with (out / "assignment.csv").open(encoding="utf-8") as fh:
         assert {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}["1"] == "CO-05"
 
@@ -125,6 +135,18 @@ def test_replan_after_a_co_leaves_moves_fewer_households_than_a_fresh_plan(
     assert "no re-plan: the pins give CO-01 wards 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 with" in text
     assert "more than one CO's largest share" in text
     assert not no.exists()
+
+
+def version_of(folder: Path) -> tuple[int, str, set[str]]:
+    """The folder's version and lineage in report.json, and the versions on assignment.csv."""
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert report["approval"] == "DRAFT — not approved"
+    with (folder / "assignment.csv").open(encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert reader.fieldnames == ["ward_id", "organiser_id", "plan_id", "plan_version", "approval"]
+    assert {r["approval"] for r in rows} == {"DRAFT — not approved"}
+    return report["plan_version"], report["lineage"], {r["plan_version"] for r in rows}
 
 
 def sum_moved(wards: list[str], plan_dir: Path) -> float:
