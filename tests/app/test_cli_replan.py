@@ -192,6 +192,43 @@ def test_allocation_order_of_a_plan_folder(plan: tuple[Path, Path], tmp_path: Pa
     assert run("allocation-order", parent, "--city", "Chandigarh")[0] == 2  # no output asked
 
 
+def test_allocation_order_prints_co_contacts_from_the_organisers_file(
+    plan: tuple[Path, Path], tmp_path: Path
+) -> None:
+    parent, orgs = plan
+    with orgs.open(encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        fields = [*(reader.fieldnames or []), "phone", "email"]
+    contacts = tmp_path / "organisers.csv"
+    with contacts.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fields)
+        writer.writeheader()
+        for k, row in enumerate(rows):  # the first CO without contacts
+            phone, email = ("", "") if k == 0 else (f"+91 98390 0000{k}", f"co{k}@nulm.example")
+            writer.writerow({**row, "phone": phone, "email": email})
+    xlsx = tmp_path / "order.xlsx"
+    args = ("allocation-order", parent, "--city", "Chandigarh", "--xlsx", xlsx)
+    code, text = run(*args, "--organisers", contacts)
+    assert code == 0, text
+    sheet = load_workbook(xlsx).active
+    assert sheet is not None
+    lines = list(sheet.iter_rows(values_only=True))
+    head = next(k for k, r in enumerate(lines) if r[0] == "S. No.")
+    by_co = {str(r[1]).split("(")[-1].rstrip(")"): r[-1] for r in lines[head + 2 :]}
+    first, second = rows[0]["organiser_id"], rows[1]["organiser_id"]
+    assert by_co[second] == "+91 98390 00001, co1@nulm.example"
+    assert by_co[first] in (None, "", "—")  # no contact in the file: none printed
+
+    stranger = tmp_path / "other.csv"
+    stranger.write_text(
+        "organiser_id,name,home_ward,phone\nCO-99,X,1,+91 98390 00009\n", encoding="utf-8"
+    )
+    code, text = run(*args, "--organisers", stranger)
+    assert code == 2
+    assert "lists none of the plan's COs" in text
+
+
 def test_allocation_order_names_the_cmms_of_a_csv(plan: tuple[Path, Path], tmp_path: Path) -> None:
     parent, _ = plan
     pdf, xlsx = tmp_path / "order.pdf", tmp_path / "order.xlsx"
