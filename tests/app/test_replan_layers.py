@@ -169,3 +169,15 @@ def test_a_replan_of_a_version_1_plan_on_version_2_names_wards_new_and_gone(
     assert details["households_moved"] == pytest.approx(sum(poor[w] for w in moved), abs=0.5)
     moves_step, _ = details["steps"]
     assert moves_step["value"] == pytest.approx(details["households_moved"], abs=0.5)
+
+    # the compare view across the two versions: the moved wards, the ward gone and the ward new
+    diff = client.get(f"/cities/{CITY}/plans/{parent.id}/compare/{done.plan_id}").json()
+    changed = {c["ward_id"]: (c["organiser_a"], c["organiser_b"]) for c in diff["changed"]}
+    assert changed[layers.gone] == (before[layers.gone], None)
+    assert changed[NEW_WARD] == (None, after[NEW_WARD])
+    assert set(moved) <= set(changed)
+    page = client.get(f"/cities/{CITY}/plans/{parent.id}/compare/{done.plan_id}/map")
+    assert page.status_code == 200, page.text
+    # drawn on version 1's wards: each ward whose CO changes (moved, or gone) is highlighted
+    highlighted = [w for w in before if w not in after or after[w] != before[w]]
+    assert page.text.count('"changed": true') == len(highlighted)
