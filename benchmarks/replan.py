@@ -84,6 +84,7 @@ def main() -> None:
     out: dict[str, object] = {
         "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "load_average_at_start": round(os.getloadavg()[0], 2),
         "time_limit_s": args.time_limit,
         "tolerance": args.tolerance,
         "scenarios": {},

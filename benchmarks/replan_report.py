@@ -23,6 +23,11 @@ def _cell(rec: dict[str, Any], key: str) -> str:
     return f"{value:.2f}" if isinstance(value, float) else f"{value:,}"
 
 
+def _load(data: dict[str, Any]) -> str:
+    load = data.get("load_average_at_start")
+    return "" if load is None else f"; 1-minute load average {load:g} at the start"
+
+
 def section(path: Path = RESULTS) -> list[str]:
     """Markdown lines (none when the results file is absent)."""
     if not path.exists():
@@ -46,7 +51,8 @@ def section(path: Path = RESULTS) -> list[str]:
         "households moved ≤ step 1's value (the rest); 'proved' gives each step's status and gap, "
         "and says when the households moved are not proved minimal. "
         f"Machine: {data['machine']} (2-core AMD EPYC shared with other developers' runs, so "
-        f"seconds are noisy); {data['date_utc']}.",
+        f"seconds are noisy{_load(data)}); {data['date_utc']}."
+        + (f" {data['note']}" if data.get("note") else ""),
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
