@@ -164,6 +164,8 @@ def run(
     details["left"] = sorted(set(base.values()) - set(problem.organiser_ids))
     details["joined"] = sorted(set(problem.organiser_ids) - set(base.values()))
     plan = _store(session, parent, ctx, stable, fresh, details, job.created_by)
+    # where the moved wards are highlighted: the parent against the re-plan, on one map
+    details["compare_map"] = f"/cities/{city.code}/plans/{parent_id}/compare/{plan.id}/map"
     plan_versions.record(
         session, plan, reason="replan", parent_id=parent_id, note=req.get("note"), details=details
     )

@@ -176,7 +176,8 @@ def test_a_replan_of_a_version_1_plan_on_version_2_names_wards_new_and_gone(
     assert changed[layers.gone] == (before[layers.gone], None)
     assert changed[NEW_WARD] == (None, after[NEW_WARD])
     assert set(moved) <= set(changed)
-    page = client.get(f"/cities/{CITY}/plans/{parent.id}/compare/{done.plan_id}/map")
+    page = client.get(details["compare_map"])  # the re-plan's answer links its compare map
+    assert details["compare_map"] == f"/cities/{CITY}/plans/{parent.id}/compare/{done.plan_id}/map"
     assert page.status_code == 200, page.text
     # drawn on version 1's wards: each ward whose CO changes (moved, or gone) is highlighted
     highlighted = [w for w in before if w not in after or after[w] != before[w]]
