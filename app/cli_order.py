@@ -13,6 +13,7 @@ from app.plan_folders import PlanFolder, read_plan_folder
 from gis import allocation_order
 from gis.co_sheets import contact_points
 from gis.errors import InputError
+from gis.organisers import read_organisers
 from gis.portfolios import default_portfolios
 from gis.sheets import read_centres
 from gis.staff import Cmm, people, portfolios, read_cmms_csv
@@ -30,6 +31,25 @@ def _cmms(given: str) -> int | list[Cmm]:
     except OSError as exc:
         raise InputError(f"--cmms {given!r}: neither a number nor a readable CSV: {exc}") from None
     return read_cmms_csv(path.name, data)
+
+
+def co_contacts(folder: PlanFolder, organisers: Path | None) -> dict[str, str | None]:
+    """Each CO's phone and e-mail from an organisers CSV (``phone``, ``email`` columns, as
+    ``wardplan allocate`` reads it), for the plan's COs; ``{}`` without a file. Raises
+    ``InputError`` for a file that cannot be read, or that lists none of the plan's COs."""
+    if organisers is None:
+        return {}
+    roster = {o.organiser_id: o for o in read_organisers(organisers, folder.wards)}
+    mine = [o.organiser_id for o in folder.organisers]
+    if not any(oid in roster for oid in mine):
+        raise InputError(
+            f"--organisers {organisers.name}: lists none of the plan's COs ({', '.join(mine)})"
+        )
+    return {
+        oid: ", ".join(c for c in (o.phone, o.email) if c) or None
+        for oid in mine
+        if (o := roster.get(oid)) is not None
+    }
 
 
 def _info(folder: PlanFolder, city: str, cmms: int | list[Cmm]) -> allocation_order.OrderInfo:
@@ -69,6 +89,15 @@ def order_cmd(
             "--community-centres", help="CSV name,lat,lon: the contact point of each CO's area."
         ),
     ] = None,
+    organisers: Annotated[
+        Path | None,
+        typer.Option(
+            "--organisers",
+            help="The organisers CSV (as for allocate): its phone and email columns, when "
+            "present, are printed under each CO's name.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """The ward-wise work allocation order (English and Hindi): each CO's wards, poor households,
     contact point and home ward; a printed plan folder is a draft until the CMMU approves it."""
@@ -80,6 +109,7 @@ def order_cmd(
         areas = gpd.read_file(plan_dir / "areas.geojson", engine="pyogrio")
         points = None if centres is None else read_centres(centres)
         staff = _cmms(cmms)
+        contacts = co_contacts(folder, organisers)
     except InputError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -94,6 +124,7 @@ def order_cmd(
         contact_points(areas, points),
         {o.organiser_id: o.home_ward for o in folder.organisers},
         {o.organiser_id: o.name for o in folder.organisers},
+        contacts,
     )
     info = _info(folder, city, staff)
     if pdf is not None:

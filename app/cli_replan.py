@@ -188,7 +188,7 @@ def _figures(problem: Problem, parent: PlanFolder, r: Replan) -> list[str]:
         f"{ch.households_moved:,.0f}",
         str(len(ch.organisers_affected)),
         f"{mean_km(problem, r.distance):.2f}",
-        r.solution.describe(),
+        r.describe(),
     ]
 
 
@@ -228,18 +228,17 @@ def _replan_report(
         "roster": organisers.name,
         "pins": pins,
         "status": sol.status.value,
-        "summary": sol.describe(),
-        "stability_objective": sol.objective,
-        "stability_bound": sol.bound,
-        "gap": sol.gap,
-        "stability_objective_unit": (
-            f"poor households × km from home + {stable.stability_km:,.1f} km × poor households "
-            "moved from their current CO"
-        ),
-        # the distance, and the fresh plan's bound: a lower bound on every plan's distance
+        "summary": stable.describe(),
+        # stability strictly first: step 1 the households moved, step 2 the distance with them fixed
+        "steps": [s.as_dict() for s in (stable.moves, stable.nearness) if s is not None],
+        "moves_proved_minimal": stable.moves_proved,
+        # the distance, and the fresh plan's bound: a lower bound on every plan's distance (an
+        # edit of this plan is measured on it); the gap is step 2's (among plans moving at most
+        # step 1's households)
         "objective": stable.distance,
         "objective_unit": "poor households × km from home",
         "bound": fresh.solution.bound if fresh.plan is not None else None,
+        "gap": sol.gap,
         "distance": stable.distance,
         "mean_km_from_home": mean_km(problem, stable.distance),
         "tolerance_used": sol.tolerance,

@@ -30,6 +30,22 @@ from solver.problem import Problem
 
 FILES = ("plan.geojson", "areas.geojson", "summary.csv", "report.json")
 
+#: A plan folder is never approved: approval is an action on a stored plan (``wardplan versions``).
+FOLDER_APPROVAL = "DRAFT — not approved"
+#: A folder's lineage by its report's ``kind`` (the words of a stored plan's history).
+LINEAGE = {"edited": "edited from version {}", "replanned": "re-planned from version {}"}
+
+
+def first_version() -> dict[str, Any]:
+    """What ``wardplan allocate`` writes about the plan's version: 1, solved, no parent."""
+    return {"plan_version": 1, "lineage": "solved", "approval": FOLDER_APPROVAL}
+
+
+def folder_stamp(version: int) -> dict[str, Any]:
+    """The stamp on every row of a folder's ``assignment.csv``: no stored plan id, the version,
+    the approval (the columns of a stored plan's ``assignment.csv``)."""
+    return {"id": "", "version": version, "approval": FOLDER_APPROVAL}
+
 
 @dataclass(frozen=True)
 class PlanFolder:
@@ -42,6 +58,11 @@ class PlanFolder:
     problem: Problem
     assignment: list[int]
     report: dict[str, Any]
+
+    @property
+    def version(self) -> int:
+        """The folder's plan version (1 for a folder written before versions)."""
+        return int(self.report.get("plan_version") or 1)
 
     @property
     def tolerance(self) -> float | None:
@@ -175,11 +196,16 @@ def write_plan_folder(
     areas = dissolve_areas(
         wards, mapping, organisers=organisers, sum_columns=["population", "poor_households_est"]
     )
-    written = write_plan_files(out, pw, areas)
+    version = parent.version + 1
+    written = write_plan_files(out, pw, areas, folder_stamp(version))
     summary = out / "summary.csv"
     summary_frame(problem, organisers, assignment).to_csv(summary, index=False)
     full = {
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "plan_version": version,
+        "lineage": LINEAGE[str(report["kind"])].format(parent.version),
+        "parent_version": parent.version,
+        "approval": FOLDER_APPROVAL,
         "parameters": parent.report.get("parameters", {}),
         "wards": problem.n_units,
         "organisers": problem.n_organisers,

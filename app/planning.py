@@ -22,6 +22,7 @@ import shapely
 
 from app import answer_time
 from app.options import LayerOptions, PlanOptions
+from app.plan_folders import first_version, folder_stamp
 from app.splitting import split_layer
 from gis.adjacency import Adjacency, build_adjacency
 from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE, data_credit
@@ -534,7 +535,7 @@ def write_outputs(
     written: list[Path] = []
     if result.solution.has_plan:
         pw, areas = plan_frames(result)
-        written += write_plan_files(out_dir, pw, areas)
+        written += write_plan_files(out_dir, pw, areas, folder_stamp(1))
         written += write_gis_files(out_dir, pw, areas)
         summary = out_dir / "summary.csv"
         summary_frame(result).to_csv(summary, index=False)
@@ -559,7 +560,12 @@ def write_outputs(
     written += frontier_files(out_dir, answer_time.frontier_table(result.frontier))
     report = out_dir / "report.json"
     report.write_text(
-        json.dumps(report_dict(result, [*written, report]), indent=2, ensure_ascii=False) + "\n",
+        json.dumps(
+            {**first_version(), **report_dict(result, [*written, report])},
+            indent=2,
+            ensure_ascii=False,
+        )
+        + "\n",
         encoding="utf-8",
     )
     written.append(report)

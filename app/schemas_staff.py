@@ -19,6 +19,21 @@ class CmmIn(BaseModel):
     components: list[int] | None = Field(default=None, max_length=7)
 
 
+class CmmOne(BaseModel):
+    """One CMM, its id in the path (``PUT /cities/{city}/cmms/{cmm_id}``): a new one joins the
+    end of the list, one already listed (or retired) is changed in place and active."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Anita Singh", "phone": "+91 522 400 1001"}]},
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=200)
+    components: list[int] | None = Field(default=None, max_length=7)
+
+
 class CmmList(BaseModel):
     """The city's CMMs in order (CMM 1, 2, …): replaces the active ones; the others are retired."""
 

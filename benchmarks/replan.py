@@ -65,7 +65,8 @@ def _figures(problem: Problem, base: dict[str, str], r: Replan) -> dict[str, obj
         return {"refused": r.refusal}
     ch = changes(problem, base_positions(problem, base), r.plan)
     return {
-        "status": r.solution.describe(),
+        "status": r.describe(),
+        "moves_proved_minimal": r.moves_proved,
         "seconds": round(r.solution.seconds, 1),
         "wards_moved": len(ch.wards_moved),
         "households_moved": round(ch.households_moved),
@@ -83,6 +84,7 @@ def main() -> None:
     out: dict[str, object] = {
         "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+        "load_average_at_start": round(os.getloadavg()[0], 2),
         "time_limit_s": args.time_limit,
         "tolerance": args.tolerance,
         "scenarios": {},

@@ -23,6 +23,11 @@ def _cell(rec: dict[str, Any], key: str) -> str:
     return f"{value:.2f}" if isinstance(value, float) else f"{value:,}"
 
 
+def _load(data: dict[str, Any]) -> str:
+    load = data.get("load_average_at_start")
+    return "" if load is None else f"; 1-minute load average {load:g} at the start"
+
+
 def section(path: Path = RESULTS) -> list[str]:
     """Markdown lines (none when the results file is absent)."""
     if not path.exists():
@@ -41,12 +46,13 @@ def section(path: Path = RESULTS) -> list[str]:
         f"approved plan: {data['parent']}. Each scenario changes the roster and solves twice with "
         f"{data['time_limit_s']:g} s each: the re-plan (fewest poor households moved, then nearness; "
         "`solver/replan.py`) and a fresh plan; moves are counted against the approved plan (wards "
-        "whose CO is still on the roster). Proved: the re-plan's gap is on its combined objective "
-        "(distance + stability cost); its bound is weak when wards must move (the linear "
-        "relaxation lets a CO shed fractions of far wards until contiguity cuts forbid it), so a "
-        "large gap there says little about how many households a better plan would keep. "
+        "whose CO is still on the roster). The re-plan is lexicographic (`solver/replan_lex.py`): "
+        "step 1 minimises the poor households moved (half the time), step 2 the distance with "
+        "households moved ≤ step 1's value (the rest); 'proved' gives each step's status and gap, "
+        "and says when the households moved are not proved minimal. "
         f"Machine: {data['machine']} (2-core AMD EPYC shared with other developers' runs, so "
-        f"seconds are noisy); {data['date_utc']}.",
+        f"seconds are noisy{_load(data)}); {data['date_utc']}."
+        + (f" {data['note']}" if data.get("note") else ""),
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",

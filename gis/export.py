@@ -228,12 +228,17 @@ def _with_homes(areas: gpd.GeoDataFrame, organisers: Sequence[Organiser]) -> gpd
 
 
 def write_plan_files(
-    out_dir: Path, plan_wards: gpd.GeoDataFrame, areas: gpd.GeoDataFrame
+    out_dir: Path,
+    plan_wards: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    stamp: Mapping[str, object] | None = None,
 ) -> list[Path]:
     """Write ``plan.geojson``, ``areas.geojson`` and ``assignment.csv`` into ``out_dir``.
 
     Frames are written as given (reprojected to EPSG:4326); each file is written to a temporary
     name first and then moved into place, so a failed export never leaves half a file.
+    ``stamp`` (``id``, ``version``, ``approval``): which plan it is, on every row of
+    ``assignment.csv`` after its two columns, as a stored plan's export has them.
     Returns the paths written.
     """
     for frame, name in ((plan_wards, "plan_wards"), (areas, "areas")):
@@ -243,7 +248,7 @@ def write_plan_files(
     return [
         _write_geojson(plan_wards, out_dir / PLAN_FILE),
         _write_geojson(areas, out_dir / AREAS_FILE),
-        _write_assignment(plan_wards, out_dir / ASSIGNMENT_FILE),
+        _write_assignment(plan_wards, out_dir / ASSIGNMENT_FILE, stamp),
     ]
 
 
@@ -287,13 +292,20 @@ def _needs_text(column: pd.Series) -> bool:
     return any(v is not None and not isinstance(v, (str, int, float, bool)) for v in column)
 
 
-def _write_assignment(plan: gpd.GeoDataFrame, path: Path) -> Path:
+#: The columns ``assignment.csv`` carries after ``ward_id, organiser_id`` with a stamp.
+STAMP_COLUMNS: Final = ("plan_id", "plan_version", "approval")
+
+
+def _write_assignment(
+    plan: gpd.GeoDataFrame, path: Path, stamp: Mapping[str, object] | None = None
+) -> Path:
     tmp = path.with_name(path.name + ".tmp")
+    extra = [] if stamp is None else [stamp.get(k) for k in ("id", "version", "approval")]
     with tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["ward_id", "organiser_id"])
+        writer.writerow(["ward_id", "organiser_id", *(STAMP_COLUMNS if stamp else ())])
         for ward, organiser in zip(plan["ward_id"], plan["organiser_id"], strict=True):
-            writer.writerow([ward, organiser])
+            writer.writerow([ward, organiser, *extra])
     os.replace(tmp, path)
     return path
 

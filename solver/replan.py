@@ -1,27 +1,27 @@
 """Re-plan with the fewest changes, and pinned wards.
 
 A re-plan solves the same exact model as a fresh plan (every constraint: coverage, one connected
-area per organiser, balance, zones; proved by the same methods, :func:`solver.solve.solve`) on a
-problem whose distances carry two extra costs:
+area per organiser, balance, zones; proved by the same methods, :func:`solver.solve.solve`) with
+stability strictly first, in two steps (:mod:`solver.replan_lex`):
 
-- **stability**: a ward given to an organiser other than its current one costs ``stability_km``
-  more per poor household, as if each moved household were carried that much further. The
-  default is :data:`STABILITY_FACTOR` × the longest ward-to-home distance of the city, so moving a
-  household always costs more than any distance its move can save: keeping households with their
-  organiser comes first, nearness to home second. Wards whose organiser left (or that are new in
-  the layer) have no current organiser and move freely; a new organiser starts empty and the
-  model's rule "every organiser gets at least one ward" gives them an area.
-- **pins**: a pinned ward given to another organiser costs ``pin_cost``, more than the whole
-  objective of any plan that keeps every pin. So the optimum keeps the pins whenever a plan can;
-  when the best plan found still breaks a pin and the proven bound exceeds that total, no plan
-  keeps the pins, proved, and the answer names the pins it could not keep.
+1. the fewest poor households moved from their current organiser;
+2. the nearest-to-home plan among those moving at most step 1's households.
 
-With ``max_moves`` (N), at most N wards may leave their current organiser: a row of the model,
-solved as :mod:`solver.replan_cap` explains; a cap too tight for the roster change is refused,
-saying which cap would work.
+Wards whose organiser left (or that are new in the layer) have no current organiser and move
+freely; a new organiser starts empty and the model's rule "every organiser gets at least one
+ward" gives them an area. Without a base (a fresh plan) nothing can move and only step 2 runs.
 
-The solution's objective and bound are in these combined units (the gap is proved on them); the
-plain distance and the households moved are reported beside them.
+**Pins**: a pinned ward given to another organiser costs ``pin_cost``, more than the whole
+objective of any plan that keeps every pin, in both steps. So the optimum keeps the pins whenever
+a plan can; when step 1's best plan still breaks a pin and the proven bound exceeds that total,
+no plan keeps the pins, proved, and the answer names the pins it could not keep.
+
+With ``max_moves`` (N), at most N wards may leave their current organiser: a row of both steps
+(step 1 solves it as :mod:`solver.replan_cap` explains); a cap too tight for the roster change is
+refused, saying which cap would work.
+
+The answer's ``solution`` is step 2's (objective and bound in poor households × km; its status is
+optimal only when both steps are); ``moves`` and ``nearness`` say what each step proved.
 """
 
 from __future__ import annotations
@@ -32,14 +32,20 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from solver import replan_cap, verify
+from solver import replan_areas, replan_cap, verify
 from solver.backends import Backend, make_backend
 from solver.params import SolveParams
-from solver.problem import Problem, Solution, Status
+from solver.problem import Problem, Progress, Solution, Status
+from solver.replan_lex import (
+    MOVES_GOAL,
+    MOVES_SHARE,
+    NEAR_GOAL,
+    Step,
+    households_row,
+    moves_problem,
+    nearest_within,
+)
 from solver.solve import ProgressFn, solve
-
-#: Default cost of moving one poor household, in multiples of the longest ward-to-home distance.
-STABILITY_FACTOR = 4.0
 
 
 @dataclass(frozen=True)
@@ -54,17 +60,33 @@ class Changes:
 
 @dataclass(frozen=True)
 class Replan:
-    """A re-plan's answer. ``solution`` is in the combined units (see the module); ``plan`` is
-    ``None`` when refused (``refusal`` says why, naming pins)."""
+    """A re-plan's answer. ``solution`` is step 2's (see the module); ``plan`` is ``None`` when
+    refused (``refusal`` says why, naming pins). ``moves``: what step 1 proved (``None``: no
+    base, nothing to move); ``nearness``: what step 2 proved (``None``: refused before it)."""
 
     solution: Solution
     plan: tuple[int, ...] | None
     distance: float | None
     changes: Changes | None
-    stability_km: float
     refusal: str = ""
     broken_pins: tuple[str, ...] = ()
     max_moves: int | None = None
+    moves: Step | None = None
+    nearness: Step | None = None
+
+    @property
+    def moves_proved(self) -> bool:
+        """Whether no valid plan moves fewer households (within the gap); True without a base."""
+        return self.moves is None or self.moves.status is Status.OPTIMAL
+
+    def describe(self) -> str:
+        """What each step proved, in one line."""
+        if self.plan is None:
+            return self.refusal
+        parts = [s.describe() for s in (self.moves, self.nearness) if s is not None]
+        if not self.moves_proved:
+            parts.append("the households moved are not proved minimal")
+        return "; ".join(parts)
 
 
 def base_positions(problem: Problem, base: Mapping[str, str]) -> tuple[int | None, ...]:
@@ -100,11 +122,6 @@ def changes(problem: Problem, base: Sequence[int | None], plan: Sequence[int]) -
         households_moved=math.fsum(problem.weights[i] for i in moved),
         organisers_affected=tuple(problem.organiser_ids[j] for j in sorted(touched)),
     )
-
-
-def default_stability_km(problem: Problem) -> float:
-    longest = max((d for row in problem.distance_km for d in row), default=0.0)
-    return STABILITY_FACTOR * max(longest, 1.0)
 
 
 def pin_cost(problem: Problem, stability_km: float) -> float:
@@ -151,60 +168,116 @@ def replan(
     params: SolveParams,
     *,
     pins: Mapping[str, str] | None = None,
-    stability_km: float | None = None,
     max_moves: int | None = None,
     backend: Backend | None = None,
     on_progress: ProgressFn | None = None,
 ) -> Replan:
-    """The plan closest to ``base`` (``{ward_id: organiser_id}``; empty: a fresh plan that keeps
-    the pins), nearest to home among those, moving at most ``max_moves`` wards when given; see
-    the module for what is proved."""
+    """The plan moving the fewest poor households from ``base`` (``{ward_id: organiser_id}``;
+    empty: a fresh plan that keeps the pins), nearest to home among those, moving at most
+    ``max_moves`` wards when given; see the module for what is proved."""
     replan_cap.check_cap(max_moves)
     pos = base_positions(problem, base)
     pinned = pin_positions(problem, pins or {})
-    km = default_stability_km(problem) if stability_km is None else stability_km
-    if not (math.isfinite(km) and km >= 0):
-        raise ValueError(f"stability cost {km!r} must be a number of km ≥ 0")
     too_heavy = _heavy_pins(problem, pinned, params.tolerance)
     if too_heavy:
         refused = Solution(
             Status.INFEASIBLE, None, None, None, params.tolerance, "", "", 0.0, too_heavy
         )
-        return Replan(refused, None, None, None, km, too_heavy, max_moves=max_moves)
-    sol = _solve(problem, pos, pinned, km, params, max_moves, backend, on_progress)
-    if sol.assignment is None:
-        return Replan(sol, None, None, None, km, refusal=sol.describe(), max_moves=max_moves)
-    plan = sol.assignment
-    broken = tuple(
+        return Replan(refused, None, None, None, too_heavy, max_moves=max_moves)
+    backend = backend or make_backend("highs", threads=params.threads, seed=params.seed)
+    near = stable_problem(problem, pos, pinned, 0.0)
+    if all(b is None for b in pos):  # a fresh plan: nothing to move, step 2 alone
+        sol = solve(near, params, backend, on_progress)
+        return _answer(problem, pos, pinned, sol, None, max_moves, pin_km=0.0)
+    deadline = time.monotonic() + params.time_limit
+    first_params = dataclasses.replace(params, time_limit=params.time_limit * MOVES_SHARE)
+    moving = stable_problem(moves_problem(problem), pos, pinned, 1.0)
+    first = _solve(moving, problem, pos, first_params, max_moves, backend, on_progress)
+    if first.assignment is None or _broken(problem, pinned, first.assignment):
+        return _answer(
+            problem, pos, pinned, first, None, max_moves, pin_km=1.0, pin_of=moves_problem(problem)
+        )
+    moved = changes(problem, pos, first.assignment).households_moved
+    step1 = Step.of(MOVES_GOAL, first, moved)
+    if on_progress is not None:
+        on_progress(Progress(first.seconds, None, None, "replan", step1.describe()))
+    rows = [households_row(problem, moved)]
+    if max_moves is not None:
+        rows.append(replan_areas.ward_cap(problem.n_units, max_moves))
+    second = nearest_within(
+        near,
+        problem,
+        pos,
+        rows,
+        first,
+        backend,
+        gap=params.gap,
+        respect_zones=params.respect_zones,
+        deadline=deadline,
+    )
+    return _answer(problem, pos, pinned, second, step1, max_moves, pin_km=0.0, first=first)
+
+
+def _broken(problem: Problem, pinned: Mapping[int, int], plan: Sequence[int]) -> tuple[str, ...]:
+    return tuple(
         f"{problem.unit_ids[i]}={problem.organiser_ids[j]}"
         for i, j in sorted(pinned.items())
         if plan[i] != j
     )
-    if broken:
-        why = _pin_refusal(problem, sol, broken, km)
-        return Replan(sol, None, None, None, km, why, broken, max_moves)
-    found = changes(problem, pos, plan)
-    return Replan(sol, plan, verify.objective(problem, plan), found, km, max_moves=max_moves)
 
 
-def _solve(
+def _answer(
     problem: Problem,
     pos: Sequence[int | None],
     pinned: Mapping[int, int],
-    km: float,
+    sol: Solution,
+    step1: Step | None,
+    max_moves: int | None,
+    *,
+    pin_km: float,
+    pin_of: Problem | None = None,
+    first: Solution | None = None,
+) -> Replan:
+    """The answer from the last step's solution ``sol`` (refused when it has no plan or breaks
+    a pin); a combined status: optimal only when both steps are."""
+    if sol.assignment is None:
+        return Replan(sol, None, None, None, refusal=sol.describe(), max_moves=max_moves)
+    plan = sol.assignment
+    broken = _broken(problem, pinned, plan)
+    if broken:
+        why = _pin_refusal(pin_of or problem, sol, broken, pin_km)
+        return Replan(sol, None, None, None, why, broken, max_moves)
+    step2 = Step.of(NEAR_GOAL if step1 is not None else "poor households × km from home", sol)
+    if step1 is not None and step1.status is not Status.OPTIMAL:
+        sol = dataclasses.replace(sol, status=Status.FEASIBLE)
+    if first is not None:
+        sol = dataclasses.replace(
+            sol,
+            seconds=first.seconds + sol.seconds,
+            tightest_tolerance=first.tightest_tolerance,
+            warnings=first.warnings,
+            timings={**first.timings, "nearness_s": step2.seconds},
+        )
+    found = changes(problem, pos, plan)
+    distance = verify.objective(problem, plan)
+    return Replan(sol, plan, distance, found, max_moves=max_moves, moves=step1, nearness=step2)
+
+
+def _solve(
+    costed: Problem,
+    problem: Problem,
+    pos: Sequence[int | None],
     params: SolveParams,
     max_moves: int | None,
-    backend: Backend | None,
+    backend: Backend,
     on_progress: ProgressFn | None,
 ) -> Solution:
-    """The re-plan's solve: without a cap, or with one (half the time first without it; its
-    plan stands when it keeps the cap)."""
-    costed = stable_problem(problem, pos, pinned, km)
+    """Step 1's solve: without a cap, or with one (half the time first without it; its plan
+    stands when it keeps the cap)."""
     if max_moves is None:
         return solve(costed, params, backend, on_progress)
     deadline = time.monotonic() + params.time_limit
     first = dataclasses.replace(params, time_limit=params.time_limit / 2)
-    backend = backend or make_backend("highs", threads=params.threads, seed=params.seed)
     sol = solve(costed, first, backend, on_progress)
     if sol.assignment is None or replan_cap.moves_of(pos, sol.assignment) <= max_moves:
         return sol

@@ -138,11 +138,25 @@ class _Loop:
         self.offer(heuristic.repair(self.model.problem, self.model.nb, a))
 
 
-def _moves_expr(model: AssignmentModel, base: Sequence[int | None]) -> pulp.LpAffineExpression:
-    """Σ over wards with a current CO of their x towards other COs (no constant term: the
-    solver's bound is then the wards moved)."""
-    return pulp.lpSum(
-        v for i, b in enumerate(base) if b is not None for j, v in enumerate(model.x[i]) if j != b
+def _moves_expr(
+    model: AssignmentModel, base: Sequence[int | None], per_ward: Sequence[float] | None = None
+) -> pulp.LpAffineExpression:
+    """Σ over wards with a current CO of their x towards other COs, times ``per_ward`` when
+    given (no constant term: the solver's bound is then the wards moved)."""
+    if per_ward is None:
+        return pulp.lpSum(
+            v
+            for i, b in enumerate(base)
+            if b is not None
+            for j, v in enumerate(model.x[i])
+            if j != b
+        )
+    return pulp.LpAffineExpression(
+        (v, per_ward[i])
+        for i, b in enumerate(base)
+        if b is not None and per_ward[i]
+        for j, v in enumerate(model.x[i])
+        if j != b
     )
 
 
@@ -156,23 +170,26 @@ def _loop(
     gap: float,
     deadline: float,
     cap: int | None,
+    rows: Sequence[replan_areas.MoveRow] = (),
 ) -> _Loop:
-    """The cut loop's model: the re-plan's (costs of ``costed``) with the cap's row, or, without
-    a cap, minimising the wards moved."""
+    """The cut loop's model: the re-plan's (costs of ``costed``) with the cap's row and
+    ``rows``, or, without either, minimising the wards moved."""
     lo, hi = problem.load_bounds(tolerance)
     model = AssignmentModel(costed, lo=lo, hi=hi, respect_zones=respect_zones)
-    moves = _moves_expr(model, base)
+    limits = [*([] if cap is None else [replan_areas.ward_cap(problem.n_units, cap)]), *rows]
 
     def valid(plan: Sequence[int]) -> bool:
         ok = not verify.check_plan(problem, plan, tolerance, respect_zones=respect_zones)
-        return ok and (cap is None or moves_of(base, plan) <= cap)
+        return ok and all(r.holds(base, plan) for r in limits)
 
-    if cap is None:
-        model.lp.setObjective(moves)
+    if not limits:
+        model.lp.setObjective(_moves_expr(model, base))
         count = _Loop(model, lambda p: float(moves_of(base, p)), valid, backend, gap, deadline)
         count.integral = True
         return count
-    model.lp += moves <= cap, "max_moves"
+    for r in limits:
+        slack = 1e-9 * max(1.0, abs(r.limit))
+        model.lp += _moves_expr(model, base, r.per_ward) <= r.limit + slack, r.name
     return _Loop(model, lambda p: verify.objective(costed, p), valid, backend, gap, deadline)
 
 

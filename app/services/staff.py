@@ -23,7 +23,12 @@ class Replaced:
 
 
 def replace_cmms(
-    session: Session, city_code: str, cmms: list[Cmm], *, actor: str = "api"
+    session: Session,
+    city_code: str,
+    cmms: list[Cmm],
+    *,
+    actor: str = "api",
+    action: str = "cmms.replace",
 ) -> Replaced:
     """Make ``cmms`` (already checked, in the list's order) the city's active CMMs."""
     city = get_city(session, city_code, lock=True)
@@ -50,7 +55,7 @@ def replace_cmms(
     audit.record(
         session,
         actor,
-        "cmms.replace",
+        action,
         "city",
         city.id,
         city=city.code,
@@ -59,6 +64,14 @@ def replace_cmms(
     )
     session.flush()
     return Replaced(len(cmms), retired, _rows(session, city.id, include_retired=False))
+
+
+def with_one(session: Session, city_code: str, cmm_id: str) -> tuple[list[Cmm], int]:
+    """The city's active CMMs, and where CMM ``cmm_id`` stands among them (their number: a new
+    one, or a retired one, joins the end)."""
+    current = active_cmms(session, get_city(session, city_code).id)
+    ids = [c.cmm_id for c in current]
+    return current, ids.index(cmm_id) if cmm_id in ids else len(ids)
 
 
 def _rows(session: Session, city_id: int, *, include_retired: bool) -> list[CityMissionManager]:

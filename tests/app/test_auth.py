@@ -181,6 +181,7 @@ ROUTES: list[tuple[str, str, str, set[int]]] = [
     ("DELETE", f"{C}/organisers/CO-404", GIS, {404}),
     ("GET", f"{C}/cmms", READ, {200}),
     ("PUT", f"{C}/cmms", CMMU, {422}),
+    ("PUT", f"{C}/cmms/CMM-9", CMMU, {422}),
     ("POST", f"{C}/cmms", CMMU, {422}),
     ("POST", f"{C}/community-centres", GIS, {422}),
     ("GET", f"{C}/community-centres", READ, {200}),
@@ -286,6 +287,8 @@ def test_every_route_is_in_the_role_table() -> None:
             path = path.replace(k, v)
         if path.startswith("/cities/{city}/organisers/CO-"):  # one CO of the roster
             path = "/cities/{city}/organisers/{organiser_id}"
+        if path.startswith("/cities/{city}/cmms/CMM-"):  # one CMM of the city
+            path = "/cities/{city}/cmms/{cmm_id}"
         return path.replace(f"{CITY}-wards", "{collection_id}")
 
     tabled_generic = {(m, generic(p)) for m, p in tabled}

@@ -71,6 +71,15 @@ def test_adjust_refuses_a_split_writes_a_draft_and_accepts_a_valid_move(
     with (tmp_path / "ok" / "assignment.csv").open(encoding="utf-8") as fh:
         assert {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}["14"] == "CO-03"
     assert run("check", tmp_path / "ok")[0] == 0
+    # every folder says its version and lineage, in report.json and on assignment.csv's rows
+    assert version_of(parent) == (1, "solved", {"1"})
+    assert version_of(tmp_path / "ok") == (2, "edited from version 1", {"2"})
+    assert edited["parent_version"] == 1
+    with (parent / "assignment.csv").open(encoding="utf-8") as fh:
+        back = {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}["14"]
+    code, text = run("adjust", tmp_path / "ok", "--move", f"14={back}", "--out", tmp_path / "ok2")
+    assert code == 0, text
+    assert version_of(tmp_path / "ok2") == (3, "edited from version 2", {"3"})
     assert run("adjust", parent, "--move", "14=CO-03", "--out", parent)[0] == 2
     assert digest(parent) == before  # the original plan is never changed
 
@@ -103,10 +112,16 @@ def test_replan_after_a_co_leaves_moves_fewer_households_than_a_fresh_plan(
     assert report["gap"] is not None
     # the distance bound an edit of this plan is measured against is the fresh plan's
     assert report["bound"] <= report["objective"] == report["distance"]
-    assert report["stability_objective"] >= report["distance"]
+    moves, nearness = report["steps"]  # stability strictly first: two steps, each reported
+    assert moves["goal"] == "poor households moved"
+    assert moves["value"] == pytest.approx(report["households_moved"])
+    assert moves["bound"] <= moves["value"] + 1e-6
+    assert nearness["value"] == pytest.approx(report["distance"])
+    assert report["moves_proved_minimal"] is (moves["status"] == "optimal")
     assert "fresh plan" in text
     assert "poor households moved" in text
     assert run("check", out)[0] == 0
+    assert version_of(out) == (2, "re-planned from version 1", {"2"})
     with (out / "assignment.csv").open(encoding="utf-8") as fh:
         assert {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}["1"] == "CO-05"
 
@@ -120,6 +135,18 @@ def test_replan_after_a_co_leaves_moves_fewer_households_than_a_fresh_plan(
     assert "no re-plan: the pins give CO-01 wards 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 with" in text
     assert "more than one CO's largest share" in text
     assert not no.exists()
+
+
+def version_of(folder: Path) -> tuple[int, str, set[str]]:
+    """The folder's version and lineage in report.json, and the versions on assignment.csv."""
+    report = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    assert report["approval"] == "DRAFT — not approved"
+    with (folder / "assignment.csv").open(encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+    assert reader.fieldnames == ["ward_id", "organiser_id", "plan_id", "plan_version", "approval"]
+    assert {r["approval"] for r in rows} == {"DRAFT — not approved"}
+    return report["plan_version"], report["lineage"], {r["plan_version"] for r in rows}
 
 
 def sum_moved(wards: list[str], plan_dir: Path) -> float:
@@ -163,6 +190,43 @@ def test_allocation_order_of_a_plan_folder(plan: tuple[Path, Path], tmp_path: Pa
         assert [w.split()[0] for w in str(row[2]).split(", ")] == mine
     assert hindi.ORDER_TITLE in pdf_text(pdf)
     assert run("allocation-order", parent, "--city", "Chandigarh")[0] == 2  # no output asked
+
+
+def test_allocation_order_prints_co_contacts_from_the_organisers_file(
+    plan: tuple[Path, Path], tmp_path: Path
+) -> None:
+    parent, orgs = plan
+    with orgs.open(encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        fields = [*(reader.fieldnames or []), "phone", "email"]
+    contacts = tmp_path / "organisers.csv"
+    with contacts.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fields)
+        writer.writeheader()
+        for k, row in enumerate(rows):  # the first CO without contacts
+            phone, email = ("", "") if k == 0 else (f"+91 98390 0000{k}", f"co{k}@nulm.example")
+            writer.writerow({**row, "phone": phone, "email": email})
+    xlsx = tmp_path / "order.xlsx"
+    args = ("allocation-order", parent, "--city", "Chandigarh", "--xlsx", xlsx)
+    code, text = run(*args, "--organisers", contacts)
+    assert code == 0, text
+    sheet = load_workbook(xlsx).active
+    assert sheet is not None
+    lines = list(sheet.iter_rows(values_only=True))
+    head = next(k for k, r in enumerate(lines) if r[0] == "S. No.")
+    by_co = {str(r[1]).split("(")[-1].rstrip(")"): r[-1] for r in lines[head + 2 :]}
+    first, second = rows[0]["organiser_id"], rows[1]["organiser_id"]
+    assert by_co[second] == "+91 98390 00001, co1@nulm.example"
+    assert by_co[first] in (None, "", "—")  # no contact in the file: none printed
+
+    stranger = tmp_path / "other.csv"
+    stranger.write_text(
+        "organiser_id,name,home_ward,phone\nCO-99,X,1,+91 98390 00009\n", encoding="utf-8"
+    )
+    code, text = run(*args, "--organisers", stranger)
+    assert code == 2
+    assert "lists none of the plan's COs" in text
 
 
 def test_allocation_order_names_the_cmms_of_a_csv(plan: tuple[Path, Path], tmp_path: Path) -> None:

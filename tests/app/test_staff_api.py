@@ -298,3 +298,36 @@ def test_the_roster_keeps_each_cos_contact_and_the_order_prints_it(
     shown = pdf_text(path)
     assert "+91 172 270 0001" in shown
     assert "0172-2700002" in shown
+
+
+def test_one_cmm_is_put_alone_and_the_others_are_kept(city: City) -> None:
+    two = [
+        {"cmm_id": "CMM-1", "name": "Anita Singh", "components": [1]},
+        {"cmm_id": "CMM-2", "name": "Rakesh Yadav"},
+    ]
+    assert _put(city, two).status_code == 200
+
+    def one(cmm_id: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+        return city.client.put(f"{URL}/{cmm_id}", json=body, headers=headers or city.cmmu)
+
+    changed = one("CMM-2", {"name": "Rakesh Yadav", "phone": "+91 522 400 1002"})
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["cmm_id"], changed.json()["phone"]) == ("CMM-2", "+91 522 400 1002")
+    added = one("CMM-4", {"name": "Meera Das", "email": "cmm4@example.org", "components": [3]})
+    assert added.status_code == 200, added.text
+    listed = city.client.get(URL).json()
+    assert [(c["cmm_id"], c["phone"], c["components"]) for c in listed] == [
+        ("CMM-1", None, [1]),  # kept as it was
+        ("CMM-2", "+91 522 400 1002", None),
+        ("CMM-4", None, [3]),  # a new one joins the end
+    ]
+
+    before = city.stored()
+    taken = expect_problem(one("CMM-4", {"name": "Meera Das", "components": [1]}), 422)
+    issue = next(i for i in taken.errors if i.field == "components")
+    assert issue.value == "1"  # component 1 is CMM-1's
+    bad = expect_problem(one("CMM-5", {"name": "Five", "email": "five-at-office"}), 422)
+    assert (bad.errors[0].field, bad.errors[0].value) == ("email", "five-at-office")
+    assert "cmm CMM-5" in (bad.errors[0].message or "")
+    assert one("CMM-5", {"name": "Five"}, city.gis).status_code == 403
+    assert city.stored() == before  # nothing stored by a refused or forbidden PUT

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import replace
+from typing import NamedTuple
 
 import pytest
 
@@ -12,18 +13,18 @@ from solver import replan_areas, verify
 from solver.edits import check_edit, parse_moves
 from solver.params import SolveParams
 from solver.problem import Problem, Status
-from solver.replan import (
-    base_positions,
-    changes,
-    default_stability_km,
-    replan,
-    stable_problem,
-)
+from solver.replan import base_positions, changes, replan
 from tests.solver.grids import grid
 
 ROWS = {"r0c0": "CO0", "r0c1": "CO0", "r0c2": "CO0", "r1c0": "CO1", "r1c1": "CO1"}
 ROWS |= {"r1c2": "CO1", "r2c0": "CO2", "r2c1": "CO2", "r2c2": "CO2"}
 PARAMS = SolveParams(tolerance=0.0, time_limit=20)
+
+
+class Plan(NamedTuple):
+    households: float
+    wards: int
+    distance: float
 
 
 def rows_problem(homes: list[tuple[float, float]]) -> Problem:
@@ -159,20 +160,24 @@ def cap_problem() -> Problem:
     return replace(p, organiser_ids=("CO0", "CO1", "CO3"))
 
 
-def best_within(problem: Problem, cap: int) -> tuple[float, int]:
-    """Brute force: the least stability objective of a valid plan moving at most ``cap`` wards,
-    and the fewest wards any valid plan moves."""
-    pos = base_positions(problem, ROWS)
-    costed = stable_problem(problem, pos, {}, default_stability_km(problem))
-    best, fewest = math.inf, problem.n_units
+def valid_plans(problem: Problem, base: dict[str, str], tolerance: float) -> list[Plan]:
+    """Brute force: every valid plan (coverage, one connected area per CO, balance) with its
+    households moved, wards moved and distance."""
+    pos = base_positions(problem, base)
+    out = []
     for a in itertools.product(range(problem.n_organisers), repeat=problem.n_units):
-        if verify.check_plan(problem, a, CAP_PARAMS.tolerance):
-            continue
-        moved = len(changes(problem, pos, a).wards_moved)
-        fewest = min(fewest, moved)
-        if moved <= cap:
-            best = min(best, verify.objective(costed, a))
-    return best, fewest
+        if not verify.check_plan(problem, a, tolerance):
+            ch = changes(problem, pos, a)
+            out.append(Plan(ch.households_moved, len(ch.wards_moved), verify.objective(problem, a)))
+    return out
+
+
+def best_within(problem: Problem, cap: int) -> tuple[float, float, int]:
+    """Brute force: the lexicographic optimum (fewest households moved, then the least distance)
+    among valid plans moving at most ``cap`` wards, and the fewest wards any valid plan moves."""
+    plans = valid_plans(problem, ROWS, CAP_PARAMS.tolerance or 0.0)
+    best = min((q for q in plans if q.wards <= cap), key=lambda q: (q.households, q.distance))
+    return best.households, best.distance, min(q.wards for q in plans)
 
 
 def test_max_moves_binds_holds_and_is_optimal_under_the_cap() -> None:
@@ -187,9 +192,10 @@ def test_max_moves_binds_holds_and_is_optimal_under_the_cap() -> None:
     assert verify.check_plan(p, out.plan, CAP_PARAMS.tolerance) == []
     assert len(out.changes.wards_moved) == 2  # the cap holds
     assert out.changes.households_moved > free.changes.households_moved  # and it binds
-    best, fewest = best_within(p, 2)
+    households, distance, fewest = best_within(p, 2)
     assert fewest == 2
-    assert out.solution.objective == pytest.approx(best)
+    assert out.changes.households_moved == pytest.approx(households)
+    assert out.solution.objective == pytest.approx(distance)
     assert out.solution.bound is not None
     assert out.solution.bound <= out.solution.objective + 1e-6
     loose = replan(p, ROWS, CAP_PARAMS, max_moves=3)  # a cap the free re-plan keeps
@@ -213,11 +219,72 @@ def test_max_moves_by_either_method_matches_brute_force(
     if not listed:  # as on a layer with too many areas to list
         monkeypatch.setattr(replan_areas, "list_areas", lambda *_a, **_k: None)
     p = cap_problem()
-    best, _ = best_within(p, 2)
+    households, distance, _ = best_within(p, 2)
     out = replan(p, ROWS, CAP_PARAMS, max_moves=2)
     assert out.plan is not None, out.refusal
     assert out.changes is not None
     assert len(out.changes.wards_moved) <= 2
-    assert out.solution.objective == pytest.approx(best)
+    assert out.changes.households_moved == pytest.approx(households)
+    assert out.solution.objective == pytest.approx(distance)
     refused = replan(p, ROWS, CAP_PARAMS, max_moves=1)
     assert "the smallest cap that allows a plan is 2 (proved)" in refused.refusal
+
+
+# CO2 (the bottom row) leaves and CO3 joins; every home is on the bottom row. Found by brute force:
+# the old objective, distance + 4 × the longest ward-to-home distance per household moved, moves
+# 10 households to save distance, where a valid plan moving 2 exists.
+LEX_WEIGHTS = [20, 1, 2, 10, 1, 2, 20, 5, 20]
+LEX_PARAMS = SolveParams(tolerance=0.2, time_limit=20)
+
+
+def lex_problem() -> Problem:
+    p = grid(3, 3, [(2, 1), (2, 2), (2, 0)], LEX_WEIGHTS)
+    return replace(p, organiser_ids=("CO0", "CO1", "CO3"))
+
+
+def test_stability_is_strictly_first_where_the_old_weighted_objective_was_not() -> None:
+    p = lex_problem()
+    plans = valid_plans(p, ROWS, 0.2)
+    longest = max(d for row in p.distance_km for d in row)
+    old = min(plans, key=lambda q: q.distance + 4.0 * longest * q.households)
+    lex = min(plans, key=lambda q: (q.households, q.distance))
+    assert old.households > lex.households  # the instance shows what the weighting got wrong
+    out = replan(p, ROWS, LEX_PARAMS)
+    assert out.plan is not None, out.refusal
+    assert out.changes is not None
+    assert verify.check_plan(p, out.plan, 0.2) == []
+    assert out.changes.households_moved == pytest.approx(lex.households)
+    assert out.distance == pytest.approx(lex.distance)
+    assert out.solution.status is Status.OPTIMAL
+    assert out.moves is not None
+    assert out.nearness is not None
+    assert out.moves.status is Status.OPTIMAL
+    assert out.moves.value == pytest.approx(lex.households)
+    assert out.nearness.value == pytest.approx(lex.distance)
+    assert "poor households moved: optimal" in out.describe()
+
+
+@pytest.mark.parametrize("listed", [True, False], ids=["areas", "cut-loop"])
+def test_step_two_keeps_the_households_moved_by_either_method(
+    listed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not listed:  # as on a layer with too many areas to list
+        monkeypatch.setattr(replan_areas, "list_areas", lambda *_a, **_k: None)
+    p = lex_problem()
+    lex = min(valid_plans(p, ROWS, 0.2), key=lambda q: (q.households, q.distance))
+    out = replan(p, ROWS, LEX_PARAMS)
+    assert out.changes is not None
+    assert out.nearness is not None
+    assert out.changes.households_moved == pytest.approx(lex.households)
+    assert out.distance == pytest.approx(lex.distance)
+    assert out.nearness.method == ("set_partitioning" if listed else "cut_loop")
+
+
+def test_a_step_one_stopped_by_time_says_moves_are_not_proved_minimal() -> None:
+    p = lex_problem()
+    out = replan(p, ROWS, LEX_PARAMS)
+    assert out.moves is not None
+    stopped = replace(out, moves=replace(out.moves, status=Status.FEASIBLE, bound=0.0))
+    assert not stopped.moves_proved
+    assert "poor households moved: feasible, gap 100.00 %" in stopped.describe()
+    assert "not proved minimal" in stopped.describe()
