@@ -14,12 +14,13 @@ When the pins cannot all be kept, the answer names them:
 - **before solving** (:func:`obvious`): a pin naming a ward not in the layer, an organiser not on
   the roster, a ward without poor households (a pin is kept through its households), or one
   organiser's pinned wards that alone exceed the balance's largest share;
-- **by the solver** (:func:`conflict`): a deletion filter over the pins. A feasibility model (the
-  objective counts the broken pins, nothing else) is solved for the pins less one, one pin at a
-  time; a pin whose removal leaves the others still impossible (proved) is dropped. What remains is
-  a set of pins that cannot be kept together, each needed for that (when every step was proved in
-  the time; otherwise the answer says the set may not be the smallest, or only that the pins
-  together cannot be kept).
+- **by the solver** (:func:`conflict`): a deletion filter over the pins. The pinned model is
+  solved for the pins less one, one pin at a time, only as far as telling whether a plan keeps
+  them (a gap of :data:`FILTER_GAP` decides it: a plan that breaks a pin costs more than twice
+  any plan that keeps them); a pin whose removal leaves the others still impossible (proved) is
+  dropped. What remains is a set of pins that cannot be kept together, each needed for that (when
+  every step was proved in the time; otherwise the answer says so, or only that the pins together
+  cannot be kept).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ from solver.solve import ProgressFn, solve
 SOLVE_SHARE = 0.7
 #: A step of the deletion filter gets at least this many seconds (the last one what is left).
 STEP_SECONDS = 0.5
-#: A feasibility model's bound above this proves that some pin breaks (its plans count pins).
-PROVED_BROKEN = 1e-4
+#: The gap at which a step of the deletion filter stops: below ½, a bound proving it breaks a pin.
+FILTER_GAP = 0.4
 
 
 def pin_text(problem: Problem, i: int, j: int) -> str:
@@ -84,10 +85,47 @@ def heavy(problem: Problem, pinned: Mapping[int, int], tolerance: float | None) 
     return reasons
 
 
+def enclosed(problem: Problem, pinned: Mapping[int, int], tolerance: float | None) -> list[str]:
+    """One reason per organiser whose pinned wards the other organisers' pins cut apart, or shut
+    in with fewer poor households than the balance's smallest share: an organiser's area is
+    connected, holds its pinned wards and none pinned to another."""
+    nb = problem.neighbours()
+    lo = problem.load_bounds(tolerance)[0] if tolerance is not None else 0.0
+    reasons = []
+    for j in range(problem.n_organisers):
+        mine = [i for i, pj in sorted(pinned.items()) if pj == j]
+        if not mine:
+            continue
+        reach, todo = {mine[0]}, [mine[0]]
+        while todo:
+            for v in nb[todo.pop()]:
+                if v not in reach and pinned.get(v, j) == j:
+                    reach.add(v)
+                    todo.append(v)
+        fence = sorted({v for u in reach for v in nb[u] if v not in reach})
+        walls = ", ".join(pin_text(problem, v, pinned[v]) for v in fence)
+        own = ", ".join(pin_text(problem, i, j) for i in mine)
+        load = math.fsum(problem.weights[u] for u in reach)
+        if any(i not in reach for i in mine):
+            reasons.append(
+                f"pins {own} cannot share one connected area: pins {walls} cut them apart"
+            )
+        elif load < lo * (1 - 1e-9):
+            wards = ", ".join(problem.unit_ids[u] for u in sorted(reach)[:12])
+            more = f" and {len(reach) - 12} more" if len(reach) > 12 else ""
+            reasons.append(
+                f"pin{'s' if len(mine) > 1 else ''} {own}: pins {walls} shut "
+                f"{problem.organiser_ids[j]} in wards {wards}{more} with {load:,.0f} poor "
+                f"households, less than one CO's smallest share {lo:,.0f} at "
+                f"±{(tolerance or 0.0) * 100:.1f} % of the mean"
+            )
+    return reasons
+
+
 def obvious(problem: Problem, pins: Mapping[str, str], tolerance: float | None) -> list[str]:
     """Every reason, found without solving, why the pins cannot all be kept (each names a pin)."""
     pinned, wrong = positions(problem, pins)
-    return wrong + heavy(problem, pinned, tolerance)
+    return wrong + heavy(problem, pinned, tolerance) + enclosed(problem, pinned, tolerance)
 
 
 def worst_objective(problem: Problem) -> float:
@@ -97,19 +135,16 @@ def worst_objective(problem: Problem) -> float:
     )
 
 
-def pinned_problem(
-    problem: Problem, pinned: Mapping[int, int], *, feasibility: bool = False
-) -> Problem:
-    """``problem`` whose pinned wards cost, with another organiser, more than any plan keeping the
-    pins (so its objective and bound are those of the pinned plans while one exists). With
-    ``feasibility``: every other cost zero and a broken pin costs 1 (the objective counts them)."""
+def pinned_problem(problem: Problem, pinned: Mapping[int, int]) -> Problem:
+    """``problem`` whose pinned wards cost, with another organiser, more than twice any plan
+    keeping the pins (so its objective and bound are those of the pinned plans while one exists,
+    and a bound above :func:`worst_objective` proves that no plan keeps them)."""
     big = 2.0 * worst_objective(problem) + 1.0
     rows = []
     for i, row in enumerate(problem.distance_km):
         pin, w = pinned.get(i), problem.weights[i]
-        penalty = (1.0 if feasibility else big) / w if pin is not None else 0.0
-        base = (0.0,) * len(row) if feasibility else row
-        rows.append(tuple(d + (penalty if j != pin else 0.0) for j, d in enumerate(base)))
+        penalty = big / w if pin is not None else 0.0
+        rows.append(tuple(d + (penalty if j != pin else 0.0) for j, d in enumerate(row)))
     return dataclasses.replace(problem, distance_km=tuple(rows))
 
 
@@ -146,7 +181,7 @@ def solve_pinned(
     assert sol.tolerance is not None
     at = dataclasses.replace(params, tolerance=sol.tolerance)
     proved = sol.bound is not None and sol.bound > worst_objective(problem)
-    found = conflict(problem, at, pinned, lost, deadline, backend)
+    found = conflict(problem, at, pinned, lost, deadline, backend, proved=proved)
     status = Status.INFEASIBLE if proved or found.proved else Status.NO_SOLUTION
     why = found.describe(problem, sol.tolerance, lost, proved)
     return _refused(status, why, sol.tolerance, backend, sol.seconds, sol.method)
@@ -212,14 +247,18 @@ def conflict(
     lost: Sequence[str],
     deadline: float,
     backend: Backend,
+    *,
+    proved: bool = False,
 ) -> Conflict:
-    """The deletion filter (see the module) at ``params.tolerance``, until ``deadline``. The pins
-    the best plan kept are tried first: they are the likelier to be dropped."""
+    """The deletion filter (see the module) at ``params.tolerance``, until ``deadline``;
+    ``proved``: no plan keeps all of ``pinned`` (known already). The pins the best plan kept are
+    tried first: they are the likelier to be dropped."""
     broken_first = set(lost)
     order = sorted(pinned.items(), key=lambda p: (pin_text(problem, *p) in broken_first, p[0]))
-    verdict = _feasible(problem, params, dict(order), deadline, len(order) + 1, backend)
-    if verdict is not False:
-        return Conflict((), False, False, keepable=verdict is True)
+    if not proved:
+        verdict = _feasible(problem, params, dict(order), deadline, len(order) + 1, backend)
+        if verdict is not False:
+            return Conflict((), False, False, keepable=verdict is True)
     kept = list(order)
     smallest = True
     for pin in order:
@@ -249,12 +288,12 @@ def _feasible(
         return True
     left = deadline - time.monotonic()
     limit = max(STEP_SECONDS, left / max(1, steps))
-    step = dataclasses.replace(params, time_limit=limit, gap=0.0)
-    sol = solve(pinned_problem(problem, pinned, feasibility=True), step, backend)
+    step = dataclasses.replace(params, time_limit=limit, gap=FILTER_GAP)
+    sol = solve(pinned_problem(problem, pinned), step, backend)
     if sol.status is Status.INFEASIBLE:
         return False  # no plan at all at this balance: no pin can be kept
     if sol.assignment is not None and not broken(problem, pinned, sol.assignment):
         return True
-    if sol.bound is not None and sol.bound > PROVED_BROKEN:
+    if sol.bound is not None and sol.bound > worst_objective(problem):
         return False
     return None

@@ -102,3 +102,22 @@ def test_on_a_line_two_pins_conflict_and_one_of_them_alone_is_kept() -> None:
     single = solve_pinned(p, SolveParams(tolerance=0.0, time_limit=10), {"r0c2": "CO0"})
     assert single.assignment is not None
     assert single.assignment == (1, 1, 0, 0)  # CO0 takes the right half, CO1 the left
+
+
+def test_pins_of_other_cos_that_shut_in_or_cut_apart_a_co_are_named_before_solving() -> None:
+    p = three_rows()  # ±0: every area holds three wards (30 poor households)
+    pins = {"r0c0": "CO0", "r0c1": "CO1", "r1c0": "CO1"}
+    assert brute_best(p, 0.0, pins) is None
+    assert obvious(p, pins, 0.0) == [
+        "pin r0c0=CO0: pins r0c1=CO1, r1c0=CO1 shut CO0 in wards r0c0 with 10 poor households, "
+        "less than one CO's smallest share 30 at ±0.0 % of the mean"
+    ]
+    sol = solve_pinned(p, SolveParams(tolerance=0.0, time_limit=5), pins)
+    assert sol.status is Status.INFEASIBLE
+    assert sol.explanation.startswith("the pins cannot be kept: pin r0c0=CO0: pins r0c1=CO1")
+    line = grid(1, 5, [(0, 0), (0, 4)])
+    apart = {"r0c0": "CO0", "r0c2": "CO1", "r0c4": "CO0"}
+    assert obvious(line, apart, None) == [
+        "pins r0c0=CO0, r0c4=CO0 cannot share one connected area: pins r0c2=CO1 cut them apart"
+    ]
+    assert obvious(line, {"r0c0": "CO0", "r0c4": "CO1"}, 0.5) == []
