@@ -24,8 +24,11 @@ import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.db.models import AuditEvent, Plan, SolveJob, WardPin
+from app.db.session import session_scope
 from app.schemas import JobOut, PlanOut
 from app.schemas_plan_edits import VersionOut
 from tests.app.apihelp import (
@@ -383,3 +386,35 @@ def test_impossible_pins_are_refused_naming_the_pin(city: City) -> None:
     back = city.client.post(f"/cities/{CITY}/organisers", files=files, headers=city.gis)
     assert back.status_code == 201, back.text
     city.put({})
+
+
+def test_the_pins_cli_sets_adds_lists_and_removes(
+    city: City, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.db.session as db_session
+
+    monkeypatch.setattr(db_session, "session_scope", lambda: session_scope(city.factory))
+
+    def run(*args: str, code: int = 0) -> Any:
+        done = CliRunner().invoke(cli, ["pins", *args])
+        assert done.exit_code == code, done.output
+        return done
+
+    table = run("set", CITY, "3=CO-1", "9=CO-2", "--reason", "self-help groups").stdout
+    assert table.splitlines()[0] == "ward\tco\treason\tset by\tset at"
+    assert city.stored() == {"3": "CO-1", "9": "CO-2"}
+    assert "pinned ward 10 to CO-3" in run("add", CITY, "10=CO-3").stdout
+    lines = run("list", CITY).stdout.splitlines()[1:]
+    assert [line.split("\t")[:3] for line in lines] == [
+        ["10", "CO-3", ""],
+        ["3", "CO-1", "self-help groups"],
+        ["9", "CO-2", "self-help groups"],
+    ]
+    assert all(line.split("\t")[3].startswith("cli") for line in lines)
+    assert "removed the pin of ward 9 (was CO-2)" in run("remove", CITY, "9").stdout
+    refused = run("add", CITY, "999=CO-1", code=2)
+    assert "pin 999=CO-1: ward 999 is not in the current layer" in refused.stderr
+    assert "write WARD=CO" in run("add", CITY, "57", code=2).stderr
+    assert city.stored() == {"3": "CO-1", "10": "CO-3"}
+    run("set", CITY)
+    assert city.stored() == {}
