@@ -38,7 +38,10 @@ from solver.solve import ProgressFn, solve
 
 #: The share of the time limit the pinned solve gets; the rest names the pins when it breaks one.
 SOLVE_SHARE = 0.7
-#: A step of the deletion filter gets at least this many seconds (the last one what is left).
+#: A step of the deletion filter gets this share of the time left (the last one all of it; a
+#: step decided early leaves its time to the next), and is not started with less than
+#: STEP_SECONDS left.
+STEP_SHARE = 0.5
 STEP_SECONDS = 0.5
 #: The gap at which a step of the deletion filter stops: below ½, a bound proving it breaks a pin.
 FILTER_GAP = 0.4
@@ -287,7 +290,9 @@ def _feasible(
     if not pinned:
         return True
     left = deadline - time.monotonic()
-    limit = max(STEP_SECONDS, left / max(1, steps))
+    if left < STEP_SECONDS:
+        return None
+    limit = left * STEP_SHARE if steps > 1 else left
     step = dataclasses.replace(params, time_limit=limit, gap=FILTER_GAP)
     sol = solve(pinned_problem(problem, pinned), step, backend)
     if sol.status is Status.INFEASIBLE:

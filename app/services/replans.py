@@ -120,6 +120,10 @@ def run(
     problem = ctx.base.problem
     base = plan_edits.assignment_of(session, parent_id)
     kept = pins.for_plan(session, city, layer.id, req.get("pins"))  # the city's pins and the asked
+    reasons = solver_pins.obvious(problem, kept, params.tolerance)
+    if reasons:
+        why = "the pins cannot be kept: " + "; ".join(reasons)
+        raise Conflict("no re-plan", why, code="no-replan")
     cap = req.get("max_moves")
     max_moves = None if cap is None else int(cap)
     backend = make_backend(job.solver, seed=params.seed)

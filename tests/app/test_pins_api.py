@@ -29,6 +29,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.db.models import AuditEvent, Plan, SolveJob, WardPin
 from app.db.session import session_scope
+from app.errors import DomainError
 from app.schemas import JobOut, PlanOut
 from app.schemas_plan_edits import VersionOut
 from tests.app.apihelp import (
@@ -290,6 +291,35 @@ def _chain(city: City, a: str, b: str) -> float:
     return city.wards[a] + float(nx.dijkstra_path_length(directed, a, b))
 
 
+def _shut_in(city: City) -> tuple[str, list[str]]:
+    """A ward lighter than the smallest share at ±50 % whose neighbours, all pinned to one CO, do
+    not exceed the largest: pinned to another CO, it would be shut in alone."""
+    mean = sum(city.wards.values()) / 4
+    ring = next(
+        w
+        for w in sorted(city.wards, key=lambda w: (city.graph.degree(w), len(w), w))
+        if city.wards[w] < mean * (1 - TOLERANCE)
+        and w not in HOME_WARDS
+        and sum(city.wards[n] for n in city.graph[w]) <= mean * (1 + TOLERANCE)
+    )
+    return ring, sorted(city.graph[ring], key=lambda w: list(city.wards).index(w))
+
+
+def _far_apart(city: City, tolerance: float) -> dict[str, str]:
+    """Two wards far apart with CO-1 (the heaviest chain of borders between them, by the test's
+    own graph), CO-2 and CO-4 at home."""
+    top = sum(city.wards.values()) / 4 * (1 + tolerance)
+    a, b = max(
+        (
+            (a, b)
+            for a, b in itertools.combinations(sorted(city.wards), 2)
+            if city.wards[a] + city.wards[b] <= top and a not in HOME_WARDS and b not in HOME_WARDS
+        ),
+        key=lambda p: _chain(city, *p),
+    )
+    return {a: "CO-1", b: "CO-1", "8": "CO-2", "22": "CO-4"}
+
+
 def _planned(city: City, tolerance: float) -> PlanOut:
     """A plan job of the city at ``tolerance``, run here; the plan it stored."""
     done, _ = _plan_job(city, {"tolerance": tolerance, "time_limit": 20})
@@ -316,15 +346,7 @@ def test_impossible_pins_are_refused_naming_the_pin(city: City) -> None:
 
     # 2. A ward with CO-1 and all its neighbours with CO-2: CO-1's connected area could only be
     # that ward, lighter than the smallest share. Refused before solving, naming the pins.
-    lo = mean * (1 - TOLERANCE)
-    ring = next(
-        w
-        for w in sorted(city.wards, key=lambda w: (city.graph.degree(w), len(w), w))
-        if city.wards[w] < lo
-        and w not in HOME_WARDS
-        and sum(city.wards[n] for n in city.graph[w]) <= hi
-    )
-    around = sorted(city.graph[ring], key=lambda w: list(city.wards).index(w))
+    ring, around = _shut_in(city)
     assert city.put({ring: "CO-1"} | {n: "CO-2" for n in around}).status_code == 200
     plan = _planned(city, TOLERANCE)
     assert plan.status == "infeasible"
@@ -334,21 +356,12 @@ def test_impossible_pins_are_refused_naming_the_pin(city: City) -> None:
     )
     assert all(f"{n}=CO-2" in plan.explanation for n in around)
 
-    # 3. Two wards far apart with CO-1 (the heaviest chain of borders between them, by the
-    # test's own graph), CO-2 and CO-4 at home: at ±15 % the solver proves that no plan keeps
-    # them all. The deletion filter names a set of them, each of which is needed: checked here
-    # by plans that keep the set less any one pin, and a plan with just the set refused.
+    # 3. Two wards far apart with CO-1, CO-2 and CO-4 at home (_far_apart): at ±15 % the solver
+    # proves that no plan keeps them all. The deletion filter names a set of them, each of which
+    # is needed: checked here by plans that keep the set less any one pin, and a plan with just
+    # the set refused.
     tight = 0.15
-    top = mean * (1 + tight)
-    a, b = max(
-        (
-            (a, b)
-            for a, b in itertools.combinations(sorted(city.wards), 2)
-            if city.wards[a] + city.wards[b] <= top and a not in HOME_WARDS and b not in HOME_WARDS
-        ),
-        key=lambda p: _chain(city, *p),
-    )
-    pins = {a: "CO-1", b: "CO-1", "8": "CO-2", "22": "CO-4"}
+    pins = _far_apart(city, tight)
     city.put(pins)
     plan = _planned(city, tight)
     assert plan.status == "infeasible", plan.explanation
@@ -418,3 +431,33 @@ def test_the_pins_cli_sets_adds_lists_and_removes(
     assert city.stored() == {"3": "CO-1", "10": "CO-3"}
     run("set", CITY)
     assert city.stored() == {}
+
+
+@pytest.mark.slow  # re-plans that break pins, and the deletion filter
+def test_a_replan_refuses_impossible_stored_pins_naming_them(city: City) -> None:
+    url = city.plan_url(city.plan.id, "/replan")
+
+    def refusal(body: dict[str, Any]) -> str:
+        made = city.client.post(url, json={"time_limit": 20, **body})
+        assert made.status_code == 202, made.text
+        job = JobOut.model_validate(made.json())
+        with pytest.raises(DomainError) as refused:  # the job process ends the job with it
+            run_job_here(city.factory, job.id)
+        assert refused.value.title == "no re-plan"
+        return refused.value.detail
+
+    ring, around = _shut_in(city)
+    city.put({ring: "CO-1"} | {n: "CO-2" for n in around})
+    shut = refusal({})
+    assert f"the pins cannot be kept: pin {ring}=CO-1: pins " in shut
+    assert all(f"{n}=CO-2" in shut for n in around)
+
+    pins = _far_apart(city, 0.15)
+    city.put(pins)
+    far = refusal({"tolerance": 0.15})
+    head, proved, _ = far.partition(" at ±15.0 % of the mean (proved)")
+    assert proved, far
+    named = dict(p.split("=") for p in head.split("pins ")[-1].split(" cannot")[0].split(", "))
+    assert 2 <= len(named) < len(pins), far
+    assert named.items() <= pins.items()
+    city.put({})
