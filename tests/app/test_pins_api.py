@@ -234,7 +234,8 @@ def test_bad_pins_are_refused_naming_the_pin_and_nothing_is_stored(city: City) -
 
 def test_a_fresh_plan_keeps_the_stored_pins(city: City) -> None:
     ward, co = _moved_pin(city)
-    assert city.put({ward: co}).status_code == 200
+    home = next(w for w in HOME_WARDS[1:] if w != ward)  # a home ward of CO-2, 3 or 4 …
+    assert city.put({ward: co, home: "CO-1"}).status_code == 200  # … given to CO-1
     done, _ = _plan_job(city, {"tolerance": TOLERANCE, "time_limit": 10})
     assert done.status == "succeeded", done.error
     assert done.plan_id is not None
@@ -242,11 +243,14 @@ def test_a_fresh_plan_keeps_the_stored_pins(city: City) -> None:
     assert plan.check.passed
     assert plan.status in ("optimal", "feasible")
     after = city.assignment(done.plan_id)
-    assert after[ward] == co
+    assert (after[ward], after[home]) == (co, "CO-1")
     assert city.assignment(city.plan.id)[ward] != co  # the plan without the pin differs there
-    assert f"pins kept: {ward}={co}" in plan.warnings
+    pinned = sorted([f"{ward}={co}", f"{home}=CO-1"], key=lambda p: list(city.wards).index(p[:-5]))
+    assert f"pins kept: {', '.join(pinned)}" in plan.warnings, plan.warnings
+    owner = f"CO-{HOME_WARDS.index(home) + 1}"
+    assert f"pin {home}=CO-1: ward {home} is the home ward of {owner}" in " ".join(plan.warnings)
     report = city.connection.execute(select(Plan.report).where(Plan.id == done.plan_id))
-    assert report.scalar_one()["pins"]["kept"] == {ward: co}
+    assert report.scalar_one()["pins"]["kept"] == {ward: co, home: "CO-1"}
     city.put({})
 
 
