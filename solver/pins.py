@@ -187,6 +187,11 @@ def solve_pinned(
     found = conflict(problem, at, pinned, lost, deadline, backend, proved=proved)
     status = Status.INFEASIBLE if proved or found.proved else Status.NO_SOLUTION
     why = found.describe(problem, sol.tolerance, lost, proved)
+    if params.tolerance is None:
+        why += (
+            f"; ±{sol.tolerance * 100:.1f} % is the tightest balance found without the pins: "
+            "give a tolerance to plan with them at a looser balance"
+        )
     return _refused(status, why, sol.tolerance, backend, sol.seconds, sol.method)
 
 

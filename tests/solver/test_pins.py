@@ -121,3 +121,18 @@ def test_pins_of_other_cos_that_shut_in_or_cut_apart_a_co_are_named_before_solvi
         "pins r0c0=CO0, r0c4=CO0 cannot share one connected area: pins r0c2=CO1 cut them apart"
     ]
     assert obvious(line, {"r0c0": "CO0", "r0c4": "CO1"}, 0.5) == []
+
+
+def test_with_tolerance_auto_the_answer_says_the_balance_was_found_without_the_pins() -> None:
+    p = three_rows()  # the tightest balance: ±0, three rows
+    pins = {"r0c0": "CO0", "r2c2": "CO0"}
+    sol = solve_pinned(p, SolveParams(tolerance=None, time_limit=20), pins)
+    assert sol.status is Status.INFEASIBLE, sol.explanation
+    assert "pins r0c0=CO0, r2c2=CO0 cannot be kept together at ±0.0 % of the mean (proved)" in (
+        sol.explanation
+    )
+    assert "±0.0 % is the tightest balance found without the pins" in sol.explanation
+    assert brute_best(p, 0.0, pins) is None
+    looser = solve_pinned(p, SolveParams(tolerance=1.0, time_limit=20), pins)
+    assert looser.assignment is not None
+    assert (looser.assignment[0], looser.assignment[8]) == (0, 0)
