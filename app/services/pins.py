@@ -10,6 +10,7 @@ CO retired) is refused, named, before anything is solved.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +62,7 @@ def replace_pins(
     """Make ``pins`` the city's pins (an empty list removes them all); checked whole, a refused
     list stores nothing. A pin asked again unchanged keeps who set it and when."""
     city = get_city(session, city_code, lock=True)
-    twice = sorted({p.ward_id for p in pins if [q.ward_id for q in pins].count(p.ward_id) > 1})
+    twice = sorted(w for w, n in Counter(p.ward_id for p in pins).items() if n > 1)
     if twice:
         raise BadPin("a ward is pinned twice", f"ward(s) {', '.join(twice)} appear more than once")
     _check_new(session, city, pins)
