@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 
 from gis.frontier_chart import rows as frontier_rows
 from solver import frontier
+from solver import pins as pinned
 from solver.backends import Backend
 from solver.deadline import Deadline, Reserve
 from solver.params import SolveParams
@@ -39,8 +40,14 @@ def solve_step(
     backend: Backend,
     request: frontier.FrontierRequest | None,
     on_progress: Callable[[Progress], None] | None = None,
+    pins: Mapping[str, str] | None = None,
 ) -> tuple[Solution, frontier.Frontier | None]:
-    """The plan (the frontier's chosen point with a frontier request) and the frontier."""
+    """The plan (the frontier's chosen point with a frontier request) and the frontier. With
+    ``pins`` (``{ward_id: organiser_id}``), the plan keeps them or names those it cannot keep
+    (:mod:`solver.pins`; the frontier does not take pins: the caller refuses that)."""
+    if pins:
+        assert request is None, "the frontier does not keep pins"
+        return pinned.solve_pinned(problem, params, pins, backend, on_progress), None
     if request is None:
         return solve(problem, params, backend=backend, on_progress=on_progress), None
     front = frontier.compute(problem, params, request, backend=backend, on_progress=on_progress)

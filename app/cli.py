@@ -469,11 +469,13 @@ def _terminate(sig: int, _frame: object) -> None:
     raise SystemExit(128 + sig)
 
 
+from app.cli_pins import pins_cli  # noqa: E402  (a city's pinned wards)
 from app.cli_places import places_cli  # noqa: E402  (states, districts, cities)
 from app.cli_versions import versions_cli  # noqa: E402  (a city's plan versions)
 
 cli.add_typer(places_cli)
 cli.add_typer(versions_cli)
+cli.add_typer(pins_cli)
 _register_replan(cli)
 _register_order(cli)
 

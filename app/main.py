@@ -36,6 +36,7 @@ from app.api import (
     states,
 )
 from app.api import camps as camps_api
+from app.api import pins as pins_api
 from app.api import plan_edit_map as plan_edit_map_api
 from app.api import staff as staff_api
 from app.api.problems import OGC_PREFIX, PROBLEM_JSON, install_handlers, problem_body
@@ -389,6 +390,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(camps_api.router)  # registration camps (issue 17)
     app.include_router(plan_edit_map_api.router)  # the map's edit mode (issue 13)
     app.include_router(staff_api.router)  # the city's CMMs (issue 13)
+    app.include_router(pins_api.router)  # the city's pinned wards (issue 13)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="static")  # the map's assets
     app.add_middleware(KeyRequiredForWrites)
     app.add_middleware(SharedRateLimit, engine=engine, per_minute=settings.api.rate_per_minute)

@@ -10,7 +10,7 @@ import dataclasses
 import json
 import math
 import platform
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -308,12 +308,14 @@ def solve_layer(
     inputs: Sequence[dict[str, str]] = (),
     on_progress: Callable[[Progress], None] | None = None,
     deadline: Deadline | None = None,
+    pins: Mapping[str, str] | None = None,
 ) -> PlanResult:
     """Adjacency → problem → solve → independent check, for a layer and organisers already read
     (from files by :func:`plan`, from an upload or the database by the services). ``options``:
     how the layer was read (for the report and the data credit); ``label`` names it. With a
     ``deadline``, each phase is timed on it and the solver gets what is left of it
-    (:mod:`app.answer_time`)."""
+    (:mod:`app.answer_time`). ``pins`` (``{ward_id: organiser_id}``): wards the plan keeps with
+    those COs (:mod:`solver.pins`)."""
     timed = answer_time.timed(deadline)
     notes = [*layer.warnings, *warnings, *config.estimate.check()]
     if config.solve.respect_zones and layer.wards["zone"].isna().all():
@@ -331,7 +333,7 @@ def solve_layer(
     params = answer_time.solver_params(config.solve, deadline)
     with timed("solve"):
         solution, front = answer_time.solve_step(
-            problem, params, backend, config.frontier, on_progress
+            problem, params, backend, config.frontier, on_progress, pins
         )
     with timed("check"):
         violations = (

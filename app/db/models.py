@@ -591,3 +591,8 @@ CampWard = camp_models.CampWard
 from app.db import staff_models  # noqa: E402
 
 CityMissionManager = staff_models.CityMissionManager
+
+# The city's pinned wards (kept by every plan and re-plan of the city).
+from app.db import pin_models  # noqa: E402
+
+WardPin = pin_models.WardPin

@@ -23,7 +23,7 @@ from app import queue
 from app.db.models import JOB_FINAL, City, JobStatus, SolveJob
 from app.db.session import session_scope
 from app.errors import Conflict, NotFound, TooManyRequests
-from app.services import allocate, audit, camp_jobs, plans, solving
+from app.services import allocate, audit, camp_jobs, pins, plans, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.organisers import active_organisers
 from app.settings import Settings
@@ -100,6 +100,8 @@ def submit(
             f"import organisers first (POST /cities/{city.code}/organisers)",
             code="no-organisers",
         )
+    kept = pins.for_plan(session, city, layer_id)  # a stale pin is refused before queueing
+    pins.check_options(city, kept, frontier=config.frontier is not None)
     job = SolveJob(
         city_id=city.id,
         layer_id=layer_id,

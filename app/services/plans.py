@@ -31,7 +31,7 @@ from app.db.models import (
     Zone,
 )
 from app.errors import Conflict, NotFound
-from app.services import audit, centres, plan_areas, plan_versions, solving
+from app.services import audit, centres, pins, plan_areas, plan_versions, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import gis_organisers, multipolygon, stored_layer, ward_pks
 from app.services.organisers import active_organisers
@@ -102,6 +102,8 @@ def create_plan(
             code="no-organisers",
         )
     organisers = gis_organisers(rows)
+    kept = pins.for_plan(session, city, layer.id)
+    pins.check_options(city, kept, frontier=config.frontier is not None)
     with deadline.phase("reading"):
         wards = stored_layer(session, layer)
     result = solving.run(
@@ -111,8 +113,13 @@ def create_plan(
         label=layer.source_filename,
         on_progress=on_progress,
         deadline=deadline,
+        pins=kept,
     )
     plan = _plan_row(city, layer, config, organisers, result, actor)
+    if kept:
+        found = pins.report(session, city, kept, result.problem, result.solution.assignment)
+        plan.report = {**plan.report, "pins": found}
+        plan.warnings = [*plan.warnings, *found["notes"]]
     sol = result.solution
     with deadline.phase("storing"):
         session.add(plan)

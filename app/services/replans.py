@@ -9,6 +9,7 @@ new plan is stored as a version of the city with reason ``replan`` and the paren
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,12 +19,13 @@ from sqlalchemy.orm import Session
 from app import queue
 from app.db.models import City, Plan, SolveJob, Ward, WardLayer
 from app.errors import Conflict
-from app.services import audit, jobs, plan_edits, plan_versions, plans, solving
+from app.services import audit, jobs, pins, plan_edits, plan_versions, plans, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.organisers import active_organisers
 from app.settings import Settings
+from solver import pins as solver_pins
 from solver import verify
-from solver.backends import make_backend
+from solver.backends import Backend, make_backend
 from solver.params import SolveParams
 from solver.problem import Problem, Progress
 from solver.replan import Replan, base_positions, changes, replan
@@ -59,7 +61,7 @@ def submit(
             f"import organisers first (POST /cities/{city.code}/organisers)",
             code="no-organisers",
         )
-    _check_pins(session, layer_id, city, request.get("pins") or {})
+    pins.for_plan(session, city, layer_id, request.get("pins"))  # stored + asked, checked
     limit = settings.solver.time_limit
     time_limit = request.get("time_limit") or limit
     if time_limit > limit:
@@ -86,25 +88,6 @@ def submit(
     return job
 
 
-def _check_pins(session: Session, layer_id: int, city: City, pins: dict[str, str]) -> None:
-    """Refuse (422, before anything is queued) pins naming a ward not in the current layer or a
-    CO not on the active roster."""
-    wards = _ward_ids(session, layer_id)
-    roster = {o.organiser_id for o in active_organisers(session, city.id)}
-    wrong = [
-        f"pin {w}={o}: ward {w} is not in the current layer"
-        for w, o in pins.items()
-        if w not in wards
-    ]
-    wrong += [
-        f"pin {w}={o}: {o} is not an active CO of {city.code}"
-        for w, o in pins.items()
-        if o not in roster
-    ]
-    if wrong:
-        raise plan_edits.BadEdit("a pin cannot be kept", "; ".join(wrong), code="bad-pin")
-
-
 def _ward_ids(session: Session, layer_id: int) -> set[str]:
     return set(session.scalars(select(Ward.ward_id).where(Ward.layer_id == layer_id)))
 
@@ -121,6 +104,7 @@ def run(
     parent_id = int(req["parent_plan_id"])
     parent = plans.get_plan(session, city.code, parent_id)
     layer = session.get_one(WardLayer, job.layer_id)
+    started = time.monotonic()
     rows = active_organisers(session, city.id)
     compare = bool(req.get("compare_fresh", True))
     base_params = plan_edits.solve_params_of(parent.plan, job.time_limit)
@@ -135,7 +119,11 @@ def run(
     ctx = plan_edits.build_context(session, layer, rows, parent.plan.parameters, params)
     problem = ctx.base.problem
     base = plan_edits.assignment_of(session, parent_id)
-    pins = {str(k): str(v) for k, v in (req.get("pins") or {}).items()}
+    kept = pins.for_plan(session, city, layer.id, req.get("pins"))  # the city's pins and the asked
+    reasons = solver_pins.obvious(problem, kept, params.tolerance)
+    if reasons:
+        why = "the pins cannot be kept: " + "; ".join(reasons)
+        raise Conflict("no re-plan", why, code="no-replan")
     cap = req.get("max_moves")
     max_moves = None if cap is None else int(cap)
     backend = make_backend(job.solver, seed=params.seed)
@@ -144,21 +132,23 @@ def run(
             problem,
             base,
             params,
-            pins=pins,
+            pins=kept,
             max_moves=max_moves,
             backend=backend,
             on_progress=on_progress,
         )
         fresh = (
-            replan(problem, {}, params, pins=pins, backend=backend)
+            replan(problem, {}, params, pins=kept, backend=backend)
             if compare and stable.plan
             else None
         )
     except ValueError as exc:
         raise Conflict("the re-plan cannot start", str(exc), code="bad-replan") from None
     if stable.plan is None or stable.distance is None or stable.changes is None:
-        raise Conflict("no re-plan", stable.refusal, code="no-replan")
-    details = _details(problem, base, stable, fresh, pins)
+        why = _pins_named(problem, params, kept, stable, started + job.time_limit, backend)
+        raise Conflict("no re-plan", why, code="no-replan")
+    details = _details(problem, base, stable, fresh, kept)
+    details["pins_stored"] = pins.stored_pins(session, city.id)
     details["wards_new"] = sorted(_ward_ids(session, layer.id) - set(base))
     details["wards_gone"] = sorted(set(base) - _ward_ids(session, layer.id))
     details["left"] = sorted(set(base.values()) - set(problem.organiser_ids))
@@ -182,6 +172,27 @@ def run(
     )
     session.flush()
     return plan.id
+
+
+def _pins_named(
+    problem: Problem,
+    params: SolveParams,
+    kept: dict[str, str],
+    stable: Replan,
+    deadline: float,
+    backend: Backend,
+) -> str:
+    """The re-plan's refusal; when it broke pins (no cap asked: then only the pins and the
+    balance decide), the deletion filter's pins that cannot be kept together, in the time left."""
+    tolerance = stable.solution.tolerance
+    if not stable.broken_pins or stable.max_moves is not None or tolerance is None:
+        return stable.refusal
+    pinned, _ = solver_pins.positions(problem, kept)
+    at = dataclasses.replace(params, tolerance=tolerance)
+    found = solver_pins.conflict(problem, at, pinned, stable.broken_pins, deadline, backend)
+    if not (found.proved and found.pins):
+        return stable.refusal
+    return found.describe(problem, tolerance, stable.broken_pins, True)
 
 
 def _details(

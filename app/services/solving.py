@@ -99,11 +99,19 @@ def run(
     label: str,
     on_progress: Callable[[Progress], None] | None = None,
     deadline: Deadline | None = None,
+    pins: Mapping[str, str] | None = None,
 ) -> planning.PlanResult:
     """Solve and independently verify; ``label`` names the layer in messages and reports.
-    ``deadline``: the whole request's time limit, started when the request was (phases timed)."""
+    ``deadline``: the whole request's time limit, started when the request was (phases timed).
+    ``pins``: wards kept with their COs (``{ward_id: organiser_id}``, :mod:`solver.pins`)."""
     return planning.solve_layer(
-        layer, organisers, config, label=label, on_progress=on_progress, deadline=deadline
+        layer,
+        organisers,
+        config,
+        label=label,
+        on_progress=on_progress,
+        deadline=deadline,
+        pins=pins,
     )
 
 

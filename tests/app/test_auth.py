@@ -183,6 +183,10 @@ ROUTES: list[tuple[str, str, str, set[int]]] = [
     ("PUT", f"{C}/cmms", CMMU, {422}),
     ("PUT", f"{C}/cmms/CMM-9", CMMU, {422}),
     ("POST", f"{C}/cmms", CMMU, {422}),
+    ("GET", f"{C}/pins", READ, {200}),
+    ("PUT", f"{C}/pins", CMMU, {422}),
+    ("POST", f"{C}/pins", CMMU, {422}),
+    ("DELETE", f"{C}/pins/{{ward_id}}", CMMU, {404}),  # ward "{ward_id}" is not pinned
     ("POST", f"{C}/community-centres", GIS, {422}),
     ("GET", f"{C}/community-centres", READ, {200}),
     ("GET", f"{C}/requirement", READ, {200}),

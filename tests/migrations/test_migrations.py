@@ -33,6 +33,7 @@ TABLES = {
     "api_key",
     "community_centre",
     "city_mission_manager",
+    "ward_pin",
     "procrastinate_jobs",
     "procrastinate_workers",
 }
@@ -93,7 +94,7 @@ def test_upgrade_downgrade_upgrade(migrated_engine: Engine, alembic_config: Conf
     assert "idx_ward_geom" in _gist_indexes(engine)
     with engine.connect() as connection:
         version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-    assert version == "0013_city_staff"
+    assert version == "0014_ward_pins"
 
 
 def test_models_and_migrations_agree(migrated_engine: Engine) -> None:
