@@ -24,7 +24,14 @@ from dataclasses import dataclass, field, replace
 from solver import pockets, verify
 from solver.backends import Backend, make_backend
 from solver.graph import components
-from solver.methods import balance, branch_and_cut, cut_loop, relaxed_search, set_partitioning
+from solver.methods import (
+    balance,
+    branch_and_cut,
+    column_generation,
+    cut_loop,
+    relaxed_search,
+    set_partitioning,
+)
 from solver.methods.context import Clock, Context, Outcome
 from solver.methods.cut_loop import primal_shares
 from solver.params import SolveParams
@@ -234,6 +241,7 @@ EXACT_METHODS: dict[str, Callable[..., Outcome]] = {
     "cut_loop": cut_loop.solve,
     "branch_and_cut": branch_and_cut.solve,
     "relaxed_search": relaxed_search.solve,
+    "column_generation": column_generation.solve,
 }
 
 

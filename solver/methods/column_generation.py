@@ -1,0 +1,405 @@
+"""Set partitioning by column generation, without listing every area (issue 18, n/5).
+
+The master LP is the set-partitioning LP of :mod:`solver.partition`: one column per (connected
+area with load in the window, organiser), every unit and every organiser covered once. Its columns
+are generated, never listed: the starting plans' areas first, then, each round, areas of negative
+reduced cost found per organiser by :mod:`solver.methods.pricing` (greedy growth; the exact,
+pruned enumeration when the greedy finds none, or every :data:`EXACT_EVERY` rounds).
+
+**The bound.** For any unit duals ``π``, every plan costs at least
+``Σ_i π_i + Σ_j min_S Σ_{i∈S} (load_i × km_ij − π_i)`` (the Lagrangian of the unit rows: each
+organiser still takes exactly one connected area). Each exact pricing round gives that bound with
+the master's duals (an organiser whose enumeration ran out of budget takes the lower bound without
+contiguity, :func:`~solver.methods.pricing.knapsack_bound`). When no column prices out, it equals
+the LP value. The largest bound seen is kept, and compared with the LP without contiguity
+(:func:`solver.relaxed.solve_lp`); the answer carries the larger.
+
+**The plan.** The integer programme over the generated columns (plus the best plan's areas, its
+warm start), then the neighbourhood search of the other methods. Only HiGHS (highspy).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from solver import heuristic, relaxed
+from solver.backends import highspy_module
+from solver.methods import cut_loop, pricing
+from solver.methods.context import Context, Incumbent, Outcome
+from solver.methods.set_partitioning import improve_plan
+from solver.methods.starts import cheap_plans
+from solver.problem import Problem, Status
+from solver.verify import LOAD_EPS
+
+#: Share of the time left for column generation (the LP and its bound); the integer programme
+#: and the neighbourhood search share the rest.
+CG_SHARE = 0.55
+#: Of the time after column generation: the integer programme's share (the search gets the rest,
+#: then the integer programme again with the improved plan).
+MIP_SHARE = 0.5
+#: An exact pricing round (a bound) at least every this many rounds.
+EXACT_EVERY = 1_000_000
+#: The enumeration's budget per organiser in the rounds between exact ones (partial areas).
+HEURISTIC_VISITS = 300
+#: Columns added per organiser and round, at most.
+PER_ORGANISER = 10
+
+
+def applies(ctx: Context) -> bool:
+    """HiGHS only: the master is built with highspy."""
+    return ctx.backend.name == "highs"
+
+
+@dataclass
+class _Master:
+    """The restricted master LP: rows are units then organisers (= 1), then one artificial per row
+    (cost ``big``), then the generated columns."""
+
+    problem: Problem
+    h: Any
+    unit_cost: np.ndarray  # (n, k): load × km
+    columns: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
+    known: set[tuple[tuple[int, ...], int]] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, ctx: Context) -> _Master:
+        p = ctx.problem
+        n, k = p.n_units, p.n_organisers
+        hs = highspy_module()
+        h = ctx.backend.highs_model()
+        rows = n + k
+        h.addRows(
+            rows,
+            np.ones(rows),
+            np.ones(rows),
+            0,
+            np.zeros(0, np.int32),
+            np.zeros(0, np.int32),
+            np.zeros(0),
+        )
+        unit_cost = relaxed.cost_matrix(p)
+        big = _big(unit_cost)
+        h.addCols(
+            rows,
+            np.full(rows, big),
+            np.zeros(rows),
+            np.full(rows, hs.kHighsInf),
+            rows,
+            np.arange(rows, dtype=np.int32),
+            np.arange(rows, dtype=np.int32),
+            np.ones(rows),
+        )
+        return cls(p, h, unit_cost)
+
+    def cost(self, members: tuple[int, ...], j: int) -> float:
+        return float(self.unit_cost[list(members), j].sum())
+
+    def add(self, cols: list[tuple[tuple[int, ...], int]]) -> int:
+        n = self.problem.n_units
+        starts: list[int] = []
+        index: list[int] = []
+        costs: list[float] = []
+        for members, j in cols:
+            if (members, j) in self.known or not members:
+                continue
+            self.known.add((members, j))
+            self.columns.append((members, j))
+            starts.append(len(index))
+            index.extend(members)
+            index.append(n + j)
+            costs.append(self.cost(members, j))
+        if starts:
+            hs = highspy_module()
+            m = len(starts)
+            self.h.addCols(
+                m,
+                np.array(costs),
+                np.zeros(m),
+                np.full(m, hs.kHighsInf),
+                len(index),
+                np.array(starts, np.int32),
+                np.array(index, np.int32),
+                np.ones(len(index)),
+            )
+        return len(starts)
+
+    def solve(self, seconds: float) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """(LP value, unit duals, organiser duals), ``None`` if the LP did not finish."""
+        hs = highspy_module()
+        self.h.setOptionValue("time_limit", max(0.05, seconds))
+        self.h.run()
+        if self.h.getModelStatus() != hs.HighsModelStatus.kOptimal:
+            return None
+        duals = np.asarray(self.h.getSolution().row_dual)
+        n = self.problem.n_units
+        return float(self.h.getInfo().objective_function_value), duals[:n], duals[n:]
+
+    def plan_columns(self, plan: list[int]) -> list[tuple[tuple[int, ...], int]]:
+        groups: list[list[int]] = [[] for _ in range(self.problem.n_organisers)]
+        for i, j in enumerate(plan):
+            groups[j].append(i)
+        return [(tuple(g), j) for j, g in enumerate(groups)]
+
+
+@dataclass
+class _State:
+    """What column generation has found: the bound, rounds, pricing figures."""
+
+    bound: float = -math.inf
+    lp_value: float | None = None
+    rounds: int = 0
+    exact_rounds: int = 0
+    converged: bool = False
+    unfinished: int = 0  # organisers whose last exact pricing ran out of budget
+
+
+def _graph(ctx: Context) -> pricing.Graph:
+    lo, hi = ctx.load_bounds
+    slack = LOAD_EPS * max(1.0, ctx.problem.mean_load)
+    zones = ctx.problem.zones if ctx.respect_zones else None
+    return pricing.Graph(ctx.nb, np.asarray(ctx.problem.weights), zones, lo - slack, hi + slack)
+
+
+def _price_round(
+    ctx: Context,
+    master: _Master,
+    g: pricing.Graph,
+    duals: tuple[np.ndarray, np.ndarray],
+    *,
+    exact: bool,
+    deadline: float,
+    homes: list[int],
+) -> tuple[list[tuple[tuple[int, ...], int]], float | None, int]:
+    """One pricing round: (new columns of negative reduced cost, the Lagrangian bound when
+    ``exact`` (``None`` otherwise), organisers whose enumeration ran out of budget)."""
+    pi, mu = duals
+    k = ctx.problem.n_organisers
+    cols: list[tuple[tuple[int, ...], int]] = []
+    total = float(pi.sum())
+    unfinished = 0
+    scale = 1e-7 * max(1.0, float(np.abs(master.unit_cost).max()))
+    for j in range(k):
+        r = master.unit_cost[:, j] - pi
+        found = pricing.greedy_areas(g, r, pricing.greedy_seeds(r, homes[j]))
+        best = min(found, key=lambda a: a.value) if found else None
+        share = max(0.05, (deadline - time.monotonic()) / (k - j))
+        area, finished = pricing.cheapest_area(
+            g,
+            r,
+            best=best,
+            deadline=time.monotonic() + (share if exact else min(share, 0.5)),
+            max_visits=pricing.MAX_VISITS if exact else HEURISTIC_VISITS,
+        )
+        if area is not None and area is not best:
+            found.append(area)
+        if exact:
+            if finished:
+                total += math.inf if area is None else area.value
+            else:
+                unfinished += 1
+                total += pricing.knapsack_bound(g, r)
+        found.sort(key=lambda a: a.value)
+        cols.extend((a.members, j) for a in found[:PER_ORGANISER] if a.value - mu[j] < -scale)
+    return cols, (total if exact else None), unfinished
+
+
+def _generate(ctx: Context, master: _Master, state: _State, until: float) -> None:
+    """Column generation until the LP is optimal (proved by exact pricing) or ``until``."""
+    g = _graph(ctx)
+    homes = heuristic.home_units(ctx.problem)
+    since_exact = 0
+    while time.monotonic() < until:
+        solved = master.solve(until - time.monotonic())
+        if solved is None:
+            return
+        value, pi, mu = solved
+        state.lp_value, state.rounds = value, state.rounds + 1
+        if state.rounds % 10 == 0:
+            ctx.report(
+                "distance", None, None, f"column generation: round {state.rounds}, LP {value:,.0f}"
+            )
+        exact = since_exact + 1 >= EXACT_EVERY
+        cols, bound, unfinished = _price_round(
+            ctx, master, g, (pi, mu), exact=exact, deadline=until, homes=homes
+        )
+        if not cols and not exact:
+            exact = True
+            cols, bound, unfinished = _price_round(
+                ctx, master, g, (pi, mu), exact=True, deadline=until, homes=homes
+            )
+        since_exact = 0 if exact else since_exact + 1
+        if bound is not None:
+            state.exact_rounds += 1
+            state.unfinished = unfinished
+            state.bound = max(state.bound, bound)
+            ctx.report("distance", None, state.bound, f"column generation: LP {value:,.0f}")
+        if not cols:
+            if exact and unfinished == 0:
+                state.converged = True
+                state.bound = max(state.bound, value)
+            return
+        master.add(cols)
+
+
+def _integer_master(
+    ctx: Context, master: _Master, best: Incumbent, seconds: float
+) -> tuple[list[int] | None, float]:
+    """The integer programme over the generated columns, warm-started with the best plan:
+    (its plan or ``None``, its proven bound — over these columns only, so not a bound of the
+    problem)."""
+    hs = highspy_module()
+    p = ctx.problem
+    n, k = p.n_units, p.n_organisers
+    if best.plan is not None:
+        master.add(master.plan_columns(best.plan))
+    cols = master.columns
+    h = ctx.backend.highs_model()
+    h.addRows(
+        n + k,
+        np.ones(n + k),
+        np.ones(n + k),
+        0,
+        np.zeros(0, np.int32),
+        np.zeros(0, np.int32),
+        np.zeros(0),
+    )
+    starts: list[int] = []
+    index: list[int] = []
+    for members, j in cols:
+        starts.append(len(index))
+        index.extend(members)
+        index.append(n + j)
+    m = len(cols)
+    h.addCols(
+        m,
+        np.array([master.cost(s, j) for s, j in cols]),
+        np.zeros(m),
+        np.ones(m),
+        len(index),
+        np.array(starts, np.int32),
+        np.array(index, np.int32),
+        np.ones(len(index)),
+    )
+    h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.full(m, hs.HighsVarType.kInteger))
+    h.setOptionValue("time_limit", max(0.05, seconds))
+    h.setOptionValue("mip_rel_gap", ctx.params.gap)
+    if best.plan is not None:
+        chosen = set(master.plan_columns(best.plan))
+        sol = hs.HighsSolution()
+        sol.col_value = [1.0 if c in chosen else 0.0 for c in cols]
+        h.setSolution(sol)
+    h.run()
+    info = h.getInfo()
+    if info.primal_solution_status != 2:
+        return None, -math.inf
+    x = np.asarray(h.getSolution().col_value)
+    plan = [-1] * n
+    for c in np.nonzero(x > 0.5)[0]:
+        members, j = cols[int(c)]
+        for i in members:
+            plan[i] = j
+    return (plan if -1 not in plan else None), float(info.mip_dual_bound)
+
+
+def _starts(ctx: Context, start: list[int] | None, best: Incumbent) -> list[list[int]]:
+    """The cheap starting plans offered to ``best``; the valid ones returned (first columns)."""
+    valid = []
+    for a in cheap_plans(ctx, start):
+        best.offer(a)
+        if a is not None and not ctx.violations(a):
+            valid.append(a)
+    return valid
+
+
+def _no_contiguity_bound(ctx: Context, until: float) -> float:
+    """The LP without contiguity (the other methods' floor), ``-inf`` if it did not finish."""
+    lo, hi = ctx.load_bounds
+    lp = relaxed.solve_lp(ctx.problem, lo, hi, deadline=until, highs=ctx.backend.highs_model)
+    return -math.inf if lp is None else lp.bound
+
+
+def solve(ctx: Context, *, start: list[int] | None = None) -> Outcome:
+    """Column generation for the bound, the integer programme over its columns for the plan
+    (the cut loop, with a note, when the backend is not HiGHS)."""
+    if not applies(ctx):
+        done = cut_loop.solve(ctx, start=start)
+        note = f"column generation needs HiGHS, not {ctx.backend.name}: the cut loop ran instead"
+        return replace(done, warnings=(*done.warnings, note))
+    best = Incumbent(ctx)
+    plans = _starts(ctx, start, best)
+    master = _Master.build(ctx)
+    for plan in [*plans, *([] if best.plan is None else [best.plan])]:
+        master.add(master.plan_columns(plan))
+    state = _State()
+    floor = _no_contiguity_bound(ctx, time.monotonic() + 0.1 * ctx.clock.remaining())
+    t0 = time.monotonic()
+    _generate(ctx, master, state, time.monotonic() + CG_SHARE * ctx.clock.remaining())
+    cg_seconds = time.monotonic() - t0
+    infeasible = _big(master.unit_cost) - 1e-6
+    if state.converged and state.lp_value is not None and state.lp_value >= infeasible:
+        note = "the set-partitioning LP over every connected area that fits has no solution"
+        return Outcome.without_plan(Status.INFEASIBLE, note, iterations=state.rounds)
+    bound = max(state.bound, floor)
+    _mip_and_search(ctx, master, best, bound)
+    if best.plan is None:
+        why = "column generation: no plan within the time limit"
+        return Outcome.without_plan(
+            Status.NO_SOLUTION,
+            why,
+            bound=bound if math.isfinite(bound) else None,
+            iterations=state.rounds,
+        )
+    if ctx.violations(best.plan):
+        raise AssertionError("the column-generation plan breaks a rule; this is a bug")
+    note = _note(state, master, floor, cg_seconds)
+    return Outcome.of_plan(
+        best.plan,
+        best.value,
+        bound if math.isfinite(bound) else None,
+        ctx.params.gap,
+        iterations=state.rounds,
+        warnings=(note,),
+    )
+
+
+def _big(unit_cost: np.ndarray) -> float:
+    """The artificial columns' cost: more than any plan's distance."""
+    return 10.0 * float(unit_cost.max(axis=1).sum()) + 1.0
+
+
+def _mip_and_search(ctx: Context, master: _Master, best: Incumbent, bound: float) -> None:
+    """The integer programme, the neighbourhood search on its plan, the integer programme again."""
+    for share in (MIP_SHARE, None):
+        if ctx.clock.remaining() <= 0.1:
+            return
+        if (
+            best.known is not None
+            and math.isfinite(bound)
+            and best.value <= bound * (1 + ctx.params.gap)
+        ):
+            return
+        seconds = ctx.clock.remaining() * (share or 1.0)
+        plan, _ = _integer_master(ctx, master, best, seconds)
+        best.offer(plan, polish=False)
+        if share is not None and best.plan is not None and ctx.clock.remaining() > 0.5:
+            until = time.monotonic() + ctx.clock.remaining() * 0.5
+            best.offer(improve_plan(ctx, best.plan, until), polish=False)
+
+
+def _note(state: _State, master: _Master, floor: float, seconds: float) -> str:
+    how = "LP optimal (proved by exact pricing)" if state.converged else "LP not proved optimal"
+    unfinished = (
+        f", {state.unfinished} organisers' pricing bounded without contiguity"
+        if state.unfinished
+        else ""
+    )
+    return (
+        f"column generation: {len(master.columns):,} columns in {state.rounds} rounds "
+        f"({state.exact_rounds} exact) in {seconds:.1f} s, {how}{unfinished}; "
+        f"bound {state.bound:,.0f} against {floor:,.0f} without contiguity"
+    )
