@@ -42,10 +42,20 @@ CG_SHARE = 0.55
 #: Of the time after column generation: the integer programme's share (the search gets the rest,
 #: then the integer programme again with the improved plan).
 MIP_SHARE = 0.5
-#: An exact pricing round (a bound) at least every this many rounds.
+#: An exact pricing round (a bound) at least every this many rounds, and every round after this
+#: share of column generation's time (so that a bound is proved even when the greedy pricing
+#: still finds columns).
 EXACT_EVERY = 1_000_000
+EXACT_LATE = 0.7
 #: The enumeration's budget per organiser in the rounds between exact ones (partial areas).
 HEURISTIC_VISITS = 300
+#: The dive's reduced cost of a unit an area fixed already holds (never worth taking).
+BLOCKED = 1e18
+#: The dive (a plan from the LP: fix the columns at 1 and the largest fractional one, re-price,
+#: repeat) gets this share of the time after column generation, and at most this many pricing
+#: rounds between two fixings.
+DIVE_SHARE = 0.35
+DIVE_ROUNDS = 3
 #: Columns added per organiser and round, at most.
 PER_ORGANISER = 10
 
@@ -174,17 +184,23 @@ def _price_round(
     exact: bool,
     deadline: float,
     homes: list[int],
+    blocked: np.ndarray | None = None,
 ) -> tuple[list[tuple[tuple[int, ...], int]], float | None, int]:
     """One pricing round: (new columns of negative reduced cost, the Lagrangian bound when
-    ``exact`` (``None`` otherwise), organisers whose enumeration ran out of budget)."""
+    ``exact`` (``None`` otherwise), organisers whose enumeration ran out of budget). ``blocked``
+    (the dive): units no new area may take, organisers (``blocked[n + j]``) that need none."""
     pi, mu = duals
-    k = ctx.problem.n_organisers
+    n, k = ctx.problem.n_units, ctx.problem.n_organisers
     cols: list[tuple[tuple[int, ...], int]] = []
     total = float(pi.sum())
     unfinished = 0
     scale = 1e-7 * max(1.0, float(np.abs(master.unit_cost).max()))
     for j in range(k):
+        if blocked is not None and blocked[n + j]:
+            continue
         r = master.unit_cost[:, j] - pi
+        if blocked is not None:
+            r = np.where(blocked[:n], BLOCKED, r)
         found = pricing.greedy_areas(g, r, pricing.greedy_seeds(r, homes[j]))
         best = min(found, key=lambda a: a.value) if found else None
         share = max(0.05, (deadline - time.monotonic()) / (k - j))
@@ -213,6 +229,7 @@ def _generate(ctx: Context, master: _Master, state: _State, until: float) -> Non
     g = _graph(ctx)
     homes = heuristic.home_units(ctx.problem)
     since_exact = 0
+    late = time.monotonic() + EXACT_LATE * (until - time.monotonic())
     while time.monotonic() < until:
         solved = master.solve(until - time.monotonic())
         if solved is None:
@@ -223,7 +240,7 @@ def _generate(ctx: Context, master: _Master, state: _State, until: float) -> Non
             ctx.report(
                 "distance", None, None, f"column generation: round {state.rounds}, LP {value:,.0f}"
             )
-        exact = since_exact + 1 >= EXACT_EVERY
+        exact = since_exact + 1 >= EXACT_EVERY or time.monotonic() > late
         cols, bound, unfinished = _price_round(
             ctx, master, g, (pi, mu), exact=exact, deadline=until, homes=homes
         )
@@ -244,6 +261,68 @@ def _generate(ctx: Context, master: _Master, state: _State, until: float) -> Non
                 state.bound = max(state.bound, value)
             return
         master.add(cols)
+
+
+def _dive(ctx: Context, master: _Master, best: Incumbent, until: float) -> None:
+    """A plan from the LP: fix the columns at (nearly) 1 and the largest fractional one, price a
+    few rounds for the units and organisers left, repeat until the LP is integral (its plan is
+    offered to ``best``) or needs an artificial (a dead end: no plan). The fixings are undone."""
+    n, k = ctx.problem.n_units, ctx.problem.n_organisers
+    g, homes = _graph(ctx), heuristic.home_units(ctx.problem)
+    blocked = np.zeros(n + k, dtype=bool)
+    fixed: list[int] = []
+    rounds = 0
+    try:
+        while time.monotonic() < until:
+            solved = master.solve(until - time.monotonic())
+            if solved is None:
+                return
+            if rounds < DIVE_ROUNDS:
+                cols, _, _ = _price_round(
+                    ctx,
+                    master,
+                    g,
+                    solved[1:],
+                    exact=False,
+                    deadline=until,
+                    homes=homes,
+                    blocked=blocked,
+                )
+                if master.add(cols):
+                    rounds += 1
+                    continue
+            x = np.asarray(master.h.getSolution().col_value)
+            if x[: n + k].max() > 1e-6:
+                return  # the fixings leave no plan the columns can make
+            x = x[n + k :]
+            free = [c for c in np.nonzero(x > 1e-6)[0] if int(c) not in fixed]
+            if all(x[c] > 1 - 1e-6 for c in free):
+                best.offer(_plan_of(master, x, n))
+                return
+            take = [c for c in free if x[c] > 0.99] or [max(free, key=lambda c: x[c])]
+            for c in take:
+                members, j = master.columns[int(c)]
+                blocked[list(members)] = True
+                blocked[n + j] = True
+                fixed.append(int(c))
+            idx = np.array(take, dtype=np.int32) + n + k
+            master.h.changeColsBounds(len(idx), idx, np.ones(len(idx)), np.ones(len(idx)))
+            rounds = 0
+    finally:
+        if fixed:
+            hs = highspy_module()
+            idx = np.array(fixed, dtype=np.int32) + n + k
+            inf = np.full(len(idx), hs.kHighsInf)
+            master.h.changeColsBounds(len(idx), idx, np.zeros(len(idx)), inf)
+
+
+def _plan_of(master: _Master, x: np.ndarray, n: int) -> list[int] | None:
+    plan = [-1] * n
+    for c in np.nonzero(x > 0.5)[0]:
+        members, j = master.columns[int(c)]
+        for i in members:
+            plan[i] = j
+    return None if -1 in plan else plan
 
 
 def _integer_master(
@@ -345,6 +424,7 @@ def solve(ctx: Context, *, start: list[int] | None = None) -> Outcome:
         note = "the set-partitioning LP over every connected area that fits has no solution"
         return Outcome.without_plan(Status.INFEASIBLE, note, iterations=state.rounds)
     bound = max(state.bound, floor)
+    _dive(ctx, master, best, time.monotonic() + DIVE_SHARE * ctx.clock.remaining())
     _mip_and_search(ctx, master, best, bound)
     if best.plan is None:
         why = "column generation: no plan within the time limit"

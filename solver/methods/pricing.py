@@ -127,7 +127,8 @@ def cheapest_area(
     found: list[tuple[int, ...]] = (
         [] if best is None else [tuple(int(rank[u]) for u in best.members)]
     )
-    eps = 1e-9 * max(1.0, float(np.abs(r).max()) if n else 1.0)
+    finite = np.abs(r[np.abs(r) < 1e15])  # the dive blocks units with a huge r
+    eps = 1e-9 * max(1.0, float(finite.max()) if finite.size else 1.0)
 
     def same_zone(a: int, b: int) -> bool:
         return g.zones is None or g.zones[int(order[a])] == g.zones[int(order[b])]
