@@ -38,7 +38,8 @@ class SolveParams:
     star_share: float | None = None
     lns_share: float | None = None
     #: List every connected area that fits and solve the set-partitioning model (HiGHS only) when
-    #: the list is short enough; otherwise, or with False, the cut loop.
+    #: the list is short enough; otherwise, or with False, the cut loop (False also keeps *auto*
+    #: from column generation, set partitioning over generated areas).
     partition: bool = True
     #: The method of the distance stage: "set_partitioning" (every fitting area listed, HiGHS;
     #: the cut loop when they cannot be listed in time), "cut_loop" (PuLP's backend, re-solved

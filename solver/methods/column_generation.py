@@ -56,8 +56,17 @@ BLOCKED = 1e18
 #: rounds between two fixings.
 DIVE_SHARE = 0.35
 DIVE_ROUNDS = 3
+#: *auto* runs column generation instead of the cut loop, when set partitioning cannot list every
+#: area, at up to this many units per organiser (measured at 5: Lucknow, 22 COs; BENCHMARKS.md).
+AUTO_UNITS_PER_ORGANISER = 6.0
 #: Columns added per organiser and round, at most.
 PER_ORGANISER = 10
+
+
+def few_units(problem: Problem) -> bool:
+    """Whether *auto* prefers column generation to the cut loop (when the areas cannot all be
+    listed): at most :data:`AUTO_UNITS_PER_ORGANISER` units per organiser."""
+    return problem.n_units <= AUTO_UNITS_PER_ORGANISER * problem.n_organisers
 
 
 def applies(ctx: Context) -> bool:

@@ -17,7 +17,7 @@ from solver.graph import components
 from solver.methods import column_generation, pricing
 from solver.methods.context import Clock, Context
 from solver.problem import Problem, Status
-from solver.solve import SolveParams, solve
+from solver.solve import SolveParams, method_for, solve
 from tests.solver.grids import grid
 
 
@@ -92,8 +92,10 @@ def _brute_force(problem: Problem, tolerance: float) -> float:
     return best
 
 
-def _context(problem: Problem, tolerance: float, backend: str = "highs") -> Context:
-    params = SolveParams(tolerance=tolerance, time_limit=10, threads=1, method="column_generation")
+def _context(
+    problem: Problem, tolerance: float, backend: str = "highs", method: str = "column_generation"
+) -> Context:
+    params = SolveParams(tolerance=tolerance, time_limit=10, threads=1, method=method)
     return Context(
         problem,
         params,
@@ -147,3 +149,13 @@ def test_other_backends_run_the_cut_loop_and_say_so() -> None:
     out = column_generation.solve(_context(problem, 0.3, backend="cbc"))
     assert out.assignment is not None
     assert any("needs HiGHS" in w for w in out.warnings)
+
+
+def test_auto_prefers_column_generation_to_the_cut_loop_at_few_units_per_organiser() -> None:
+    """When set partitioning cannot list every area, *auto* takes column generation at up to six
+    units per organiser (HiGHS), the cut loop above that or with CBC."""
+    few = _random_grid(0, 3, 4, 3)  # 4 units per organiser
+    many = _random_grid(0, 4, 5, 2)  # 10
+    assert method_for(_context(few, 0.3, method="auto")) == "column_generation"
+    assert method_for(_context(many, 0.3, method="auto")) == "cut_loop"
+    assert method_for(_context(few, 0.3, backend="cbc", method="auto")) == "cut_loop"
