@@ -93,6 +93,53 @@ class _Stop(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class _Ranked:
+    """The units relabelled by reduced cost (rank 0: the most negative), and what the pruning
+    bounds of :func:`cheapest_area` need."""
+
+    order: np.ndarray  # rank → unit
+    rank: np.ndarray  # unit → rank
+    rs: np.ndarray  # r by rank
+    neg: np.ndarray  # min(0, r) by rank
+    neg_after: np.ndarray  # Σ neg over ranks above p
+    min_ratio: float  # the most negative r / w (0 at most)
+    free_neg: float  # Σ of the negative r of units without load (they need no room)
+    nb_rank: list[list[int]]  # neighbours' ranks, by rank
+    by_ratio: list[tuple[int, float, float]]  # (rank, w, r) of the negative ones, by r / w
+    w: np.ndarray  # loads by rank
+    eps: float
+
+
+def _ranked(g: Graph, r: np.ndarray) -> _Ranked:
+    n = len(r)
+    order = np.argsort(r, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    rs = r[order]
+    neg = np.minimum(rs, 0.0)
+    positive = g.w > 0
+    ratios = r[positive] / g.w[positive]
+    by_ratio = sorted(
+        ((q, float(g.w[order[q]]), float(rs[q])) for q in range(n) if rs[q] < 0),
+        key=lambda t: -math.inf if t[1] <= 0 else t[2] / t[1],
+    )
+    finite = np.abs(r[np.abs(r) < 1e15])  # the dive blocks units with a huge r
+    return _Ranked(
+        order=order,
+        rank=rank,
+        rs=rs,
+        neg=neg,
+        neg_after=np.concatenate([np.cumsum(neg[::-1])[::-1][1:], [0.0]]),
+        min_ratio=min(0.0, float(ratios.min())) if ratios.size else 0.0,
+        free_neg=float(np.minimum(r[~positive], 0.0).sum()),
+        nb_rank=[sorted(int(rank[u]) for u in g.nb[int(order[p])]) for p in range(n)],
+        by_ratio=by_ratio,
+        w=g.w[order],
+        eps=1e-9 * max(1.0, float(finite.max()) if finite.size else 1.0),
+    )
+
+
 def cheapest_area(
     g: Graph, r: np.ndarray, *, best: Priced | None, deadline: float, max_visits: int = MAX_VISITS
 ) -> tuple[Priced | None, bool]:
@@ -105,30 +152,14 @@ def cheapest_area(
     reach at best ``Σ_S r + Σ_{q>p, q∉S} min(0, r_q)`` (also at best its load room times the most
     negative ratio ``r/w``), so it is not grown when that is no better than the best area known.
     With a small ``max_visits`` it is a heuristic too: the roots of most negative ``r`` come first."""
-    n = len(r)
-    order = np.argsort(r, kind="stable")
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    rs = r[order]
-    neg = np.minimum(rs, 0.0)
-    neg_after = np.concatenate([np.cumsum(neg[::-1])[::-1][1:], [0.0]])  # Σ over ranks > p
-    positive = g.w > 0
-    ratios = r[positive] / g.w[positive]
-    min_ratio = min(0.0, float(ratios.min())) if ratios.size else 0.0
-    free_neg = float(np.minimum(r[~positive], 0.0).sum())  # units without load: no room needed
-    nb_rank = [sorted(int(rank[u]) for u in g.nb[int(order[p])]) for p in range(n)]
-    negative = [q for q in range(n) if rs[q] < 0]
-    by_ratio = sorted(
-        ((q, float(g.w[order[q]]), float(rs[q])) for q in negative),
-        key=lambda t: -math.inf if t[1] <= 0 else t[2] / t[1],
-    )
-    w = g.w[order]
+    k = _ranked(g, r)
+    n, order, rank, rs, neg, w = len(r), k.order, k.rank, k.rs, k.neg, k.w
+    neg_after, min_ratio, free_neg, eps = k.neg_after, k.min_ratio, k.free_neg, k.eps
+    nb_rank, by_ratio = k.nb_rank, k.by_ratio
     state = {"best": math.inf if best is None else best.value, "visits": 0}
     found: list[tuple[int, ...]] = (
         [] if best is None else [tuple(int(rank[u]) for u in best.members)]
     )
-    finite = np.abs(r[np.abs(r) < 1e15])  # the dive blocks units with a huge r
-    eps = 1e-9 * max(1.0, float(finite.max()) if finite.size else 1.0)
 
     def same_zone(a: int, b: int) -> bool:
         return g.zones is None or g.zones[int(order[a])] == g.zones[int(order[b])]
