@@ -56,6 +56,11 @@ BLOCKED = 1e18
 #: rounds between two fixings.
 DIVE_SHARE = 0.35
 DIVE_ROUNDS = 3
+#: When the fixings leave units that only an artificial covers, pricing (with the enumeration, at
+#: most a second a round) goes on for at most this many rounds before the dive gives up.
+DIVE_REPAIR_ROUNDS = 30
+#: The dive undoes (and bans) its last batch of fixings at most this many times.
+DIVE_BACKTRACKS = 20
 #: *auto* runs column generation instead of the cut loop, when set partitioning cannot list every
 #: area, at up to this many units per organiser (measured at 5: Lucknow, 22 COs; BENCHMARKS.md).
 AUTO_UNITS_PER_ORGANISER = 6.0
@@ -272,57 +277,97 @@ def _generate(ctx: Context, master: _Master, state: _State, until: float) -> Non
         master.add(cols)
 
 
+class _Fixings:
+    """The dive's fixed columns (in batches, the last one undone first), the columns it banned,
+    and the units and organisers the fixed ones hold (``blocked``, for pricing)."""
+
+    def __init__(self, master: _Master) -> None:
+        self.master = master
+        self.n, self.k = master.problem.n_units, master.problem.n_organisers
+        self.batches: list[list[int]] = []
+        self.banned: list[int] = []
+        self.blocked = np.zeros(self.n + self.k, dtype=bool)
+
+    def _bounds(self, cols: list[int], lower: float, upper: float) -> None:
+        if cols:
+            idx = np.array(cols, dtype=np.int32) + self.n + self.k
+            m = len(idx)
+            self.master.h.changeColsBounds(m, idx, np.full(m, lower), np.full(m, upper))
+
+    def _block(self) -> None:
+        self.blocked[:] = False
+        for c in (c for batch in self.batches for c in batch):
+            members, j = self.master.columns[c]
+            self.blocked[list(members)] = True
+            self.blocked[self.n + j] = True
+
+    def fix(self, cols: list[int]) -> None:
+        self.batches.append(cols)
+        self._bounds(cols, 1.0, 1.0)
+        self._block()
+
+    def fixed(self) -> set[int]:
+        return {c for batch in self.batches for c in batch}
+
+    def back(self) -> bool:
+        """Undo the last batch and ban its columns; ``False`` when there is none."""
+        if not self.batches:
+            return False
+        cols = self.batches.pop()
+        self._bounds(cols, 0.0, 0.0)
+        self.banned.extend(cols)
+        self._block()
+        return True
+
+    def undo_all(self) -> None:
+        self._bounds([*self.fixed(), *self.banned], 0.0, highspy_module().kHighsInf)
+
+
 def _dive(ctx: Context, master: _Master, best: Incumbent, until: float) -> None:
     """A plan from the LP: fix the columns at (nearly) 1 and the largest fractional one, price a
     few rounds for the units and organisers left, repeat until the LP is integral (its plan is
-    offered to ``best``) or needs an artificial (a dead end: no plan). The fixings are undone."""
+    offered to ``best``). When the fixings leave units only an artificial covers, the last batch
+    is undone and banned (at most :data:`DIVE_BACKTRACKS` times). Every fixing is undone after."""
     n, k = ctx.problem.n_units, ctx.problem.n_organisers
     g, homes = _graph(ctx), heuristic.home_units(ctx.problem)
-    blocked = np.zeros(n + k, dtype=bool)
-    fixed: list[int] = []
-    rounds = 0
+    fix = _Fixings(master)
+    rounds = backtracks = 0
     try:
         while time.monotonic() < until:
             solved = master.solve(until - time.monotonic())
             if solved is None:
                 return
-            if rounds < DIVE_ROUNDS:
+            x = np.asarray(master.h.getSolution().col_value)
+            stuck = x[: n + k].max() > 1e-6  # an artificial is needed: price until it is not
+            if rounds < (DIVE_REPAIR_ROUNDS if stuck else DIVE_ROUNDS):
                 cols, _, _ = _price_round(
                     ctx,
                     master,
                     g,
                     solved[1:],
-                    exact=False,
-                    deadline=until,
+                    exact=stuck,
+                    deadline=min(until, time.monotonic() + 1.0),
                     homes=homes,
-                    blocked=blocked,
+                    blocked=fix.blocked,
                 )
                 if master.add(cols):
                     rounds += 1
                     continue
-            x = np.asarray(master.h.getSolution().col_value)
-            if x[: n + k].max() > 1e-6:
-                return  # the fixings leave no plan the columns can make
+            rounds = 0
+            if stuck:
+                backtracks += 1
+                if backtracks > DIVE_BACKTRACKS or not fix.back():
+                    return
+                continue
             x = x[n + k :]
-            free = [c for c in np.nonzero(x > 1e-6)[0] if int(c) not in fixed]
+            fixed = fix.fixed()
+            free = [int(c) for c in np.nonzero(x > 1e-6)[0] if int(c) not in fixed]
             if all(x[c] > 1 - 1e-6 for c in free):
                 best.offer(_plan_of(master, x, n))
                 return
-            take = [c for c in free if x[c] > 0.99] or [max(free, key=lambda c: x[c])]
-            for c in take:
-                members, j = master.columns[int(c)]
-                blocked[list(members)] = True
-                blocked[n + j] = True
-                fixed.append(int(c))
-            idx = np.array(take, dtype=np.int32) + n + k
-            master.h.changeColsBounds(len(idx), idx, np.ones(len(idx)), np.ones(len(idx)))
-            rounds = 0
+            fix.fix([c for c in free if x[c] > 0.99] or [max(free, key=lambda c: x[c])])
     finally:
-        if fixed:
-            hs = highspy_module()
-            idx = np.array(fixed, dtype=np.int32) + n + k
-            inf = np.full(len(idx), hs.kHighsInf)
-            master.h.changeColsBounds(len(idx), idx, np.zeros(len(idx)), inf)
+        fix.undo_all()
 
 
 def _plan_of(master: _Master, x: np.ndarray, n: int) -> list[int] | None:
@@ -434,6 +479,7 @@ def solve(ctx: Context, *, start: list[int] | None = None) -> Outcome:
         return Outcome.without_plan(Status.INFEASIBLE, note, iterations=state.rounds)
     bound = max(state.bound, floor)
     _dive(ctx, master, best, time.monotonic() + DIVE_SHARE * ctx.clock.remaining())
+    ctx.report("distance", best.known, bound, "column generation: after the dive")
     _mip_and_search(ctx, master, best, bound)
     if best.plan is None:
         why = "column generation: no plan within the time limit"
@@ -475,9 +521,11 @@ def _mip_and_search(ctx: Context, master: _Master, best: Incumbent, bound: float
         seconds = ctx.clock.remaining() * (share or 1.0)
         plan, _ = _integer_master(ctx, master, best, seconds)
         best.offer(plan, polish=False)
+        ctx.report("distance", best.known, bound, "column generation: integer programme")
         if share is not None and best.plan is not None and ctx.clock.remaining() > 0.5:
             until = time.monotonic() + ctx.clock.remaining() * 0.5
             best.offer(improve_plan(ctx, best.plan, until), polish=False)
+            ctx.report("distance", best.known, bound, "column generation: neighbourhood search")
 
 
 def _note(state: _State, master: _Master, floor: float, seconds: float) -> str:
