@@ -1,7 +1,8 @@
 """Column generation at n/5 (issue 18, item 2): ``method="column_generation"`` against the default
-``auto`` choice, side by side.
+``auto`` choice and the cut loop (which *auto* ran at n/5 before), side by side.
 
     nice -n 10 uv run python -m benchmarks.solver_cg [--time-limit S] [--only NAME[,NAME...]]
+        [--methods auto,column_generation,cut_loop]
 
 Each instance is read once; each method then solves it in a fresh *spawn* child, one after the
 other (the two of one instance back to back), with the 1-minute load average before and after; the
@@ -28,7 +29,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "cg.jsonl"
 
 #: Lucknow and Bangalore at n/5 COs (the benchmark's instances and tolerances).
 NAMES = ("lucknow-k22-auto", "bangalore-k40-t10", "bangalore-k40-t05")
-METHODS = ("auto", "column_generation")
+METHODS = ("auto", "column_generation", "cut_loop")
 
 
 def run_one(name: str, problem: Problem, method: str, time_limit: float) -> dict[str, Any]:
@@ -68,12 +69,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--only", default=",".join(NAMES))
+    ap.add_argument("--methods", default=",".join(METHODS))
     args = ap.parse_args()
     ctx = mp.get_context("spawn")
     for name in args.only.split(","):
         spec = next(s for s in inst.all_specs() if s.name == name)
         problem = inst.build(spec).problem
-        for method in METHODS:
+        for method in args.methods.split(","):
             with ctx.Pool(1) as pool:
                 rec = pool.apply(run_one, (name, problem, method, args.time_limit))
             print(json.dumps(rec), flush=True)
