@@ -42,7 +42,7 @@ DEFAULT_GAP: Final = 1e-3
 #: The solve methods one may name (``solver.params.METHODS``); ``auto`` chooses per problem.
 DEFAULT_METHOD: Final = "auto"
 #: The methods that build their model for HiGHS only.
-HIGHS_ONLY_METHODS: Final = ("set_partitioning",)
+HIGHS_ONLY_METHODS: Final = ("set_partitioning", "column_generation")
 
 
 def bad_option(name: str, value: object, message: str) -> InputError:

@@ -251,11 +251,17 @@ class PlanParameters(BaseModel):
         default=None, gt=0, description="seconds; default and maximum from the server settings"
     )
     solver: Literal["highs", "cbc"] | None = None
-    method: Literal["auto", "set_partitioning", "cut_loop", "branch_and_cut", "relaxed_search"] = (
-        Field(
-            default="auto",
-            description="solution method; auto chooses per problem (set_partitioning needs highs)",
-        )
+    method: Literal[
+        "auto",
+        "set_partitioning",
+        "cut_loop",
+        "branch_and_cut",
+        "relaxed_search",
+        "column_generation",
+    ] = Field(
+        default="auto",
+        description="solution method; auto chooses per problem (set_partitioning and "
+        "column_generation need highs)",
     )
     snap_metres: float = Field(default=5.0, ge=0, le=1000)
     poverty_rate: float = Field(default=DEFAULT_RATE, gt=0, le=1)

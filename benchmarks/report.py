@@ -573,8 +573,8 @@ def _branch_and_cut() -> list[str]:
 
 
 #: The frontier, wall-time, model-build and n/5 runs' sections (``benchmarks.frontier``, ``benchmarks.timelimit``,
-#: ``benchmarks.n5``).
-ISSUE18 = ("frontier.md", "timelimit.md", "build.md", "n5.md")
+#: ``benchmarks.n5``, ``benchmarks.solver_cg``).
+ISSUE18 = ("frontier.md", "timelimit.md", "build.md", "n5.md", "cg.md")
 
 
 def _issue18_sections() -> list[str]:

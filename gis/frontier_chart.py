@@ -86,7 +86,8 @@ def frontier_files(out_dir: Path, table: Table | None) -> list[Path]:
 
 
 def rows(table: Table) -> list[list[str]]:
-    """The table's rows as text: balance, objective, bound, gap, status."""
+    """The table's rows as text: balance, objective, bound, gap, status. The balance names the
+    point and its largest deviation, marked ``(balanced)`` and ``(plan)`` (the chosen point)."""
 
     def num(v: object) -> str:
         return "—" if v is None else f"{float(v):,.0f}"  # type: ignore[arg-type]
@@ -95,6 +96,7 @@ def rows(table: Table) -> list[list[str]]:
     for p in table.get("points", []):
         gap = p.get("gap")
         mark = " (balanced)" if p["label"] == table.get("balanced") else ""
+        mark += " (plan)" if p["label"] == table.get("chosen") else ""
         dev = p.get("max_deviation")
         balance = p["label"] + ("" if dev is None else f" (±{100 * dev:.2f} %)")
         out.append(
@@ -117,11 +119,16 @@ def panel_html(table: Table) -> str:
         "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in rows(table)
     )
     chart = (
-        f'<img alt="balance–distance frontier" src="data:image/png;base64,{img}">' if img else ""
+        f'<img alt="balance–distance frontier" src="data:image/png;base64,{img}" '
+        'style="display:block;max-width:100%;height:auto">'
+        if img
+        else ""
     )
+    # Above Leaflet's scale bar (bottom left, about 40 px), scrolled when taller than the window.
     return (
-        '<details class="wp-frontier" style="position:fixed;bottom:12px;left:12px;z-index:1000;'
-        'background:#fff;padding:6px;border:1px solid #999;max-width:460px;font:12px sans-serif">'
+        '<details class="wp-frontier" style="position:fixed;bottom:48px;left:12px;z-index:1000;'
+        "background:#fff;padding:6px;border:1px solid #999;max-width:460px;"
+        'max-height:calc(100vh - 180px);overflow:auto;font:12px sans-serif">'
         "<summary>Balance and distance (frontier)</summary>"
         f'{chart}<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
         f"<p>{escape(str(table.get('rule', '')))}</p></details>"

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 #: The distance-stage methods one may ask for (``SolveParams.method``): ``auto`` chooses per
 #: problem; the others name a module of :mod:`solver.methods`.
-METHODS = ("auto", "set_partitioning", "cut_loop", "branch_and_cut", "relaxed_search")
+METHODS = (
+    "auto",
+    "set_partitioning",
+    "cut_loop",
+    "branch_and_cut",
+    "relaxed_search",
+    "column_generation",
+)
 
 
 @dataclass(frozen=True)
@@ -31,12 +38,14 @@ class SolveParams:
     star_share: float | None = None
     lns_share: float | None = None
     #: List every connected area that fits and solve the set-partitioning model (HiGHS only) when
-    #: the list is short enough; otherwise, or with False, the cut loop.
+    #: the list is short enough; otherwise, or with False, the cut loop (False also keeps *auto*
+    #: from column generation, set partitioning over generated areas).
     partition: bool = True
     #: The method of the distance stage: "set_partitioning" (every fitting area listed, HiGHS;
     #: the cut loop when they cannot be listed in time), "cut_loop" (PuLP's backend, re-solved
     #: with cuts), "branch_and_cut" (SCIP, cuts in one search tree), "relaxed_search" (the LP
-    #: without contiguity and a neighbourhood search), or "auto": chosen per problem, see
+    #: without contiguity and a neighbourhood search), "column_generation" (set partitioning over
+    #: generated areas, HiGHS; :mod:`solver.methods.column_generation`), or "auto": chosen per problem, see
     #: :func:`solver.solve.method_for`. The balance search of tolerance *auto* is the same for all.
     method: str = "auto"
 

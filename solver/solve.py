@@ -6,12 +6,13 @@ listed (few units per organiser, or a tight balance), the set-partitioning model
 exactly over them (:mod:`solver.methods.set_partitioning`); otherwise the cut loop solves the
 assignment model with contiguity cuts (:mod:`solver.methods.cut_loop`). Layers too large for that
 model take the bound of the LP without contiguity and a neighbourhood search
-(:mod:`solver.methods.relaxed_search`). With tolerance *auto*, a bisection first finds the tightest
-balance (:mod:`solver.methods.balance`). ``SolveParams.method`` may name one method instead: set
-partitioning, the cut loop, branch-and-cut in one SCIP tree (:mod:`solver.methods.branch_and_cut`)
-or the relaxed search; *auto* keeps the choice above, which the benchmark still finds best on most
-instances (BENCHMARKS.md). The answer says exactly what was proved, and which method ran
-(``Solution.method``).
+(:mod:`solver.methods.relaxed_search`); at a few units per organiser, column generation takes the
+cut loop's place (:mod:`solver.methods.column_generation`). With tolerance *auto*, a bisection
+first finds the tightest balance (:mod:`solver.methods.balance`). ``SolveParams.method`` may name
+one method instead: set partitioning, the cut loop, branch-and-cut in one SCIP tree
+(:mod:`solver.methods.branch_and_cut`), the relaxed search or column generation; *auto* keeps
+the choice above, which the benchmark finds best (BENCHMARKS.md). The answer says exactly what
+was proved, and which method ran (``Solution.method``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from dataclasses import dataclass, field, replace
 from solver import pockets, verify
 from solver.backends import Backend, make_backend
 from solver.graph import components
-from solver.methods import balance, branch_and_cut, cut_loop, relaxed_search, set_partitioning
+from solver.methods import (
+    balance,
+    branch_and_cut,
+    column_generation,
+    cut_loop,
+    relaxed_search,
+    set_partitioning,
+)
 from solver.methods.context import Clock, Context, Outcome
 from solver.methods.cut_loop import primal_shares
 from solver.params import SolveParams
@@ -234,18 +242,26 @@ EXACT_METHODS: dict[str, Callable[..., Outcome]] = {
     "cut_loop": cut_loop.solve,
     "branch_and_cut": branch_and_cut.solve,
     "relaxed_search": relaxed_search.solve,
+    "column_generation": column_generation.solve,
 }
 
 
 def method_for(ctx: Context) -> str:
     """The distance stage's method when set partitioning does not apply or gave up: the one asked
-    for, else the relaxed search for layers too large for the assignment model, else the cut
+    for, else the relaxed search for layers too large for the assignment model, else column
+    generation at a few units per organiser (HiGHS; not with ``partition`` off), else the cut
     loop."""
     method = ctx.params.method
     if method in EXACT_METHODS:
         return method
     if relaxed_search.too_large(ctx.problem):
         return "relaxed_search"
+    if (
+        ctx.params.partition
+        and column_generation.applies(ctx)
+        and column_generation.few_units(ctx.problem)
+    ):
+        return "column_generation"
     return "cut_loop"
 
 

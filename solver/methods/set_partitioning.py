@@ -64,7 +64,7 @@ def solve(
         highs=ctx.backend.highs_model,
         start=best_start,
         on_progress=lambda inc, bnd, msg: ctx.report("distance", inc, bnd, msg),
-        improve=lambda plan, deadline: _improve(ctx, plan, deadline),
+        improve=lambda plan, deadline: improve_plan(ctx, plan, deadline),
         first_share=PARTITION_FIRST_SHARE,
         improve_share=PARTITION_LNS_SHARE,
     )
@@ -103,7 +103,7 @@ def _best_start(ctx: Context, start: list[int] | None) -> list[int] | None:
     return min(valid, key=lambda a: verify.objective(ctx.problem, a)) if valid else None
 
 
-def _improve(ctx: Context, plan: list[int], deadline: float) -> list[int]:
+def improve_plan(ctx: Context, plan: list[int], deadline: float) -> list[int]:
     """Re-optimise neighbouring areas; keep the result only if it is valid and better."""
     lo, hi = ctx.load_bounds
     better = lns.improve(
