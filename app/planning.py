@@ -72,13 +72,14 @@ class LayerRequest:
     #: sandbox's own folder.
     wards: Path | FileBytes
     options: LayerOptions = field(default_factory=LayerOptions)
-    #: Tables may be given as their bytes (an upload's); other layers are files.
+    #: Tables and the other layers may be given as their bytes too (an upload's): only the
+    #: sandboxed GDAL read writes a layer's bytes, in its own folder.
     population_table: Path | FileBytes | None = None
     poverty_table: Path | FileBytes | None = None
-    slum_layer: Path | None = None
-    zones: Path | None = None
+    slum_layer: Path | FileBytes | None = None
+    zones: Path | FileBytes | None = None
     #: The city's own sub-ward layer (blocks, slum clusters, mohallas): the units of split wards.
-    subward_layer: Path | None = None
+    subward_layer: Path | FileBytes | None = None
 
     @property
     def slums(self) -> SlumRequest | None:
