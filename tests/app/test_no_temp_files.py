@@ -5,6 +5,7 @@ but where GDAL needs one)."""
 from __future__ import annotations
 
 import builtins
+import hashlib
 import io
 import json
 import os
@@ -182,5 +183,33 @@ def test_upload_slum_layer_is_read_in_memory(
     kind = "slum points" if points else "slum layer"
     assert {v.split(" slums.geojson")[0] for v in layer.poverty_sources.values()} == {kind}
     assert layer.wards["poor_households"].sum() > 0
+    assert written == []
+    assert list(private_tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize("split", [(("13", 2),), ()], ids=["split", "no-split"])
+def test_upload_subward_layer_is_read_in_memory(
+    shared_data: Path, private_tmp: Path, written: list[str], split: tuple[tuple[str, int], ...]
+) -> None:
+    """Chandigarh's own sector layer as uploaded bytes: the units of ward 13 split in two, or,
+    with no ward to split, named among the sources (its digest from the bytes) and said unused."""
+    chandigarh = shared_data / "chandigarh"
+    wards = Upload("wards.geojson", (chandigarh / "wards.geojson").read_bytes())
+    sectors = (chandigarh / "raw" / "Chandigarh_Sectors.geojson").read_bytes()
+    options = LayerOptions(split=split, subward_id_field="Sector_nam")
+    written.clear()
+    layer = layers.read_upload(
+        wards, None, options, layers.PovertyUploads(subwards=Upload("sectors.geojson", sectors))
+    )
+    assert len(layer) == (27 if split else 26)
+    if split:
+        assert any("whole features of sectors.geojson" in w for w in layer.warnings)
+    else:
+        source = layer.sources[-1]
+        assert (source.path, source.sha256) == (
+            "sectors.geojson",
+            hashlib.sha256(sectors).hexdigest(),
+        )
+        assert any("sectors.geojson: no ward needed splitting" in w for w in layer.warnings)
     assert written == []
     assert list(private_tmp.iterdir()) == []
