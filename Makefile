@@ -30,7 +30,7 @@ test: setup sysdeps db browser lint typecheck contracts
 ## Python's bytecode cache is on for this loop even where PYTHONDONTWRITEBYTECODE is set: without
 ## it every process (the main one, each worker, the parse server) compiles the whole stack again,
 ## about 10 s each. Ward files are parsed by children forked from a preloaded parse server
-## (gis/parse_server.py). About 96 s of CPU in all, 22 s of it fixed (each worker imports the
+## (gis/parse_server.py). About 100 s of CPU in all, 22 s of it fixed (each worker imports the
 ## whole stack to collect the suite): estimated under a minute idle. See README "Contributing"
 ## for the measured figures.
 FAST_TESTS ?= not db and not browser and not slow
