@@ -22,14 +22,17 @@ test: setup sysdeps db browser lint typecheck contracts
 	$(UV) run pytest
 
 ## The fast loop: lint, types (mypy is incremental: keep .mypy_cache), the layer contracts, the
-## size limits and the tests that need no database, browser or city-sized solve (markers db,
-## browser, slow; see tests/conftest.py), on CHECK_WORKERS pytest-xdist workers (each module on one
-## worker, so module fixtures are built once; CHECK_WORKERS=0 runs them in this process). The
+## size limits and the tests that need no database, browser, city-sized solve or end-to-end CLI
+## plan (markers db, browser, slow; see tests/conftest.py), on CHECK_WORKERS pytest-xdist workers
+## (each module on one worker, so module fixtures are built once, and the two workers' CPU comes
+## out even: 35 s and 37 s; CHECK_WORKERS=0 runs them in this process). The
 ## linters run beside the tests (one sub-make, -j CHECK_JOBS, each step's output kept together).
 ## Python's bytecode cache is on for this loop even where PYTHONDONTWRITEBYTECODE is set: without
 ## it every process (the main one, each worker, the parse server) compiles the whole stack again,
 ## about 10 s each. Ward files are parsed by children forked from a preloaded parse server
-## (gis/parse_server.py). See README "Contributing" for the measured time.
+## (gis/parse_server.py). About 100 s of CPU in all, 22 s of it fixed (each worker imports the
+## whole stack to collect the suite): estimated under a minute idle. See README "Contributing"
+## for the measured figures.
 FAST_TESTS ?= not db and not browser and not slow
 CHECK_WORKERS ?= 2
 CHECK_JOBS ?= 5

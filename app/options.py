@@ -17,6 +17,7 @@ from typing import Any, Final
 from gis.credits import data_credit
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
+from gis.layer import FileBytes
 from gis.slum_points import POINT_TOLERANCE_M
 from gis.slums import SlumRequest
 from gis.subward import SubwardRequest
@@ -160,7 +161,7 @@ class LayerOptions:
         """The data credit the outputs print ("" when no source is stated)."""
         return data_credit(self.source, self.licence)
 
-    def slum_request(self, path: Path | None) -> SlumRequest | None:
+    def slum_request(self, path: Path | FileBytes | None) -> SlumRequest | None:
         """How to read the slum layer at ``path`` (``None``: no slum layer)."""
         if path is None:
             return None
@@ -173,7 +174,7 @@ class LayerOptions:
             self.slum_point_metres,
         )
 
-    def subward_request(self, path: Path | None) -> SubwardRequest | None:
+    def subward_request(self, path: Path | FileBytes | None) -> SubwardRequest | None:
         """How to read the sub-ward layer at ``path`` (``None``: no sub-ward layer)."""
         if path is None:
             return None

@@ -26,6 +26,7 @@ from app.plan_folders import first_version, folder_stamp
 from app.splitting import split_layer
 from gis.adjacency import Adjacency, build_adjacency
 from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE, data_credit
+from gis.crs import to_metric
 from gis.errors import InputError, Issue
 from gis.export import (
     assignment_mapping,
@@ -73,13 +74,14 @@ class LayerRequest:
     #: sandbox's own folder.
     wards: Path | FileBytes
     options: LayerOptions = field(default_factory=LayerOptions)
-    #: Tables may be given as their bytes (an upload's); other layers are files.
+    #: Tables and the other layers may be given as their bytes too (an upload's): only the
+    #: sandboxed GDAL read writes a layer's bytes, in its own folder.
     population_table: Path | FileBytes | None = None
     poverty_table: Path | FileBytes | None = None
-    slum_layer: Path | None = None
-    zones: Path | None = None
+    slum_layer: Path | FileBytes | None = None
+    zones: Path | FileBytes | None = None
     #: The city's own sub-ward layer (blocks, slum clusters, mohallas): the units of split wards.
-    subward_layer: Path | None = None
+    subward_layer: Path | FileBytes | None = None
 
     @property
     def slums(self) -> SlumRequest | None:
@@ -225,12 +227,20 @@ def estimate_requirement(
     return requirement(ward_figures(layer.wards), estimate, organisers_in_post)
 
 
+def metric_layer(layer: WardLayer) -> WardLayer:
+    """The layer with its wards in their metric CRS: the one reprojection on the way to the solver
+    (``build_adjacency`` and ``build_problem`` take it as it is)."""
+    return dataclasses.replace(layer, wards=to_metric(layer.wards))
+
+
 def build_problem(
     layer: WardLayer,
     adjacency: Adjacency,
     organisers: Sequence[Organiser],
     estimate: EstimateParams,
 ) -> Problem:
+    """The solver's problem; give the layer from ``metric_layer`` so that it is not reprojected
+    again for the distances."""
     wards = layer.wards
     figures = ward_figures(wards)
     weights = [poor_households(f, estimate.rate, estimate.household_size) for f in figures]
@@ -325,10 +335,11 @@ def solve_layer(
             code="missing-zone",
         )
     with timed("adjacency"):
-        adjacency = build_adjacency(layer.wards, snap_metres=config.snap_metres)
+        metric = metric_layer(layer)  # the one reprojection: the adjacency and the distances
+        adjacency = build_adjacency(metric.wards, snap_metres=config.snap_metres)
     notes += list(adjacency.warnings)
     with timed("model"):
-        problem = build_problem(layer, adjacency, organisers, config.estimate)
+        problem = build_problem(metric, adjacency, organisers, config.estimate)
         backend = make_backend(config.solver, threads=config.solve.threads, seed=config.solve.seed)
     params = answer_time.solver_params(config.solve, deadline)
     with timed("solve"):

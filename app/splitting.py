@@ -4,11 +4,11 @@ how — the city's own sub-ward layer when given (``gis.subward``), else compact
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 from app.options import LayerOptions
 from gis.errors import InputError, Issue
+from gis.formats import file_sha256
 from gis.layer import SourceFile, WardLayer
 from gis.slums import SlumRequest, join_slum_layer, read_slums
 from gis.split import parts_needed, split_wards
@@ -37,8 +37,7 @@ def split_layer(
         )
     if not any(k > 1 for k in parts.values()):
         if subwards is not None:  # still a source of the layer (an identical upload is known)
-            with subwards.path.open("rb") as fh:
-                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+            digest = file_sha256(subwards.path, subwards.path.name)
             layer.sources.append(SourceFile(subwards.path.name, digest))
             layer.warnings.append(
                 f"{subwards.path.name}: no ward needed splitting, so the sub-ward layer was "

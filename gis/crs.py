@@ -15,5 +15,8 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
 
 
 def to_metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """The layer reprojected to its metric CRS (see ``metric_crs``)."""
-    return gdf.to_crs(metric_crs(gdf))
+    """The layer in its metric CRS (see ``metric_crs``): reprojected, or ``gdf`` itself (not a
+    copy) when it is in that CRS already, so metric work on a frame made metric once reprojects
+    nothing again."""
+    crs = metric_crs(gdf)
+    return gdf if gdf.crs == crs else gdf.to_crs(crs)

@@ -99,6 +99,12 @@ def _check_size(size: int, label: str) -> None:
         raise file_error(label, f"the file is {size} bytes; the limit is {limit} MB", "too-large")
 
 
+def file_sha256(path: Path | FileBytes, label: str) -> str:
+    """The SHA-256 of a file given as a path or as the bytes received (refused if missing or too
+    large), so a reader of either needs no copy on disk to name its source."""
+    return _sha256(path, label)
+
+
 def _head(path: Path | FileBytes) -> bytes:
     if isinstance(path, FileBytes):
         return path.data[:4096]

@@ -22,7 +22,7 @@ import shapely
 from shapely import STRtree
 from shapely.geometry import Point
 
-from gis.crs import metric_crs
+from gis.crs import metric_crs, to_metric
 from gis.errors import InputError, Issue
 from gis.layer import STORAGE_CRS
 from gis.staff import check_contact
@@ -384,9 +384,11 @@ def representative_points(wards: gpd.GeoDataFrame) -> gpd.GeoSeries:
 def organiser_distances_km(
     wards: gpd.GeoDataFrame, organisers: Sequence[Organiser]
 ) -> list[list[float]]:
-    """``d[i][j]``: km from ward ``i``'s representative point to organiser ``j``'s home."""
-    crs = metric_crs(wards)
-    points = wards.to_crs(crs).geometry.representative_point()
+    """``d[i][j]``: km from ward ``i``'s representative point to organiser ``j``'s home. ``wards``
+    may be in their metric CRS already (then they are not reprojected)."""
+    metric = to_metric(wards)
+    crs = metric.crs
+    points = metric.geometry.representative_point()
     homes = gpd.GeoSeries([Point(o.lon, o.lat) for o in organisers], crs=STORAGE_CRS).to_crs(crs)
     px, py = points.x.to_numpy(), points.y.to_numpy()
     hx, hy = homes.x.to_numpy(), homes.y.to_numpy()

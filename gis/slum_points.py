@@ -27,7 +27,7 @@ from gis.attributes import ValueProblem, echo, parse_count
 from gis.errors import InputError, Issue
 from gis.fields import find_column
 from gis.io import ALLOWED_DRIVERS, INDIA_BOUNDS, file_error, sniff_format
-from gis.layer import STORAGE_CRS
+from gis.layer import STORAGE_CRS, FileBytes
 from gis.sandbox import parse_in_sandbox
 from gis.text import frame_text_issues
 
@@ -63,7 +63,7 @@ def is_point_error(exc: InputError) -> bool:
 
 
 def read_points(
-    path: Path,
+    path: Path | FileBytes,
     id_field: str | None,
     households_field: str | None,
     population_field: str | None,
@@ -74,7 +74,7 @@ def read_points(
     feature number. A point with no location is left out, said in the notes returned with the
     frame. Raises one ``InputError`` listing every problem."""
     label = path.name
-    if not path.is_file():
+    if isinstance(path, Path) and not path.is_file():
         raise file_error(label, "no such file", "missing-file")
     drivers = ALLOWED_DRIVERS[sniff_format(path, label)]
     frame = parse_in_sandbox(path, label=label, crs_given=False, drivers=drivers).frame

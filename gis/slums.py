@@ -15,7 +15,6 @@ interpolation libraries such as tobler would add a large dependency tree for the
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -24,8 +23,9 @@ import pandas as pd
 
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
+from gis.formats import file_sha256
 from gis.io import read_ward_layer
-from gis.layer import SourceFile, WardLayer
+from gis.layer import FileBytes, SourceFile, WardLayer
 from gis.slum_points import (
     POINT_TOLERANCE_M,
     assign_points,
@@ -41,9 +41,9 @@ SLUM_ID_ALIASES = ("cluster_id", "slum_id", "slum_no", "polyno", "id", "fid", "g
 
 @dataclass(frozen=True)
 class SlumRequest:
-    """A slum layer and how to read its figure."""
+    """A slum layer (a file, or the bytes as uploaded) and how to read its figure."""
 
-    path: Path
+    path: Path | FileBytes
     id_field: str | None = None
     households_field: str | None = None
     population_field: str | None = None
@@ -96,9 +96,7 @@ def _read_points(req: SlumRequest, household_size: float) -> tuple[gpd.GeoDataFr
     )
     points, basis = _households(points, req, household_size)
     basis = "; ".join([basis, *notes])
-    with req.path.open("rb") as fh:
-        digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    return points, basis, digest
+    return points, basis, file_sha256(req.path, req.path.name)
 
 
 def is_points(slums: gpd.GeoDataFrame) -> bool:
@@ -106,7 +104,9 @@ def is_points(slums: gpd.GeoDataFrame) -> bool:
     return bool(len(slums)) and bool((slums.geom_type == "Point").all())
 
 
-def read_polygon_layer(path: Path, mapping: FieldMapping, what: str = "slum polygon") -> WardLayer:
+def read_polygon_layer(
+    path: Path | FileBytes, mapping: FieldMapping, what: str = "slum polygon"
+) -> WardLayer:
     """A slum (or sub-ward) layer read as a ward layer; features with an empty geometry (they
     hold nothing) are left out, and this is said (``what``: how the note names them)."""
     try:

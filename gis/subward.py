@@ -32,7 +32,7 @@ from shapely.geometry.base import BaseGeometry
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
 from gis.geometry import polygonal
-from gis.layer import SourceFile
+from gis.layer import FileBytes, SourceFile
 from gis.slums import read_polygon_layer
 
 #: Sub-ward id columns recognised, best first (the id only names units in messages).
@@ -57,7 +57,7 @@ MIN_SAMPLES = 4
 class SubwardRequest:
     """A sub-ward layer and how to read it (columns: the default aliases when ``None``)."""
 
-    path: Path
+    path: Path | FileBytes
     id_field: str | None = None
     population_field: str | None = None
     households_field: str | None = None

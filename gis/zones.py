@@ -17,7 +17,7 @@ import geopandas as gpd
 from gis.errors import InputError, Issue
 from gis.fields import FieldMapping
 from gis.io import read_ward_layer
-from gis.layer import SourceFile, WardLayer
+from gis.layer import FileBytes, SourceFile, WardLayer
 
 #: Zone name columns recognised in a zone layer, best first.
 ZONE_ALIASES = ("zone", "zone_name", "zone_no", "zone_id", "name")
@@ -26,7 +26,9 @@ SPLIT_SHARE = 0.99
 _SHOWN = 10
 
 
-def read_zones(path: Path, zone_field: str | None = None) -> tuple[gpd.GeoDataFrame, str]:
+def read_zones(
+    path: Path | FileBytes, zone_field: str | None = None
+) -> tuple[gpd.GeoDataFrame, str]:
     """The zone polygons (``zone``, geometry; EPSG:4326) and the file's SHA-256.
 
     Read by the ward layer reader (same checks and repairs); the zone column is the one named,
@@ -71,7 +73,9 @@ def zone_shares(wards: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> list[dict[s
     return [dict(sorted(s.items(), key=lambda kv: -kv[1])) for s in shares]
 
 
-def assign_zones(layer: WardLayer, path: Path, zone_field: str | None = None) -> WardLayer:
+def assign_zones(
+    layer: WardLayer, path: Path | FileBytes, zone_field: str | None = None
+) -> WardLayer:
     """A copy of ``layer`` whose ``zone`` is the zone each ward overlaps most (see module doc)."""
     zones, digest = read_zones(path, zone_field)
     shares = zone_shares(layer.wards, zones)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import cast
 
 from sqlalchemy import func, select
@@ -61,22 +59,11 @@ class StoredLayer:
 
 
 def safe_name(filename: str | None, default: str) -> str:
-    """A file name for a server-made temp dir: the last path part, unusual characters replaced."""
+    """An upload's name for messages (and the sandbox's own folder): the last path part, unusual
+    characters replaced."""
     last = re.split(r"[\\/]", filename or "")[-1]
     name = _UNSAFE.sub("_", last).strip(" .")[:100]
     return name or default
-
-
-def _stage(tmp: Path, folder: str, upload: Upload, default: str) -> Path:
-    """A GIS layer upload written into ``tmp`` for GDAL, which reads files only."""
-    path = tmp / folder / safe_name(upload.filename, default)
-    path.parent.mkdir()
-    path.write_bytes(upload.data)
-    return path
-
-
-def _stage_optional(tmp: Path, folder: str, upload: Upload | None, default: str) -> Path | None:
-    return None if upload is None else _stage(tmp, folder, upload, default)
 
 
 def _in_memory(upload: Upload | None, default: str) -> FileBytes | None:
@@ -85,23 +72,22 @@ def _in_memory(upload: Upload | None, default: str) -> FileBytes | None:
 
 
 def read_upload(
-    tmp: Path,
     wards: Upload,
     population_table: Upload | None,
     options: LayerOptions,
     poverty: PovertyUploads = PovertyUploads(),
 ) -> GisWardLayer:
-    """Read the uploads with ``planning.load_layer``: the wards and the tables from memory (the
-    sandboxed GDAL read writes the wards' bytes in its own folder), the slum and zone layers
-    written into ``tmp`` (server-made) for it."""
+    """Read the uploads with ``planning.load_layer``, every one from memory: the sandboxed GDAL
+    read writes a layer's bytes (the wards', the slum, zone and sub-ward layers') in its own
+    private folder, and nothing else is written."""
     request = planning.LayerRequest(
         FileBytes(safe_name(wards.filename, "wards"), wards.data),
         options,
         population_table=_in_memory(population_table, "population.csv"),
         poverty_table=_in_memory(poverty.table, "poverty.csv"),
-        slum_layer=_stage_optional(tmp, "slums", poverty.slums, "slums"),
-        zones=_stage_optional(tmp, "zones", poverty.zones, "zones"),
-        subward_layer=_stage_optional(tmp, "subwards", poverty.subwards, "subwards"),
+        slum_layer=_in_memory(poverty.slums, "slums"),
+        zones=_in_memory(poverty.zones, "zones"),
+        subward_layer=_in_memory(poverty.subwards, "subwards"),
     )
     return planning.load_layer(request)
 
@@ -133,9 +119,8 @@ def upload_layer(
         same = identical_current(session, city_code, (wards, population_table, *extra), options)
         if same is not None:
             return same
-    with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
-        layer = read_upload(Path(tmp), wards, population_table, options, poverty)
-        names = _ward_names(ward_names, layer)
+    layer = read_upload(wards, population_table, options, poverty)
+    names = _ward_names(ward_names, layer)
     # every ward has a figure to estimate from: planning.load_layer refused the upload otherwise
 
     city = ensure_city(session, city_code, place, actor=actor)

@@ -119,8 +119,9 @@ def _build(
     organisers: list[GisOrganiser] = gis_organisers(rows)
     estimate = estimate_of(parameters)
     snap = float(parameters.get("snap_metres", 5.0))
-    adjacency = build_adjacency(gis_layer.wards, snap_metres=snap)
-    problem = planning.build_problem(gis_layer, adjacency, organisers, estimate)
+    metric = planning.metric_layer(gis_layer)  # one reprojection for the adjacency and distances
+    adjacency = build_adjacency(metric.wards, snap_metres=snap)
+    problem = planning.build_problem(metric, adjacency, organisers, estimate)
     config = PlanOptions(
         estimate=estimate,
         solve=solve,

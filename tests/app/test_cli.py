@@ -272,6 +272,7 @@ def _refused_at_ten_percent(
     return text, report
 
 
+@pytest.mark.slow  # Lucknow allocated through the CLI, to its proof of infeasibility
 def test_too_many_organisers_for_the_wards_is_infeasible_with_a_reason(
     lucknow: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -280,6 +281,7 @@ def test_too_many_organisers_for_the_wards_is_infeasible_with_a_reason(
     assert "alone has" in text
 
 
+@pytest.mark.slow  # Lucknow allocated through the CLI, to its refusal
 def test_a_balance_that_wards_behind_one_ward_forbid_is_refused_naming_them(
     lucknow: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -142,6 +142,7 @@ def test_unnumbered_sliver_and_duplicated_ward_plan(shared_data: Path, tmp_path:
     assert unnumbered["excluded"] == {"count": 0, "area_m2": 0, "features": []}
 
 
+@pytest.mark.slow  # four CLI runs, each reading Chandigarh's shapefile in the sandbox
 def test_larger_unnumbered_feature_is_refused_with_the_remedies(
     shared_data: Path, tmp_path: Path
 ) -> None:

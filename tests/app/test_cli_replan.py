@@ -42,6 +42,7 @@ def plan(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     return out, orgs
 
 
+@pytest.mark.slow  # Chandigarh planned through the CLI, then three adjust runs
 def test_adjust_refuses_a_split_writes_a_draft_and_accepts_a_valid_move(
     plan: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -157,6 +158,7 @@ def sum_moved(wards: list[str], plan_dir: Path) -> float:
     return float(sum(weights[w] for w in wards))
 
 
+@pytest.mark.slow  # Chandigarh planned through the CLI, then the order written
 def test_allocation_order_of_a_plan_folder(plan: tuple[Path, Path], tmp_path: Path) -> None:
     parent, _ = plan
     pdf, xlsx = tmp_path / "order.pdf", tmp_path / "order.xlsx"
@@ -192,6 +194,7 @@ def test_allocation_order_of_a_plan_folder(plan: tuple[Path, Path], tmp_path: Pa
     assert run("allocation-order", parent, "--city", "Chandigarh")[0] == 2  # no output asked
 
 
+@pytest.mark.slow  # Chandigarh planned through the CLI, the order written twice
 def test_allocation_order_prints_co_contacts_from_the_organisers_file(
     plan: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -229,6 +232,7 @@ def test_allocation_order_prints_co_contacts_from_the_organisers_file(
     assert "lists none of the plan's COs" in text
 
 
+@pytest.mark.slow  # Chandigarh planned through the CLI, the order written twice
 def test_allocation_order_names_the_cmms_of_a_csv(plan: tuple[Path, Path], tmp_path: Path) -> None:
     parent, _ = plan
     pdf, xlsx = tmp_path / "order.pdf", tmp_path / "order.xlsx"

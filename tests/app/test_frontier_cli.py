@@ -114,6 +114,7 @@ def test_phases_are_reported_and_add_up(balanced_run: Path) -> None:
     assert 0 < report["solver_budget_s"] <= max(MIN_SOLVER_SHARE * 40, 40 - before) + 1e-3
 
 
+@pytest.mark.slow  # Chandigarh planned end to end through the CLI
 def test_the_solver_gets_the_remainder(
     shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,6 +25,7 @@ def chandigarh_organisers(shared_data: Path, tmp_path_factory: pytest.TempPathFa
     return organisers(tmp_path_factory.mktemp("method"), chandigarh_args(shared_data), 3)
 
 
+@pytest.mark.slow  # Chandigarh planned through the CLI per method (solver: tests/solver)
 @pytest.mark.parametrize(("method", "solver"), [("cut_loop", "highs"), ("branch_and_cut", "scip")])
 def test_cli_method_reaches_the_solver_and_the_report(
     shared_data: Path, chandigarh_organisers: Path, tmp_path: Path, method: str, solver: str

@@ -5,6 +5,7 @@ but where GDAL needs one)."""
 from __future__ import annotations
 
 import builtins
+import hashlib
 import io
 import json
 import os
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -129,17 +131,85 @@ def test_allocate_job_writes_no_file(
     assert list(private_tmp.iterdir()) == []
 
 
-def test_upload_tables_are_read_in_memory(
-    shared_data: Path, tmp_path: Path, written: list[str]
+def test_upload_tables_and_zone_layer_are_read_in_memory(
+    shared_data: Path, private_tmp: Path, written: list[str]
 ) -> None:
+    """The wards, the census table and the zone layer of an upload: nothing written, nothing left."""
     lucknow = shared_data / "lucknow"
     wards = Upload("wards.zip", (lucknow / "raw" / "Lucknow_ward_boundary-SHP.zip").read_bytes())
     table = Upload("census.csv", (lucknow / "census2011_wards.csv").read_bytes())
     names = Upload("names.csv", "ward_id,name_en,name_hi\n1,One,एक\n".encode())
+    zones = Upload("zones.geojson", (lucknow / "zones.geojson").read_bytes())
     written.clear()
-    layer = layers.read_upload(tmp_path, wards, table, LayerOptions(exclude_ids=("0",)))
+    layer = layers.read_upload(
+        wards, table, LayerOptions(exclude_ids=("0",)), layers.PovertyUploads(zones=zones)
+    )
     assert len(layer) == 110
-    assert [s.path for s in layer.sources] == ["wards.zip", "census.csv"]
+    assert [s.path for s in layer.sources] == ["wards.zip", "census.csv", "zones.geojson"]
+    assert layer.wards["zone"].nunique() == 6  # the zone layer's, read from its bytes
     assert layers._ward_names(names, layer)["1"] == ("One", "एक")
     assert written == []  # the wards too: the sandboxed read stages their bytes itself
-    assert list(tmp_path.iterdir()) == []
+    assert list(private_tmp.iterdir()) == []
+
+
+def _mumbai_slums(shared_data: Path, points: bool) -> bytes:
+    """300 of Mumbai's slum clusters as uploaded bytes (GeoJSON): polygons without a figure, or
+    their points carrying households (area ÷ 12 m²), built in memory."""
+    clusters = gpd.read_file(shared_data / "mumbai_slum_clusters" / "slum_clusters.geojson")
+    clusters = clusters.iloc[:300]
+    if points:
+        households = (clusters.to_crs(clusters.estimate_utm_crs()).area / 12.0).round()
+        clusters = gpd.GeoDataFrame(
+            {"cluster_id": clusters["cluster_id"], "households": households},
+            geometry=clusters.geometry.representative_point(),
+            crs=clusters.crs,
+        )
+    return clusters.to_json().encode()
+
+
+@pytest.mark.parametrize("points", [False, True], ids=["polygons", "points"])
+def test_upload_slum_layer_is_read_in_memory(
+    shared_data: Path, private_tmp: Path, written: list[str], points: bool
+) -> None:
+    """An uploaded slum layer (polygons or points) reaches the sandboxed read as bytes: the
+    service writes no file and leaves none (issue 16)."""
+    wards = Upload("wards.geojson", (shared_data / "mumbai_admin_wards/wards.geojson").read_bytes())
+    slums = Upload("slums.geojson", _mumbai_slums(shared_data, points))
+    options = LayerOptions(slum_households_total=None if points else 100_000.0)
+    written.clear()
+    layer = layers.read_upload(wards, None, options, layers.PovertyUploads(slums=slums))
+    assert len(layer) == 24
+    assert [s.path for s in layer.sources] == ["wards.geojson", "slums.geojson"]
+    kind = "slum points" if points else "slum layer"
+    assert {v.split(" slums.geojson")[0] for v in layer.poverty_sources.values()} == {kind}
+    assert layer.wards["poor_households"].sum() > 0
+    assert written == []
+    assert list(private_tmp.iterdir()) == []
+
+
+@pytest.mark.parametrize("split", [(("13", 2),), ()], ids=["split", "no-split"])
+def test_upload_subward_layer_is_read_in_memory(
+    shared_data: Path, private_tmp: Path, written: list[str], split: tuple[tuple[str, int], ...]
+) -> None:
+    """Chandigarh's own sector layer as uploaded bytes: the units of ward 13 split in two, or,
+    with no ward to split, named among the sources (its digest from the bytes) and said unused."""
+    chandigarh = shared_data / "chandigarh"
+    wards = Upload("wards.geojson", (chandigarh / "wards.geojson").read_bytes())
+    sectors = (chandigarh / "raw" / "Chandigarh_Sectors.geojson").read_bytes()
+    options = LayerOptions(split=split, subward_id_field="Sector_nam")
+    written.clear()
+    layer = layers.read_upload(
+        wards, None, options, layers.PovertyUploads(subwards=Upload("sectors.geojson", sectors))
+    )
+    assert len(layer) == (27 if split else 26)
+    if split:
+        assert any("whole features of sectors.geojson" in w for w in layer.warnings)
+    else:
+        source = layer.sources[-1]
+        assert (source.path, source.sha256) == (
+            "sectors.geojson",
+            hashlib.sha256(sectors).hexdigest(),
+        )
+        assert any("sectors.geojson: no ward needed splitting" in w for w in layer.warnings)
+    assert written == []
+    assert list(private_tmp.iterdir()) == []

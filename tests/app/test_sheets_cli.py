@@ -133,6 +133,7 @@ def test_allocate_with_sheets_writes_a_city_sheet_and_a_page_per_co(
         assert any(glyphs[i : i + len(shaped)] == shaped for i in range(len(glyphs)))
 
 
+@pytest.mark.slow  # CLI allocate runs on Chandigarh, refused after reading the layer
 def test_bad_sheet_inputs_are_refused_naming_file_and_field(
     chandigarh_args: list[str], tmp_path: Path
 ) -> None:

@@ -139,6 +139,7 @@ def test_city_sheet_is_an_a3_landscape_page_with_every_co_and_the_credits(
     assert "km" in text  # the scale bar
 
 
+@pytest.mark.slow  # Lucknow's whole plan drawn again and read back (the A3 test is fast)
 def test_an_approved_plan_says_so_on_its_sheet(
     lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:
@@ -151,6 +152,7 @@ def test_an_approved_plan_says_so_on_its_sheet(
     assert "DRAFT" not in text
 
 
+@pytest.mark.slow  # Lucknow's plan drawn as one A4 page per CO and read back
 def test_co_sheets_one_a4_page_per_co_with_its_wards_names_and_contact_point(
     lucknow_plan: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame], tmp_path: Path
 ) -> None:

@@ -67,6 +67,7 @@ def point_file(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> P
     return write_slum_points(shared_data, folder / "slum_points.geojson")
 
 
+@pytest.mark.slow  # Mumbai's 2,541 slum clusters overlaid as points and as polygons
 def test_points_go_to_their_ward_and_match_the_polygon_overlay(
     point_file: Path, shared_data: Path, load_clean_layer: LoadLayer
 ) -> None:

@@ -25,6 +25,7 @@ def mumbai(shared_data: Path) -> tuple[WardLayer, Subwards]:
     return layer, read_subwards(SubwardRequest(clusters))
 
 
+@pytest.mark.slow  # Mumbai's whole slum-cluster layer (2,541 polygons) read and split
 def test_units_are_whole_slum_clusters_and_tile_the_ward(
     mumbai: tuple[WardLayer, Subwards],
 ) -> None:
@@ -61,6 +62,7 @@ def test_units_are_whole_slum_clusters_and_tile_the_ward(
     assert "slum_clusters.geojson" in [s.path for s in split.sources]
 
 
+@pytest.mark.slow  # Mumbai's whole slum-cluster layer (2,541 polygons) read and split
 def test_a_ward_with_fewer_features_than_units_is_bisected_and_said(
     mumbai: tuple[WardLayer, Subwards],
 ) -> None:

@@ -26,6 +26,12 @@ from tests.solver.grids import grid
 
 #: Seeds of 4 × 5 grids with 3 organisers whose no-contiguity optimum at ±5 % is in pieces.
 IN_PIECES = (2, 26, 29, 35)
+#: Seeds of each comparison run by ``make check``; the others are marked slow (``make test``).
+_SLOW = pytest.mark.slow
+
+
+def _seeds(seeds: tuple[int, ...] | range, fast: int) -> list[object]:
+    return [s if s == fast else pytest.param(s, marks=_SLOW) for s in seeds]
 
 
 def _random_grid(seed: int, rows: int = 4, cols: int = 5, k: int = 3) -> Problem:
@@ -58,7 +64,7 @@ def _brute_force(problem: Problem, tolerance: float) -> float:
     return best
 
 
-@pytest.mark.parametrize("seed", IN_PIECES)
+@pytest.mark.parametrize("seed", _seeds(IN_PIECES, fast=26))
 def test_same_optimum_as_set_partitioning_and_cut_loop(seed: int) -> None:
     problem = _random_grid(seed)
     assert _pieces_without_contiguity(problem, 0.05) > 0  # contiguity decides the optimum
@@ -74,7 +80,7 @@ def test_same_optimum_as_set_partitioning_and_cut_loop(seed: int) -> None:
     assert verify.check_plan(problem, list(bc.assignment), 0.05) == []  # contiguous, balanced
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", _seeds(range(4), fast=0))
 def test_same_optimum_as_brute_force(seed: int) -> None:
     problem = _random_grid(seed, rows=3, cols=3, k=3)
     expected = _brute_force(problem, 0.3)
