@@ -36,6 +36,7 @@ from gis.export import (
     write_plan_files,
 )
 from gis.figures import PlanFigures, km_value, percent_value
+from gis.formats import file_sha256
 from gis.frontier_chart import add_frontier_chart, frontier_files
 from gis.io import read_ward_layer
 from gis.layer import FileBytes, SourceFile, WardLayer
@@ -275,7 +276,12 @@ def plan(
         options=req.layer.options,
         label=req.layer.wards.name,
         warnings=warnings,
-        inputs=[{"path": req.organisers.name, "sha256": _sha256(req.organisers)}],
+        inputs=[
+            {
+                "path": req.organisers.name,
+                "sha256": file_sha256(req.organisers, req.organisers.name),
+            }
+        ],
         on_progress=on_progress,
         deadline=deadline,
     )
@@ -590,13 +596,3 @@ def _version(dist: str) -> str:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
