@@ -49,7 +49,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from gis import parse_server
+from gis import landlock, parse_server
 from gis.errors import InputError, Issue
 from gis.layer import FileBytes
 
@@ -125,8 +125,13 @@ _last_confinement: dict[str, str] = {}
 
 def confinement() -> dict[str, str]:
     """How the last parse of this process was confined: ``network`` (``"namespace"`` or why
-    not) and ``files`` (``"landlock ABI n"`` or why not); empty before the first parse."""
-    return dict(_last_confinement)
+    not) and ``files`` (``"landlock ABI n"`` or why not). Before the first parse: what the
+    kernel offers for the files, and the network not yet known."""
+    if _last_confinement:
+        return dict(_last_confinement)
+    abi = landlock.abi_version() if ParseLimits.from_env().landlock else "not asked"
+    files = f"landlock ABI {abi}" if isinstance(abi, int) else f"not confined ({abi})"
+    return {"files": files, "network": "not known before the first parse"}
 
 
 def _note_confinement(result: dict[str, Any]) -> None:
