@@ -3,10 +3,10 @@
 A probe child confines itself exactly as a parse child does (``gis.parse_child.confine_files``, with
 the request and environment ``gis.sandbox`` gives a parse) and then tries what an exploited reader
 would: read a secret file beside its input and one elsewhere (by Python and through GDAL), list a
-folder, write outside its private folder, run a program. Each must be refused (``EACCES``) while
-the input itself, the private folder, Python, numpy and GDAL still work; real uploads from
-``../shared/data`` still parse through the sandbox, which reports the confinement it had. Without
-the confinement (``WARDPLAN_PARSE_LANDLOCK=0``, the fallback of a kernel without Landlock) the same
+folder, write outside its private folder, run a program, connect to a TCP listener (Landlock ABI
+4 and later). Each must be refused (``EACCES``) while the input itself, the private folder, Python,
+numpy and GDAL still work; real uploads from ``../shared/data`` still parse through the sandbox,
+which reports the confinement it had. Without the confinement (``WARDPLAN_PARSE_LANDLOCK=0``, the fallback of a kernel without Landlock) the same
 probe reads the secret, so the refusals above are Landlock's.
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +34,7 @@ needs_landlock = pytest.mark.skipif(
 
 #: The probe: confine as a parse child, then try each step; prints what each step gave.
 PROBE = """
-import json, os, subprocess, sys
+import json, os, socket, subprocess, sys
 from gis.parse_child import confine_files
 
 request, secrets = json.loads(sys.argv[1]), json.loads(sys.argv[2])
@@ -60,6 +61,7 @@ attempt("list the input's folder", lambda: os.listdir(os.path.dirname(request["p
 attempt("write in its folder", lambda: open(os.path.join(request["tmp"], "x"), "w").write("x"))
 attempt("write elsewhere", lambda: open(secrets["write"], "w").write("x"))
 attempt("run a program", lambda: subprocess.run(["/bin/true"], check=True))
+attempt("connect over TCP", lambda: socket.create_connection(("127.0.0.1", secrets["port"]), 5))
 attempt("numpy", lambda: __import__("numpy").arange(3).sum())
 attempt("GDAL reads the input", lambda: gdal_rows(request["path"]))
 attempt("GDAL reads the secret", lambda: gdal_rows(secrets["elsewhere"]))
@@ -76,7 +78,7 @@ def _probe(tmp_path: Path, wards: Path, *, landlock_on: bool) -> dict[str, Any]:
     private = Path(tempfile.mkdtemp(prefix="wardplan-parse-probe-", dir=tmp_path))
     source = upload / "wards.geojson"
     shutil.copyfile(wards, source)
-    secrets = {
+    secrets: dict[str, Any] = {
         "beside": str(upload / "secret.geojson"),
         "elsewhere": str(hidden / "secret.geojson"),
         "write": str(hidden / "written.txt"),
@@ -84,16 +86,21 @@ def _probe(tmp_path: Path, wards: Path, *, landlock_on: bool) -> dict[str, Any]:
     for key in ("beside", "elsewhere"):
         shutil.copyfile(wards, secrets[key])
     request = {"path": str(source), "tmp": str(private), "landlock": landlock_on}
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    secrets["port"] = listener.getsockname()[1]
     env = sandbox._child_env(private, ALLOWED_DRIVERS["geojson"])
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(request), json.dumps(secrets)],
-        cwd=private,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    with listener:
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, json.dumps(request), json.dumps(secrets)],
+            cwd=private,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     assert done.returncode == 0, done.stderr[-3000:]
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return report
@@ -116,6 +123,8 @@ def test_the_confined_child_reads_only_its_input_and_writes_only_its_folder(
         "write elsewhere": eacces,
         "remove the secret": eacces,
         "run a program": eacces,
+        # without the network namespace (the probe does not enter one): Landlock's TCP rule
+        "connect over TCP": eacces if isinstance(KERNEL_ABI, int) and KERNEL_ABI >= 4 else "ok",
         "numpy": "ok",
         "GDAL reads the input": "ok",
         "GDAL reads the secret": report["GDAL reads the secret"],
@@ -137,6 +146,7 @@ def test_without_the_confinement_the_same_probe_reads_the_secret(
     assert report["read secret elsewhere"] == "ok"
     assert report["GDAL reads the secret"] == "ok"
     assert report["write elsewhere"] == "ok"
+    assert report["connect over TCP"] == "ok"
 
 
 @pytest.fixture(params=["server", pytest.param("spawn", marks=pytest.mark.slow)])
