@@ -6,8 +6,9 @@ would: read a secret file beside its input and one elsewhere (by Python and thro
 folder, write outside its private folder, run a program, connect to a TCP listener (Landlock ABI
 4 and later). Each must be refused (``EACCES``) while the input itself, the private folder, Python,
 numpy and GDAL still work; real uploads from ``../shared/data`` still parse through the sandbox,
-which reports the confinement it had. Without the confinement (``WARDPLAN_PARSE_LANDLOCK=0``, the fallback of a kernel without Landlock) the same
-probe reads the secret, so the refusals above are Landlock's.
+which reports the confinement it had. Without the confinement (``WARDPLAN_PARSE_LANDLOCK=0``, the
+fallback of a kernel without Landlock) the same probe reads the secret, so the refusals above are
+Landlock's.
 """
 
 from __future__ import annotations
