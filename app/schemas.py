@@ -78,6 +78,12 @@ class Health(_Out):
     status: Literal["ok"]
     database: Literal["ok"]
     postgis_version: str
+    upload_sandbox: dict[str, str] = Field(
+        default_factory=dict,
+        description="how uploads are confined in their parse child: 'files' (Landlock ABI, or "
+        "why not) and 'network' (own namespace, or GDAL's settings only and why), as the last "
+        "parse of this process had them (before the first: what the kernel offers)",
+    )
 
 
 # -- layers ----------------------------------------------------------------------------------------

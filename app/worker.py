@@ -52,8 +52,6 @@ PR_SET_PDEATHSIG = 1
 STDERR_TAIL = 4000
 #: Seconds before a worker that lost the database tries again.
 RESTART_S = 5.0
-#: Attempts at the job's own bookkeeping while the database is unreachable (about 3 minutes).
-DB_RETRIES = 16
 #: Exit status of a worker that had to stop without handing its jobs back (a second signal, or
 #: ``shutdown_s`` passed): their jobs are recovered as stalled by another worker.
 EXIT_FORCED = 1
@@ -85,18 +83,42 @@ async def _in_db(work: Callable[[Session], T]) -> T:
 
 
 async def _in_db_until_done(work: Callable[[Session], T], what: str) -> T:
-    """``_in_db``, retried while the database is unreachable (restarting, failing over)."""
+    """``_in_db``, retried while the database is unreachable (restarting, failing over), for as
+    long as it takes: each failed attempt is logged, the wait between them grows to 15 s."""
     delay = 1.0
-    for attempt in range(1, DB_RETRIES + 1):
+    while True:
         try:
             return await _in_db(work)
         except DBAPIError as exc:
-            if not _connection_lost(exc) or attempt == DB_RETRIES:
+            if not _connection_lost(exc):
                 raise
             log.warning("%s: database unreachable (%s); retrying in %.0f s", what, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 15.0)
-    raise AssertionError("unreachable")
+
+
+async def _settle(work: Callable[[Session], T], what: str) -> T:
+    """Record a job's outcome the watchdog decided (failed past its deadline, cancelled,
+    crashed, queued again): retried until the database takes it, and not abandoned when the
+    watch is cancelled meanwhile (procrastinate stops its jobs once it has lost the database
+    for the grace; a signal stops the worker): the record is written first, then the
+    cancellation goes on. A worker that must exit before the database is back is ended by its
+    shutdown timer (:class:`Shutdown`); its job is then recovered as stalled."""
+    task = asyncio.ensure_future(_in_db_until_done(work, what))
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(task)
+            break
+        except asyncio.CancelledError:
+            if task.done():
+                raise
+            if not cancelled:
+                log.warning("%s: stopping once its outcome is recorded", what)
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
 
 
 def _connection_lost(exc: DBAPIError) -> bool:
@@ -150,33 +172,7 @@ async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = N
     assert child.stderr is not None
     drain = asyncio.create_task(_drain(child.stderr, stderr))
     try:
-        while True:
-            try:
-                await asyncio.wait_for(asyncio.shield(child.wait()), settings.poll_s)
-                break
-            except TimeoutError:
-                pass
-            if time.monotonic() > deadline:
-                _kill_group(child.pid)
-                why = past_deadline(claim.time_limit, settings)
-                await _in_db_until_done(
-                    functools.partial(jobs.finish, job_id=job_id, status="failed", error=why),
-                    f"job {job_id}",
-                )
-                return "killed past its deadline"
-            try:
-                cancelled = await _in_db(lambda s: jobs.cancel_requested(s, job_id))
-            except DBAPIError as exc:  # the database is restarting: keep watching the solve
-                if not _connection_lost(exc):
-                    raise
-                log.warning("job %s: cannot read its cancel flag (%s)", job_id, exc)
-                cancelled = False
-            if cancelled:
-                _kill_group(child.pid)
-                await _in_db_until_done(
-                    lambda s: jobs.finish(s, job_id, "cancelled"), f"job {job_id}"
-                )
-                return "cancelled"
+        ended = await _supervise(child, job_id, deadline, settings)
     except asyncio.CancelledError:
         # The worker is stopping: end the solve and hand the job back to the queue. If the
         # database cannot take it now, the job stays running and is recovered as stalled.
@@ -191,17 +187,66 @@ async def watch(job_id: int, settings: JobSettings, queue_job_id: int | None = N
             await asyncio.wait_for(drain, 5)
         RUNNING_GROUPS.discard(child.pid)
         shutil.rmtree(folder, ignore_errors=True)
-    code = child.returncode
+    return await _record(job_id, ended, child.returncode, stderr, claim.time_limit, settings)
+
+
+async def _supervise(
+    child: asyncio.subprocess.Process, job_id: int, deadline: float, settings: JobSettings
+) -> str:
+    """Wait for the job process to exit (``"exited"``), its deadline to pass (``"deadline"``)
+    or its cancellation (``"cancelled"``); the solve goes on while the database is away."""
+    unreachable = False
+    while True:
+        try:
+            await asyncio.wait_for(asyncio.shield(child.wait()), settings.poll_s)
+            return "exited"
+        except TimeoutError:
+            pass
+        if time.monotonic() > deadline:
+            return "deadline"
+        try:
+            cancelled = await _in_db(lambda s: jobs.cancel_requested(s, job_id))
+        except DBAPIError as exc:  # the database is restarting: keep watching the solve
+            if not _connection_lost(exc):
+                raise
+            if not unreachable:
+                log.warning("job %s: cannot read its cancel flag (%s)", job_id, exc)
+            unreachable = True
+            continue
+        if unreachable:
+            log.info("job %s: the database answers again", job_id)
+            unreachable = False
+        if cancelled:
+            return "cancelled"
+
+
+async def _record(
+    job_id: int,
+    ended: str,
+    code: int | None,
+    stderr: bytearray,
+    time_limit: float,
+    settings: JobSettings,
+) -> str:
+    """Record how the job ended (its process already gone) and say it for the log."""
+    what = f"job {job_id}"
+    if ended == "deadline":
+        why = past_deadline(time_limit, settings)
+        await _settle(
+            functools.partial(jobs.finish, job_id=job_id, status="failed", error=why), what
+        )
+        return "killed past its deadline"
+    if ended == "cancelled":
+        await _settle(lambda s: jobs.finish(s, job_id, "cancelled"), what)
+        return "cancelled"
     if code in (0, EXIT_SUPERSEDED):
         return "done" if code == 0 else "superseded"
     if code == EXIT_RETRY:  # lost the database while solving or storing: run it again
-        await _in_db_until_done(lambda s: jobs.requeue(s, job_id), f"job {job_id}")
+        await _settle(lambda s: jobs.requeue(s, job_id), what)
         return "queued again (the database went away)"
     tail = stderr.decode("utf-8", "replace").strip()[-STDERR_TAIL:]
     why = f"the solve process ended with status {code}: {tail or 'no message'}"
-    await _in_db_until_done(
-        functools.partial(jobs.finish, job_id=job_id, status="failed", error=why), f"job {job_id}"
-    )
+    await _settle(functools.partial(jobs.finish, job_id=job_id, status="failed", error=why), what)
     return f"crashed ({code})"
 
 

@@ -4,9 +4,11 @@ It reads its request (JSON) on stdin (or is forked, request in hand, by ``gis.pa
 then, before importing GDAL or anything that starts threads: asks to die with its parent, sets its
 resource limits (CPU seconds, address space, file size, no core dumps) and enters a network
 namespace of its own (a new user + network namespace, where the machine allows it: then not even
-127.0.0.1 is reachable). It then reads the file with ``gis.io._read_source`` into its private
-folder and writes the result there as plain JSON (``gis.sandbox.encode_source``). Only then does
-the parent read anything back.
+127.0.0.1 is reachable), and confines its file access with Landlock where the kernel has it
+(``gis.landlock``: it may read Python, its packages, the system's libraries and data and the one
+input file, write only in its private folder, and execute nothing). It then reads the file with
+``gis.io._read_source`` into its private folder and writes the result there as plain JSON
+(``gis.sandbox.encode_source``). Only then does the parent read anything back.
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ import os
 import resource
 import signal
 import sys
+import sysconfig
+from pathlib import Path
 from typing import Any
+
+from gis import landlock
 
 _PR_SET_PDEATHSIG = 1
 _CLONE_NEWUSER = 0x10000000
@@ -62,12 +68,48 @@ def _no_network(libc: ctypes.CDLL) -> str:
     return "; ".join(reasons)
 
 
+#: System folders and files the child may read (libraries, their data, the dynamic loader's cache).
+SYSTEM_READABLE = (
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/local/lib",
+    "/lib",
+    "/lib64",
+    "/usr/share/zoneinfo",
+    "/etc/ld.so.cache",
+    "/etc/localtime",
+)
+
+
+def readable_paths(request: dict[str, Any]) -> list[str]:
+    """What the child may read: Python (its prefixes and standard library), its packages, the
+    project's code (``gis``, ``solver``), the system's libraries and the one input file. The
+    folder the input sits in, the project's other files and the rest of the system are not."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths.update(sysconfig.get_paths().get(k, "") for k in ("stdlib", "platstdlib", "purelib"))
+    paths.add(sysconfig.get_paths().get("platlib", ""))
+    code = Path(__file__).resolve().parents[1]
+    paths.update(str(code / package) for package in ("gis", "solver"))
+    paths.update(SYSTEM_READABLE)
+    paths.add(str(request["path"]))
+    resolved = {os.path.realpath(p) for p in paths if p}
+    return sorted(p for p in resolved if p != "/")
+
+
+def confine_files(request: dict[str, Any]) -> int | str:
+    """Landlock (``gis.landlock``): the ABI version in force, or why the files are not confined."""
+    if not request.get("landlock", True):
+        return "not asked"
+    return landlock.restrict(readable_paths(request), [os.path.realpath(request["tmp"])])
+
+
 def main() -> int:
     return confine_and_parse(json.loads(sys.stdin.read()))
 
 
 def confine_and_parse(request: dict[str, Any]) -> int:
-    """Confine this process (parent death, limits, network namespace), then read the file.
+    """Confine this process (parent death, limits, network namespace, file access), then read
+    the file.
 
     Called by ``main`` in a spawned child, and by ``gis.parse_server`` in a child forked from the
     preloaded server (which has not loaded GDAL: that happens here, under the limits, with the
@@ -77,6 +119,7 @@ def confine_and_parse(request: dict[str, Any]) -> int:
     _die_with_parent(libc)
     _set_limits(request["limits"])
     refused = _no_network(libc) if request.get("netns", True) else "not asked"
+    files = confine_files(request)
     result_path = os.path.join(request["tmp"], "result.json")
     try:
         # Importing GDAL, GEOS and numpy maps their libraries: under a small RLIMIT_AS that fails
@@ -91,6 +134,7 @@ def confine_and_parse(request: dict[str, Any]) -> int:
     except Exception as exc:
         result = {"crash": type(exc).__name__}
     result["netns"] = refused or True
+    result["landlock"] = files
     with open(result_path, "w", encoding="ascii") as fh:
         json.dump(result, fh, ensure_ascii=True)
     return EXIT_CRASH if "crash" in result else 0

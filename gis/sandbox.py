@@ -7,7 +7,9 @@ with a private temporary folder (its working directory, ``TMPDIR`` and ``CPL_TMP
 environment in which GDAL can reach no network and load no driver but the ones allowed for the
 format (``GDAL_SKIP`` lists every other vector driver). The child sets its own limits before it
 imports GDAL (``gis.parse_child``): CPU time (``RLIMIT_CPU``), address space (``RLIMIT_AS``), file
-size (``RLIMIT_FSIZE``), and enters a network namespace of its own where the machine allows it.
+size (``RLIMIT_FSIZE``), enters a network namespace of its own where the machine allows it, and
+confines its file access with Landlock where the kernel has it (``gis.landlock``: read Python,
+its packages, the system's libraries and the input file; write only its folder; execute nothing).
 The parent enforces the wall-clock limit. On any limit the child's whole process group is killed,
 its folder removed, and an ``InputError`` (code ``parse-limit``) names the limit.
 
@@ -17,7 +19,9 @@ sends is unpickled or executed.
 
 Limits come from the environment (read at each parse): ``WARDPLAN_PARSE_CPU_S`` (60),
 ``WARDPLAN_PARSE_TIMEOUT_S`` (120), ``WARDPLAN_PARSE_MEMORY_MB`` (4096), ``WARDPLAN_PARSE_FILE_MB``
-(2048), ``WARDPLAN_PARSE_NETNS`` (1; 0 skips the namespace, for tests of GDAL's own settings).
+(2048), ``WARDPLAN_PARSE_NETNS`` (1; 0 skips the namespace, for tests of GDAL's own settings),
+``WARDPLAN_PARSE_LANDLOCK`` (1; 0 skips Landlock). Which confinement a parse had is logged when
+one is missing, and :func:`confinement` gives the last parse's.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from gis import parse_server
+from gis import landlock, parse_server
 from gis.errors import InputError, Issue
 from gis.layer import FileBytes
 
@@ -72,6 +76,7 @@ _FOLDER_PREFIX = "wardplan-parse-"
 _INPUT = "input"
 _POLL_S = 0.05
 _EXIT_MEMORY = 3
+_NOT_LIMITS = ("wall_s", "netns", "landlock")
 _ARCHIVE_SETTINGS = (
     "MAX_INFLATED_BYTES",
     "MAX_MEMBERS",
@@ -90,6 +95,7 @@ class ParseLimits:
     memory_mb: int = 4096
     file_mb: int = 2048
     netns: bool = True
+    landlock: bool = True
 
     @classmethod
     def from_env(cls) -> ParseLimits:
@@ -100,6 +106,7 @@ class ParseLimits:
             memory_mb=int(env.get("WARDPLAN_PARSE_MEMORY_MB", cls.memory_mb)),
             file_mb=int(env.get("WARDPLAN_PARSE_FILE_MB", cls.file_mb)),
             netns=env.get("WARDPLAN_PARSE_NETNS", "1") != "0",
+            landlock=env.get("WARDPLAN_PARSE_LANDLOCK", "1") != "0",
         )
 
 
@@ -110,6 +117,34 @@ class Parsed:
     frame: gpd.GeoDataFrame
     declares_crs: bool
     warnings: list[str]
+
+
+#: How the last parse of this process was confined (see :func:`confinement`).
+_last_confinement: dict[str, str] = {}
+
+
+def confinement() -> dict[str, str]:
+    """How the last parse of this process was confined: ``network`` (``"namespace"`` or why
+    not) and ``files`` (``"landlock ABI n"`` or why not). Before the first parse: what the
+    kernel offers for the files, and the network not yet known."""
+    if _last_confinement:
+        return dict(_last_confinement)
+    abi = landlock.abi_version() if ParseLimits.from_env().landlock else "not asked"
+    files = f"landlock ABI {abi}" if isinstance(abi, int) else f"not confined ({abi})"
+    return {"files": files, "network": "not known before the first parse"}
+
+
+def _note_confinement(result: dict[str, Any]) -> None:
+    netns, files = result.get("netns"), result.get("landlock")
+    _last_confinement["network"] = "namespace" if netns is True else f"GDAL settings only ({netns})"
+    if isinstance(files, int) and not isinstance(files, bool):
+        _last_confinement["files"] = f"landlock ABI {files}"
+    else:
+        _last_confinement["files"] = f"not confined ({files})"
+    if netns is not True:
+        log.warning("upload parsed without a network namespace: %s", netns)
+    if _last_confinement["files"].startswith("not"):
+        log.warning("upload parsed without file confinement: %s", files)
 
 
 class ParseStopped(Exception):
@@ -152,7 +187,8 @@ def parse_in_sandbox(
             "crs_given": crs_given,
             "tmp": str(tmp),
             "netns": limits.netns,
-            "limits": {k: v for k, v in asdict(limits).items() if k != "wall_s"},
+            "landlock": limits.landlock,
+            "limits": {k: v for k, v in asdict(limits).items() if k not in _NOT_LIMITS},
             "archive": _archive_settings(),
         }
         returncode, stopped_by = _run_child(request, tmp, drivers, limits)
@@ -301,8 +337,7 @@ def _outcome(
 
         name = result.get("crash") if result else None
         raise file_error(label, f"could not be read (the reader failed: {name})", "unreadable")
-    if result.get("netns") is not True:
-        log.warning("upload parsed without a network namespace: %s", result.get("netns"))
+    _note_confinement(result)
     if "error" in result:
         raise decode_error(result["error"])
     return decode_source(result["source"])

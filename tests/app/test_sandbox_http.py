@@ -4,7 +4,7 @@ A GeoPackage whose ward layer is an SQL view that never finishes is uploaded: wh
 runs (a ``gis.parse_child`` process working in the server's temp dir), ``/health`` answers; at the
 wall-clock limit the client gets problem+json 422 naming the limit, nothing is stored, and neither
 a process nor a folder is left. With no limit in reach, SIGTERM stops the server at once: the
-upload is answered 503 and the parse is killed.
+upload is answered 503 and the parse is killed. ``/health`` says how uploads are confined.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from gis import landlock, sandbox
+from gis.io import read_ward_layer
 from tests.app.test_slow_clients import (
     BOUNDARY,
     GUARD_S,
@@ -151,3 +154,19 @@ def test_sigterm_stops_a_parse_and_the_server_at_once(
     assert parses_in(scratch) == []
     assert list(scratch.iterdir()) == []
     assert _domain_counts(jobs_db) == before
+
+
+def test_health_says_how_uploads_are_confined(client: TestClient, shared_data: Path) -> None:
+    """``/health`` reports the confinement the last parse of the process had (here: a real
+    upload read just before), and the files' confinement is Landlock where the kernel has it."""
+    abi = landlock.abi_version()
+    before = client.get("/health").json()["upload_sandbox"]
+    assert before["files"] == (
+        f"landlock ABI {abi}" if isinstance(abi, int) else f"not confined ({abi})"
+    )
+    assert len(read_ward_layer(shared_data / "chandigarh" / "wards.geojson").wards) == 26
+    after = client.get("/health")
+    assert after.status_code == 200
+    assert after.json()["upload_sandbox"] == sandbox.confinement()
+    assert after.json()["upload_sandbox"]["files"] == before["files"]
+    assert after.json()["upload_sandbox"]["network"] != "not known before the first parse"

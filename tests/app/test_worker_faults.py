@@ -7,6 +7,10 @@
 - The database restarted at the instant a worker claims its job: the claim is retried until the
   database is back, and the job runs once.
 - An idle worker outlives an outage and takes new jobs after it.
+- A job's deadline passes while the database is down: the watchdog kills its solver, retries the
+  job's ``failed`` note until the database is back (even once procrastinate, which lost the
+  database, asks the job to stop), and the job ends ``failed`` with the deadline named, after
+  one attempt; its folder is removed and the worker goes on.
 
 The fixtures (the API on ``wardplan_jobs_test``, Lucknow uploaded with 20 COs, worker processes)
 are those of ``tests/app/test_worker.py``.
@@ -15,17 +19,28 @@ are those of ``tests/app/test_worker.py``.
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, pool, text
 
-from app.worker import EXIT_FORCED
+from app.settings import JobSettings
+from app.worker import EXIT_FORCED, past_deadline
 from tests.app import test_worker
-from tests.app.test_worker import Service, Worker, _children, _group, _postgres, _wait_for
+from tests.app.test_worker import (
+    Service,
+    Worker,
+    _children,
+    _cmdline,
+    _group,
+    _postgres,
+    _queue_status,
+    _wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -157,6 +172,96 @@ def test_an_idle_worker_outlives_an_outage(
     assert done.attempts == 1
     assert service.plans() == before + 1
     assert w.process.poll() is None
+
+
+def _leads_the_job(pid: int) -> bool:
+    """Whether ``pid`` runs ``app.jobrunner`` and leads its own process group (so it can be
+    frozen as a group)."""
+    return "app.jobrunner" in _cmdline(pid) and any(p == pid for p, _ in _group(pid))
+
+
+def _running_for(url: str, job_id: int, seconds: float) -> bool:
+    """Whether the job was claimed more than ``seconds`` ago, by the database's clock."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return bool(
+                connection.execute(
+                    text(
+                        "SELECT clock_timestamp() > started_at + make_interval(secs => :s) "
+                        "FROM solve_job WHERE id = :id"
+                    ),
+                    {"id": job_id, "s": seconds},
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_deadline_passing_while_the_database_is_down(
+    service: Service,
+    worker_factory: Callable[..., Worker],
+    migrated_engine: Engine,
+    tmp_path: Path,
+) -> None:
+    """A job (time limit 1 s, no room, 60 s grace: its deadline 61 s after the claim) whose
+    process is frozen as soon as it runs (SIGSTOP on its process group: it cannot end first
+    however loaded the machine). PostgreSQL stops once the claim is 11 s old: the database is
+    down well before the deadline, and procrastinate, which asks its jobs to stop the grace
+    after it lost the database, does so 10 s or more after the deadline. The watchdog kills the
+    job's process while the database is down, retries the job's ``failed`` note (in its log),
+    keeps at it when procrastinate stops the job, and writes it once PostgreSQL is back:
+    ``failed`` with the deadline named, one attempt, no plan, no process or folder left, the
+    worker still serving."""
+    scratch = tmp_path / "worker-tmp"
+    scratch.mkdir()
+    limits = JobSettings(room_s=0, grace_s=60)
+    before = service.plans()
+    w = worker_factory(TMPDIR=str(scratch), WARDPLAN_JOBS_ROOM_S="0", WARDPLAN_JOBS_GRACE_S="60")
+    job = service.request_plan(tolerance=0.3, time_limit=1, solver="cbc")
+    runner = _wait_for(
+        lambda: [p for p in _children(w.process.pid) if _leads_the_job(p)], 300, "the job process"
+    )[0]
+    os.killpg(runner, signal.SIGSTOP)  # the job cannot end now; only the watchdog ends it
+    assert service.job(job).status == "running"
+    _wait_for(lambda: _running_for(service.url, job.id, 11), 120, "the claim to be 11 s old")
+    try:
+        _postgres("stop")
+        _wait_for(lambda: not _group(runner), 120, "the watchdog to kill the frozen solve")
+        _wait_for(
+            lambda: f"job {job.id}: database unreachable" in w.output(),
+            120,
+            "the watchdog to retry the job's note while the database is down",
+        )
+        # procrastinate (pinned in uv.lock) says so when it stops the jobs of a worker that lost
+        # its database, once the grace has passed.
+        _wait_for(
+            lambda: "jobs still running after graceful timeout. Aborting them" in w.output(),
+            120,
+            "procrastinate to ask the job to stop (it lost the database)",
+        )
+        assert w.process.poll() is None, w.output()[-3000:]
+    finally:
+        _postgres("start")
+        migrated_engine.dispose()
+    done = service.wait(job, lambda j: j.status not in ("queued", "running"), timeout=300)[-1]
+    assert done.status == "failed", (done, w.output()[-3000:])
+    assert done.error == past_deadline(1, limits), done.error
+    assert done.attempts == 1
+    assert done.plan_id is None
+    assert service.plans() == before
+    assert not list(scratch.glob("wardplan-solve-*")), "the solve's folder was left"
+    assert f"job {job.id}: stopping once its outcome is recorded" in w.output()
+    final = ("succeeded", "failed", "cancelled", "aborted")
+    _wait_for(
+        lambda: _queue_status(service.url, job.id) in final,
+        300,
+        "procrastinate to close the job's queue entry",
+    )
+    again = service.job(job)  # the entry closed: no attempt can follow
+    assert (again.status, again.attempts, again.error) == ("failed", 1, done.error)
+    _wait_for(lambda: "restarting the worker" in w.output(), 120, "the worker to start again")
+    assert w.process.poll() is None, w.output()[-3000:]
 
 
 def test_a_worker_stuck_on_a_silent_database_still_ends(tmp_path: Path) -> None:
