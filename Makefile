@@ -58,7 +58,7 @@ db:
 db-stop:
 	./scripts/postgres.sh stop
 
-## Apply the Alembic migrations to the database of app.settings (WARDPLAN_DB_URL).
+## Apply the Alembic migrations to the database of app.core.settings (WARDPLAN_DB_URL).
 migrate: setup db
 	$(UV) run alembic upgrade head
 

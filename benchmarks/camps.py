@@ -27,9 +27,9 @@ from typing import Any
 
 import pulp
 
-from app.camps import CampRequest, build_camp_problem
-from app.options import LayerOptions
-from app.planning import LayerRequest, load_layer
+from app.core.options import LayerOptions
+from app.pipeline.camps import CampRequest, build_camp_problem
+from app.pipeline.planning import LayerRequest, load_layer
 from gis.adjacency import build_adjacency
 from gis.camps import illustrative_venues
 from solver.backends import make_backend

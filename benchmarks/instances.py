@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from app import planning
-from app.planning import LayerRequest
+from app.pipeline import planning
+from app.pipeline.planning import LayerRequest
 from gis.adjacency import build_adjacency
 from gis.crs import metric_crs
 from gis.geometry import polygonal

@@ -19,7 +19,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.plan_folders import mean_km, problem_for, read_plan_folder
+from app.pipeline.plan_folders import mean_km, problem_for, read_plan_folder
 from gis.organisers import read_organisers
 from solver.backends import make_backend
 from solver.params import SolveParams

@@ -497,7 +497,7 @@ def render(data: Rec) -> str:
         "`gis.tables.join_population_table`; Bangalore from the population in the file); adjacency "
         "`gis.adjacency.build_adjacency` (queen within 5 m, islands linked); CO homes "
         "`gis.organisers.illustrative_organisers(seed=2017)`; loads and distances "
-        "`app.planning.build_problem` with the default poverty estimate. CO counts round(n/10), "
+        "`app.pipeline.planning.build_problem` with the default poverty estimate. CO counts round(n/10), "
         "round(n/5), round(n/3). Sub-ward layers: every Bangalore ward cut into Voronoi cells of "
         "random points (seeded numpy, `shapely.voronoi_polygons` clipped to the ward), pieces per "
         "ward proportional to population, population split by area; n/20 COs; ±10 %.",

@@ -29,12 +29,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from app.api.schemas import PlanParameters
+from app.core.settings import get_settings
 from app.db.models import Plan, SolveJob
 from app.db.session import session_scope
-from app.schemas import PlanParameters
 from app.services import batches, imports
 from app.services.layers import Upload
-from app.settings import get_settings
 from gis.io import read_ward_layer
 from gis.organisers import illustrative_organisers, write_organisers_csv
 

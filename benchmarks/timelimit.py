@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.answer_time import RESERVE
+from app.pipeline.answer_time import RESERVE
 from benchmarks.instances import DATA_DIR
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -111,7 +111,7 @@ def render(data: dict[str, Any]) -> str:
         "the limit, at least 1 s) and the answer is late by about the startup. **after / "
         "reserve**: the seconds of the phases after the solve (check, outputs) against the "
         "reserve kept back for them (0.5 s + the reading and adjacency seconds, at most 30 % of "
-        "the limit; `app.answer_time.RESERVE`).",
+        "the limit; `app.pipeline.answer_time.RESERVE`).",
         "",
         "| instance | tolerance | limit s | wall s | within | solver budget s | after / reserve s "
         "| phases (s) | answer | load |",

@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from app.settings (never from alembic.ini).
+"""Alembic environment: the URL comes from app.core.settings (never from alembic.ini).
 
 GeoAlchemy2's helpers make autogenerate render spatial types and GiST indexes correctly and leave
 PostGIS's own tables (spatial_ref_sys) alone.
@@ -13,9 +13,9 @@ from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
+from app.core.settings import get_settings
 from app.db.compare import include_object
 from app.db.models import Base
-from app.settings import get_settings
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -1,4 +1,4 @@
-"""Load the Lucknow demo into the database of app.settings (WARDPLAN_DB_URL), issue an admin API
+"""Load the Lucknow demo into the database of app.core.settings (WARDPLAN_DB_URL), issue an admin API
 key for it, and print the plan id and the key (``plan N: …`` and ``key wp_…`` lines), and, when
 the link secret is set, signed links to its map and to its map in edit mode (``link …``, ``edit …``).
 
@@ -12,10 +12,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.core.settings import get_settings
 from app.db.session import session_scope
 from app.services import keys, links
 from app.services.demo import load_demo
-from app.settings import get_settings
 
 
 def main(argv: list[str]) -> int:

@@ -14,8 +14,8 @@ from sqlalchemy import Connection, Engine, create_engine, pool, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.settings import get_settings
 from app.db.session import default_session_factory
-from app.settings import get_settings
 
 # --- Markers: db, browser and slow pick what a run needs (``make check`` leaves all three out) -------
 
@@ -75,7 +75,7 @@ def database_url() -> Iterator[str]:
     Starts the cluster with ``scripts/postgres.sh start`` when it does not answer (installing
     PostgreSQL and PostGIS if needed), and FAILS (never skips) when that does not work or PostGIS is
     missing. For the whole session ``WARDPLAN_DB_URL`` names this database, so code that reads
-    ``app.settings`` (Alembic's env.py, session_scope) uses it.
+    ``app.core.settings`` (Alembic's env.py, session_scope) uses it.
     """
     script = REPO / "scripts" / "postgres.sh"
     base = subprocess.run(
@@ -110,7 +110,7 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def alembic_config(database_url: str) -> Config:
-    """Alembic's configuration from the repository's alembic.ini (URL from app.settings)."""
+    """Alembic's configuration from the repository's alembic.ini (URL from app.core.settings)."""
     config = Config(str(REPO / "alembic.ini"))
     config.attributes["configure_logger"] = False
     return config

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app.api.deps import ApiClient, SessionDep, SettingsDep
 from app.api.jobs import job_out
-from app.schemas import PROBLEM_RESPONSES, AllocateOut, AllocateRequest, JobOut
+from app.api.schemas import PROBLEM_RESPONSES, AllocateOut, AllocateRequest, JobOut
 from app.services import jobs, solving
 from app.services.allocate import Allocation, OrganiserHome
 from app.services.allocate import allocate as allocate_service

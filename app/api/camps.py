@@ -14,10 +14,10 @@ from geoalchemy2.shape import to_shape
 
 from app.api.deps import CityCode, Cmmu, Reader, SessionDep, SettingsDep, require
 from app.api.layers import read_upload
+from app.api.schemas import PROBLEM_RESPONSES, JobProgress
+from app.api.schemas.camps import CampForm, CampJobOut, CampOut, CampPlanOut
+from app.core.errors import NotFound
 from app.db.models import CampCluster
-from app.errors import NotFound
-from app.schemas import PROBLEM_RESPONSES, JobProgress
-from app.schemas_camps import CampForm, CampJobOut, CampOut, CampPlanOut
 from app.services import camp_jobs, camp_store
 from app.services import jobs as job_service
 from app.services.keys import Principal, Role

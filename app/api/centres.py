@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, UploadFile
 
 from app.api.deps import CityCode, GisCell, Reader, SessionDep
 from app.api.layers import read_upload
-from app.schemas import PROBLEM_RESPONSES, CentreOut
+from app.api.schemas import PROBLEM_RESPONSES, CentreOut
 from app.services import centres as service
 
 router = APIRouter(tags=["community centres"], responses=PROBLEM_RESPONSES)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.dashboard_page import page
 from app.api.deps import (
     Admin,
     SessionDep,
@@ -19,12 +20,11 @@ from app.api.deps import (
     require,
 )
 from app.api.places import StateCode
-from app.dashboard_page import page
-from app.errors import Unauthorized
-from app.schemas import PROBLEM_RESPONSES, StateLinkOut
+from app.api.schemas import PROBLEM_RESPONSES, StateLinkOut
+from app.core.errors import Unauthorized
+from app.core.settings import Settings
 from app.services import cities, dashboard, links
 from app.services.keys import Principal, Role
-from app.settings import Settings
 from solver.poverty import DEFAULT_RATE, EstimateParams
 
 router = APIRouter(tags=["dashboard"], responses=PROBLEM_RESPONSES)

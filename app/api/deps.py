@@ -9,13 +9,13 @@ from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.schemas import CITY_CODE_PATTERN
+from app.core.errors import Forbidden, NotFound, Unauthorized
+from app.core.settings import Settings
 from app.db.session import session_scope
-from app.errors import Forbidden, NotFound, Unauthorized
-from app.schemas import CITY_CODE_PATTERN
 from app.services import keys
 from app.services.cities import city_state_code
 from app.services.keys import Principal, Role
-from app.settings import Settings
 
 
 def get_settings_dep(request: Request) -> Settings:

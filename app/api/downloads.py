@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from app.api.deps import CityCode, Reader, SessionDep
-from app.schemas import PROBLEM_RESPONSES
+from app.api.schemas import PROBLEM_RESPONSES
 from app.services import downloads as service
 
 router = APIRouter(tags=["plans"], responses=PROBLEM_RESPONSES)

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import SessionDep, require
-from app.schemas import PROBLEM_RESPONSES, FeatureCollection
+from app.api.schemas import PROBLEM_RESPONSES, FeatureCollection
 from app.services import features as service
 from app.services.layers import parse_bbox
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from app.api.deps import SessionDep
-from app.schemas import Health
+from app.api.schemas import Health
 from gis.sandbox import confinement
 
 router = APIRouter(tags=["health"])

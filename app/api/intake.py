@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import File, Form, UploadFile
 
-from app.options import MAX_SLUM_POINT_METRES
+from app.core.options import MAX_SLUM_POINT_METRES
 from app.services import layers as service
 from gis.errors import InputError, Issue
 from gis.slum_points import POINT_TOLERANCE_M

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import ApiClient, CityCode, Cmmu, Reader, SessionDep
-from app.errors import NotFound
-from app.schemas import PROBLEM_RESPONSES, AllocateOut, JobOut, JobProgress
+from app.api.schemas import PROBLEM_RESPONSES, AllocateOut, JobOut, JobProgress
+from app.core.errors import NotFound
 from app.services import jobs as service
 from app.services.keys import Principal, Role
 

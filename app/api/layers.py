@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
 from app.api.deps import CityCode, GisCell, Reader, SessionDep
 from app.api.intake import IntakeForm
+from app.api.schemas import PROBLEM_RESPONSES, FeatureCollection, LayerOut
+from app.core.options import LayerOptions
 from app.db.models import City, WardLayer
-from app.options import LayerOptions
-from app.schemas import PROBLEM_RESPONSES, FeatureCollection, LayerOut
 from app.services import layers as service
 from app.services.cities import InvalidPlace, Place
 from gis.fields import FieldMapping

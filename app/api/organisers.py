@@ -7,8 +7,14 @@ from geoalchemy2.shape import to_shape
 
 from app.api.deps import CityCode, GisCell, Reader, SessionDep
 from app.api.layers import read_upload
+from app.api.schemas import (
+    PROBLEM_RESPONSES,
+    HomePoint,
+    OrganiserBody,
+    OrganiserImport,
+    OrganiserOut,
+)
 from app.db.models import Organiser
-from app.schemas import PROBLEM_RESPONSES, HomePoint, OrganiserBody, OrganiserImport, OrganiserOut
 from app.services import organisers as service
 from app.services.keys import Principal
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from fastapi import APIRouter
 
 from app.api.deps import CityCode, Cmmu, Reader, SessionDep
+from app.api.schemas import PROBLEM_RESPONSES
+from app.api.schemas.pins import PinIn, PinList, PinOut, PinsOut
 from app.db.models import WardPin
-from app.schemas import PROBLEM_RESPONSES
-from app.schemas_pins import PinIn, PinList, PinOut, PinsOut
 from app.services import pins as service
 
 router = APIRouter(tags=["pins"], responses=PROBLEM_RESPONSES)

@@ -11,10 +11,8 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import func, select
 
 from app.api.deps import Admin, CityCode, Reader, SessionDep, StateOfficer
-from app.db.models import City, District, State
-from app.errors import NotFound
-from app.schemas import PROBLEM_RESPONSES
-from app.schemas_state import (
+from app.api.schemas import PROBLEM_RESPONSES
+from app.api.schemas.state import (
     CityIn,
     CityOut,
     CityPatch,
@@ -25,6 +23,8 @@ from app.schemas_state import (
     StateOut,
     StatePatch,
 )
+from app.core.errors import NotFound
+from app.db.models import City, District, State
 from app.services import cities as service
 from app.services.keys import Role
 

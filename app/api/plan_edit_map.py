@@ -20,14 +20,14 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import CityCode, Cmmu, SessionDep, get_principal, presented_token, require
 from app.api.plan_edits import edit_answer
+from app.api.schemas import PROBLEM_RESPONSES, MapLinkOut
+from app.api.schemas.plan_edits import EditIn, MapEditOut
+from app.core.errors import Unauthorized
+from app.core.settings import Settings
 from app.db.models import ApiKey
-from app.errors import Unauthorized
-from app.schemas import PROBLEM_RESPONSES, MapLinkOut
-from app.schemas_plan_edits import EditIn, MapEditOut
 from app.services import links, plan_edits, plan_versions
 from app.services import plans as service
 from app.services.keys import Role
-from app.settings import Settings
 from gis.mappage import add_edit_mode
 
 router = APIRouter(tags=["plan versions"], responses=PROBLEM_RESPONSES)

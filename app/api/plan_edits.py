@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from app.api.deps import CityCode, Cmmu, Reader, SessionDep, SettingsDep
 from app.api.jobs import job_out, job_url
 from app.api.plans import plan_out
-from app.schemas import PROBLEM_RESPONSES, JobOut
-from app.schemas_plan_edits import (
+from app.api.schemas import PROBLEM_RESPONSES, JobOut
+from app.api.schemas.plan_edits import (
     ApprovalActOut,
     DeltaOut,
     EditCheckOut,

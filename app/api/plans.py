@@ -8,8 +8,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from app.api.deps import CityCode, Cmmu, MaybeReader, Reader, SessionDep, SettingsDep
 from app.api.jobs import job_out, job_url
-from app.errors import Unauthorized
-from app.schemas import (
+from app.api.schemas import (
     PROBLEM_RESPONSES,
     AreaSummary,
     CheckOut,
@@ -22,10 +21,11 @@ from app.schemas import (
     RequirementOut,
     WardChange,
 )
+from app.core.errors import Unauthorized
+from app.core.settings import Settings
 from app.services import jobs, links
 from app.services import plans as service
 from app.services.requirement import city_requirement
-from app.settings import Settings
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE, EstimateParams
 
 router = APIRouter(tags=["plans"], responses=PROBLEM_RESPONSES)

@@ -1,6 +1,6 @@
 """Domain errors → HTTP statuses, in one table, and the one error shape: RFC 9457 problem+json.
 
-The domain errors themselves live in :mod:`app.errors`.
+The domain errors themselves live in :mod:`app.core.errors`.
 
 Routes and services raise domain errors (``gis.errors.InputError``, ``solver.poverty.EstimateError``,
 :class:`NotFound`, :class:`Unauthorized`, :class:`Forbidden`, :class:`Conflict`,
@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import (
+from app.core.errors import (
     Conflict,
     DomainError,
     Forbidden,

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.api.deps import CityCode, HomeReader, SessionDep
-from app.schemas import PROBLEM_RESPONSES
+from app.api.schemas import PROBLEM_RESPONSES
 from app.services import sheets as service
 
 router = APIRouter(tags=["sheets"], responses=PROBLEM_RESPONSES)

@@ -10,9 +10,9 @@ from fastapi import APIRouter, File, Path, Query, UploadFile
 
 from app.api.deps import CityCode, Cmmu, Reader, SessionDep
 from app.api.layers import read_upload
+from app.api.schemas import PROBLEM_RESPONSES
+from app.api.schemas.staff import CmmList, CmmOne, CmmOut, CmmReplace
 from app.db.models import CityMissionManager
-from app.schemas import PROBLEM_RESPONSES
-from app.schemas_staff import CmmList, CmmOne, CmmOut, CmmReplace
 from app.services import staff as service
 from app.services.layers import safe_name
 from gis.staff import Cmm, check_cmms, read_cmms_csv

@@ -9,8 +9,8 @@ from fastapi import APIRouter, File, Form, UploadFile
 from app.api.deps import Admin, SessionDep, SettingsDep, StateOfficer
 from app.api.layers import read_upload
 from app.api.places import StateCode
-from app.schemas import PROBLEM_RESPONSES
-from app.schemas_state import BatchCityOut, BatchIn, BatchOut, CityImportOut, StateImportOut
+from app.api.schemas import PROBLEM_RESPONSES
+from app.api.schemas.state import BatchCityOut, BatchIn, BatchOut, CityImportOut, StateImportOut
 from app.services import batches, imports
 
 router = APIRouter(tags=["states"], responses=PROBLEM_RESPONSES)

@@ -361,7 +361,7 @@ class CommunityCentre(Base):
 
 
 class SolveJob(Base):
-    """One request to plan a city, run by a worker (``app.worker``) and kept after it finishes.
+    """One request to plan a city, run by a worker (``app.jobs.worker``) and kept after it finishes.
 
     The queue itself is procrastinate's (its ``procrastinate_*`` tables); this row is what users
     see: status, live progress, and the plan it produced. The plan and the ``succeeded`` status are

@@ -13,7 +13,7 @@ from functools import lru_cache
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.settings import DatabaseSettings, get_settings
+from app.core.settings import DatabaseSettings, get_settings
 
 
 def make_engine(settings: DatabaseSettings) -> Engine:
@@ -34,7 +34,7 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @lru_cache(maxsize=1)
 def default_session_factory() -> sessionmaker[Session]:
-    """The process-wide factory, made from :func:`app.settings.get_settings` on first use."""
+    """The process-wide factory, made from :func:`app.core.settings.get_settings` on first use."""
     return make_session_factory(make_engine(get_settings().db))
 
 

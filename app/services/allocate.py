@@ -21,8 +21,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import planning
-from app.options import LayerOptions
+from app.core.options import LayerOptions
+from app.pipeline import planning
 from app.services import audit, solving
 from gis.export import assignment_mapping
 from gis.layer import FileBytes, WardLayer

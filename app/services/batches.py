@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.core.errors import DomainError, NotFound
+from app.core.settings import Settings
 from app.db.models import JOB_FINAL, City, PlanBatch, SolveJob
-from app.errors import DomainError, NotFound
 from app.services import audit, cities, jobs
-from app.settings import Settings
 
 
 class BadBatch(DomainError):

@@ -20,15 +20,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app import camps as camp_run
-from app import queue
+from app.core.settings import Settings
+from app.db import queue
 from app.db.models import City, SolveJob, WardLayer
-from app.planning import LayerRequest
+from app.pipeline import camps as camp_run
+from app.pipeline.planning import LayerRequest
 from app.services import audit, camp_store, camp_venues
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import stored_layer
 from app.services.layers import Upload
-from app.settings import Settings
 from gis.adjacency import build_adjacency
 from gis.camp_files import CampHours
 from gis.camps import Venue

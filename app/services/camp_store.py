@@ -16,10 +16,10 @@ import geopandas as gpd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import camps as camp_run
+from app.core.errors import Conflict, NotFound
 from app.db.models import CampCluster, CampPlan, CampWard, City, SolveJob, Ward, WardLayer
-from app.errors import Conflict, NotFound
-from app.planning import DATA_CREDITS
+from app.pipeline import camps as camp_run
+from app.pipeline.planning import DATA_CREDITS
 from app.services import audit, camp_venues
 from app.services.cities import get_city
 from app.services.frames import point, stored_layer, ward_pks

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.codes import CITY_CODE_PATTERN
+from app.core.codes import CITY_CODE_PATTERN
+from app.core.errors import Conflict, DomainError, NotFound
 from app.db.models import City, District, State
-from app.errors import Conflict, DomainError, NotFound
 from app.services import audit
 
 #: A state's short code, e.g. UP, KA, CH, MH.

@@ -23,6 +23,7 @@ from sqlalchemy import Numeric, Select, Subquery, cast, func, select
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
+from app.core.errors import NotFound
 from app.db.models import (
     SRID,
     City,
@@ -34,7 +35,6 @@ from app.db.models import (
     WardLayer,
     Zone,
 )
-from app.errors import NotFound
 
 Kind = Literal["wards", "plan-areas", "plan-wards"]
 

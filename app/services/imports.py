@@ -19,7 +19,7 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from app.errors import DomainError
+from app.core.errors import DomainError
 from app.services import audit, cities, layers, organisers
 from app.services.layers import LayerOptions, Upload
 from gis.errors import InputError, Issue

@@ -19,14 +19,14 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from app import queue
+from app.core.errors import Conflict, NotFound, TooManyRequests
+from app.core.settings import Settings
+from app.db import queue
 from app.db.models import JOB_FINAL, City, JobStatus, SolveJob
 from app.db.session import session_scope
-from app.errors import Conflict, NotFound, TooManyRequests
 from app.services import allocate, audit, camp_jobs, pins, plans, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.organisers import active_organisers
-from app.settings import Settings
 from solver.problem import Progress
 
 log = logging.getLogger("wardplan.jobs")

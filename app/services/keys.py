@@ -23,9 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.codes import CITY_CODE_PATTERN
+from app.core.codes import CITY_CODE_PATTERN
+from app.core.errors import Conflict, DomainError, NotFound
 from app.db.models import ApiKey
-from app.errors import Conflict, DomainError, NotFound
 from app.services import audit
 from app.services.cities import get_state
 

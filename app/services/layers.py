@@ -12,10 +12,10 @@ from typing import cast
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import planning
+from app.core.errors import NotFound
+from app.core.options import LayerOptions as LayerOptions  # the one model, re-exported
 from app.db.models import City, Ward, WardLayer, Zone
-from app.errors import NotFound
-from app.options import LayerOptions as LayerOptions  # the one model, re-exported
+from app.pipeline import planning
 from app.services import audit
 from app.services.cities import Place, check_place, ensure_city, get_city
 from app.services.frames import multipolygon

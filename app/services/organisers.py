@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.core.errors import NotFound
 from app.db.models import Organiser, WardLayer
-from app.errors import NotFound
 from app.services import audit
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import point, stored_layer

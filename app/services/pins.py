@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.core.errors import Conflict, DomainError, NotFound
 from app.db.models import City, Organiser, Ward, WardPin
-from app.errors import Conflict, DomainError, NotFound
 from app.services import audit
 from app.services.cities import get_city, require_current_layer
 from app.services.organisers import active_organisers

@@ -4,7 +4,7 @@ plan's exports, whatever the entry point).
 The CLI writes, per CO: ``organiser_id``, ``n_wards``, ``ward_ids``, ``n_parts``, ``area_km2``,
 ``name``, ``home_lon``, ``home_lat``, ``population``, ``poor_households_est``,
 ``deviation_from_mean_pct``, ``mean_km_from_home`` (``gis.export.dissolve_areas`` and
-``app.planning.plan_frames``). The API answers the same fields with the same meaning, computed
+``app.pipeline.planning.plan_frames``). The API answers the same fields with the same meaning, computed
 from the stored plan, and adds ``approval`` (what every output of a stored plan says about it).
 Homes are rounded to 0.01° (about 1 km) for callers who do not see personal data, as on the map.
 """
@@ -21,8 +21,8 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import planning
 from app.db.models import Organiser, PlanArea, PlanAssignment, Ward
+from app.pipeline import planning
 from app.services.frames import gis_organisers, stored_layer
 from gis.crs import metric_crs
 from gis.figures import PlanFigures, km_value, percent_value

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import planning
+from app.core.errors import Conflict, DomainError
+from app.core.options import LayerOptions, PlanOptions
 from app.db.models import Organiser, Plan, PlanAssignment, Ward, WardLayer
-from app.errors import Conflict, DomainError
-from app.options import LayerOptions, PlanOptions
+from app.pipeline import planning
 from app.services import audit, plan_versions, plans
 from app.services.frames import gis_organisers, stored_layer
 from gis.adjacency import build_adjacency

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.core.errors import Conflict, NotFound
 from app.db.models import (
     City,
     Organiser,
@@ -24,7 +25,6 @@ from app.db.models import (
     PlanVersion,
     Ward,
 )
-from app.errors import Conflict, NotFound
 from app.services import audit
 from solver.poverty import WardFigures, poor_households
 

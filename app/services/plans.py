@@ -18,7 +18,7 @@ from shapely.geometry import mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import answer_time, planning
+from app.core.errors import Conflict, NotFound
 from app.db.models import (
     City,
     Organiser,
@@ -30,7 +30,7 @@ from app.db.models import (
     WardLayer,
     Zone,
 )
-from app.errors import Conflict, NotFound
+from app.pipeline import answer_time, planning
 from app.services import audit, centres, pins, plan_areas, plan_versions, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import gis_organisers, multipolygon, stored_layer, ward_pks
@@ -350,7 +350,7 @@ def plan_map_html(session: Session, stored: StoredPlan, *, exact_homes: bool) ->
     ``exact_homes`` False: each CO's home is rounded to 0.01° (about 1 km) before it is drawn,
     for viewers whose role does not see personal data."""
     _require_answer(stored)
-    from app.settings import get_settings  # the tile server, if one is configured
+    from app.core.settings import get_settings  # the tile server, if one is configured
 
     tiles = get_settings().map
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
@@ -463,7 +463,7 @@ def _draw_plan_map(session: Session, stored: StoredPlan, exact_homes: bool) -> s
         f"plan {stored.plan.id} — "
         f"{stored.plan.report.get('summary', stored.plan.status)} — {approval_mark(stored.plan)}"
     )
-    from app.settings import get_settings  # the tile server, if one is configured
+    from app.core.settings import get_settings  # the tile server, if one is configured
 
     map_settings = get_settings().map
     fmap = plan_map(

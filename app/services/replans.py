@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app import queue
+from app.core.errors import Conflict
+from app.core.settings import Settings
+from app.db import queue
 from app.db.models import City, Plan, SolveJob, Ward, WardLayer
-from app.errors import Conflict
 from app.services import audit, jobs, pins, plan_edits, plan_versions, plans, solving
 from app.services.cities import get_city, require_current_layer
 from app.services.organisers import active_organisers
-from app.settings import Settings
 from solver import pins as solver_pins
 from solver import verify
 from solver.backends import Backend, make_backend

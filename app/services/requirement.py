@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from app import planning
 from app.db.models import WardLayer
+from app.pipeline import planning
 from app.services.cities import get_city, require_current_layer
 from app.services.frames import stored_layer
 from app.services.organisers import count_active

@@ -15,10 +15,10 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.errors import Conflict, NotFound
 from app.db.models import Organiser, PlanArea, PlanAssignment, Ward
-from app.errors import Conflict, NotFound
-from app.planning import ward_figures
-from app.printing import sheet_parameters
+from app.pipeline.planning import ward_figures
+from app.pipeline.printing import sheet_parameters
 from app.services import centres
 from app.services.frames import gis_organisers, stored_layer
 from app.services.plans import StoredPlan, city_title, get_plan, version_number

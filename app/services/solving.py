@@ -1,7 +1,7 @@
 """One solve from an in-memory layer and organisers: estimate → adjacency → problem → solve → verify.
 
 Shared by stored plans (``app.services.plans``) and the stateless ``/allocate`` route; the steps are
-those of ``app.planning.plan`` without its file reading.
+those of ``app.pipeline.planning.plan`` without its file reading.
 """
 
 from __future__ import annotations
@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from app import answer_time, planning
-from app.errors import DomainError
-from app.options import (
+from app.core.errors import DomainError
+from app.core.options import (
     DEFAULT_GAP,
     DEFAULT_METHOD,
     DEFAULT_SNAP_METRES,
@@ -20,7 +19,8 @@ from app.options import (
     parse_balance,
     parse_method,
 )
-from app.settings import Settings
+from app.core.settings import Settings
+from app.pipeline import answer_time, planning
 from gis.layer import WardLayer
 from gis.organisers import Organiser
 from solver import verify
@@ -34,7 +34,7 @@ class TimeLimitTooLong(DomainError):
     code = "time-limit-too-long"
 
 
-#: The options of a solve, resolved against the server's limits (one model: app.options).
+#: The options of a solve, resolved against the server's limits (one model: app.core.options).
 SolveConfig = PlanOptions
 
 
@@ -47,7 +47,7 @@ def solve_config(
 ) -> PlanOptions:
     """Plan parameters as JSON (an API body's, a stored job's) resolved into :class:`PlanOptions`:
     the time limit defaults to, and may not exceed, the server's; absent values take the defaults
-    of :mod:`app.options`."""
+    of :mod:`app.core.options`."""
     asked = params.get("time_limit")
     time_limit = float(asked) if asked is not None else default_time_limit
     if time_limit > max_time_limit:

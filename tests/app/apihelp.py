@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.schemas import JobOut, PlanOut, ProblemDetails
+from app.core.settings import get_settings
 from app.db.models import (
     City,
     District,
@@ -25,10 +27,8 @@ from app.db.models import (
 )
 from app.db.session import session_scope
 from app.main import create_app
-from app.schemas import JobOut, PlanOut, ProblemDetails
 from app.services import jobs, keys
 from app.services.cities import Place
-from app.settings import get_settings
 
 #: Where the tests' new cities go: the form fields of an upload, and the same as a Place.
 PLACE_FORM = {"state": "TS", "state_name": "Test State", "district": "Test District"}

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.schemas import PlanOut
+from app.api.schemas import PlanOut
 from tests.app.apihelp import issue_key, make_app, plan_through_job, upload_lucknow
 
 

@@ -15,6 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.schemas import (
+    AllocateOut,
+    Health,
+    JobOut,
+)
+from app.core.settings import get_settings
 from app.db.models import (
     PLAN_STATUSES,
     Organiser,
@@ -24,14 +30,8 @@ from app.db.models import (
 )
 from app.db.session import session_scope
 from app.main import create_app
-from app.schemas import (
-    AllocateOut,
-    Health,
-    JobOut,
-)
 from app.services import jobs
 from app.services.demo import load_demo
-from app.settings import get_settings
 from tests.app.apihelp import counts, expect_problem, make_app, run_job_here, upload_lucknow
 
 pytestmark = pytest.mark.slow

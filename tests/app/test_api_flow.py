@@ -20,8 +20,7 @@ from shapely.geometry import shape
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import AuditEvent, City, Ward, WardLayer
-from app.schemas import (
+from app.api.schemas import (
     FeatureCollection,
     LayerOut,
     OrganiserImport,
@@ -30,6 +29,7 @@ from app.schemas import (
     PlanOut,
     RequirementOut,
 )
+from app.db.models import AuditEvent, City, Ward, WardLayer
 from gis import hindi
 from tests.app.apihelp import (
     PLACE_FORM,

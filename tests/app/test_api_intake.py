@@ -17,8 +17,8 @@ from matplotlib import font_manager
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.schemas import LayerOut
 from app.db.models import City, Plan, Ward, WardLayer
-from app.schemas import LayerOut
 from gis.organisers import illustrative_organisers, write_organisers_csv
 from gis.sheets import devanagari_font
 from tests.app.apihelp import PLACE_FORM, counts, expect_problem, plan_through_job

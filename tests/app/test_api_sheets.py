@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import Engine
 
-from app.schemas import PlanOut
+from app.api.schemas import PlanOut
 from tests.app.apihelp import expect_problem
 from tests.app.lucknow import lucknow_planned
 from tests.gis.pdfglyphs import pdf_text, render_png

@@ -19,13 +19,13 @@ from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.allocate import allocation as allocation_request
+from app.api.schemas import AllocateRequest, MapLinkOut, OrganiserOut, PlanParameters
+from app.core.errors import Conflict
+from app.core.settings import MAP_CSP, get_settings
 from app.db.models import ApiKey, AuditEvent
 from app.db.session import session_scope
-from app.errors import Conflict
 from app.main import create_app
-from app.schemas import AllocateRequest, MapLinkOut, OrganiserOut, PlanParameters
 from app.services import cities, jobs, keys, layers, links, organisers
-from app.settings import MAP_CSP, get_settings
 from tests.app.apihelp import TEST_PLACE, expect_problem, make_app
 from tests.app.plandata import load_small_city
 

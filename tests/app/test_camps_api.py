@@ -25,8 +25,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.schemas.camps import CampJobOut, CampPlanOut
 from app.db.models import AuditEvent, CampPlan, CampWard, SolveJob
-from app.schemas_camps import CampJobOut, CampPlanOut
 from gis.adjacency import build_adjacency
 from gis.camps import illustrative_venues, write_venues_csv
 from gis.io import read_ward_layer

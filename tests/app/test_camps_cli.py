@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.options import LayerOptions
-from app.planning import LayerRequest, load_layer
+from app.core.options import LayerOptions
+from app.pipeline.planning import LayerRequest, load_layer
 from gis.adjacency import build_adjacency
 from solver.graph import is_connected
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.schemas.camps import CampJobOut, CampPlanOut
+from app.core.settings import ApiSettings, DatabaseSettings, JobSettings, Settings, SolverSettings
 from app.main import create_app
-from app.schemas_camps import CampJobOut, CampPlanOut
-from app.settings import ApiSettings, DatabaseSettings, JobSettings, Settings, SolverSettings
 from gis.camps import illustrative_venues, write_venues_csv
 from gis.io import read_ward_layer
 from tests.app.apihelp import issue_key, upload_lucknow

@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.schemas import AllocateOut
+from app.api.schemas import AllocateOut
 from tests.app.apihelp import plan_through_job, upload_lucknow
 
 SOLVE_PHASES = ("adjacency", "model", "solve", "check")

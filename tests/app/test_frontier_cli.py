@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from app import answer_time, planning
-from app.options import LayerOptions
-from app.printing import sheet_parameters
+from app.core.options import LayerOptions
+from app.pipeline import answer_time, planning
+from app.pipeline.printing import sheet_parameters
 from solver.deadline import MIN_SOLVER_SECONDS, MIN_SOLVER_SHARE, Deadline
 from tests.app.test_cli import organisers, run
 

@@ -24,7 +24,7 @@ from schemathesis import checks
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.schemas import LayerOut
+from app.api.schemas import LayerOut
 from tests.app.apihelp import PLACE_FORM, counts, expect_problem, issue_key, make_app
 from tests.app.hostile import Base, load_base
 

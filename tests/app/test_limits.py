@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.core.settings import Settings, get_settings
 from app.db.models import SolveJob
 from app.db.session import session_scope
 from app.main import create_app
-from app.settings import Settings, get_settings
 from tests.app.apihelp import expect_problem, issue_key
 from tests.app.plandata import load_small_city
 

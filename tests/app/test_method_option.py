@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.schemas import AllocateOut, JobOut, PlanParameters
+from app.api.schemas import AllocateOut, JobOut, PlanParameters
 from solver.params import METHODS
 from tests.app.apihelp import expect_problem, run_job_here
 from tests.app.test_cli import organisers, run

@@ -21,11 +21,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.allocate import allocation
-from app.options import LayerOptions
-from app.schemas import AllocateRequest, JobOut
+from app.api.schemas import AllocateRequest, JobOut
+from app.core.options import LayerOptions
+from app.core.settings import get_settings
 from app.services import allocate, layers
 from app.services.layers import Upload
-from app.settings import get_settings
 from tests.app.apihelp import run_job_here
 
 #: Files of the GDAL read itself (the sandbox's own request and result files) are allowed.

@@ -10,8 +10,8 @@ from typing import Any
 import geopandas as gpd
 import pytest
 
-from app import planning
-from app.options import PlanOptions
+from app.core.options import PlanOptions
+from app.pipeline import planning
 from gis.adjacency import build_adjacency
 from gis.io import read_ward_layer
 from gis.layer import STORAGE_CRS, WardLayer

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from app.api.intake import IntakeForm
 from app.api.layers import LayerFieldsForm
+from app.api.schemas import PlanParameters
 from app.cli import cli
-from app.cli_options import PLAN_PARAMETERS, build_plan_options, layer_request
-from app.options import LayerOptions, PlanOptions, parse_tolerance
-from app.schemas import PlanParameters
+from app.cli.options import PLAN_PARAMETERS, build_plan_options, layer_request
+from app.core.options import LayerOptions, PlanOptions, parse_tolerance
 from app.services import solving
 from gis.errors import InputError
 from gis.fields import FieldMapping

@@ -26,12 +26,12 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from app.api.schemas import JobOut, PlanOut
+from app.api.schemas.plan_edits import VersionOut
 from app.cli import cli
+from app.core.errors import DomainError
 from app.db.models import AuditEvent, Plan, SolveJob, WardPin
 from app.db.session import session_scope
-from app.errors import DomainError
-from app.schemas import JobOut, PlanOut
-from app.schemas_plan_edits import VersionOut
 from tests.app.apihelp import (
     PLACE_FORM,
     expect_problem,

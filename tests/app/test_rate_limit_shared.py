@@ -23,8 +23,8 @@ from starlette.routing import Route
 
 from app.api.proxies import TrustedProxies
 from app.api.ratelimit import SharedRateLimit
+from app.core.settings import ProxySettings, Settings, get_settings
 from app.main import create_app
-from app.settings import ProxySettings, Settings, get_settings
 from tests.app.apihelp import expect_problem
 
 #: Any route behind the limiter: without a key it is refused (401), with an unknown key too;

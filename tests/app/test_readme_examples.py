@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from app.api.schemas import AllocateOut
+from app.core.settings import get_settings
 from app.main import create_app
-from app.schemas import AllocateOut
-from app.settings import get_settings
 from tests.app.apihelp import upload_lucknow
 
 ROOT = Path(__file__).resolve().parents[2]

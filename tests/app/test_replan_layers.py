@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.schemas import JobOut, PlanOut
-from app.schemas_plan_edits import VersionOut
+from app.api.schemas import JobOut, PlanOut
+from app.api.schemas.plan_edits import VersionOut
 from tests.app.apihelp import (
     PLACE_FORM,
     issue_key,

@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from app.api.schemas import PlanOut
+from app.api.schemas.state import BatchOut
 from app.cli import cli
 from app.main import create_app
-from app.schemas import PlanOut
-from app.schemas_state import BatchOut
 from tests.app.apihelp import issue_key
 from tests.app.statedata import BAD, GOOD, StateFolder, build
 from tests.app.test_worker import Worker, settings_for, settings_on

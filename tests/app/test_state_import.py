@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select
 
+from app.api.schemas.state import StateImportOut
 from app.db.models import City, District, Organiser, State, WardLayer
-from app.schemas_state import StateImportOut
 from tests.app.apihelp import counts, expect_problem
 from tests.app.statedata import BAD, StateFolder, as_xlsx, build
 

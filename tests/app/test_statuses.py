@@ -9,8 +9,8 @@ from typing import get_args
 
 from sqlalchemy import Engine, text
 
+from app.api.schemas import AllocateOut, JobOut, PlanOut
 from app.db.models import JOB_FINAL, JOB_STATUSES, PLAN_STATUSES, JobStatus
-from app.schemas import AllocateOut, JobOut, PlanOut
 
 
 def _allowed(engine: Engine, constraint: str) -> set[str]:

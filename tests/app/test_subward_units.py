@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.schemas import LayerOut
+from app.api.schemas import LayerOut
 from tests.app.apihelp import PLACE_FORM
 from tests.app.test_api_intake import plan_city
 from tests.app.test_cli_intake import run

@@ -19,7 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
-from app.schemas import LayerOut
+from app.api.schemas import LayerOut
 from gis.io import NO_NETWORK_GDAL_CONFIG
 from gis.sandbox import CHILD_GDAL_CONFIG, _child_env
 from tests.app.apihelp import PLACE_FORM, counts, expect_problem

@@ -33,11 +33,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, pool, select, text
 from sqlalchemy.exc import OperationalError
 
-from app.db.models import Plan, SolveJob
-from app.db.session import default_session_factory, make_engine, make_session_factory
-from app.main import create_app
-from app.schemas import FeatureCollection, JobOut, PlanOut
-from app.settings import (
+from app.api.schemas import FeatureCollection, JobOut, PlanOut
+from app.core.settings import (
     ApiSettings,
     DatabaseSettings,
     JobSettings,
@@ -45,7 +42,10 @@ from app.settings import (
     SolverSettings,
     get_settings,
 )
-from app.worker import RUNNING_GROUPS, past_deadline, watch
+from app.db.models import Plan, SolveJob
+from app.db.session import default_session_factory, make_engine, make_session_factory
+from app.jobs.worker import RUNNING_GROUPS, past_deadline, watch
+from app.main import create_app
 from gis.io import read_ward_layer
 from gis.organisers import illustrative_organisers, write_organisers_csv
 from tests.app.apihelp import issue_key, upload_lucknow
@@ -59,7 +59,7 @@ WORKER_ENV = {"WARDPLAN_JOBS_HEARTBEAT_S": "1", "WARDPLAN_JOBS_STALLED_AFTER_S":
 
 @contextlib.contextmanager
 def settings_on(url: str) -> Iterator[None]:
-    """``app.settings`` (and so the default session factory) on ``url`` for a block."""
+    """``app.core.settings`` (and so the default session factory) on ``url`` for a block."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("WARDPLAN_DB_URL", url)
         get_settings.cache_clear()

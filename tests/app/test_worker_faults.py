@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, pool, text
 
-from app.settings import JobSettings
-from app.worker import EXIT_FORCED, past_deadline
+from app.core.settings import JobSettings
+from app.jobs.worker import EXIT_FORCED, past_deadline
 from tests.app import test_worker
 from tests.app.test_worker import (
     Service,
@@ -175,9 +175,9 @@ def test_an_idle_worker_outlives_an_outage(
 
 
 def _leads_the_job(pid: int) -> bool:
-    """Whether ``pid`` runs ``app.jobrunner`` and leads its own process group (so it can be
+    """Whether ``pid`` runs ``app.jobs.runner`` and leads its own process group (so it can be
     frozen as a group)."""
-    return "app.jobrunner" in _cmdline(pid) and any(p == pid for p, _ in _group(pid))
+    return "app.jobs.runner" in _cmdline(pid) and any(p == pid for p, _ in _group(pid))
 
 
 def _running_for(url: str, job_id: int, seconds: float) -> bool:

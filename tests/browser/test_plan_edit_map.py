@@ -23,8 +23,8 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.api.schemas.plan_edits import VersionOut
 from app.db.session import session_scope
-from app.schemas_plan_edits import VersionOut
 from app.services import keys
 from tests.app.apihelp import (
     PLACE_FORM,

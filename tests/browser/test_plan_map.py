@@ -21,7 +21,7 @@ from playwright.sync_api import Browser
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from app.settings import get_settings
+from app.core.settings import get_settings
 from gis import hindi
 from gis.organisers import illustrative_organisers, write_organisers_csv
 from tests.app.apihelp import PLACE_FORM, issue_key, make_app, plan_through_job

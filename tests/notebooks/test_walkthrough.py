@@ -12,8 +12,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from app.options import LayerOptions
-from app.planning import LayerRequest, estimate_requirement, load_layer
+from app.core.options import LayerOptions
+from app.pipeline.planning import LayerRequest, estimate_requirement, load_layer
 from solver.poverty import EstimateParams
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "lucknow_walkthrough.ipynb"

@@ -1,4 +1,4 @@
-"""The ``wardplan`` command line: thin wiring over :mod:`app.planning`."""
+"""The ``wardplan`` command line: thin wiring over :mod:`app.pipeline.planning`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from app import answer_time, planning, printing
-from app.checking import check_plan_dir
-from app.cli_options import (  # the shared options, also imported from here by other commands
+from app.cli.options import (  # the shared options, also imported from here by other commands
     MAX_CLI_ERROR,
     CrsOpt,
     ExcludeOpt,
@@ -33,10 +31,12 @@ from app.cli_options import (  # the shared options, also imported from here by 
     layer_options,
     plan_options,
 )
-from app.cli_order import register as _register_order
-from app.cli_replan import register as _register_replan
-from app.options import PlanOptions
-from app.settings import MapSettings
+from app.cli.order import register as _register_order
+from app.cli.replan import register as _register_replan
+from app.core.options import PlanOptions
+from app.core.settings import MapSettings
+from app.pipeline import answer_time, planning, printing
+from app.pipeline.checking import check_plan_dir
 from gis.errors import InputError, shown
 from gis.maps import tile_template_problem
 from solver.poverty import (
@@ -375,7 +375,7 @@ def worker() -> None:
     import asyncio
     import logging
 
-    from app.worker import run_worker
+    from app.jobs.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     asyncio.run(run_worker())
@@ -414,8 +414,8 @@ def keys_issue(
     ] = None,
 ) -> None:
     """Issue a key and print its token once: only its hash is stored, it cannot be shown again."""
+    from app.core.errors import DomainError
     from app.db.session import session_scope
-    from app.errors import DomainError
     from app.services import keys
 
     try:
@@ -452,8 +452,8 @@ def keys_list() -> None:
 @keys_cli.command("revoke")
 def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
     """Revoke a key at once (the row is kept: the audit trail still names it)."""
+    from app.core.errors import DomainError
     from app.db.session import session_scope
-    from app.errors import DomainError
     from app.services import keys
 
     try:
@@ -469,9 +469,9 @@ def _terminate(sig: int, _frame: object) -> None:
     raise SystemExit(128 + sig)
 
 
-from app.cli_pins import pins_cli  # noqa: E402  (a city's pinned wards)
-from app.cli_places import places_cli  # noqa: E402  (states, districts, cities)
-from app.cli_versions import versions_cli  # noqa: E402  (a city's plan versions)
+from app.cli.pins import pins_cli  # noqa: E402  (a city's pinned wards)
+from app.cli.places import places_cli  # noqa: E402  (states, districts, cities)
+from app.cli.versions import versions_cli  # noqa: E402  (a city's plan versions)
 
 cli.add_typer(places_cli)
 cli.add_typer(versions_cli)
@@ -486,6 +486,6 @@ def main() -> None:
     cli()
 
 
-from app.camps_cli import register as _register_camps  # noqa: E402 - needs the options above
+from app.cli.camps import register as _register_camps  # noqa: E402 - needs the options above
 
 _register_camps(cli)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from app.schemas import CITY_CODE_PATTERN, PlanParameters
+from app.api.schemas import CITY_CODE_PATTERN, PlanParameters
 
 LGD = Field(default=None, ge=1, lt=2**31, description="Local Government Directory code")
 POSTS = Field(default=None, ge=0, lt=100_000)

@@ -20,10 +20,10 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from app import answer_time
-from app.options import LayerOptions, PlanOptions
-from app.plan_folders import first_version, folder_stamp
-from app.splitting import split_layer
+from app.core.options import LayerOptions, PlanOptions
+from app.pipeline import answer_time
+from app.pipeline.plan_folders import first_version, folder_stamp
+from app.pipeline.splitting import split_layer
 from gis.adjacency import Adjacency, build_adjacency
 from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE, data_credit
 from gis.crs import to_metric
@@ -330,7 +330,7 @@ def solve_layer(
     (from files by :func:`plan`, from an upload or the database by the services). ``options``:
     how the layer was read (for the report and the data credit); ``label`` names it. With a
     ``deadline``, each phase is timed on it and the solver gets what is left of it
-    (:mod:`app.answer_time`). ``pins`` (``{ward_id: organiser_id}``): wards the plan keeps with
+    (:mod:`app.pipeline.answer_time`). ``pins`` (``{ward_id: organiser_id}``): wards the plan keeps with
     those COs (:mod:`solver.pins`)."""
     timed = answer_time.timed(deadline)
     notes = [*layer.warnings, *warnings, *config.estimate.check()]

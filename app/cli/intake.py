@@ -1,5 +1,5 @@
 """Command-line options of the intake (issue 15): features without an id, poverty table, slum
-layer, zone layer and ward splitting; shared by the commands through :mod:`app.cli_options`."""
+layer, zone layer and ward splitting; shared by the commands through :mod:`app.cli.options`."""
 
 from __future__ import annotations
 

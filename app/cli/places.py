@@ -36,8 +36,8 @@ def actor() -> str:
 
 def in_db(work: Callable[[Session], T]) -> T:
     """Run ``work`` in one transaction; a refusal the service explains exits with status 2."""
+    from app.core.errors import DomainError
     from app.db.session import session_scope
-    from app.errors import DomainError
 
     try:
         with session_scope() as session:
@@ -233,9 +233,9 @@ def plan_state(
     ] = None,
 ) -> None:
     """Queue one plan job per city of the state (run by `wardplan worker`); prints the batch."""
-    from app.schemas import PlanParameters
+    from app.api.schemas import PlanParameters
+    from app.core.settings import get_settings
     from app.services import batches
-    from app.settings import get_settings
 
     params = PlanParameters(
         tolerance="auto" if tolerance == "auto" else float(tolerance), time_limit=time_limit

@@ -1,5 +1,5 @@
 """``wardplan adjust`` (hand edits with live checks) and ``wardplan replan`` (the fewest changes
-when the roster changes, pinned wards), over written plan folders (:mod:`app.plan_folders`)."""
+when the roster changes, pinned wards), over written plan folders (:mod:`app.pipeline.plan_folders`)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli_options import MaxMovesOpt
-from app.plan_folders import (
+from app.cli.options import MaxMovesOpt
+from app.pipeline.plan_folders import (
     PlanFolder,
     mean_km,
     problem_for,

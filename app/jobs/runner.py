@@ -1,6 +1,6 @@
-"""One solve job in a process of its own: ``python -m app.jobrunner JOB_ID WORKER_PID``.
+"""One solve job in a process of its own: ``python -m app.jobs.runner JOB_ID WORKER_PID``.
 
-The worker's watchdog (``app.worker``) starts this process as the leader of a new process group,
+The worker's watchdog (``app.jobs.worker``) starts this process as the leader of a new process group,
 so the MIP solver it may start (CBC is a separate program) is in the same group, and one
 ``killpg`` ends both. If the worker dies, even by SIGKILL, the kernel sends this process SIGTERM
 (``PR_SET_PDEATHSIG``, set by the worker before ``exec``), and the handler below kills the whole
@@ -23,10 +23,10 @@ from types import FrameType
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from app.core.errors import DomainError
+from app.core.settings import get_settings
 from app.db.session import default_session_factory, make_engine, session_scope
-from app.errors import DomainError
 from app.services import jobs
-from app.settings import get_settings
 from gis.errors import InputError
 from solver.poverty import EstimateError
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from app.cli_places import actor, in_db
+from app.cli.places import actor, in_db
 
 if TYPE_CHECKING:
     from app.db.models import WardPin

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas import JobProgress
+from app.api.schemas import JobProgress
 
 
 class _Out(BaseModel):

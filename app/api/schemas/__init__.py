@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.codes import CITY_CODE_PATTERN as CITY_CODE_PATTERN  # the one definition, re-exported
+from app.core.codes import CITY_CODE_PATTERN as CITY_CODE_PATTERN  # the one definition, re-exported
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE
 
 

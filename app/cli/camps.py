@@ -1,4 +1,4 @@
-"""``wardplan camps`` and ``wardplan example-venues``: thin wiring over :mod:`app.camps`.
+"""``wardplan camps`` and ``wardplan example-venues``: thin wiring over :mod:`app.pipeline.camps`.
 
 Registered on the main command line by :func:`register` (called at the end of :mod:`app.cli`)."""
 
@@ -10,16 +10,16 @@ from typing import Annotated
 
 import typer
 
-from app import camps as camp_job
-from app import planning
-from app.cli_options import (
+from app.cli.options import (
     HhSizeOpt,
     RateOpt,
     WardsArg,
     fail,
     layer_options,
 )
-from app.options import DEFAULT_GAP, DEFAULT_SNAP_METRES, DEFAULT_SOLVER, SOLVERS
+from app.core.options import DEFAULT_GAP, DEFAULT_SNAP_METRES, DEFAULT_SOLVER, SOLVERS
+from app.pipeline import camps as camp_job
+from app.pipeline import planning
 from gis.camp_files import CampHours
 from gis.camps import illustrative_venues, write_venues_csv
 from gis.errors import InputError

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas import PlanOut
+from app.api.schemas import PlanOut
 
 WARD_OR_CO = Field(min_length=1, max_length=100)
 NOTE = Field(default=None, min_length=1, max_length=500, description="why, in your words")

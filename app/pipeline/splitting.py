@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.options import LayerOptions
+from app.core.options import LayerOptions
 from gis.errors import InputError, Issue
 from gis.formats import file_sha256
 from gis.layer import SourceFile, WardLayer

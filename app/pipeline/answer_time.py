@@ -1,6 +1,6 @@
 """The solve step under the whole answer's time limit, and the frontier when one is asked for.
 
-``app.planning`` times its phases on a :class:`~solver.deadline.Deadline` made when the request
+``app.pipeline.planning`` times its phases on a :class:`~solver.deadline.Deadline` made when the request
 starts; this module gives the solver what is left (minus the reserve for the phases after it),
 runs the plain solve or the balance–distance frontier (:mod:`solver.frontier`), and writes the
 final phase timings into ``report.json`` once every output is written.

@@ -16,7 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 
-from app.planning import DATA_CREDITS, LayerRequest, load_layer, ward_figures
+from app.pipeline.planning import DATA_CREDITS, LayerRequest, load_layer, ward_figures
 from gis.adjacency import Adjacency, build_adjacency
 from gis.camp_files import Camp, CampHours, camps_calendar, write_camps_csv, write_wards_csv
 from gis.camp_map import camp_map

@@ -1,9 +1,9 @@
 """The solve worker (``wardplan worker``): takes solve jobs from procrastinate's queue.
 
-Each job runs in a child process (``app.jobrunner``) that leads its own process group, watched from
+Each job runs in a child process (``app.jobs.runner``) that leads its own process group, watched from
 here: the watchdog kills the group when the job is cancelled or runs past its time limit plus
 ``WARDPLAN_JOBS_GRACE_S``, and the child's group dies with the worker even when the worker is
-SIGKILLed (``PR_SET_PDEATHSIG``; see ``app.jobrunner``). So no CBC process outlives its job.
+SIGKILLed (``PR_SET_PDEATHSIG``; see ``app.jobs.runner``). So no CBC process outlives its job.
 
 A worker that stops answering (no heartbeat for ``WARDPLAN_JOBS_STALLED_AFTER_S``) leaves its
 jobs in procrastinate's ``doing`` state; every worker looks for such jobs and queues them again.
@@ -33,11 +33,11 @@ from procrastinate import App, JobContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from app import queue
+from app.core.settings import JobSettings, get_settings
+from app.db import queue
 from app.db.session import session_scope
-from app.jobrunner import EXIT_RETRY, EXIT_SUPERSEDED, hold
+from app.jobs.runner import EXIT_RETRY, EXIT_SUPERSEDED, hold
 from app.services import jobs
-from app.settings import JobSettings, get_settings
 from gis.sandbox import sweep_stale_folders
 
 log = logging.getLogger("wardplan.worker")
@@ -132,13 +132,13 @@ async def _drain(stream: asyncio.StreamReader, keep: bytearray) -> None:
 
 
 async def _start_child(job_id: int, folder: Path) -> asyncio.subprocess.Process:
-    """The job's solve process (``app.jobrunner``) in its own process group, with ``folder`` as
+    """The job's solve process (``app.jobs.runner``) in its own process group, with ``folder`` as
     its temp folder; ``folder`` is removed if the process cannot be started."""
     try:
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "app.jobrunner",
+            "app.jobs.runner",
             str(job_id),
             str(os.getpid()),
             stdin=asyncio.subprocess.DEVNULL,
@@ -357,7 +357,7 @@ async def run_worker() -> None:
 async def _run_once(database_url: str, settings: JobSettings, stopping: asyncio.Event) -> None:
     """One life of a procrastinate worker: until ``stopping`` is set or it loses the database.
 
-    The pool is the worker's own (:func:`app.queue.worker_pool`): opening it does not wait for
+    The pool is the worker's own (:func:`app.db.queue.worker_pool`): opening it does not wait for
     the database, and no query waits longer than ``db_wait_s`` for a connection, so a stop is
     never held up by a database that is gone."""
     app = make_worker_queue(database_url, settings)

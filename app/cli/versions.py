@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from app.cli_places import actor, in_db
+from app.cli.places import actor, in_db
 
 versions_cli = typer.Typer(
     name="versions",

@@ -14,8 +14,8 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from app.answer_time import frontier_table
-from app.planning import PlanResult, plan_frames
+from app.pipeline.answer_time import frontier_table
+from app.pipeline.planning import PlanResult, plan_frames
 from gis.co_sheets import organiser_sheets
 from gis.frontier_chart import frontier_line
 from gis.sheets import (

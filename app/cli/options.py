@@ -3,8 +3,8 @@
 :func:`layer_options` adds the ward layer's options (field names, CRS, exclusions, features without
 an id, population table, poverty sources, zones, splitting) to a command and hands it one
 ``layer: planning.LayerRequest`` built from them; :func:`plan_options` builds the solve's
-:class:`app.options.PlanOptions` from the plan options. Every value is validated by the option
-models themselves (:mod:`app.options`); a bad one ends the command with ``error: --option value:
+:class:`app.core.options.PlanOptions` from the plan options. Every value is validated by the option
+models themselves (:mod:`app.core.options`); a bad one ends the command with ``error: --option value:
 why`` and exit code 2.
 """
 
@@ -18,8 +18,7 @@ from typing import Annotated, Any, Final, TypeVar
 
 import typer
 
-from app import planning
-from app.cli_intake import (
+from app.cli.intake import (
     ExcludeFeatureOpt,
     FeatureIdOpt,
     PovertyColumnOpt,
@@ -41,7 +40,7 @@ from app.cli_intake import (
     ZonesFieldOpt,
     ZonesOpt,
 )
-from app.options import (
+from app.core.options import (
     DEFAULT_GAP,
     DEFAULT_METHOD,
     DEFAULT_SNAP_METRES,
@@ -53,6 +52,7 @@ from app.options import (
     parse_balance,
     parse_method,
 )
+from app.pipeline import planning
 from gis.errors import InputError, shown
 from gis.fields import FieldMapping
 from gis.slum_points import POINT_TOLERANCE_M

@@ -2,7 +2,7 @@
 
 Two ways in. The API defers a job *inside the request's transaction* through
 :class:`SessionConnector`, so a plan request and its queue entry are committed together or not at
-all (no request acknowledged and then lost). Workers (``app.worker``) use procrastinate's own
+all (no request acknowledged and then lost). Workers (``app.jobs.worker``) use procrastinate's own
 psycopg connector, with LISTEN/NOTIFY and heartbeats.
 """
 
@@ -18,7 +18,7 @@ from procrastinate import App, BaseConnector, PsycopgConnector
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-#: The queue solve jobs go to, and the task that runs them (``app.worker.solve_plan``).
+#: The queue solve jobs go to, and the task that runs them (``app.jobs.worker.solve_plan``).
 SOLVE_QUEUE: Final = "solve"
 SOLVE_TASK: Final = "wardplan.solve_plan"
 

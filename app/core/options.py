@@ -1,7 +1,7 @@
 """The options of a plan, stated and validated once: how to read a ward layer (:class:`LayerOptions`)
 and how to divide it (:class:`PlanOptions`).
 
-The command line builds them from its options (:mod:`app.cli_options`), the HTTP API converts its
+The command line builds them from its options (:mod:`app.cli.options`), the HTTP API converts its
 schemas to them, stored jobs keep them as JSON (:meth:`PlanOptions.as_dict`); the defaults and
 ranges below are the only ones. Both are frozen and built keyword-only; a bad value raises
 ``InputError`` (code ``bad-option``) naming the option and the value.

@@ -9,7 +9,7 @@ from typing import Annotated
 import geopandas as gpd
 import typer
 
-from app.plan_folders import PlanFolder, read_plan_folder
+from app.pipeline.plan_folders import PlanFolder, read_plan_folder
 from gis import allocation_order
 from gis.co_sheets import contact_points
 from gis.errors import InputError
