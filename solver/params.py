@@ -41,6 +41,10 @@ class SolveParams:
     #: the list is short enough; otherwise, or with False, the cut loop (False also keeps *auto*
     #: from column generation, set partitioning over generated areas).
     partition: bool = True
+    #: Whether *auto* may choose column generation at a few units per organiser. Off for costs
+    #: that are not distances (a re-plan's households moved, the large cost of breaking a pin):
+    #: its pricing and dive are measured on distance costs only (BENCHMARKS.md).
+    auto_columns: bool = True
     #: The method of the distance stage: "set_partitioning" (every fitting area listed, HiGHS;
     #: the cut loop when they cannot be listed in time), "cut_loop" (PuLP's backend, re-solved
     #: with cuts), "branch_and_cut" (SCIP, cuts in one search tree), "relaxed_search" (the LP

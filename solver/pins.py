@@ -173,6 +173,7 @@ def solve_pinned(
         why = "the pins cannot be kept: " + "; ".join(reasons)
         return _refused(Status.INFEASIBLE, why, params.tolerance, backend, 0.0)
     pinned, _ = positions(problem, pins)
+    params = dataclasses.replace(params, auto_columns=False)  # costs with penalties, see params
     first = dataclasses.replace(params, time_limit=params.time_limit * SOLVE_SHARE)
     sol = solve(pinned_problem(problem, pinned), first, backend, on_progress)
     if sol.assignment is None:

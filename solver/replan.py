@@ -176,6 +176,7 @@ def replan(
     empty: a fresh plan that keeps the pins), nearest to home among those, moving at most
     ``max_moves`` wards when given; see the module for what is proved."""
     replan_cap.check_cap(max_moves)
+    params = dataclasses.replace(params, auto_columns=False)  # moves and pin costs, see params
     pos = base_positions(problem, base)
     pinned = pin_positions(problem, pins or {})
     too_heavy = _heavy_pins(problem, pinned, params.tolerance)

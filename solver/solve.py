@@ -258,6 +258,7 @@ def method_for(ctx: Context) -> str:
         return "relaxed_search"
     if (
         ctx.params.partition
+        and ctx.params.auto_columns
         and column_generation.applies(ctx)
         and column_generation.few_units(ctx.problem)
     ):

@@ -4,6 +4,7 @@ optimum (every assignment of a tiny grid) and set partitioning over every listed
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import random
@@ -159,3 +160,13 @@ def test_auto_prefers_column_generation_to_the_cut_loop_at_few_units_per_organis
     assert method_for(_context(few, 0.3, method="auto")) == "column_generation"
     assert method_for(_context(many, 0.3, method="auto")) == "cut_loop"
     assert method_for(_context(few, 0.3, backend="cbc", method="auto")) == "cut_loop"
+
+
+def test_auto_keeps_to_the_cut_loop_for_costs_that_are_not_distances() -> None:
+    """Re-plans (households moved) and pinned plans (a large cost for breaking a pin) turn
+    ``auto_columns`` off: *auto* then takes the cut loop where it would take column generation."""
+    few = _random_grid(0, 3, 4, 3)
+    ctx = _context(few, 0.3, method="auto")
+    off = dataclasses.replace(ctx, params=dataclasses.replace(ctx.params, auto_columns=False))
+    assert method_for(ctx) == "column_generation"
+    assert method_for(off) == "cut_loop"
