@@ -10,12 +10,11 @@ from typing import Any
 
 import folium
 import geopandas as gpd
-from branca.element import Figure
 
 from gis.camp_files import Camp, CampHours
 from gis.layer import STORAGE_CRS
 from gis.maplabels import escape, ward_number_layer
-from gis.mappage import LABELS, _title_html, _use_local_assets, tile_template_problem
+from gis.mappage import LABELS, _title_html, fit_map, new_map
 from gis.maps import _feature_collection, _table, area_colours, ringed_marker
 
 CAMP_LABELS = {
@@ -52,21 +51,12 @@ def camp_map(
     wards = wards.to_crs(STORAGE_CRS).reset_index(drop=True)
     frame = clusters.to_crs(STORAGE_CRS).reset_index(drop=True)
     minx, miny, maxx, maxy = wards.total_bounds
-    fmap = folium.Map(
-        location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None, control_scale=True
+    fmap, root = new_map(
+        (minx, miny, maxx, maxy),
+        asset_base=asset_base,
+        tiles=tiles,
+        tiles_attribution=tiles_attribution,
     )
-    root = fmap.get_root()
-    if not isinstance(root, Figure):  # pragma: no cover - folium always roots a map in a Figure
-        raise TypeError("folium map is not attached to a Figure")
-    _use_local_assets(fmap, root, asset_base)
-    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))
-    if tiles is not None:
-        problem = tile_template_problem(tiles)
-        if problem:
-            raise ValueError(problem)
-        folium.TileLayer(
-            tiles, attr=escape(tiles_attribution or "Tiles"), name=LABELS["base"], overlay=False
-        ).add_to(fmap)
     colours = area_colours(frame.rename(columns={"camp_id": "organiser_id"}))
     by_id = {c.camp_id: c for c in camps}
     props = []
@@ -101,7 +91,7 @@ def camp_map(
     if unused:
         _unused_layer(unused).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    fit_map(fmap, (minx, miny, maxx, maxy))
     root.html.add_child(folium.Element(_title_html(title)))
     root.html.add_child(folium.Element(_legend(camps, colours, credits)))
     return fmap

@@ -6,12 +6,11 @@ from typing import Any
 
 import folium
 import geopandas as gpd
-from branca.element import Figure
 
 from gis import hindi
 from gis.layer import STORAGE_CRS
 from gis.maplabels import escape, ward_number_layer
-from gis.mappage import LABELS, _credits_html, _title_html, _use_local_assets, page_title
+from gis.mappage import LABELS, _credits_html, _title_html, fit_map, new_map, page_title
 from gis.maps import _feature_collection, _text
 
 #: Fill of wards that change CO between two plans, and of those that keep theirs.
@@ -32,12 +31,7 @@ def difference_map(
     works as a file of its own (saved, mailed, opened offline)."""
     frame = wards.to_crs(STORAGE_CRS).reset_index(drop=True)
     minx, miny, maxx, maxy = frame.total_bounds
-    fmap = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], tiles=None)
-    root = fmap.get_root()
-    if not isinstance(root, Figure):  # pragma: no cover - folium always roots a map in a Figure
-        raise TypeError("folium map is not attached to a Figure")
-    _use_local_assets(fmap, root, asset_base)
-    root.header.add_child(folium.Element('<link rel="icon" href="data:,">'))
+    fmap, root = new_map((minx, miny, maxx, maxy), asset_base=asset_base)
     props = []
     for _, row in frame.iterrows():
         ward_id, a, b = str(row["ward_id"]), str(row["organiser_a"]), str(row["organiser_b"])
@@ -54,7 +48,7 @@ def difference_map(
         tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
     ).add_to(fmap)
     ward_number_layer(frame, LABELS["numbers"]).add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    fit_map(fmap, (minx, miny, maxx, maxy))
     changed = sum(1 for p in props if p["changed"])
     page_title(root, title)
     root.html.add_child(folium.Element(_title_html(title)))

@@ -176,6 +176,22 @@ def new_map(
     return fmap, root
 
 
+class _FitAtOnce(folium.map.FitBounds):
+    """``fitBounds`` without the animated zoom (folium's own animates from its opening zoom)."""
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__(bounds)
+        self.options = {**self.options, "animate": False}
+
+
+def fit_map(fmap: folium.Map, bounds: Sequence[float]) -> None:
+    """Open the page on ``bounds`` (minx, miny, maxx, maxy in degrees) at once. Animated, the zoom
+    from folium's opening view ends a quarter of a second after load and drops any view set
+    meanwhile: a search hit, a legend click, a print or a script reading the map would see it move."""
+    minx, miny, maxx, maxy = bounds
+    _FitAtOnce([[miny, minx], [maxy, maxx]]).add_to(fmap)
+
+
 # --- edit mode ------------------------------------------------------------------------------------
 
 

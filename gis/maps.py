@@ -42,6 +42,7 @@ from gis.mappage import (
     _credits_html,
     _PageScript,
     _title_html,
+    fit_map,
     new_map,
     page_title,
 )
@@ -145,7 +146,7 @@ def plan_map(  # noqa: PLR0913 - keyword-only drawing options
         _centre_layer(centres, area_frame).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
     _PageScript(area_layer, ward_layer).add_to(fmap)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    fit_map(fmap, (minx, miny, maxx, maxy))
 
     page_title(root, title)
     root.html.add_child(folium.Element(_title_html(title)))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 from shapely.geometry.base import BaseGeometry
 from typer.testing import CliRunner
 
@@ -51,21 +51,39 @@ def _map_var(page: Page) -> str:
     return str(page.evaluate("() => Object.keys(window).find((k) => k.startsWith('map_'))"))
 
 
-def _cluster_point(page: Page, geom: BaseGeometry) -> tuple[float, float]:
-    """Close popups, fit the map to the cluster (no animation): a point inside it on the page."""
-    inside = geom.representative_point()
-    point = page.evaluate(
-        """([name, lon, lat, bounds]) => {
-            const map = window[name];
-            map.closePopup();
-            map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], {animate: false});
-            const p = map.latLngToContainerPoint([lat, lon]);
-            const box = map.getContainer().getBoundingClientRect();
-            return [box.left + p.x, box.top + p.y];
-        }""",
-        [_map_var(page), inside.x, inside.y, list(geom.bounds)],
-    )
-    return float(point[0]), float(point[1])
+def _hover_then_click(context: BrowserContext, url: str, geom: BaseGeometry) -> tuple[str, str]:
+    """The tooltip and the popup text of the cluster ``geom`` on a page of its own: the map fitted
+    to the cluster (no animation), the pointer moved onto a point inside it, then clicked there.
+
+    One page per cluster, because Leaflet keeps one tooltip and one popup for the whole layer:
+    after a click the popup sits under the pointer and fades for 200 ms once closed, and a
+    tooltip still open is moved, not refilled, when the pointer jumps straight into a neighbour.
+    """
+    page = context.new_page()
+    try:
+        page.goto(url, wait_until="load")
+        page.wait_for_function("() => document.querySelectorAll('path.wp-camp').length > 0")
+        inside = geom.representative_point()
+        x, y = page.evaluate(
+            """([name, lon, lat, bounds]) => {
+                const map = window[name];
+                map.fitBounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], {animate: false});
+                const p = map.latLngToContainerPoint([lat, lon]);
+                const box = map.getContainer().getBoundingClientRect();
+                return [box.left + p.x, box.top + p.y];
+            }""",
+            [_map_var(page), inside.x, inside.y, list(geom.bounds)],
+        )
+        page.mouse.move(x, y)
+        tooltip = page.locator(".leaflet-tooltip").last
+        tooltip.wait_for(state="visible")
+        text = tooltip.inner_text()
+        page.mouse.click(x, y)
+        popup = page.locator(".leaflet-popup-content").last
+        popup.wait_for(state="visible")
+        return text, popup.inner_text()
+    finally:
+        page.close()
 
 
 def test_camp_map_offline_with_dates_on_hover_and_details_on_click(
@@ -96,18 +114,10 @@ def test_camp_map_offline_with_dates_on_hover_and_details_on_click(
         page.evaluate("() => { document.querySelector('.wp-legend details').open = false; }")
         for _, row in clusters.iterrows():
             camp = camps[str(row["camp_id"])]
-            x, y = _cluster_point(page, row.geometry)
-            page.mouse.move(x, y)
-            tooltip = page.locator(".leaflet-tooltip").last
-            tooltip.wait_for(state="visible")
-            text = tooltip.inner_text()
+            text, details = _hover_then_click(page.context, page.url, row.geometry)
             assert camp["camp_id"] in text
             for d in camp["dates"].split(";"):
                 assert f"{date.fromisoformat(d):%d %b %Y}" in text
-            page.mouse.click(x, y)
-            popup = page.locator(".leaflet-popup-content").last
-            popup.wait_for(state="visible")
-            details = popup.inner_text()
             assert camp["venue_name"] in details
             assert camp["wards"].replace(";", ", ") in details
         for camp in camps.values():  # every venue's name is markup: shown as text
