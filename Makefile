@@ -16,10 +16,11 @@ demo: setup sysdeps browser
 	./scripts/demo.sh "$(DATA)" "$(OUT)"
 
 ## Every test, the linters and the layer contract. The database tests use the private PostGIS cluster.
-## Bytecode cache on, as for `check` below: the suite starts hundreds of Python processes.
+## Bytecode cache on, as for `check` below: the suite starts hundreds of Python processes. The
+## 25 slowest tests are listed at the end, to see where the suite's half hour goes.
 test: export PYTHONDONTWRITEBYTECODE :=
 test: setup sysdeps db browser lint typecheck contracts
-	$(UV) run pytest
+	$(UV) run pytest --durations=25
 
 ## The fast loop: lint, types (mypy is incremental: keep .mypy_cache), the layer contracts, the
 ## size limits and the tests that need no database, browser, city-sized solve or end-to-end CLI
