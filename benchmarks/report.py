@@ -387,10 +387,12 @@ def detail(r: Rec) -> list[str]:
 
 
 def _commits(data: Rec) -> list[str]:
-    """A line per commit when the instances were run at different commits (``--merge``)."""
+    """A line per commit when the instances were run at different commits (``--merge``), with
+    the CPU each ran on where the record has it."""
     by: dict[str, list[str]] = {}
     for r in data.get("instances", []):
-        key = f"{r.get('git_commit') or '?'} ({str(r.get('created_utc') or '?')[:10]})"
+        key = f"{r.get('git_commit') or '?'} ({str(r.get('created_utc') or '?')[:10]}"
+        key += f", {r['cpu']})" if r.get("cpu") else ")"
         by.setdefault(key, []).append(str(r.get("name")))
     if len(by) <= 1:
         return []

@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in previous:  # records from before per-instance stamps: the old run's own
             r.setdefault("git_commit", old.get("machine", {}).get("git_commit", ""))
             r.setdefault("created_utc", old.get("created_utc", ""))
+            r.setdefault("cpu", old.get("machine", {}).get("cpu", ""))
     names = {s.name for s in specs}
     kept = [r for r in previous if r.get("name") not in names]
     t0 = time.monotonic()
@@ -259,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  ! {rec['error']}", flush=True)
         rec["git_commit"] = data["machine"]["git_commit"]
         rec["created_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+        rec["cpu"] = data["machine"].get("cpu", "")
         done.append(rec)
         data["instances"] = _ordered(kept + done)
         data["total_seconds"] = time.monotonic() - t0
