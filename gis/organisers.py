@@ -481,14 +481,18 @@ def _random_point_in(
 def write_organisers_csv(organisers: Sequence[Organiser], path: Path) -> Path:
     """Write ``organisers`` in the format ``read_organisers`` reads (lat/lon and home_ward)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for o in organisers:
-            writer.writerow(
-                [o.organiser_id, o.name, _coord(o.lat), _coord(o.lon), o.home_ward or ""]
-            )
+    path.write_bytes(organisers_csv(organisers))
     return path
+
+
+def organisers_csv(organisers: Sequence[Organiser]) -> bytes:
+    """``organisers`` as :func:`write_organisers_csv` writes them, made in memory (UTF-8)."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(CSV_COLUMNS)
+    for o in organisers:
+        writer.writerow([o.organiser_id, o.name, _coord(o.lat), _coord(o.lon), o.home_ward or ""])
+    return text.getvalue().encode("utf-8")
 
 
 def _coord(value: float) -> str:
