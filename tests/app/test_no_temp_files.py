@@ -1,6 +1,9 @@
-"""Uploads, the stateless allocation and its job are read in memory: the one file is the ward
-layer the sandboxed GDAL read writes in its own private folder for GDAL (issue 16: no temp files
-but where GDAL needs one)."""
+"""Uploads, the stateless allocation and its job are read in memory: the one file is the GIS file
+(a ward, slum, zone or sub-ward layer, or a camp's venue points) that the sandboxed GDAL read writes
+in its own private folder for GDAL (issue 16: no temp files but where GDAL needs one). Watched:
+ward layers with their tables, slum, zone and sub-ward layers, ``/allocate`` and its job, the
+organiser CSV and one CO sent as JSON, community centres, and a camp request's venues (CSV, points,
+or the stored centres) with its ward table of registrants."""
 
 from __future__ import annotations
 
