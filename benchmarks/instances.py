@@ -226,9 +226,12 @@ def build(spec: InstanceSpec) -> BuiltInstance:
 
     t0 = time.monotonic()
     layer = city_layer(spec.city) if spec.units is None else subward_layer(spec.city, spec.units)
-    adjacency = build_adjacency(layer.wards)
+    # One reprojection, as the app's solve_layer makes it: the adjacency and the distances share
+    # the metric copy of the wards.
+    metric = planning.metric_layer(layer)
+    adjacency = build_adjacency(metric.wards)
     organisers = illustrative_organisers(layer.wards, spec.organisers, seed=ORGANISER_SEED)
-    problem = planning.build_problem(layer, adjacency, organisers, EstimateParams())
+    problem = planning.build_problem(metric, adjacency, organisers, EstimateParams())
     notes = [*layer.warnings[-1:]] if spec.units is not None else []
     notes += [f"{len(adjacency.links)} island link(s)"] if adjacency.links else []
     return BuiltInstance(spec, problem, time.monotonic() - t0, tuple(notes))

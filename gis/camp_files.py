@@ -4,11 +4,13 @@ the ``icalendar`` library: one all-day-free, timed event per camp day, in Indian
 from __future__ import annotations
 
 import csv
+import io
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -86,28 +88,39 @@ class CampHours:
 
 def write_camps_csv(camps: Sequence[Camp], hours: CampHours, path: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CAMP_COLUMNS)
-        for c in camps:
-            writer.writerow(
-                [
-                    c.camp_id,
-                    c.venue.venue_id,
-                    c.venue.name,
-                    repr(round(c.venue.lat, 7)),
-                    repr(round(c.venue.lon, 7)),
-                    c.venue.ward_id,
-                    ";".join(c.ward_ids),
-                    len(c.ward_ids),
-                    f"{c.registrants:.0f}",
-                    f"{c.capacity_per_day:g}",
-                    len(c.dates),
-                    ";".join(d.isoformat() for d in c.dates),
-                    f"{hours.start:%H:%M}",
-                    f"{hours.end:%H:%M}",
-                ]
-            )
+        _write_camps(handle, camps, hours)
     return path
+
+
+def camps_csv(camps: Sequence[Camp], hours: CampHours) -> bytes:
+    """The camps' CSV as :func:`write_camps_csv` writes it, made in memory (UTF-8)."""
+    buffer = io.StringIO(newline="")
+    _write_camps(buffer, camps, hours)
+    return buffer.getvalue().encode("utf-8")
+
+
+def _write_camps(handle: TextIO, camps: Sequence[Camp], hours: CampHours) -> None:
+    writer = csv.writer(handle)
+    writer.writerow(CAMP_COLUMNS)
+    for c in camps:
+        writer.writerow(
+            [
+                c.camp_id,
+                c.venue.venue_id,
+                c.venue.name,
+                repr(round(c.venue.lat, 7)),
+                repr(round(c.venue.lon, 7)),
+                c.venue.ward_id,
+                ";".join(c.ward_ids),
+                len(c.ward_ids),
+                f"{c.registrants:.0f}",
+                f"{c.capacity_per_day:g}",
+                len(c.dates),
+                ";".join(d.isoformat() for d in c.dates),
+                f"{hours.start:%H:%M}",
+                f"{hours.end:%H:%M}",
+            ]
+        )
 
 
 def write_wards_csv(rows: Sequence[Sequence[object]], path: Path) -> Path:

@@ -18,6 +18,7 @@ import geopandas as gpd
 from gis.attributes import ValueProblem, clean_text, echo, parse_count
 from gis.errors import InputError, Issue
 from gis.fields import find_column, id_key, normalise_id
+from gis.layer import FileBytes
 from gis.matching import match_ids, match_names, name_key, side_by_side
 from gis.tables import KEY_ALIASES, NAME_ALIASES, _listing, _parse_csv, _read_text
 
@@ -70,10 +71,11 @@ def _column(header: list[str], label: str, column: str | None) -> str:
 
 
 def read_ward_registrants(
-    wards: gpd.GeoDataFrame, table: Path, *, column: str | None = None
+    wards: gpd.GeoDataFrame, table: Path | FileBytes, *, column: str | None = None
 ) -> WardRegistrants:
-    """Every ward's expected registrants from ``table``; ``InputError`` naming line, column and
-    value for a bad row, and the unjoined wards and rows when some ward gets no figure."""
+    """Every ward's expected registrants from ``table`` (a file, or its bytes as received);
+    ``InputError`` naming line, column and value for a bad row, and the unjoined wards and rows
+    when some ward gets no figure."""
     label = table.name
     _, text = _read_text(table, label)
     header, records = _parse_csv(text, label)

@@ -23,7 +23,7 @@ import numpy as np
 
 from gis.errors import InputError, Issue
 from gis.io import ALLOWED_DRIVERS, sniff_format
-from gis.layer import STORAGE_CRS
+from gis.layer import STORAGE_CRS, FileBytes
 from gis.organisers import (
     Organiser,
     _HomeFinder,
@@ -55,15 +55,19 @@ class Venue:
 
 
 def read_venues(
-    path: Path, wards: gpd.GeoDataFrame, *, warnings: list[str] | None = None
+    path: Path | FileBytes, wards: gpd.GeoDataFrame, *, warnings: list[str] | None = None
 ) -> list[Venue]:
-    """The venues of a CSV or GIS point file, placed in ``wards``. Raises ``InputError`` listing
-    every problem (file, line or feature, field and value)."""
+    """The venues of a CSV or GIS point file (or its bytes as received, ``FileBytes``: a point
+    file goes to the parsing sandbox as bytes, as ward files do), placed in ``wards``. Raises
+    ``InputError`` listing every problem (file, line or feature, field and value)."""
     issues = _Issues(path.name)
-    if path.suffix.lower() in POINT_SUFFIXES:
+    if Path(path.name).suffix.lower() in POINT_SUFFIXES:
         rows = _point_rows(path, issues)
     else:
-        header, rows = _read_csv(path, issues)
+        if isinstance(path, FileBytes):
+            header, rows = _read_csv(Path(path.name), issues, path.data)
+        else:
+            header, rows = _read_csv(path, issues)
         if header is not None:
             missing = [c for c in ("name", "lat", "lon") if c not in header]
             if missing:
@@ -75,6 +79,30 @@ def read_venues(
                 )
     if issues.items:
         raise InputError(f"{path.name}: cannot read venues", issues.items, code="invalid-csv")
+    return _placed(rows, wards, issues, warnings)
+
+
+def place_venues(
+    venues: Sequence[Venue],
+    wards: gpd.GeoDataFrame,
+    *,
+    label: str,
+    warnings: list[str] | None = None,
+) -> list[Venue]:
+    """``venues`` as given (ids, names, points, capacities, closed days) placed in ``wards`` and
+    checked exactly as the rows of a venues CSV ``label`` written by :func:`write_venues_csv`
+    are (the k-th on line k + 1), with no file: the same refusals and warnings."""
+    rows = [
+        _Row(line, {c: text.strip() for c, text in _csv_values(v).items()})
+        for line, v in enumerate(venues, start=2)
+    ]
+    return _placed(rows, wards, _Issues(label), warnings)
+
+
+def _placed(
+    rows: list[_Row], wards: gpd.GeoDataFrame, issues: _Issues, warnings: list[str] | None
+) -> list[Venue]:
+    """The venues of ``rows`` placed in ``wards``, or ``InputError`` listing every problem."""
     if not rows:
         issues.add("no-venues", None, "the file lists no venues")
     finder = _HomeFinder(wards)
@@ -92,13 +120,13 @@ def read_venues(
             )
         seen[v.venue_id] = row.line
     if issues.items:
-        raise InputError(f"{path.name}: venues refused", issues.items, code="invalid-venues")
+        raise InputError(f"{issues.file}: venues refused", issues.items, code="invalid-venues")
     if warnings is not None:
-        warnings.extend(f"{path.name}, {w}" for w in found)
+        warnings.extend(f"{issues.file}, {w}" for w in found)
     return venues
 
 
-def _point_rows(path: Path, issues: _Issues) -> list[_Row]:
+def _point_rows(path: Path | FileBytes, issues: _Issues) -> list[_Row]:
     # Read in the sandbox like every upload (no network, GDAL limited to the format's drivers,
     # CPU, memory and time bounded); its refusals name the file and what is wrong.
     try:
@@ -253,14 +281,18 @@ def write_venues_csv(venues: Sequence[Venue], path: Path) -> Path:
         writer = csv.writer(handle)
         writer.writerow(VENUE_COLUMNS)
         for v in venues:
-            writer.writerow(
-                [
-                    v.venue_id,
-                    v.name,
-                    repr(round(v.lat, 7)),
-                    repr(round(v.lon, 7)),
-                    "" if v.capacity_per_day is None else f"{v.capacity_per_day:g}",
-                    ";".join(d.isoformat() for d in sorted(v.unavailable)),
-                ]
-            )
+            values = _csv_values(v)
+            writer.writerow([values[c] for c in VENUE_COLUMNS])
     return path
+
+
+def _csv_values(v: Venue) -> dict[str, str]:
+    """A venue's cells in a venues CSV, by column (``VENUE_COLUMNS``)."""
+    return {
+        "venue_id": v.venue_id,
+        "name": v.name,
+        "lat": repr(round(v.lat, 7)),
+        "lon": repr(round(v.lon, 7)),
+        "capacity_per_day": "" if v.capacity_per_day is None else f"{v.capacity_per_day:g}",
+        "unavailable": ";".join(d.isoformat() for d in sorted(v.unavailable)),
+    }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
@@ -24,7 +24,7 @@ from shapely.geometry import Point
 
 from gis.crs import metric_crs, to_metric
 from gis.errors import InputError, Issue
-from gis.layer import STORAGE_CRS
+from gis.layer import STORAGE_CRS, FileBytes
 from gis.staff import check_contact
 from gis.text import client_text_problem
 
@@ -79,7 +79,7 @@ class _Issues:
 
 
 def read_organisers(
-    path: Path,
+    path: Path | FileBytes,
     wards: gpd.GeoDataFrame,
     *,
     warnings: list[str] | None = None,
@@ -91,8 +91,12 @@ def read_organisers(
     ``ward_id``); optionally ``phone`` and ``email``. Header names are matched without regard to
     case or surrounding spaces. Raises ``InputError`` listing every problem; accepted oddities
     are appended to ``warnings``.
-    ``data``: the CSV's bytes, read instead of the file (``path`` then only names it).
+    ``path``: the file, or its bytes as received (``FileBytes``: read in memory, named by its
+    name); ``data``: the CSV's bytes, read instead of the file (``path`` then only names it).
     """
+    if isinstance(path, FileBytes):
+        data = path.data
+        path = Path(path.name)
     issues = _Issues(path.name)
     header, rows = _read_csv(path, issues, data)
     if header is not None:
@@ -102,6 +106,29 @@ def read_organisers(
     if not rows:
         issues.add("no-organisers", None, "the file lists no organisers")
     _check_duplicates(rows, issues)
+    return _checked(rows, wards, issues, warnings)
+
+
+def check_organiser(
+    values: Mapping[str, str],
+    wards: gpd.GeoDataFrame,
+    *,
+    label: str,
+    warnings: list[str] | None = None,
+) -> Organiser:
+    """One CO given as the values of a CSV row (``CSV_COLUMNS`` and ``CONTACT_COLUMNS``; missing
+    ones are blank), checked exactly as :func:`read_organisers` checks the row after a header
+    (line 2 of ``label``), with no file: the same refusals, naming ``label``, field and value."""
+    row = _Row(2, {c: values.get(c, "").strip() for c in (*CSV_COLUMNS, *CONTACT_COLUMNS)})
+    (organiser,) = _checked([row], wards, _Issues(label), warnings)
+    return organiser
+
+
+def _checked(
+    rows: list[_Row], wards: gpd.GeoDataFrame, issues: _Issues, warnings: list[str] | None
+) -> list[Organiser]:
+    """The organisers of ``rows`` with their homes found in ``wards``; ``InputError`` listing
+    every problem (``issues`` already holds those of the file as a whole)."""
     homes = _HomeFinder(wards)
     organisers: list[Organiser] = []
     found: list[str] = []
@@ -112,10 +139,10 @@ def read_organisers(
             organisers.append(replace(organiser, phone=contact[0], email=contact[1]))
     if issues.items:
         raise InputError(
-            f"{path.name}: organisers refused", issues.items, code="invalid-organisers"
+            f"{issues.file}: organisers refused", issues.items, code="invalid-organisers"
         )
     if warnings is not None:
-        warnings.extend(f"{path.name}, {w}" for w in found)
+        warnings.extend(f"{issues.file}, {w}" for w in found)
     return organisers
 
 
@@ -454,14 +481,18 @@ def _random_point_in(
 def write_organisers_csv(organisers: Sequence[Organiser], path: Path) -> Path:
     """Write ``organisers`` in the format ``read_organisers`` reads (lat/lon and home_ward)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for o in organisers:
-            writer.writerow(
-                [o.organiser_id, o.name, _coord(o.lat), _coord(o.lon), o.home_ward or ""]
-            )
+    path.write_bytes(organisers_csv(organisers))
     return path
+
+
+def organisers_csv(organisers: Sequence[Organiser]) -> bytes:
+    """``organisers`` as :func:`write_organisers_csv` writes them, made in memory (UTF-8)."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(CSV_COLUMNS)
+    for o in organisers:
+        writer.writerow([o.organiser_id, o.name, _coord(o.lat), _coord(o.lon), o.home_ward or ""])
+    return text.getvalue().encode("utf-8")
 
 
 def _coord(value: float) -> str:

@@ -80,8 +80,9 @@ def read_ward_names(path: Path | FileBytes, ward_ids: Sequence[str] | None = Non
     return pd.DataFrame(records, columns=list(WARD_NAME_COLUMNS), dtype=object).set_index("ward_id")
 
 
-def read_centres(path: Path) -> gpd.GeoDataFrame:
-    """Community centres (the letter's contact points) from a CSV ``name,lat,lon`` (WGS 84)."""
+def read_centres(path: Path | FileBytes) -> gpd.GeoDataFrame:
+    """Community centres (the letter's contact points) from a CSV ``name,lat,lon`` (WGS 84): a
+    file, or its bytes as received (``FileBytes``, named by its name in messages)."""
     rows = _read_csv(path, CENTRE_COLUMNS)
     issues: list[Issue] = []
     points = []

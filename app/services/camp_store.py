@@ -7,10 +7,8 @@ previous version). Approving a version withdraws the approval of any other versi
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import geopandas as gpd
 from sqlalchemy import func, select
@@ -23,7 +21,7 @@ from app.pipeline.planning import DATA_CREDITS
 from app.services import audit, camp_venues
 from app.services.cities import get_city
 from app.services.frames import point, stored_layer, ward_pks
-from gis.camp_files import Camp, CampHours, camps_calendar, write_camps_csv
+from gis.camp_files import Camp, CampHours, camps_calendar, camps_csv
 from gis.camp_map import camp_map
 from gis.camp_sheets import camp_notices, camp_schedule
 from gis.sheets import SheetInfo
@@ -235,8 +233,7 @@ def plan_file(session: Session, city_code: str, plan_id: int, name: str) -> byte
     if name == "camps.ics":
         return camps_calendar(camps, hours, city=city)
     if name == "camps.csv":
-        with tempfile.TemporaryDirectory(prefix="wardplan-camps-") as tmp:
-            return write_camps_csv(camps, hours, Path(tmp) / name).read_bytes()
+        return camps_csv(camps, hours)
     layer = session.get_one(WardLayer, stored.plan.layer_id)
     wards, clusters = camp_run.cluster_frames(stored_layer(session, layer).wards, camps)
     if name == "camps-map.html":

@@ -4,9 +4,6 @@ nothing; each centre must lie in the city's current ward layer."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import geopandas as gpd
 import pandas as pd
 import shapely
@@ -20,7 +17,7 @@ from app.services.cities import get_city, require_current_layer
 from app.services.frames import point, stored_layer
 from app.services.layers import Upload, safe_name
 from gis.errors import InputError, Issue
-from gis.layer import STORAGE_CRS
+from gis.layer import STORAGE_CRS, FileBytes
 from gis.sheets import read_centres
 
 
@@ -30,16 +27,14 @@ def replace_centres(
     """Make the CSV the city's list of community centres; returns them with their ward."""
     city = get_city(session, city_code, lock=True)
     wards = stored_layer(session, session.get_one(WardLayer, require_current_layer(city))).wards
-    with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
-        path = Path(tmp) / safe_name(upload.filename, "community_centres.csv")
-        path.write_bytes(upload.data)
-        found = read_centres(path)
+    label = safe_name(upload.filename, "community_centres.csv")
+    found = read_centres(FileBytes(label, upload.data))
     located = _with_wards(found, wards)
     outside = [
         Issue(
             "outside-city",
             f"line {line}: {row.name!r} lies in none of {city.code}'s wards",
-            path.name,
+            label,
             field="lat/lon",
             value=f"{row.geometry.y},{row.geometry.x}",
         )
@@ -47,7 +42,7 @@ def replace_centres(
         if not isinstance(row.ward_id, str)
     ]
     if outside:
-        raise InputError(f"{path.name}: {len(outside)} centre(s) outside the city", outside)
+        raise InputError(f"{label}: {len(outside)} centre(s) outside the city", outside)
     session.execute(delete(CommunityCentre).where(CommunityCentre.city_id == city.id))
     session.add_all(
         CommunityCentre(

@@ -7,7 +7,6 @@ population, and named "Illustrative CO NN".
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.services import cities, layers, organisers, plans, solving
 from app.services.frames import stored_layer
 from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE
-from gis.organisers import illustrative_organisers, write_organisers_csv
+from gis.organisers import illustrative_organisers, organisers_csv
 
 CITY = "lucknow"
 ACTOR = "demo"
@@ -52,10 +51,11 @@ def load_demo(
     )
     wards = stored_layer(session, stored.layer).wards
     cos = illustrative_organisers(wards, organisers_count, seed=seed)
-    with tempfile.TemporaryDirectory(prefix="wardplan-demo-") as tmp:
-        csv_bytes = write_organisers_csv(cos, Path(tmp) / "organisers.csv").read_bytes()
     organisers.import_organisers(
-        session, CITY, layers.Upload("organisers_illustrative.csv", csv_bytes), actor=ACTOR
+        session,
+        CITY,
+        layers.Upload("organisers_illustrative.csv", organisers_csv(cos)),
+        actor=ACTOR,
     )
     config = solving.solve_config(
         {"tolerance": "auto", "time_limit": time_limit},

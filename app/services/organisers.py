@@ -3,12 +3,9 @@ checked against the current layer's wards."""
 
 from __future__ import annotations
 
-import csv
 import re
-import tempfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,7 +17,8 @@ from app.services.cities import get_city, require_current_layer
 from app.services.frames import point, stored_layer
 from app.services.layers import Upload, safe_name
 from gis.errors import InputError, Issue
-from gis.organisers import CSV_COLUMNS, read_organisers
+from gis.layer import FileBytes
+from gis.organisers import check_organiser, read_organisers
 from gis.text import client_text_problem
 
 _LINE = re.compile(r"^line \d+: ")
@@ -49,10 +47,8 @@ def import_organisers(
     layer = session.get_one(WardLayer, require_current_layer(city))
     wards = stored_layer(session, layer).wards
     warnings: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
-        path = Path(tmp) / safe_name(upload.filename, "organisers.csv")
-        path.write_bytes(upload.data)
-        found = read_organisers(path, wards, warnings=warnings)
+    data = FileBytes(safe_name(upload.filename, "organisers.csv"), upload.data)
+    found = read_organisers(data, wards, warnings=warnings)
 
     existing = {
         o.organiser_id: o
@@ -104,30 +100,23 @@ def save_organiser(
     session: Session, city_code: str, edit: OrganiserEdit, *, actor: str = "api"
 ) -> tuple[Organiser, bool]:
     """Add a CO or change one (name, home), making it active; returns the row and whether it is
-    new. Checked exactly as a CSV row is (``read_organisers`` against the current layer)."""
+    new. Checked exactly as a CSV row is (``check_organiser`` against the current layer), with
+    no file."""
     _check_edit(edit)
     city = get_city(session, city_code, lock=True)
     layer = session.get_one(WardLayer, require_current_layer(city))
     wards = stored_layer(session, layer).wards
-    warnings: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="wardplan-api-") as tmp:
-        path = Path(tmp) / "organiser.csv"
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(CSV_COLUMNS)
-            writer.writerow(
-                [
-                    edit.organiser_id,
-                    edit.name,
-                    "" if edit.lat is None else repr(edit.lat),
-                    "" if edit.lon is None else repr(edit.lon),
-                    edit.home_ward or "",
-                ]
-            )
-        try:
-            (found,) = read_organisers(path, wards, warnings=warnings)
-        except InputError as exc:
-            raise _in_json_terms(exc, edit.organiser_id) from None
+    values = {
+        "organiser_id": edit.organiser_id,
+        "name": edit.name,
+        "lat": "" if edit.lat is None else repr(edit.lat),
+        "lon": "" if edit.lon is None else repr(edit.lon),
+        "home_ward": edit.home_ward or "",
+    }
+    try:
+        found = check_organiser(values, wards, label="organiser.csv")
+    except InputError as exc:
+        raise _in_json_terms(exc, edit.organiser_id) from None
     row = session.scalars(
         select(Organiser).where(
             Organiser.city_id == city.id, Organiser.organiser_id == found.organiser_id

@@ -1,32 +1,39 @@
-"""Uploads, the stateless allocation and its job are read in memory: the one file is the ward
-layer the sandboxed GDAL read writes in its own private folder for GDAL (issue 16: no temp files
-but where GDAL needs one)."""
+"""Uploads, the stateless allocation and its job are read in memory: the one file is the GIS file
+(a ward, slum, zone or sub-ward layer, or a camp's venue points) that the sandboxed GDAL read writes
+in its own private folder for GDAL (issue 16: no temp files but where GDAL needs one). Watched:
+ward layers with their tables, slum, zone and sub-ward layers, ``/allocate`` and its job, the
+organiser CSV and one CO sent as JSON, community centres, and a camp request's venues (CSV, points,
+or the stored centres) with its ward table of registrants."""
 
 from __future__ import annotations
 
 import builtins
+import csv
 import hashlib
 import io
 import json
 import os
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.allocate import allocation
 from app.api.schemas import AllocateRequest, JobOut
+from app.api.schemas.camps import CampJobOut
 from app.core.options import LayerOptions
 from app.core.settings import get_settings
 from app.services import allocate, layers
 from app.services.layers import Upload
-from tests.app.apihelp import run_job_here
+from tests.app.apihelp import PLACE_FORM, expect_problem, issue_key, make_app, run_job_here
 
 #: Files of the GDAL read itself (the sandbox's own request and result files) are allowed.
 GDAL_READ = ("gis/sandbox.py", "gis/parse_child.py", "gis/parse_server.py")
@@ -213,3 +220,178 @@ def test_upload_subward_layer_is_read_in_memory(
         assert any("sectors.geojson: no ward needed splitting" in w for w in layer.warnings)
     assert written == []
     assert list(private_tmp.iterdir()) == []
+
+
+# --- The city's own uploads: organisers, community centres, camp venues and registrants ----------
+
+CITY = "bytes"
+
+
+@dataclass(frozen=True)
+class Chandigarh:
+    """Chandigarh's 26 real wards stored as a city (module-wide, rolled back at the end), the API
+    on them, and a point inside each ward (``ward_id`` → lon, lat)."""
+
+    client: TestClient
+    inside: dict[str, tuple[float, float]]
+
+
+@pytest.fixture(scope="module")
+def chandigarh(migrated_engine: Engine, shared_data: Path) -> Iterator[Chandigarh]:
+    path = shared_data / "chandigarh" / "wards.geojson"
+    wards = gpd.read_file(path)
+    points = wards.geometry.representative_point()
+    inside = {str(w): (p.x, p.y) for w, p in zip(wards["ward_id"], points, strict=True)}
+    with migrated_engine.connect() as connection:
+        outer = connection.begin()
+        factory = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            admin = issue_key(factory, "no-temp-admin", "admin")
+            with TestClient(make_app(factory), headers=admin) as client:
+                made = client.post(
+                    f"/cities/{CITY}/layers",
+                    files={"file": ("wards.geojson", path.read_bytes())},
+                    data=PLACE_FORM,
+                )
+                assert made.status_code == 201, made.text
+                yield Chandigarh(client, inside)
+        finally:
+            outer.rollback()
+
+
+def _csv(rows: list[list[object]]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode()
+
+
+def test_organiser_uploads_are_read_in_memory(
+    chandigarh: Chandigarh, private_tmp: Path, written: list[str]
+) -> None:
+    """The roster CSV is read from its bytes, and one CO sent as JSON is checked with no file;
+    a refused CO is told as before (field and value, no file or line)."""
+    lon, lat = chandigarh.inside["7"]
+    roster = _csv(
+        [
+            ["organiser_id", "name", "lat", "lon", "home_ward"],
+            ["CO-1", "Asha", lat, lon, ""],
+            ["CO-2", "Sunita", "", "", "12"],
+        ]
+    )
+    client = chandigarh.client
+    written.clear()
+    imported = client.post(f"/cities/{CITY}/organisers", files={"file": ("cos.csv", roster)})
+    assert imported.status_code == 201, imported.text
+    added = client.put(f"/cities/{CITY}/organisers/CO-3", json={"name": "Meena", "home_ward": "3"})
+    assert added.status_code == 201, added.text
+    refused = client.put(f"/cities/{CITY}/organisers/CO-4", json={"name": "R", "home_ward": "999"})
+    problem = expect_problem(refused, 422)
+    assert problem.title == "organiser 'CO-4' was refused"
+    assert [(e.code, e.message, e.file, e.field, e.value) for e in problem.errors] == [
+        ("unknown-ward", "home_ward '999' is not a ward of the layer", None, "home_ward", "999")
+    ]
+    listed = client.get(f"/cities/{CITY}/organisers").json()
+    assert [(o["organiser_id"], o["home_ward"]) for o in listed] == [
+        ("CO-1", "7"),
+        ("CO-2", "12"),
+        ("CO-3", "3"),
+    ]
+    assert written == []
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_community_centres_upload_is_read_in_memory(
+    chandigarh: Chandigarh, private_tmp: Path, written: list[str]
+) -> None:
+    """Centres are read from the upload's bytes; a refusal still names the upload's file."""
+    rows: list[list[object]] = [["name", "lat", "lon"]]
+    rows += [
+        [f"Centre {w}", lat, lon] for w, (lon, lat) in chandigarh.inside.items() if w in ("1", "2")
+    ]
+    client = chandigarh.client
+    written.clear()
+    refused = client.post(
+        f"/cities/{CITY}/community-centres",
+        files={"file": ("centres.csv", _csv([*rows, ["Mumbai centre", 19.07, 72.87]]))},
+    )
+    problem = expect_problem(refused, 422)
+    assert [(e.code, e.file, e.field, e.value) for e in problem.errors] == [
+        ("outside-city", "centres.csv", "lat/lon", "19.07,72.87")
+    ]
+    made = client.post(f"/cities/{CITY}/community-centres", files={"file": ("c.csv", _csv(rows))})
+    assert made.status_code == 201, made.text
+    assert [c["ward_id"] for c in made.json()] == ["1", "2"]
+    assert written == []
+    assert list(private_tmp.iterdir()) == []
+
+
+#: The wards of the candidate venues (enough of them for the window and the teams).
+VENUE_WARDS = ("1", "5", "9", "13", "20")
+CAMP_FORM = {
+    "start": "2027-04-01",
+    "end": "2027-05-15",
+    "teams": "2",
+    "per_camp_per_day": "300",
+    "time_limit": "5",
+}
+
+
+def _venue_files(inside: dict[str, tuple[float, float]], kind: str) -> dict[str, Any]:
+    """A venue in each of five wards as a CSV or as GeoJSON points (``centres``: no file)."""
+    chosen = [(w, *inside[w]) for w in VENUE_WARDS]
+    if kind == "centres":
+        return {}
+    if kind == "csv":
+        rows = [["venue_id", "name", "lat", "lon"]]
+        rows += [[f"V-{w}", f"Hall {w}", lat, lon] for w, lon, lat in chosen]
+        return {"venues": ("venues.csv", _csv(rows), "text/csv")}
+    points = gpd.GeoDataFrame(
+        {"venue_id": [f"V-{w}" for w, _, _ in chosen], "name": [f"Hall {w}" for w, _, _ in chosen]},
+        geometry=gpd.points_from_xy([c[1] for c in chosen], [c[2] for c in chosen]),
+        crs="EPSG:4326",
+    )
+    return {"venues": ("venues.geojson", points.to_json().encode(), "application/geo+json")}
+
+
+@pytest.mark.parametrize("kind", ["csv", "points", "centres"])
+def test_camp_venues_and_registrants_are_read_in_memory(
+    chandigarh: Chandigarh, private_tmp: Path, written: list[str], kind: str
+) -> None:
+    """A camp request's venues (a CSV, a GeoJSON point file that the sandboxed GDAL read stages
+    in its own folder, or the city's community centres placed as they are) and its ward table of
+    registrants: read from memory, nothing written, nothing left."""
+    client = chandigarh.client
+    if kind == "centres":
+        centres = [["name", "lat", "lon"]] + [
+            [f"Centre {w}", chandigarh.inside[w][1], chandigarh.inside[w][0]] for w in VENUE_WARDS
+        ]
+        made = client.post(
+            f"/cities/{CITY}/community-centres", files={"file": ("c.csv", _csv(centres))}
+        )
+        assert made.status_code == 201, made.text
+    table = _csv([["ward_no", "workers"]] + [[w, 100 + k] for k, w in enumerate(chandigarh.inside)])
+    files = {**_venue_files(chandigarh.inside, kind), "ward_table": ("w.csv", table, "text/csv")}
+    written.clear()
+    made = client.post(f"/cities/{CITY}/camps", data=CAMP_FORM, files=files)
+    assert made.status_code == 202, made.text
+    job = CampJobOut.model_validate(made.json())
+    source = {"csv": "venues.csv", "points": "venues.geojson", "centres": "community centres"}
+    assert job.request["venue_source"] == source[kind]
+    venues = job.request["venues"]
+    if kind == "centres":
+        assert [(v["venue_id"], v["name"], v["ward_id"]) for v in venues] == [
+            (f"CC-{k:02d}", f"Centre {w}", w) for k, w in enumerate(VENUE_WARDS, start=1)
+        ]
+    else:
+        assert [(v["venue_id"], v["ward_id"]) for v in venues] == [
+            (f"V-{w}", w) for w in VENUE_WARDS
+        ]
+    registrants = job.request["registrants"]
+    assert (registrants["basis"], registrants["column"]) == ("ward-table", "workers")
+    assert registrants["by_ward"] == {w: 100 + k for k, w in enumerate(chandigarh.inside)}
+    assert written == []
+    assert list(private_tmp.iterdir()) == []
+    cancelled = client.post(job.cancel_url)
+    assert cancelled.json()["status"] == "cancelled"

@@ -12,6 +12,7 @@ import pytest
 
 from app.core.options import PlanOptions
 from app.pipeline import planning
+from benchmarks import instances
 from gis.adjacency import build_adjacency
 from gis.io import read_ward_layer
 from gis.layer import STORAGE_CRS, WardLayer
@@ -74,3 +75,31 @@ def test_the_metric_layer_gives_the_same_adjacency_and_distances(chandigarh: War
     for row, expected in zip(from_metric.distance_km, from_stored.distance_km, strict=True):
         assert row == pytest.approx(expected, abs=1e-9)
     assert from_metric.weights == from_stored.weights
+
+
+def test_a_benchmark_instance_reprojects_the_wards_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``benchmarks.instances.build`` makes its Problem as the app does (one metric copy of the
+    wards; the made-up homes are drawn in EPSG:4326), and it is the Problem the adjacency and
+    the distances made each on its own reprojection gave."""
+    spec = next(s for s in instances.quick_specs() if s.name == "chandigarh-k3-t10")
+    layer = instances.city_layer(spec.city)
+    metric: list[int] = []  # the length of every series reprojected to a metric CRS
+    real = gpd.GeoSeries.to_crs
+
+    def spy(self: gpd.GeoSeries, *args: Any, **kwargs: Any) -> gpd.GeoSeries:
+        out = real(self, *args, **kwargs)
+        if out.crs is not None and out.crs.is_projected:
+            metric.append(len(self))
+        return out
+
+    monkeypatch.setattr(gpd.GeoSeries, "to_crs", spy)
+    built = instances.build(spec).problem
+    assert metric.count(len(layer)) == 1, metric
+    organisers = illustrative_organisers(
+        layer.wards, spec.organisers, seed=instances.ORGANISER_SEED
+    )
+    each = planning.build_problem(layer, build_adjacency(layer.wards), organisers, EstimateParams())
+    assert metric.count(len(layer)) == 3, metric  # the spy sees each step's own reprojection
+    assert (built.unit_ids, built.edges, built.weights) == (each.unit_ids, each.edges, each.weights)
+    for row, expected in zip(built.distance_km, each.distance_km, strict=True):
+        assert row == pytest.approx(expected, abs=1e-9)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from pypdf import PdfReader
 from gis import sheets
 from gis.camp_files import Camp, CampHours, camps_calendar
 from gis.camp_sheets import HINDI_NOTICE_TITLE, camp_notices, camp_schedule, hindi_date
-from gis.camps import illustrative_venues, read_venues, write_venues_csv
+from gis.camps import Venue, illustrative_venues, place_venues, read_venues, write_venues_csv
 from gis.errors import InputError
 from gis.export import dissolve_areas
 from gis.organisers import representative_points
@@ -212,3 +213,30 @@ def test_venue_points_are_read_in_the_sandbox(wards: gpd.GeoDataFrame, tmp_path:
     assert "halls.geojson" in str(refused.value) or any(
         i.file == "halls.geojson" for i in refused.value.issues
     )
+
+
+def _outcome(read: Callable[[list[str]], object]) -> tuple[object, ...]:
+    """What a read gives: its result and warnings, or its refusal's title, code and issues."""
+    warnings: list[str] = []
+    try:
+        return ("read", read(warnings), warnings)
+    except InputError as exc:
+        return ("refused", exc.title, exc.code, exc.issues)
+
+
+@pytest.mark.parametrize("case", ["generated", "far-and-twice", "none"])
+def test_placed_venues_are_checked_as_their_csv_rows_are(
+    wards: gpd.GeoDataFrame, tmp_path: Path, case: str
+) -> None:
+    """``place_venues`` (no file) answers what ``read_venues`` answers for the same venues written
+    as a CSV: the same placed venues (capacities, closed days, rounding) and warnings, or the same
+    refusal, word for word."""
+    venues = illustrative_venues(wards, start=START, end=END, seed=3, closed_share=0.5)
+    far = Venue("V-far", "Mumbai hall", 72.87, 19.07, "")
+    twice = Venue(venues[0].venue_id, "Again", venues[1].lon, venues[1].lat, "")
+    given = {"generated": venues, "far-and-twice": [*venues[:3], far, twice], "none": []}[case]
+    path = write_venues_csv(given, tmp_path / "community_centres.csv")
+    expected = _outcome(lambda w: read_venues(path, wards, warnings=w))
+    got = _outcome(lambda w: place_venues(given, wards, label=path.name, warnings=w))
+    assert got == expected
+    assert got[0] == ("read" if case == "generated" else "refused")

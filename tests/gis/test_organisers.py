@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,9 +13,11 @@ from pyproj import Geod
 from shapely.geometry import Point
 
 from gis.errors import InputError
-from gis.layer import WardLayer
+from gis.layer import FileBytes, WardLayer
 from gis.organisers import (
+    CSV_COLUMNS,
     Organiser,
+    check_organiser,
     illustrative_organisers,
     organiser_distances_km,
     read_organisers,
@@ -293,3 +297,52 @@ def test_written_csv_reads_back_identically(tmp_path: Path, lucknow: gpd.GeoData
     warnings: list[str] = []
     assert read_organisers(path, lucknow, warnings=warnings) == organisers
     assert warnings == []
+
+
+def _outcome(read: Callable[[list[str]], object]) -> tuple[object, ...]:
+    """What a read gives: its result and warnings, or its refusal's title, code and issues."""
+    warnings: list[str] = []
+    try:
+        return ("read", read(warnings), warnings)
+    except InputError as exc:
+        return ("refused", exc.title, exc.code, exc.issues)
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        ({"lat": str(HAZRATGANJ[0]), "lon": str(HAZRATGANJ[1])}, "read"),
+        ({"home_ward": "12"}, "read"),
+        ({"lat": str(HAZRATGANJ[0]), "lon": str(HAZRATGANJ[1]), "home_ward": "1"}, "read"),
+        ({"home_ward": "999"}, "refused"),
+        ({"lat": str(HAZRATGANJ[1]), "lon": str(HAZRATGANJ[0])}, "refused"),
+        ({"lat": "nan", "lon": "80.9"}, "refused"),
+        ({"lat": "26.85"}, "refused"),
+        ({"name": " ", "home_ward": "12"}, "refused"),
+        ({}, "refused"),
+    ],
+    ids=[
+        "lat-lon",
+        "ward",
+        "both",
+        "unknown-ward",
+        "swapped",
+        "nan",
+        "no-lon",
+        "no-name",
+        "no-home",
+    ],
+)
+def test_one_organiser_is_checked_as_its_csv_row_is(
+    lucknow: gpd.GeoDataFrame, values: dict[str, str], kind: str
+) -> None:
+    """``check_organiser`` (no file) answers what ``read_organisers`` answers for the same CO
+    as a one-row CSV: the organiser and warnings, or the same refusal, word for word."""
+    values = {"organiser_id": "CO-1", "name": "Asha Verma", **values}
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows([CSV_COLUMNS, [values.get(c, "") for c in CSV_COLUMNS]])
+    data = FileBytes("organiser.csv", text.getvalue().encode())
+    expected = _outcome(lambda w: read_organisers(data, lucknow, warnings=w))
+    got = _outcome(lambda w: [check_organiser(values, lucknow, label="organiser.csv", warnings=w)])
+    assert got == expected
+    assert got[0] == kind
