@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from app.api.schemas import JobOut, PlanOut
-from app.api.schemas.plan_edits import VersionOut
+from app.api.schemas.plan_edits import EditCheckOut, VersionOut
 from app.cli import cli
 from app.core.errors import DomainError
 from app.db.models import AuditEvent, Plan, SolveJob, WardPin
@@ -465,3 +466,109 @@ def test_a_replan_refuses_impossible_stored_pins_naming_them(city: City) -> None
     assert 2 <= len(named) < len(pins), far
     assert named.items() <= pins.items()
     city.put({})
+
+
+def _free_move(city: City, assignment: dict[str, str]) -> tuple[str, str]:
+    """A border ward whose move to a neighbouring CO keeps both areas connected and every load
+    within the plan's tolerance: an edit that breaks nothing but a pin."""
+    cos = sorted(set(assignment.values()))
+
+    def loads(a: dict[str, str]) -> dict[str, float]:
+        return {c: sum(city.wards[w] for w, o in a.items() if o == c) for c in cos}
+
+    mean = sum(city.wards.values()) / len(cos)
+    lo, hi = mean * (1 - TOLERANCE), mean * (1 + TOLERANCE)
+    for ward in sorted(assignment, key=lambda w: (len(w), w)):
+        for co in sorted({assignment[n] for n in city.graph[ward]} - {assignment[ward]}):
+            after = {**assignment, ward: co}
+            areas = [[w for w, o in after.items() if o == c] for c in cos]
+            if all(a and nx.is_connected(city.graph.subgraph(a)) for a in areas) and all(
+                lo <= x <= hi for x in loads(after).values()
+            ):
+                return ward, co
+    raise AssertionError("no valid single-ward move")
+
+
+def _edit(city: City, moves: dict[str, str], **flags: Any) -> Any:
+    body = {"moves": [{"ward_id": w, "organiser_id": o} for w, o in moves.items()], **flags}
+    return city.client.post(city.plan_url(city.plan.id, "/edits"), json=body)
+
+
+def _plans(city: City) -> int:
+    return int(city.connection.execute(select(func.count()).select_from(Plan)).scalar_one())
+
+
+def test_a_hand_edit_moving_a_pinned_ward_is_refused_naming_the_pin(city: City) -> None:
+    first = city.assignment(city.plan.id)
+    ward, co = _free_move(city, first)
+    pinned = first[ward]
+    assert _edit(city, {ward: co}).json()["valid"]  # without the pin the move breaks nothing
+    assert city.put({ward: pinned}).status_code == 200
+    why = f"ward {ward} is pinned to {pinned}: it cannot move to {co} (remove the pin first)"
+
+    checked = EditCheckOut.model_validate(_edit(city, {ward: co}).json())
+    assert (checked.valid, checked.breaks) == (False, [why])
+    before = _plans(city)
+    refused = expect_problem(_edit(city, {ward: co}, save=True), 409)
+    assert refused.type == "/problems/edit-breaks-rules"
+    assert why in refused.detail
+    assert _plans(city) == before  # nothing stored
+
+    drafted = EditCheckOut.model_validate(_edit(city, {ward: co}, save=True, draft=True).json())
+    assert drafted.saved is not None
+    assert not drafted.saved.check.passed
+    assert why in drafted.saved.check.violations
+    assert city.assignment(drafted.saved.id)[ward] == co  # the draft keeps the move …
+    approve = city.client.post(city.plan_url(drafted.saved.id, "/approve"))
+    assert expect_problem(approve, 409).type == "/problems/plan-not-checked"  # … never approved
+
+    assert city.client.delete(f"{URL}/{ward}").status_code == 200  # the pin removed first
+    after = EditCheckOut.model_validate(_edit(city, {ward: co}).json())
+    assert (after.valid, after.breaks) == (True, [])
+    city.put({})
+
+
+@pytest.mark.slow  # Chandigarh planned through the CLI, then adjust runs
+def test_wardplan_adjust_keeps_the_city_s_stored_pins(
+    city: City, monkeypatch: pytest.MonkeyPatch, shared_data: Path, tmp_path: Path
+) -> None:
+    import app.db.session as db_session
+
+    monkeypatch.setattr(db_session, "session_scope", lambda: session_scope(city.factory))
+    roster = tmp_path / "organisers.csv"
+    roster.write_text(
+        "organiser_id,name,home_ward\n"
+        + "".join(f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)),
+        encoding="utf-8",
+    )
+    folder = tmp_path / "plan"
+    wards = shared_data / "chandigarh" / "wards.geojson"
+    args = ["allocate", str(wards), "--organisers", str(roster), "--out", str(folder)]
+    made = CliRunner().invoke(cli, [*args, "--tolerance", str(TOLERANCE), "--time-limit", "10"])
+    assert made.exit_code == 0, made.output
+    rows = list(csv.DictReader(io.StringIO((folder / "summary.csv").read_text("utf-8"))))
+    first = {w: r["organiser_id"] for r in rows for w in r["ward_ids"].split()}
+    assert set(first) == set(city.wards)
+    ward, co = _free_move(city, first)
+    city.put({ward: first[ward]})
+
+    def adjust(out: str, *extra: str) -> Any:
+        move = ["adjust", str(folder), "--move", f"{ward}={co}", "--out", str(tmp_path / out)]
+        return CliRunner().invoke(cli, [*move, *extra])
+
+    refused = adjust("refused", "--city", CITY)
+    assert refused.exit_code == 1, refused.output
+    assert f"breaks: ward {ward} is pinned to {first[ward]}: it cannot move to {co}" in (
+        refused.stderr
+    )
+    assert not (tmp_path / "refused").exists()
+    drafted = adjust("draft", "--city", CITY, "--draft")
+    assert drafted.exit_code == 0, drafted.output
+    report = json.loads((tmp_path / "draft" / "report.json").read_text("utf-8"))
+    assert (report["valid"], report["pins"]) == (False, {ward: first[ward]})
+    back = ["--move", f"{ward}={first[ward]}", "--out", str(tmp_path / "back")]
+    # the draft's folder carries the pin: moving the ward back to its CO is fine
+    again = CliRunner().invoke(cli, ["adjust", str(tmp_path / "draft"), *back])
+    assert again.exit_code == 0, again.output
+    city.put({})
+    assert adjust("free", "--city", CITY).exit_code == 0  # the pin removed: the move is valid
