@@ -33,10 +33,11 @@ from app.api.schemas import JobOut, PlanOut
 from app.api.schemas.plan_edits import EditCheckOut, VersionDiffOut, VersionOut
 from app.cli import cli
 from app.core.errors import DomainError
-from app.db.models import Plan, PlanAssignment, PlanVersion, SolveJob
+from app.db.models import Organiser, Plan, PlanAssignment, PlanVersion, SolveJob, Ward
 from app.db.session import session_scope
 from gis import hindi
 from gis.sheets import devanagari_font
+from tests.app import movedcheck
 from tests.app.apihelp import (
     PLACE_FORM,
     expect_problem,
@@ -162,6 +163,39 @@ def _valid_move(city: City, assignment: dict[str, str]) -> tuple[str, str]:
     raise AssertionError("no valid single-ward move")
 
 
+def _stored(city: City, plan_id: int) -> dict[str, str]:
+    """``{ward: CO}`` of a plan as stored (its rows of plan_assignment)."""
+    rows = city.connection.execute(
+        select(Ward.ward_id, Organiser.organiser_id)
+        .join(PlanAssignment, PlanAssignment.ward_pk == Ward.id)
+        .join(Organiser, PlanAssignment.organiser_pk == Organiser.id)
+        .where(PlanAssignment.plan_id == plan_id)
+    )
+    return {str(w): str(o) for w, o in rows}
+
+
+def _moved_on_page(city: City, plan_id: int) -> tuple[str, dict[str, tuple[str, str]]]:
+    """The plan's map page and the moves its "Moved from parent" layer draws, by ward."""
+    page = city.client.get(city.url(plan_id, "/map"))
+    assert page.status_code == 200, page.text
+    return page.text, movedcheck.moved_on_page(page.text)
+
+
+def _check_moved_layer(city: City, parent: int, child: int) -> dict[str, tuple[str, str]]:
+    """The child's page draws exactly the wards whose stored CO differs from the parent's, each
+    with its move as its tooltip, and a legend line counting them and their poor households."""
+    before, after = _stored(city, parent), _stored(city, child)
+    expected = {w: (before[w], after[w]) for w in after if w in before and before[w] != after[w]}
+    page, drawn = _moved_on_page(city, child)
+    assert drawn == expected
+    assert movedcheck.MOVED_NAME in page
+    households = sum(float(city.wards[w]["poor_households_est"]) for w in expected)
+    wards, shown = movedcheck.moved_key(page)
+    assert wards == len(expected)
+    assert abs(shown - households) <= 1  # shown rounded
+    return expected
+
+
 def _edit(city: City, plan_id: int, moves: dict[str, str], **flags: Any) -> Any:
     body = {"moves": [{"ward_id": w, "organiser_id": o} for w, o in moves.items()], **flags}
     return city.client.post(city.url(plan_id, "/edits"), json=body)
@@ -273,6 +307,21 @@ def test_saving_makes_new_versions_and_the_original_is_unchanged(city: City) -> 
         select(func.count()).select_from(PlanAssignment).where(PlanAssignment.plan_id == parent)
     ).scalar_one()
     assert stored == len(original)
+
+
+def test_the_map_of_an_edit_outlines_the_moved_wards_and_a_plan_without_parent_none(
+    city: City,
+) -> None:
+    parent = city.plan.id
+    page, drawn = _moved_on_page(city, parent)
+    assert drawn == {}
+    assert "पिछली योजना से बदले" not in page
+    assert "wp-moved-key" not in page
+    original = city.assignment(parent)
+    ward, co = _valid_move(city, original)
+    saved = EditCheckOut.model_validate(_edit(city, parent, {ward: co}, save=True).json()).saved
+    assert saved is not None
+    assert _check_moved_layer(city, parent, saved.id) == {ward: (original[ward], co)}
 
 
 def test_approval_is_superseded_by_an_edited_version_and_withdrawn(city: City) -> None:
@@ -465,6 +514,8 @@ def test_a_replan_after_a_co_leaves_keeps_pins_and_moves_fewer_households(city: 
         select(PlanVersion.reason).where(PlanVersion.plan_id == done.plan_id)
     ).scalar_one()
     assert stored == "replan"
+    drawn = _check_moved_layer(city, parent, done.plan_id)
+    assert sorted(drawn) == sorted(w for w in original if after[w] != original[w])
 
 
 def _zero_move_plan_exists(city: City, parent: dict[str, str], left: str, tolerance: float) -> bool:
