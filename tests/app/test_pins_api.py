@@ -21,7 +21,6 @@ from typing import Any
 
 import networkx as nx
 import pytest
-import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,18 +33,14 @@ from app.core.errors import DomainError
 from app.db.models import AuditEvent, Plan, SolveJob, WardPin
 from app.db.session import session_scope
 from tests.app.apihelp import (
-    PLACE_FORM,
     expect_problem,
     issue_key,
-    make_app,
-    plan_through_job,
     run_job_here,
 )
+from tests.app.planfix import HOME_WARDS, TOLERANCE, planned_city, roster_csv, ward_graph
 
 CITY = "chandigarh-pins"
 URL = f"/cities/{CITY}/pins"
-HOME_WARDS = ("1", "8", "15", "22")
-TOLERANCE = 0.5
 
 
 @dataclass
@@ -82,59 +77,17 @@ class City:
         return int(self.connection.execute(select(func.count()).select_from(SolveJob)).scalar_one())
 
 
-def _graph(features: list[dict[str, Any]]) -> nx.Graph:
-    shapes = {f["properties"]["ward_id"]: shapely.geometry.shape(f["geometry"]) for f in features}
-    graph = nx.Graph()
-    graph.add_nodes_from(shapes)
-    ids = sorted(shapes)
-    for i, a in enumerate(ids):
-        for b in ids[i + 1 :]:
-            shared = shapes[a].boundary.intersection(shapes[b].boundary)
-            if shared.length > 1e-5:  # a border, not a corner (degrees, about 1 m)
-                graph.add_edge(a, b)
-    return graph
-
-
 @pytest.fixture(scope="module")
 def city(migrated_engine: Engine, shared_data: Path) -> Iterator[City]:
     """Chandigarh uploaded through the API, four COs, one plan without pins; rolled back."""
-    with migrated_engine.connect() as connection:
-        outer = connection.begin()
-        factory = sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    with planned_city(migrated_engine, shared_data, CITY, keys="pins") as p:
+        wards = {
+            f["properties"]["ward_id"]: float(f["properties"]["poor_households_est"])
+            for f in p.features
+        }
+        yield City(
+            p.client, p.factory, p.connection, p.plan, wards, ward_graph(p.features), p.cmmu, p.gis
         )
-        try:
-            cmmu = issue_key(factory, "pins-cmmu", "cmmu", CITY)
-            gis = issue_key(factory, "pins-gis", "gis", CITY)
-            with TestClient(make_app(factory), headers=cmmu) as client:
-                with (shared_data / "chandigarh" / "wards.geojson").open("rb") as fh:
-                    up = client.post(
-                        f"/cities/{CITY}/layers",
-                        files={"file": ("wards.geojson", fh, "application/geo+json")},
-                        data=PLACE_FORM,
-                        headers=gis,
-                    )
-                assert up.status_code == 201, up.text
-                roster = "organiser_id,name,home_ward\n" + "".join(
-                    f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)
-                )
-                imported = client.post(
-                    f"/cities/{CITY}/organisers",
-                    files={"file": ("organisers.csv", roster.encode(), "text/csv")},
-                    headers=gis,
-                )
-                assert imported.status_code == 201, imported.text
-                body = {"tolerance": TOLERANCE, "time_limit": 10}
-                _, plan = plan_through_job(client, factory, CITY, body)
-                assert plan.check.passed
-                features = client.get(city_plan(plan.id, "/wards.geojson")).json()["features"]
-                wards = {
-                    f["properties"]["ward_id"]: float(f["properties"]["poor_households_est"])
-                    for f in features
-                }
-                yield City(client, factory, connection, plan, wards, _graph(features), cmmu, gis)
-        finally:
-            outer.rollback()
 
 
 def city_plan(plan_id: int, tail: str = "") -> str:
@@ -397,10 +350,7 @@ def test_impossible_pins_are_refused_naming_the_pin(city: City) -> None:
     stale = city.client.post(f"/cities/{CITY}/plans", json={"tolerance": TOLERANCE})
     assert f"pin {ring}=CO-4: CO-4 is not an active CO" in expect_problem(stale, 409).detail
     assert city.jobs() == before
-    roster = "organiser_id,name,home_ward\n" + "".join(
-        f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)
-    )
-    files = {"file": ("organisers.csv", roster.encode(), "text/csv")}
+    files = {"file": ("organisers.csv", roster_csv(), "text/csv")}
     back = city.client.post(f"/cities/{CITY}/organisers", files=files, headers=city.gis)
     assert back.status_code == 201, back.text
     city.put({})
@@ -536,11 +486,7 @@ def test_wardplan_adjust_keeps_the_city_s_stored_pins(
 
     monkeypatch.setattr(db_session, "session_scope", lambda: session_scope(city.factory))
     roster = tmp_path / "organisers.csv"
-    roster.write_text(
-        "organiser_id,name,home_ward\n"
-        + "".join(f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)),
-        encoding="utf-8",
-    )
+    roster.write_bytes(roster_csv())
     folder = tmp_path / "plan"
     wards = shared_data / "chandigarh" / "wards.geojson"
     args = ["allocate", str(wards), "--organisers", str(roster), "--out", str(folder)]

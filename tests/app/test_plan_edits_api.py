@@ -21,7 +21,6 @@ from typing import Any
 import networkx as nx
 import pyogrio
 import pytest
-import shapely
 from fastapi.testclient import TestClient
 from matplotlib import font_manager
 from openpyxl import load_workbook
@@ -39,19 +38,15 @@ from gis import hindi
 from gis.sheets import devanagari_font
 from tests.app import movedcheck
 from tests.app.apihelp import (
-    PLACE_FORM,
     expect_problem,
     issue_key,
-    make_app,
-    plan_through_job,
     run_job_here,
     ward_to_co,
 )
+from tests.app.planfix import HOME_WARDS, TOLERANCE, planned_city, ward_graph
 from tests.gis.pdfglyphs import harfbuzz_glyph_names, pdf_glyph_names, pdf_text, render_png
 
 CITY = "chandigarh-life"
-HOME_WARDS = ("1", "8", "15", "22")
-TOLERANCE = 0.5
 
 
 @dataclass
@@ -77,56 +72,12 @@ class City:
         return out
 
 
-def _graph(features: list[dict[str, Any]]) -> nx.Graph:
-    shapes = {f["properties"]["ward_id"]: shapely.geometry.shape(f["geometry"]) for f in features}
-    graph = nx.Graph()
-    graph.add_nodes_from(shapes)
-    ids = sorted(shapes)
-    for i, a in enumerate(ids):
-        for b in ids[i + 1 :]:
-            shared = shapes[a].boundary.intersection(shapes[b].boundary)
-            if shared.length > 1e-5:  # a border, not a corner (degrees, about 1 m)
-                graph.add_edge(a, b)
-    return graph
-
-
 @pytest.fixture(scope="module")
 def city(migrated_engine: Engine, shared_data: Path) -> Iterator[City]:
     """Chandigarh uploaded through the API, four COs, one plan solved by a job; rolled back."""
-    with migrated_engine.connect() as connection:
-        outer = connection.begin()
-        factory = sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            headers = issue_key(factory, "life-cmmu", "cmmu", CITY)
-            with TestClient(make_app(factory), headers=headers) as client:
-                wards = shared_data / "chandigarh" / "wards.geojson"
-                with wards.open("rb") as fh:
-                    up = client.post(
-                        f"/cities/{CITY}/layers",
-                        files={"file": ("wards.geojson", fh, "application/geo+json")},
-                        data=PLACE_FORM,
-                        headers=issue_key(factory, "life-gis", "gis", CITY),
-                    )
-                assert up.status_code == 201, up.text
-                roster = "organiser_id,name,home_ward\n" + "".join(
-                    f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)
-                )
-                imported = client.post(
-                    f"/cities/{CITY}/organisers",
-                    files={"file": ("organisers.csv", roster.encode(), "text/csv")},
-                    headers=issue_key(factory, "life-gis2", "gis", CITY),
-                )
-                assert imported.status_code == 201, imported.text
-                body = {"tolerance": TOLERANCE, "time_limit": 10}
-                _, plan = plan_through_job(client, factory, CITY, body)
-                assert plan.check.passed
-                features = client.get(f"/cities/{CITY}/plans/{plan.id}/wards.geojson").json()
-                props = {f["properties"]["ward_id"]: f["properties"] for f in features["features"]}
-                yield City(client, factory, connection, plan, props, _graph(features["features"]))
-        finally:
-            outer.rollback()
+    with planned_city(migrated_engine, shared_data, CITY, keys="life") as p:
+        props = {f["properties"]["ward_id"]: f["properties"] for f in p.features}
+        yield City(p.client, p.factory, p.connection, p.plan, props, ward_graph(p.features))
 
 
 def _plan_count(city: City) -> int:

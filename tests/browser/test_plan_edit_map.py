@@ -27,22 +27,18 @@ from app.api.schemas.plan_edits import VersionOut
 from app.db.session import session_scope
 from app.services import keys
 from tests.app.apihelp import (
-    PLACE_FORM,
     expect_problem,
     issue_key,
-    make_app,
-    plan_through_job,
     ward_to_co,
 )
+from tests.app.planfix import TOLERANCE, planned_city, ward_graph
 from tests.browser import mapcheck
 from tests.browser.conftest import serve
 
 pytestmark = pytest.mark.slow
 
 CITY = "chandigarh-edit"
-HOME_WARDS = ("1", "8", "15", "22")
-TOLERANCE = 0.5
-CMMU = "edit-map-cmmu"
+CMMU = "edit-map-cmmu"  # the key planned_city names for keys="edit-map"
 
 
 @dataclass
@@ -71,72 +67,27 @@ class Served:
         return out
 
 
-def _graph(wards: gpd.GeoDataFrame) -> nx.Graph:
-    shapes = dict(zip(wards["ward_id"], wards.geometry, strict=True))
-    graph = nx.Graph()
-    graph.add_nodes_from(shapes)
-    ids = sorted(shapes)
-    for i, a in enumerate(ids):
-        for b in ids[i + 1 :]:
-            shared = shapes[a].boundary.intersection(shapes[b].boundary)
-            if shared.length > 1e-5:  # a border, not a corner (degrees, about 1 m)
-                graph.add_edge(a, b)
-    return graph
-
-
 @pytest.fixture(scope="module")
 def served(migrated_engine: Engine, shared_data: Path) -> Iterator[Served]:
-    with migrated_engine.connect() as connection:
-        outer = connection.begin()
-        factory = sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            app = make_app(factory)
-            gis = issue_key(factory, "edit-map-gis", "gis", CITY)
-            client = TestClient(app, headers=issue_key(factory, CMMU, "cmmu", CITY))
-            with (shared_data / "chandigarh" / "wards.geojson").open("rb") as fh:
-                up = client.post(
-                    f"/cities/{CITY}/layers",
-                    files={"file": ("wards.geojson", fh, "application/geo+json")},
-                    data=PLACE_FORM,
-                    headers=gis,
-                )
-            assert up.status_code == 201, up.text
-            roster = "organiser_id,name,home_ward\n" + "".join(
-                f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)
+    with planned_city(migrated_engine, shared_data, CITY, keys="edit-map", lifespan=False) as p:
+        wards = gpd.GeoDataFrame.from_features(p.features, crs="EPSG:4326")
+        wards["ward_id"] = wards["ward_id"].astype(str)
+        edit = p.client.post(p.plan_url(p.plan.id, "/edit-link"))
+        assert edit.status_code == 200, edit.text
+        view = p.client.post(p.plan_url(p.plan.id, "/map-link"), headers=p.gis)
+        assert view.status_code == 200, view.text
+        with serve(p.app) as base:
+            yield Served(
+                base,
+                p.client,
+                p.factory,
+                p.plan.id,
+                str(edit.json()["url"]),
+                str(view.json()["url"]),
+                p.gis,
+                wards,
+                ward_graph(p.features),
             )
-            imported = client.post(
-                f"/cities/{CITY}/organisers",
-                files={"file": ("organisers.csv", roster.encode(), "text/csv")},
-                headers=gis,
-            )
-            assert imported.status_code == 201, imported.text
-            _, plan = plan_through_job(
-                client, factory, CITY, {"tolerance": TOLERANCE, "time_limit": 10}
-            )
-            assert plan.check.passed
-            features = client.get(f"/cities/{CITY}/plans/{plan.id}/wards.geojson").json()
-            wards = gpd.GeoDataFrame.from_features(features["features"], crs="EPSG:4326")
-            wards["ward_id"] = wards["ward_id"].astype(str)
-            edit = client.post(f"/cities/{CITY}/plans/{plan.id}/edit-link")
-            assert edit.status_code == 200, edit.text
-            view = client.post(f"/cities/{CITY}/plans/{plan.id}/map-link", headers=gis)
-            assert view.status_code == 200, view.text
-            with serve(app) as base:
-                yield Served(
-                    base,
-                    client,
-                    factory,
-                    plan.id,
-                    str(edit.json()["url"]),
-                    str(view.json()["url"]),
-                    gis,
-                    wards,
-                    _graph(wards),
-                )
-        finally:
-            outer.rollback()
 
 
 def _connected(graph: nx.Graph, wards: list[str]) -> bool:

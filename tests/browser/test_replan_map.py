@@ -3,9 +3,9 @@ the wards whose CO changed, is shown by default with its legend line, and hoveri
 wards shows the move (one page per hover: Leaflet reuses one tooltip per layer); a click on a
 moved ward still opens that ward's details. A plan without a parent has no such layer.
 
-Served by the app on the real PostGIS (Chandigarh uploaded through the API, four COs planned by a
-job, then CO-4 leaves and the plan is re-planned by a job; rolled back), and the same for the
-offline map.html of a ``wardplan replan`` folder opened from disk. The expected moves are read
+Served by the app on the real PostGIS (tests/app/planfix.py: Chandigarh uploaded through the API,
+four COs planned by a job; then CO-4 leaves and the plan is re-planned by a job; rolled back),
+and the same for the offline map.html of a ``wardplan replan`` folder opened from disk. The expected moves are read
 from the stored assignments (assignment.csv) of both plans, not from the page.
 """
 
@@ -19,30 +19,24 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 import shapely
-from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine
-from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from app.api.schemas import JobOut
 from app.cli import cli
 from tests.app.apihelp import (
-    PLACE_FORM,
-    issue_key,
-    make_app,
-    plan_through_job,
     run_job_here,
     ward_to_co,
 )
 from tests.app.movedcheck import MOVED_NAME
+from tests.app.planfix import planned_city, roster_csv
 from tests.browser import mapcheck
 from tests.browser.conftest import serve
 
 pytestmark = pytest.mark.slow
 
 CITY = "chandigarh-moved"
-HOME_WARDS = ("1", "8", "15", "22")
 
 
 @dataclass
@@ -60,54 +54,31 @@ def _moves(before: dict[str, str], after: dict[str, str]) -> dict[str, tuple[str
 
 @pytest.fixture(scope="module")
 def served(migrated_engine: Engine, shared_data: Path) -> Iterator[Served]:
-    with migrated_engine.connect() as connection:
-        outer = connection.begin()
-        factory = sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            app = make_app(factory)
-            gis = issue_key(factory, "moved-map-gis", "gis", CITY)
-            client = TestClient(app, headers=issue_key(factory, "moved-map-cmmu", "cmmu", CITY))
-            with (shared_data / "chandigarh" / "wards.geojson").open("rb") as fh:
-                files = {"file": ("wards.geojson", fh, "application/geo+json")}
-                up = client.post(
-                    f"/cities/{CITY}/layers", files=files, data=PLACE_FORM, headers=gis
-                )
-            assert up.status_code == 201, up.text
-            roster = "organiser_id,name,home_ward\n" + "".join(
-                f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)
-            )
-            files = {"file": ("organisers.csv", roster.encode(), "text/csv")}
-            imported = client.post(f"/cities/{CITY}/organisers", files=files, headers=gis)
-            assert imported.status_code == 201, imported.text
-            _, plan = plan_through_job(client, factory, CITY, {"tolerance": 0.5, "time_limit": 10})
-            assert client.delete(f"/cities/{CITY}/organisers/CO-4", headers=gis).status_code == 200
-            made = client.post(f"/cities/{CITY}/plans/{plan.id}/replan", json={"time_limit": 10})
-            assert made.status_code == 202, made.text
-            job = JobOut.model_validate(made.json())
-            run_job_here(factory, job.id)
-            done = JobOut.model_validate(client.get(job.url).json())
-            assert done.status == "succeeded", done.error
-            assert done.plan_id is not None
+    with planned_city(migrated_engine, shared_data, CITY, keys="moved-map", lifespan=False) as p:
+        client = p.client
+        assert client.delete(f"/cities/{CITY}/organisers/CO-4", headers=p.gis).status_code == 200
+        made = client.post(p.plan_url(p.plan.id, "/replan"), json={"time_limit": 10})
+        assert made.status_code == 202, made.text
+        job = JobOut.model_validate(made.json())
+        run_job_here(p.factory, job.id)
+        done = JobOut.model_validate(client.get(job.url).json())
+        assert done.status == "succeeded", done.error
+        assert done.plan_id is not None
 
-            def link(plan_id: int) -> str:
-                made = client.post(f"/cities/{CITY}/plans/{plan_id}/map-link", headers=gis)
-                assert made.status_code == 200, made.text
-                return str(made.json()["url"])
+        def link(plan_id: int) -> str:
+            made = client.post(p.plan_url(plan_id, "/map-link"), headers=p.gis)
+            assert made.status_code == 200, made.text
+            return str(made.json()["url"])
 
-            def stored(plan_id: int) -> dict[str, str]:
-                return ward_to_co(client.get(f"/cities/{CITY}/plans/{plan_id}/assignment.csv").text)
+        def stored(plan_id: int) -> dict[str, str]:
+            return ward_to_co(client.get(p.plan_url(plan_id, "/assignment.csv")).text)
 
-            features = client.get(f"/cities/{CITY}/plans/{plan.id}/wards.geojson").json()
-            wards = gpd.GeoDataFrame.from_features(features["features"], crs="EPSG:4326")
-            wards["ward_id"] = wards["ward_id"].astype(str)
-            moves = _moves(stored(plan.id), stored(done.plan_id))
-            assert moves  # CO-4's wards at least
-            with serve(app) as base:
-                yield Served(base, link(plan.id), link(done.plan_id), moves, wards)
-        finally:
-            outer.rollback()
+        wards = gpd.GeoDataFrame.from_features(p.features, crs="EPSG:4326")
+        wards["ward_id"] = wards["ward_id"].astype(str)
+        moves = _moves(stored(p.plan.id), stored(done.plan_id))
+        assert moves  # CO-4's wards at least
+        with serve(p.app) as base:
+            yield Served(base, link(p.plan.id), link(done.plan_id), moves, wards)
 
 
 def _spot(page: Page, wards: gpd.GeoDataFrame, ward: str) -> tuple[float, float]:
@@ -216,11 +187,7 @@ def test_the_offline_map_of_a_replan_folder_shows_the_moves_from_disk(
 ) -> None:
     wards_file = shared_data / "chandigarh" / "wards.geojson"
     roster = tmp_path / "organisers.csv"
-    roster.write_text(
-        "organiser_id,name,home_ward\n"
-        + "".join(f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)),
-        encoding="utf-8",
-    )
+    roster.write_bytes(roster_csv())
     three = tmp_path / "three.csv"
     three.write_text("\n".join(roster.read_text("utf-8").splitlines()[:-1]) + "\n", "utf-8")
     parent, out = tmp_path / "plan", tmp_path / "replan"
