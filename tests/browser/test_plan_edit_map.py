@@ -1,7 +1,8 @@
 """The plan map's edit mode, clicked in a real headless Chromium against the app served by uvicorn
 on the real PostGIS: a valid move accepted with its deltas, a move that cuts an area in two
 refused naming the ward, undo, save as a new version (listed in the city's history, the original
-unchanged), and no edit controls for a role that may not edit.
+unchanged), no edit controls for a role that may not edit, and a move of a pinned ward refused
+naming the pin.
 
 Chandigarh's real wards are uploaded through the API with four COs and planned by a job; the
 expected moves and figures are worked out here from the plan's own wards (neighbours by geometry,
@@ -336,3 +337,27 @@ def test_roles_that_may_not_edit_get_no_edit_controls(served: Served, browser: B
     with session_scope(served.factory) as session:
         keys.revoke(session, "edit-map-cmmu2")
     assert expect_problem(anonymous.get(link), 401).title == "edit link required"
+
+
+def test_edit_mode_refuses_moving_a_pinned_ward_naming_the_pin(
+    served: Served, browser: Browser
+) -> None:
+    original = served.assignment(served.plan_id)
+    ward, co = _valid_move(served, original)  # breaks nothing but the pin set here
+    pins = f"/cities/{CITY}/pins"
+    pinned = {"pins": [{"ward_id": ward, "organiser_id": original[ward]}]}
+    assert served.client.put(pins, json=pinned).status_code == 200
+    page, log = mapcheck.open_map(browser, f"{served.base}{served.edit_path}")
+    try:
+        page.locator(".wp-edit-toggle").click()
+        _move(page, served.wards, ward, co, "wp-refused")
+        assert page.locator(".wp-edit-breaks li").all_inner_texts() == [
+            f"ward {ward} is pinned to {original[ward]}: it cannot move to {co} "
+            "(remove the pin first)"
+        ]
+        assert not page.locator(".wp-edit-save").is_enabled()
+        assert page.locator(".wp-edit-draft").is_visible()  # a draft, never approved
+        assert log.errors == []
+    finally:
+        page.context.close()
+        assert served.client.put(pins, json={"pins": []}).status_code == 200
