@@ -114,15 +114,18 @@ class _PageScript(MacroElement):
 
     _template = Template(
         """{% macro script(this, kwargs) %}
-wardplan.init({{ this._parent.get_name() }}, {{ this.areas }}, {{ this.wards }});
+wardplan.init({{ this._parent.get_name() }}, {{ this.areas }}, {{ this.wards }}, {{ this.moved }});
 {% endmacro %}"""
     )
 
-    def __init__(self, areas: folium.GeoJson, wards: folium.GeoJson) -> None:
+    def __init__(
+        self, areas: folium.GeoJson, wards: folium.GeoJson, moved: folium.GeoJson | None = None
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "WardplanPage"
         self.areas = areas.get_name()
         self.wards = wards.get_name()
+        self.moved = "null" if moved is None else moved.get_name()  # a re-plan's moved wards
 
 
 # --- page title -----------------------------------------------------------------------------------

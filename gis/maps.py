@@ -49,6 +49,7 @@ from gis.mappage import (
 from gis.mappage import STATIC_DIR as STATIC_DIR  # the page's names, importable from here as before
 from gis.mappage import STATIC_URL as STATIC_URL
 from gis.mappage import tile_template_problem as tile_template_problem
+from gis.moved_layer import Moved, moved_key_html, moved_layer
 from gis.organisers import Organiser, organiser_distances_km
 from gis.palette import PALETTE
 from gis.parent_outlines import add_parent_outlines
@@ -109,8 +110,12 @@ def plan_map(  # noqa: PLR0913 - keyword-only drawing options
     deviation_column: str = "deviation_pct",
     asset_base: str | None = STATIC_URL,
     centres: gpd.GeoDataFrame | None = None,
+    moved: Moved | None = None,
 ) -> folium.Map:
     """An interactive map of a plan.
+
+    ``moved`` (a re-plan's or an edit's changes against its parent plan): a layer outlining the
+    wards that changed CO, shown by default, and its legend line (:mod:`gis.moved_layer`).
 
     ``centres`` (``name`` + points): community centres, each shown with the CO whose area it lies
     in (the letter's contact point for that area).
@@ -139,13 +144,16 @@ def plan_map(  # noqa: PLR0913 - keyword-only drawing options
     ward_layer = _ward_layer(wards, ward_km, figures)
     ward_layer.add_to(fmap)
     add_parent_outlines(fmap, wards)  # split wards over their units
+    moves = None if moved is None else moved_layer(wards, moved)
+    if moves is not None:
+        moves.add_to(fmap)
     ward_number_layer(wards, LABELS["numbers"]).add_to(fmap)
     co_label_layer(area_frame, LABELS["co_labels"]).add_to(fmap)
     _home_layer(homes).add_to(fmap)
     if centres is not None and not centres.empty:
         _centre_layer(centres, area_frame).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    _PageScript(area_layer, ward_layer).add_to(fmap)
+    _PageScript(area_layer, ward_layer, moves).add_to(fmap)
     fit_map(fmap, (minx, miny, maxx, maxy))
 
     page_title(root, title)
@@ -157,6 +165,7 @@ def plan_map(  # noqa: PLR0913 - keyword-only drawing options
         figures,
         has_zones=_has_zones(wards),
         has_centres=centres is not None and not centres.empty,
+        moved="" if moved is None else moved_key_html(moved),
     )
     root.html.add_child(folium.Element(legend))
     return fmap
@@ -495,6 +504,7 @@ def _legend_html(
     *,
     has_zones: bool = False,
     has_centres: bool = False,
+    moved: str = "",
 ) -> str:
     counts = areas["n_wards"] if "n_wards" in areas.columns else [None] * len(areas)
     rows = []
@@ -521,7 +531,7 @@ def _legend_html(
     return (
         f'<div class="wp-legend"><details open><summary>COs / {hindi.COS} ({len(rows)})'
         f"</summary><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f"{_key_html(has_zones=has_zones, has_centres=has_centres)}"
+        f"{_key_html(has_zones=has_zones, has_centres=has_centres)}{moved}"
         f"{_credits_html(credits)}</details></div>"
     )
 

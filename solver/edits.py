@@ -193,6 +193,16 @@ def _plain(v: verify.Violation) -> str:
     return v.message
 
 
+def pin_breaks(moves: Mapping[str, str], pins: Mapping[str, str]) -> list[str]:
+    """One reason per move taking a pinned ward to another CO than its pin's (a move to the
+    pinned CO itself, or of a ward not pinned, breaks nothing)."""
+    return [
+        f"ward {w} is pinned to {pins[w]}: it cannot move to {o} (remove the pin first)"
+        for w, o in sorted(moves.items(), key=lambda m: _natural(m[0]))
+        if w in pins and pins[w] != o
+    ]
+
+
 def check_edit(
     problem: Problem,
     base: Sequence[int],
@@ -202,10 +212,12 @@ def check_edit(
     respect_zones: bool = False,
     parent_bound: float | None = None,
     home_units: Mapping[int, int] | None = None,
+    pins: Mapping[str, str] | None = None,
 ) -> EditCheck:
-    """Apply ``moves`` to ``base`` and check the result (see :class:`EditCheck`)."""
+    """Apply ``moves`` to ``base`` and check the result (see :class:`EditCheck`); a move taking
+    a pinned ward (``pins``: ``{ward_id: organiser_id}``) away from its CO breaks the edit."""
     after = apply_moves(problem, base, moves)
-    breaks = describe_breaks(
+    breaks = pin_breaks(moves, pins or {}) + describe_breaks(
         problem, after, tolerance, respect_zones=respect_zones, home_units=home_units
     )
     return EditCheck(

@@ -57,9 +57,19 @@ def adjust(
             "--draft", help="Write the plan even when an edit breaks a rule (marked invalid)."
         ),
     ] = False,
+    city: Annotated[
+        str | None,
+        typer.Option(
+            "--city",
+            help="Also keep this city's stored pins (wardplan pins, database of WARDPLAN_DB_URL).",
+        ),
+    ] = None,
 ) -> None:
-    """Move wards to other COs by hand; every edit is checked like a solved plan."""
+    """Move wards to other COs by hand; every edit is checked like a solved plan. A move taking
+    a pinned ward (the folder's pins, and the city's stored ones with --city) away from its CO
+    breaks the edit."""
     parent = _read(plan_dir)
+    pins = _pins(parent, city)
     try:
         result = check_edit(
             parent.problem,
@@ -69,6 +79,7 @@ def adjust(
             respect_zones=parent.respect_zones,
             parent_bound=parent.bound,
             home_units=parent.home_units(),
+            pins=pins,
         )
     except ValueError as exc:
         raise _fail(f"--move: {exc}") from None
@@ -88,16 +99,32 @@ def adjust(
             "not written: the edit breaks the rules above (use --draft to keep it)", err=True
         )
         raise typer.Exit(1)
-    written = _write_edit(out, parent, move, result)
+    written = _write_edit(out, parent, move, result, pins)
     state = "valid" if result.valid else "INVALID draft (cannot be approved)"
     typer.echo(f"wrote {', '.join(p.name for p in written)} to {out}: {state}")
 
 
-def _write_edit(out: Path, parent: PlanFolder, move: list[str], result: EditCheck) -> list[Path]:
+def _pins(parent: PlanFolder, city: str | None) -> dict[str, str]:
+    """The pins an edit of ``parent`` keeps: the folder's own (a re-plan's, carried on by its
+    edits) and, with ``city``, the city's stored pins (a stored pin wins over a folder's)."""
+    kept = {str(w): str(o) for w, o in dict(parent.report.get("pins") or {}).items()}
+    if city is None:
+        return kept
+    from app.cli.places import in_db
+    from app.services import pins
+    from app.services.cities import get_city
+
+    return {**kept, **in_db(lambda s: pins.stored_pins(s, get_city(s, city).id))}
+
+
+def _write_edit(
+    out: Path, parent: PlanFolder, move: list[str], result: EditCheck, pins: dict[str, str]
+) -> list[Path]:
     report: dict[str, Any] = {
         "kind": "edited",
         "parent": str(parent.path),
         "moves": move,
+        "pins": pins,
         "status": "edited" if result.valid else "draft-invalid",
         "valid": result.valid,
         "breaks": list(result.breaks),

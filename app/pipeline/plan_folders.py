@@ -4,8 +4,9 @@ re-plans). The parent folder is only read, never written.
 Read: ``plan.geojson`` (wards, their organiser and poor households), ``areas.geojson`` and
 ``summary.csv`` (the organisers, their names and homes), ``report.json`` (tolerance, zones,
 snapping, objective and bound). Written: ``plan.geojson``, ``areas.geojson``, ``assignment.csv``,
-``summary.csv`` and ``report.json`` with the lineage (parent folder, moves or roster) and what was
-checked or proved.
+``summary.csv``, ``map.html`` (offline, with the wards that changed CO against the parent folder
+outlined: :mod:`gis.moved_layer`) and ``report.json`` with the lineage (parent folder, moves or
+roster) and what was checked or proved.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import pandas as pd
 from gis.adjacency import build_adjacency
 from gis.errors import InputError, Issue
 from gis.export import dissolve_areas, plan_wards, write_plan_files
+from gis.maps import plan_map
+from gis.moved_layer import moved_from
 from gis.organisers import Organiser, organiser_distances_km
 from solver.edits import figures
 from solver.problem import Problem
@@ -200,10 +203,12 @@ def write_plan_folder(
     written = write_plan_files(out, pw, areas, folder_stamp(version))
     summary = out / "summary.csv"
     summary_frame(problem, organisers, assignment).to_csv(summary, index=False)
+    lineage = LINEAGE[str(report["kind"])].format(parent.version)
+    html = _write_map(out, parent, organisers, pw, areas, f"version {version}, {lineage}")
     full = {
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "plan_version": version,
-        "lineage": LINEAGE[str(report["kind"])].format(parent.version),
+        "lineage": lineage,
         "parent_version": parent.version,
         "approval": FOLDER_APPROVAL,
         "parameters": parent.report.get("parameters", {}),
@@ -213,7 +218,34 @@ def write_plan_folder(
     }
     path = out / "report.json"
     path.write_text(json.dumps(full, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return [*written, summary, path]
+    return [*written, summary, html, path]
+
+
+def _write_map(
+    out: Path,
+    parent: PlanFolder,
+    organisers: Sequence[Organiser],
+    wards: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    what: str,
+) -> Path:
+    """``map.html`` of a new folder, its assets inline (it works opened from disk), with the
+    wards whose CO differs from the parent folder's outlined."""
+    moved = moved_from(wards, parent.mapping(), f"version {parent.version}, {parent.path.name}")
+    fmap = plan_map(
+        wards,
+        areas,
+        organisers,
+        title=f"Wardplan: plan {what} — {FOLDER_APPROVAL}",
+        credits=str(parent.report.get("credits") or ""),
+        load_column="poor_households_est",
+        deviation_column="deviation_from_mean_pct",
+        asset_base=None,
+        moved=moved,
+    )
+    path = out / "map.html"
+    fmap.save(str(path))
+    return path
 
 
 def summary_frame(

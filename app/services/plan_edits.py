@@ -25,7 +25,7 @@ from app.core.errors import Conflict, DomainError
 from app.core.options import LayerOptions, PlanOptions
 from app.db.models import Organiser, Plan, PlanAssignment, Ward, WardLayer
 from app.pipeline import planning
-from app.services import audit, plan_versions, plans
+from app.services import audit, pins, plan_versions, plans
 from app.services.frames import gis_organisers, stored_layer
 from gis.adjacency import build_adjacency
 from gis.organisers import Organiser as GisOrganiser
@@ -199,7 +199,9 @@ class CheckedEdit:
 
 def check(session: Session, city_code: str, plan_id: int, moves: Mapping[str, str]) -> CheckedEdit:
     """Apply ``moves`` (``{ward_id: organiser_id}``) to the plan and check the result; nothing
-    is stored. ``BadEdit`` (422) names unknown wards or COs and moves that change nothing."""
+    is stored. ``BadEdit`` (422) names unknown wards or COs and moves that change nothing. A move
+    taking a ward away from the CO the city pinned it to (:mod:`app.services.pins`) breaks the
+    edit, like a rule: refused unless kept as a draft, which can never be approved."""
     parent = plans.get_plan(session, city_code, plan_id)
     if parent.plan.status not in ("optimal", "feasible"):
         raise Conflict(
@@ -226,6 +228,7 @@ def check(session: Session, city_code: str, plan_id: int, moves: Mapping[str, st
             respect_zones=bool(parent.plan.parameters.get("respect_zones", False)),
             parent_bound=parent.plan.bound,
             home_units=home_units(ctx),
+            pins=pins.stored_pins(session, parent.city.id),
         )
     except ValueError as exc:
         raise BadEdit("the edit cannot be applied", str(exc)) from None

@@ -40,6 +40,7 @@ from gis.diffmap import difference_map
 from gis.frontier_chart import add_frontier_chart
 from gis.layer import STORAGE_CRS
 from gis.maps import plan_figures, plan_map
+from gis.moved_layer import Moved
 from gis.organisers import Organiser as Home
 from solver.deadline import Deadline
 from solver.poverty import WardFigures, poor_households
@@ -413,6 +414,19 @@ def approval_mark(plan: Plan) -> str:
     return f"APPROVED on {plan.approved_at.date().isoformat()} by {plan.approved_by}"
 
 
+def moved_from_parent(session: Session, stored: StoredPlan) -> Moved | None:
+    """The wards a re-plan or an edit gives another CO than its parent plan did, as the compare
+    view counts them (:func:`plan_versions.diff`); ``None`` for a plan without a parent."""
+    parent_id = session.scalar(
+        select(PlanVersion.parent_plan_id).where(PlanVersion.plan_id == stored.plan.id)
+    )
+    if parent_id is None:
+        return None
+    d = plan_versions.diff(session, stored.city, parent_id, stored.plan.id)
+    moves = {w: (a, b) for w, a, b, _ in d.changed if a is not None and b is not None}
+    return Moved(moves, d.households_moved, f"version {d.a.version.version}, plan {parent_id}")
+
+
 def _draw_plan_map(session: Session, stored: StoredPlan, exact_homes: bool) -> str:
     layer = stored_layer(session, stored.layer)
     assigned = session.execute(
@@ -477,6 +491,7 @@ def _draw_plan_map(session: Session, stored: StoredPlan, exact_homes: bool) -> s
         tiles=map_settings.tiles,
         tiles_attribution=map_settings.tiles_attribution,
         centres=centres.city_centres(session, stored.city),
+        moved=moved_from_parent(session, stored),
     )
     add_frontier_chart(fmap, stored.plan.report.get("frontier"))
     return str(fmap.get_root().render())

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from gis import hindi
+from tests.app import movedcheck
 from tests.conftest import REPO
 from tests.gis.pdfglyphs import pdf_text
 
@@ -125,6 +126,13 @@ def test_replan_after_a_co_leaves_moves_fewer_households_than_a_fresh_plan(
     assert version_of(out) == (2, "re-planned from version 1", {"2"})
     with (out / "assignment.csv").open(encoding="utf-8") as fh:
         assert {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}["1"] == "CO-05"
+    # map.html outlines exactly the wards whose CO differs from the parent folder's
+    before, after = assignment_of(parent), assignment_of(out)
+    expected = {w: (before[w], after[w]) for w in after if before[w] != after[w]}
+    assert expected  # CO-06's wards at least
+    page = (out / "map.html").read_text(encoding="utf-8")
+    assert movedcheck.moved_on_page(page) == expected
+    assert movedcheck.moved_key(page)[0] == len(expected)
 
     # ten wards pinned to one CO hold more poor households than the balance lets one CO have
     pins = [a for w in range(1, 11) for a in ("--pin", f"{w}=CO-01")]
@@ -136,6 +144,11 @@ def test_replan_after_a_co_leaves_moves_fewer_households_than_a_fresh_plan(
     assert "no re-plan: the pins give CO-01 wards 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 with" in text
     assert "more than one CO's largest share" in text
     assert not no.exists()
+
+
+def assignment_of(folder: Path) -> dict[str, str]:
+    with (folder / "assignment.csv").open(encoding="utf-8") as fh:
+        return {r["ward_id"]: r["organiser_id"] for r in csv.DictReader(fh)}
 
 
 def version_of(folder: Path) -> tuple[int, str, set[str]]:

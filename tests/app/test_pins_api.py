@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,31 +21,26 @@ from typing import Any
 
 import networkx as nx
 import pytest
-import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from app.api.schemas import JobOut, PlanOut
-from app.api.schemas.plan_edits import VersionOut
+from app.api.schemas.plan_edits import EditCheckOut, VersionOut
 from app.cli import cli
 from app.core.errors import DomainError
 from app.db.models import AuditEvent, Plan, SolveJob, WardPin
 from app.db.session import session_scope
 from tests.app.apihelp import (
-    PLACE_FORM,
     expect_problem,
     issue_key,
-    make_app,
-    plan_through_job,
     run_job_here,
 )
+from tests.app.planfix import HOME_WARDS, TOLERANCE, planned_city, roster_csv, ward_graph
 
 CITY = "chandigarh-pins"
 URL = f"/cities/{CITY}/pins"
-HOME_WARDS = ("1", "8", "15", "22")
-TOLERANCE = 0.5
 
 
 @dataclass
@@ -81,59 +77,17 @@ class City:
         return int(self.connection.execute(select(func.count()).select_from(SolveJob)).scalar_one())
 
 
-def _graph(features: list[dict[str, Any]]) -> nx.Graph:
-    shapes = {f["properties"]["ward_id"]: shapely.geometry.shape(f["geometry"]) for f in features}
-    graph = nx.Graph()
-    graph.add_nodes_from(shapes)
-    ids = sorted(shapes)
-    for i, a in enumerate(ids):
-        for b in ids[i + 1 :]:
-            shared = shapes[a].boundary.intersection(shapes[b].boundary)
-            if shared.length > 1e-5:  # a border, not a corner (degrees, about 1 m)
-                graph.add_edge(a, b)
-    return graph
-
-
 @pytest.fixture(scope="module")
 def city(migrated_engine: Engine, shared_data: Path) -> Iterator[City]:
     """Chandigarh uploaded through the API, four COs, one plan without pins; rolled back."""
-    with migrated_engine.connect() as connection:
-        outer = connection.begin()
-        factory = sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    with planned_city(migrated_engine, shared_data, CITY, keys="pins") as p:
+        wards = {
+            f["properties"]["ward_id"]: float(f["properties"]["poor_households_est"])
+            for f in p.features
+        }
+        yield City(
+            p.client, p.factory, p.connection, p.plan, wards, ward_graph(p.features), p.cmmu, p.gis
         )
-        try:
-            cmmu = issue_key(factory, "pins-cmmu", "cmmu", CITY)
-            gis = issue_key(factory, "pins-gis", "gis", CITY)
-            with TestClient(make_app(factory), headers=cmmu) as client:
-                with (shared_data / "chandigarh" / "wards.geojson").open("rb") as fh:
-                    up = client.post(
-                        f"/cities/{CITY}/layers",
-                        files={"file": ("wards.geojson", fh, "application/geo+json")},
-                        data=PLACE_FORM,
-                        headers=gis,
-                    )
-                assert up.status_code == 201, up.text
-                roster = "organiser_id,name,home_ward\n" + "".join(
-                    f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)
-                )
-                imported = client.post(
-                    f"/cities/{CITY}/organisers",
-                    files={"file": ("organisers.csv", roster.encode(), "text/csv")},
-                    headers=gis,
-                )
-                assert imported.status_code == 201, imported.text
-                body = {"tolerance": TOLERANCE, "time_limit": 10}
-                _, plan = plan_through_job(client, factory, CITY, body)
-                assert plan.check.passed
-                features = client.get(city_plan(plan.id, "/wards.geojson")).json()["features"]
-                wards = {
-                    f["properties"]["ward_id"]: float(f["properties"]["poor_households_est"])
-                    for f in features
-                }
-                yield City(client, factory, connection, plan, wards, _graph(features), cmmu, gis)
-        finally:
-            outer.rollback()
 
 
 def city_plan(plan_id: int, tail: str = "") -> str:
@@ -396,10 +350,7 @@ def test_impossible_pins_are_refused_naming_the_pin(city: City) -> None:
     stale = city.client.post(f"/cities/{CITY}/plans", json={"tolerance": TOLERANCE})
     assert f"pin {ring}=CO-4: CO-4 is not an active CO" in expect_problem(stale, 409).detail
     assert city.jobs() == before
-    roster = "organiser_id,name,home_ward\n" + "".join(
-        f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)
-    )
-    files = {"file": ("organisers.csv", roster.encode(), "text/csv")}
+    files = {"file": ("organisers.csv", roster_csv(), "text/csv")}
     back = city.client.post(f"/cities/{CITY}/organisers", files=files, headers=city.gis)
     assert back.status_code == 201, back.text
     city.put({})
@@ -465,3 +416,105 @@ def test_a_replan_refuses_impossible_stored_pins_naming_them(city: City) -> None
     assert 2 <= len(named) < len(pins), far
     assert named.items() <= pins.items()
     city.put({})
+
+
+def _free_move(city: City, assignment: dict[str, str]) -> tuple[str, str]:
+    """A border ward whose move to a neighbouring CO keeps both areas connected and every load
+    within the plan's tolerance: an edit that breaks nothing but a pin."""
+    cos = sorted(set(assignment.values()))
+
+    def loads(a: dict[str, str]) -> dict[str, float]:
+        return {c: sum(city.wards[w] for w, o in a.items() if o == c) for c in cos}
+
+    mean = sum(city.wards.values()) / len(cos)
+    lo, hi = mean * (1 - TOLERANCE), mean * (1 + TOLERANCE)
+    for ward in sorted(assignment, key=lambda w: (len(w), w)):
+        for co in sorted({assignment[n] for n in city.graph[ward]} - {assignment[ward]}):
+            after = {**assignment, ward: co}
+            areas = [[w for w, o in after.items() if o == c] for c in cos]
+            if all(a and nx.is_connected(city.graph.subgraph(a)) for a in areas) and all(
+                lo <= x <= hi for x in loads(after).values()
+            ):
+                return ward, co
+    raise AssertionError("no valid single-ward move")
+
+
+def _edit(city: City, moves: dict[str, str], **flags: Any) -> Any:
+    body = {"moves": [{"ward_id": w, "organiser_id": o} for w, o in moves.items()], **flags}
+    return city.client.post(city.plan_url(city.plan.id, "/edits"), json=body)
+
+
+def _plans(city: City) -> int:
+    return int(city.connection.execute(select(func.count()).select_from(Plan)).scalar_one())
+
+
+def test_a_hand_edit_moving_a_pinned_ward_is_refused_naming_the_pin(city: City) -> None:
+    first = city.assignment(city.plan.id)
+    ward, co = _free_move(city, first)
+    pinned = first[ward]
+    assert _edit(city, {ward: co}).json()["valid"]  # without the pin the move breaks nothing
+    assert city.put({ward: pinned}).status_code == 200
+    why = f"ward {ward} is pinned to {pinned}: it cannot move to {co} (remove the pin first)"
+
+    checked = EditCheckOut.model_validate(_edit(city, {ward: co}).json())
+    assert (checked.valid, checked.breaks) == (False, [why])
+    before = _plans(city)
+    refused = expect_problem(_edit(city, {ward: co}, save=True), 409)
+    assert refused.type == "/problems/edit-breaks-rules"
+    assert why in refused.detail
+    assert _plans(city) == before  # nothing stored
+
+    drafted = EditCheckOut.model_validate(_edit(city, {ward: co}, save=True, draft=True).json())
+    assert drafted.saved is not None
+    assert not drafted.saved.check.passed
+    assert why in drafted.saved.check.violations
+    assert city.assignment(drafted.saved.id)[ward] == co  # the draft keeps the move …
+    approve = city.client.post(city.plan_url(drafted.saved.id, "/approve"))
+    assert expect_problem(approve, 409).type == "/problems/plan-not-checked"  # … never approved
+
+    assert city.client.delete(f"{URL}/{ward}").status_code == 200  # the pin removed first
+    after = EditCheckOut.model_validate(_edit(city, {ward: co}).json())
+    assert (after.valid, after.breaks) == (True, [])
+    city.put({})
+
+
+@pytest.mark.slow  # Chandigarh planned through the CLI, then adjust runs
+def test_wardplan_adjust_keeps_the_city_s_stored_pins(
+    city: City, monkeypatch: pytest.MonkeyPatch, shared_data: Path, tmp_path: Path
+) -> None:
+    import app.db.session as db_session
+
+    monkeypatch.setattr(db_session, "session_scope", lambda: session_scope(city.factory))
+    roster = tmp_path / "organisers.csv"
+    roster.write_bytes(roster_csv())
+    folder = tmp_path / "plan"
+    wards = shared_data / "chandigarh" / "wards.geojson"
+    args = ["allocate", str(wards), "--organisers", str(roster), "--out", str(folder)]
+    made = CliRunner().invoke(cli, [*args, "--tolerance", str(TOLERANCE), "--time-limit", "10"])
+    assert made.exit_code == 0, made.output
+    rows = list(csv.DictReader(io.StringIO((folder / "summary.csv").read_text("utf-8"))))
+    first = {w: r["organiser_id"] for r in rows for w in r["ward_ids"].split()}
+    assert set(first) == set(city.wards)
+    ward, co = _free_move(city, first)
+    city.put({ward: first[ward]})
+
+    def adjust(out: str, *extra: str) -> Any:
+        move = ["adjust", str(folder), "--move", f"{ward}={co}", "--out", str(tmp_path / out)]
+        return CliRunner().invoke(cli, [*move, *extra])
+
+    refused = adjust("refused", "--city", CITY)
+    assert refused.exit_code == 1, refused.output
+    assert f"breaks: ward {ward} is pinned to {first[ward]}: it cannot move to {co}" in (
+        refused.stderr
+    )
+    assert not (tmp_path / "refused").exists()
+    drafted = adjust("draft", "--city", CITY, "--draft")
+    assert drafted.exit_code == 0, drafted.output
+    report = json.loads((tmp_path / "draft" / "report.json").read_text("utf-8"))
+    assert (report["valid"], report["pins"]) == (False, {ward: first[ward]})
+    back = ["--move", f"{ward}={first[ward]}", "--out", str(tmp_path / "back")]
+    # the draft's folder carries the pin: moving the ward back to its CO is fine
+    again = CliRunner().invoke(cli, ["adjust", str(tmp_path / "draft"), *back])
+    assert again.exit_code == 0, again.output
+    city.put({})
+    assert adjust("free", "--city", CITY).exit_code == 0  # the pin removed: the move is valid

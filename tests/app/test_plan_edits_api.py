@@ -21,7 +21,6 @@ from typing import Any
 import networkx as nx
 import pyogrio
 import pytest
-import shapely
 from fastapi.testclient import TestClient
 from matplotlib import font_manager
 from openpyxl import load_workbook
@@ -33,24 +32,21 @@ from app.api.schemas import JobOut, PlanOut
 from app.api.schemas.plan_edits import EditCheckOut, VersionDiffOut, VersionOut
 from app.cli import cli
 from app.core.errors import DomainError
-from app.db.models import Plan, PlanAssignment, PlanVersion, SolveJob
+from app.db.models import Organiser, Plan, PlanAssignment, PlanVersion, SolveJob, Ward
 from app.db.session import session_scope
 from gis import hindi
 from gis.sheets import devanagari_font
+from tests.app import movedcheck
 from tests.app.apihelp import (
-    PLACE_FORM,
     expect_problem,
     issue_key,
-    make_app,
-    plan_through_job,
     run_job_here,
     ward_to_co,
 )
+from tests.app.planfix import HOME_WARDS, TOLERANCE, planned_city, ward_graph
 from tests.gis.pdfglyphs import harfbuzz_glyph_names, pdf_glyph_names, pdf_text, render_png
 
 CITY = "chandigarh-life"
-HOME_WARDS = ("1", "8", "15", "22")
-TOLERANCE = 0.5
 
 
 @dataclass
@@ -76,56 +72,12 @@ class City:
         return out
 
 
-def _graph(features: list[dict[str, Any]]) -> nx.Graph:
-    shapes = {f["properties"]["ward_id"]: shapely.geometry.shape(f["geometry"]) for f in features}
-    graph = nx.Graph()
-    graph.add_nodes_from(shapes)
-    ids = sorted(shapes)
-    for i, a in enumerate(ids):
-        for b in ids[i + 1 :]:
-            shared = shapes[a].boundary.intersection(shapes[b].boundary)
-            if shared.length > 1e-5:  # a border, not a corner (degrees, about 1 m)
-                graph.add_edge(a, b)
-    return graph
-
-
 @pytest.fixture(scope="module")
 def city(migrated_engine: Engine, shared_data: Path) -> Iterator[City]:
     """Chandigarh uploaded through the API, four COs, one plan solved by a job; rolled back."""
-    with migrated_engine.connect() as connection:
-        outer = connection.begin()
-        factory = sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            headers = issue_key(factory, "life-cmmu", "cmmu", CITY)
-            with TestClient(make_app(factory), headers=headers) as client:
-                wards = shared_data / "chandigarh" / "wards.geojson"
-                with wards.open("rb") as fh:
-                    up = client.post(
-                        f"/cities/{CITY}/layers",
-                        files={"file": ("wards.geojson", fh, "application/geo+json")},
-                        data=PLACE_FORM,
-                        headers=issue_key(factory, "life-gis", "gis", CITY),
-                    )
-                assert up.status_code == 201, up.text
-                roster = "organiser_id,name,home_ward\n" + "".join(
-                    f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)
-                )
-                imported = client.post(
-                    f"/cities/{CITY}/organisers",
-                    files={"file": ("organisers.csv", roster.encode(), "text/csv")},
-                    headers=issue_key(factory, "life-gis2", "gis", CITY),
-                )
-                assert imported.status_code == 201, imported.text
-                body = {"tolerance": TOLERANCE, "time_limit": 10}
-                _, plan = plan_through_job(client, factory, CITY, body)
-                assert plan.check.passed
-                features = client.get(f"/cities/{CITY}/plans/{plan.id}/wards.geojson").json()
-                props = {f["properties"]["ward_id"]: f["properties"] for f in features["features"]}
-                yield City(client, factory, connection, plan, props, _graph(features["features"]))
-        finally:
-            outer.rollback()
+    with planned_city(migrated_engine, shared_data, CITY, keys="life") as p:
+        props = {f["properties"]["ward_id"]: f["properties"] for f in p.features}
+        yield City(p.client, p.factory, p.connection, p.plan, props, ward_graph(p.features))
 
 
 def _plan_count(city: City) -> int:
@@ -160,6 +112,39 @@ def _valid_move(city: City, assignment: dict[str, str]) -> tuple[str, str]:
             ):
                 return ward, co
     raise AssertionError("no valid single-ward move")
+
+
+def _stored(city: City, plan_id: int) -> dict[str, str]:
+    """``{ward: CO}`` of a plan as stored (its rows of plan_assignment)."""
+    rows = city.connection.execute(
+        select(Ward.ward_id, Organiser.organiser_id)
+        .join(PlanAssignment, PlanAssignment.ward_pk == Ward.id)
+        .join(Organiser, PlanAssignment.organiser_pk == Organiser.id)
+        .where(PlanAssignment.plan_id == plan_id)
+    )
+    return {str(w): str(o) for w, o in rows}
+
+
+def _moved_on_page(city: City, plan_id: int) -> tuple[str, dict[str, tuple[str, str]]]:
+    """The plan's map page and the moves its "Moved from parent" layer draws, by ward."""
+    page = city.client.get(city.url(plan_id, "/map"))
+    assert page.status_code == 200, page.text
+    return page.text, movedcheck.moved_on_page(page.text)
+
+
+def _check_moved_layer(city: City, parent: int, child: int) -> dict[str, tuple[str, str]]:
+    """The child's page draws exactly the wards whose stored CO differs from the parent's, each
+    with its move as its tooltip, and a legend line counting them and their poor households."""
+    before, after = _stored(city, parent), _stored(city, child)
+    expected = {w: (before[w], after[w]) for w in after if w in before and before[w] != after[w]}
+    page, drawn = _moved_on_page(city, child)
+    assert drawn == expected
+    assert movedcheck.MOVED_NAME in page
+    households = sum(float(city.wards[w]["poor_households_est"]) for w in expected)
+    wards, shown = movedcheck.moved_key(page)
+    assert wards == len(expected)
+    assert abs(shown - households) <= 1  # shown rounded
+    return expected
 
 
 def _edit(city: City, plan_id: int, moves: dict[str, str], **flags: Any) -> Any:
@@ -273,6 +258,21 @@ def test_saving_makes_new_versions_and_the_original_is_unchanged(city: City) -> 
         select(func.count()).select_from(PlanAssignment).where(PlanAssignment.plan_id == parent)
     ).scalar_one()
     assert stored == len(original)
+
+
+def test_the_map_of_an_edit_outlines_the_moved_wards_and_a_plan_without_parent_none(
+    city: City,
+) -> None:
+    parent = city.plan.id
+    page, drawn = _moved_on_page(city, parent)
+    assert drawn == {}
+    assert "पिछली योजना से बदले" not in page
+    assert "wp-moved-key" not in page
+    original = city.assignment(parent)
+    ward, co = _valid_move(city, original)
+    saved = EditCheckOut.model_validate(_edit(city, parent, {ward: co}, save=True).json()).saved
+    assert saved is not None
+    assert _check_moved_layer(city, parent, saved.id) == {ward: (original[ward], co)}
 
 
 def test_approval_is_superseded_by_an_edited_version_and_withdrawn(city: City) -> None:
@@ -465,6 +465,8 @@ def test_a_replan_after_a_co_leaves_keeps_pins_and_moves_fewer_households(city: 
         select(PlanVersion.reason).where(PlanVersion.plan_id == done.plan_id)
     ).scalar_one()
     assert stored == "replan"
+    drawn = _check_moved_layer(city, parent, done.plan_id)
+    assert sorted(drawn) == sorted(w for w in original if after[w] != original[w])
 
 
 def _zero_move_plan_exists(city: City, parent: dict[str, str], left: str, tolerance: float) -> bool:

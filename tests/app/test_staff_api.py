@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import models
 from app.db.models import AuditEvent, CityMissionManager, Organiser
-from tests.app.apihelp import PLACE_FORM, expect_problem, issue_key, make_app, plan_through_job
+from tests.app.apihelp import expect_problem, issue_key
+from tests.app.planfix import planned_city
 from tests.conftest import REPO
 from tests.gis.pdfglyphs import pdf_text
 
@@ -60,38 +61,8 @@ class City:
 @pytest.fixture(scope="module")
 def city(migrated_engine: Engine, shared_data: Path) -> Iterator[City]:
     """Chandigarh uploaded through the API, four COs, one plan solved by a job; rolled back."""
-    with migrated_engine.connect() as connection:
-        outer = connection.begin()
-        factory = sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            cmmu = issue_key(factory, "staff-cmmu", "cmmu", CITY)
-            gis = issue_key(factory, "staff-gis", "gis", CITY)
-            with TestClient(make_app(factory), headers=cmmu) as client:
-                with (shared_data / "chandigarh" / "wards.geojson").open("rb") as fh:
-                    up = client.post(
-                        f"/cities/{CITY}/layers",
-                        files={"file": ("wards.geojson", fh, "application/geo+json")},
-                        data=PLACE_FORM,
-                        headers=gis,
-                    )
-                assert up.status_code == 201, up.text
-                roster = "organiser_id,name,home_ward\n" + "".join(
-                    f"CO-{k},CO {k},{w}\n" for k, w in enumerate(("1", "8", "15", "22"), start=1)
-                )
-                imported = client.post(
-                    f"/cities/{CITY}/organisers",
-                    files={"file": ("organisers.csv", roster.encode(), "text/csv")},
-                    headers=gis,
-                )
-                assert imported.status_code == 201, imported.text
-                _, plan = plan_through_job(
-                    client, factory, CITY, {"tolerance": 0.5, "time_limit": 5}
-                )
-                yield City(client, factory, connection, plan.id, cmmu, gis)
-        finally:
-            outer.rollback()
+    with planned_city(migrated_engine, shared_data, CITY, keys="staff") as p:
+        yield City(p.client, p.factory, p.connection, p.plan.id, p.cmmu, p.gis)
 
 
 def _put(city: City, cmms: list[dict[str, Any]], headers: dict[str, str] | None = None) -> Any:

@@ -1,7 +1,8 @@
 """The plan map's edit mode, clicked in a real headless Chromium against the app served by uvicorn
 on the real PostGIS: a valid move accepted with its deltas, a move that cuts an area in two
 refused naming the ward, undo, save as a new version (listed in the city's history, the original
-unchanged), and no edit controls for a role that may not edit.
+unchanged), no edit controls for a role that may not edit, and a move of a pinned ward refused
+naming the pin.
 
 Chandigarh's real wards are uploaded through the API with four COs and planned by a job; the
 expected moves and figures are worked out here from the plan's own wards (neighbours by geometry,
@@ -27,22 +28,18 @@ from app.api.schemas.plan_edits import VersionOut
 from app.db.session import session_scope
 from app.services import keys
 from tests.app.apihelp import (
-    PLACE_FORM,
     expect_problem,
     issue_key,
-    make_app,
-    plan_through_job,
     ward_to_co,
 )
+from tests.app.planfix import TOLERANCE, planned_city, ward_graph
 from tests.browser import mapcheck
 from tests.browser.conftest import serve
 
 pytestmark = pytest.mark.slow
 
 CITY = "chandigarh-edit"
-HOME_WARDS = ("1", "8", "15", "22")
-TOLERANCE = 0.5
-CMMU = "edit-map-cmmu"
+CMMU = "edit-map-cmmu"  # the key planned_city names for keys="edit-map"
 
 
 @dataclass
@@ -71,72 +68,27 @@ class Served:
         return out
 
 
-def _graph(wards: gpd.GeoDataFrame) -> nx.Graph:
-    shapes = dict(zip(wards["ward_id"], wards.geometry, strict=True))
-    graph = nx.Graph()
-    graph.add_nodes_from(shapes)
-    ids = sorted(shapes)
-    for i, a in enumerate(ids):
-        for b in ids[i + 1 :]:
-            shared = shapes[a].boundary.intersection(shapes[b].boundary)
-            if shared.length > 1e-5:  # a border, not a corner (degrees, about 1 m)
-                graph.add_edge(a, b)
-    return graph
-
-
 @pytest.fixture(scope="module")
 def served(migrated_engine: Engine, shared_data: Path) -> Iterator[Served]:
-    with migrated_engine.connect() as connection:
-        outer = connection.begin()
-        factory = sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        try:
-            app = make_app(factory)
-            gis = issue_key(factory, "edit-map-gis", "gis", CITY)
-            client = TestClient(app, headers=issue_key(factory, CMMU, "cmmu", CITY))
-            with (shared_data / "chandigarh" / "wards.geojson").open("rb") as fh:
-                up = client.post(
-                    f"/cities/{CITY}/layers",
-                    files={"file": ("wards.geojson", fh, "application/geo+json")},
-                    data=PLACE_FORM,
-                    headers=gis,
-                )
-            assert up.status_code == 201, up.text
-            roster = "organiser_id,name,home_ward\n" + "".join(
-                f"CO-{k},CO {k},{w}\n" for k, w in enumerate(HOME_WARDS, start=1)
+    with planned_city(migrated_engine, shared_data, CITY, keys="edit-map", lifespan=False) as p:
+        wards = gpd.GeoDataFrame.from_features(p.features, crs="EPSG:4326")
+        wards["ward_id"] = wards["ward_id"].astype(str)
+        edit = p.client.post(p.plan_url(p.plan.id, "/edit-link"))
+        assert edit.status_code == 200, edit.text
+        view = p.client.post(p.plan_url(p.plan.id, "/map-link"), headers=p.gis)
+        assert view.status_code == 200, view.text
+        with serve(p.app) as base:
+            yield Served(
+                base,
+                p.client,
+                p.factory,
+                p.plan.id,
+                str(edit.json()["url"]),
+                str(view.json()["url"]),
+                p.gis,
+                wards,
+                ward_graph(p.features),
             )
-            imported = client.post(
-                f"/cities/{CITY}/organisers",
-                files={"file": ("organisers.csv", roster.encode(), "text/csv")},
-                headers=gis,
-            )
-            assert imported.status_code == 201, imported.text
-            _, plan = plan_through_job(
-                client, factory, CITY, {"tolerance": TOLERANCE, "time_limit": 10}
-            )
-            assert plan.check.passed
-            features = client.get(f"/cities/{CITY}/plans/{plan.id}/wards.geojson").json()
-            wards = gpd.GeoDataFrame.from_features(features["features"], crs="EPSG:4326")
-            wards["ward_id"] = wards["ward_id"].astype(str)
-            edit = client.post(f"/cities/{CITY}/plans/{plan.id}/edit-link")
-            assert edit.status_code == 200, edit.text
-            view = client.post(f"/cities/{CITY}/plans/{plan.id}/map-link", headers=gis)
-            assert view.status_code == 200, view.text
-            with serve(app) as base:
-                yield Served(
-                    base,
-                    client,
-                    factory,
-                    plan.id,
-                    str(edit.json()["url"]),
-                    str(view.json()["url"]),
-                    gis,
-                    wards,
-                    _graph(wards),
-                )
-        finally:
-            outer.rollback()
 
 
 def _connected(graph: nx.Graph, wards: list[str]) -> bool:
@@ -385,3 +337,27 @@ def test_roles_that_may_not_edit_get_no_edit_controls(served: Served, browser: B
     with session_scope(served.factory) as session:
         keys.revoke(session, "edit-map-cmmu2")
     assert expect_problem(anonymous.get(link), 401).title == "edit link required"
+
+
+def test_edit_mode_refuses_moving_a_pinned_ward_naming_the_pin(
+    served: Served, browser: Browser
+) -> None:
+    original = served.assignment(served.plan_id)
+    ward, co = _valid_move(served, original)  # breaks nothing but the pin set here
+    pins = f"/cities/{CITY}/pins"
+    pinned = {"pins": [{"ward_id": ward, "organiser_id": original[ward]}]}
+    assert served.client.put(pins, json=pinned).status_code == 200
+    page, log = mapcheck.open_map(browser, f"{served.base}{served.edit_path}")
+    try:
+        page.locator(".wp-edit-toggle").click()
+        _move(page, served.wards, ward, co, "wp-refused")
+        assert page.locator(".wp-edit-breaks li").all_inner_texts() == [
+            f"ward {ward} is pinned to {original[ward]}: it cannot move to {co} "
+            "(remove the pin first)"
+        ]
+        assert not page.locator(".wp-edit-save").is_enabled()
+        assert page.locator(".wp-edit-draft").is_visible()  # a draft, never approved
+        assert log.errors == []
+    finally:
+        page.context.close()
+        assert served.client.put(pins, json={"pins": []}).status_code == 200

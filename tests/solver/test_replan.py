@@ -125,6 +125,20 @@ def test_edit_that_breaks_the_balance_says_so_and_a_valid_one_passes() -> None:
     assert loose.above_bound >= 0
 
 
+def test_an_edit_moving_a_pinned_ward_away_breaks_naming_the_pin() -> None:
+    p = rows_problem([(0, 0), (1, 0), (2, 0)])
+    base = [int(ROWS[u][2]) for u in p.unit_ids]
+    free = check_edit(p, base, {"r1c0": "CO0"}, 0.5)
+    assert free.valid
+    pins = {"r1c0": "CO1", "r2c2": "CO2"}
+    pinned = check_edit(p, base, {"r1c0": "CO0"}, 0.5, pins=pins)
+    assert pinned.breaks == (
+        "ward r1c0 is pinned to CO1: it cannot move to CO0 (remove the pin first)",
+    )
+    assert pinned.assignment == free.assignment  # the check says what breaks, the move stands
+    assert check_edit(p, base, {"r1c0": "CO0"}, 0.5, pins={"r1c0": "CO0"}).valid  # to its pin
+
+
 def test_moves_naming_unknown_wards_or_organisers_fail() -> None:
     p = rows_problem([(0, 0), (1, 0), (2, 0)])
     base = [int(ROWS[u][2]) for u in p.unit_ids]

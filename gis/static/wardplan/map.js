@@ -201,11 +201,27 @@
     update();
   }
 
+  /* A re-plan's moved wards (gis/moved_layer.py) lie over the wards: each shows its move on hover,
+   * and passes a click on to the ward below (its details; the edit mode's choice). */
+  function bindMoved(moved, wards) {
+    var byId = {};
+    wards.eachLayer(function (item) { byId[item.feature.properties.wp_id] = item; });
+    moved.eachLayer(function (item) {
+      item.bindTooltip(item.feature.properties.tip, { sticky: true });
+      item.on("click", function (e) {
+        var ward = byId[item.feature.properties.wp_id];
+        if (ward) ward.fire("click", { latlng: e.latlng, originalEvent: e.originalEvent });
+      });
+    });
+  }
+
   window.wardplan = {
-    init: function (map, areas, wards) {
-      window.wardplan.layers = { map: map, areas: areas, wards: wards }; // for checks and debugging
+    init: function (map, areas, wards, moved) {
+      // for checks and debugging
+      window.wardplan.layers = { map: map, areas: areas, wards: wards, moved: moved || null };
       bindDetails(areas);
       bindDetails(wards);
+      if (moved) bindMoved(moved, wards);
       searchControl(map, wards);
       legendZooms(map, areas);
       labelSize(map);
