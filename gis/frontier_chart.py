@@ -99,6 +99,7 @@ def rows(table: Table) -> list[list[str]]:
         mark += " (plan)" if p["label"] == table.get("chosen") else ""
         dev = p.get("max_deviation")
         balance = p["label"] + ("" if dev is None else f" (±{100 * dev:.2f} %)")
+        balance += tightest_proof(p)
         out.append(
             [
                 balance + mark,
@@ -109,6 +110,18 @@ def rows(table: Table) -> list[list[str]]:
             ]
         )
     return out
+
+
+def tightest_proof(point: Mapping[str, Any]) -> str:
+    """For the ``tightest`` point with a plan: whether its balance is proved the tightest possible.
+    The search for it shares the time with the other points, so it may stop at a balance some
+    plan beats; the distance at that balance is proved (or not) separately, by its gap."""
+    if point.get("label") != "tightest" or point.get("objective") is None:
+        return ""
+    floor = point.get("balance_floor")
+    if floor is None:
+        return ", not proved the tightest"
+    return f", none below ±{100 * float(floor):.2f} % (proved)"
 
 
 def panel_html(table: Table) -> str:

@@ -87,6 +87,7 @@ class Point:
             "bound": s.bound,
             "gap": s.gap,
             "max_deviation": self.max_deviation,
+            "balance_floor": s.balance_floor,
             "seconds": round(s.seconds, 3),
             "plan_from_tolerance": self.plan_from,
             "bound_from_tolerance": self.bound_from,

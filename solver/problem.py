@@ -147,6 +147,9 @@ class Solution:
     iterations: int = 0
     cuts: int = 0
     tightest_tolerance: float | None = None
+    #: *auto*: no contiguous plan exists below this balance (proved; ``None``: nothing proved, so
+    #: ``tightest_tolerance`` is the tightest *found*, not the tightest possible).
+    balance_floor: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     #: The distance stage's method that made this answer (``set_partitioning``, ``cut_loop``,

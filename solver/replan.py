@@ -256,6 +256,7 @@ def _answer(
             sol,
             seconds=first.seconds + sol.seconds,
             tightest_tolerance=first.tightest_tolerance,
+            balance_floor=first.balance_floor,
             warnings=first.warnings,
             timings={**first.timings, "nearness_s": step2.seconds},
         )

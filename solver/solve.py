@@ -153,12 +153,17 @@ def solve(
     return run.distance(params.tolerance, None if start is None else list(start))
 
 
+#: A largest deviation this small is an exact balance: no plan can be tighter.
+EXACT_BALANCE = 1e-9
+
 @dataclass
 class _Run:
     """One call of :func:`solve`: its context, the stage timings and warnings, the answer."""
 
     ctx: Context
     tightest: float | None = None
+    #: See :attr:`Solution.balance_floor`.
+    floor: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     #: The distance stage's method, once it ran ("": the prechecks answered before it).
@@ -185,6 +190,7 @@ class _Run:
             failed = Outcome.without_plan(Status.NO_SOLUTION, why, iterations=search.probes)
             return self.finish(failed, None)
         self.tightest = verify.max_deviation(ctx.problem, search.plan)
+        self.floor = _balance_floor(self.tightest, search)
         self.warnings.append(_tightest_note(self.tightest, search))
         tolerance = math.ceil(self.tightest / TOLERANCE_STEP - 1e-6) * TOLERANCE_STEP
         return self.distance(tolerance, search.plan)
@@ -231,6 +237,7 @@ class _Run:
             iterations=outcome.iterations,
             cuts=outcome.cuts,
             tightest_tolerance=self.tightest,
+            balance_floor=self.floor,
             timings=self.timings,
             warnings=(*self.warnings, *outcome.warnings),
             method=self.method,
@@ -284,11 +291,19 @@ def _no_partition_note(ctx: Context, used: str) -> str:
     return f"method set_partitioning asked for: it {why}; {used.replace('_', ' ')} used instead"
 
 
+def _balance_floor(tightest: float, search: balance.BalanceSearch) -> float | None:
+    """What is proved about the balance: none below the search's floor, or below the plan's own
+    deviation when that is nil (an exact balance); ``None``: nothing."""
+    if search.proven_floor > 0:
+        return search.proven_floor
+    return 0.0 if tightest <= EXACT_BALANCE else None
+
+
 def _tightest_note(tightest: float, search: balance.BalanceSearch) -> str:
-    floor = search.proven_floor
+    floor = _balance_floor(tightest, search)
     proof = (
         f"no plan exists below ±{floor * 100:.2f} % (proved)"
-        if floor > 0
+        if floor is not None
         else "not proved to be the tightest"
     )
     why = f": {search.why_floor}" if search.why_floor else ""

@@ -293,7 +293,12 @@ def _report(result: planning.PlanResult, written: list[Path], out: Path) -> None
     if sol.method:
         typer.echo(f"method: {sol.method} (asked: {result.config.solve.method})")
     if sol.tightest_tolerance is not None:
-        typer.echo(f"tightest balance found: ±{sol.tightest_tolerance * 100:.2f} %")
+        proof = (
+            f"no plan exists below ±{sol.balance_floor * 100:.2f} % (proved)"
+            if sol.balance_floor is not None
+            else "not proved to be the tightest"
+        )
+        typer.echo(f"tightest balance found: ±{sol.tightest_tolerance * 100:.2f} %; {proof}")
     if sol.tolerance is not None and sol.has_plan:
         typer.echo(
             f"balance: every CO within ±{sol.tolerance * 100:.2f} % of the mean "

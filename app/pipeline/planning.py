@@ -503,6 +503,7 @@ def report_dict(result: PlanResult, outputs: Sequence[Path] = ()) -> dict[str, o
         "gap": sol.gap,
         "tolerance_used": sol.tolerance,
         "tightest_tolerance": sol.tightest_tolerance,
+        "balance_floor": sol.balance_floor,
         "max_deviation": (
             verify.max_deviation(result.problem, sol.assignment) if sol.assignment else None
         ),

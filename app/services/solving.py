@@ -123,6 +123,7 @@ def outcome(result: planning.PlanResult) -> dict[str, Any]:
         "explanation": sol.explanation,
         "check": {"passed": result.verified, "violations": [v.message for v in result.violations]},
         "tightest_tolerance": sol.tightest_tolerance,
+        "balance_floor": sol.balance_floor,
         "max_deviation": (
             verify.max_deviation(result.problem, sol.assignment) if sol.assignment else None
         ),

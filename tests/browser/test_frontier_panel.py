@@ -108,9 +108,11 @@ def _number(text: str) -> float | None:
 
 
 def _balance_cell(text: str) -> tuple[str, float | None, list[str]]:
-    """``"±10 % (±9.72 %) (balanced) (plan)"`` → label, deviation (%), marks."""
+    """``"±10 % (±9.72 %) (balanced) (plan)"`` → label, deviation (%), marks (the tightest
+    point's proof, ``", none below ±0.31 % (proved)"``, is left out: checked on its own)."""
     marks = re.findall(r" \((balanced|plan)\)", text)
     rest = re.sub(r" \((balanced|plan)\)", "", text)
+    rest = re.sub(r", (none below ±[\d.]+ % \(proved\)|not proved the tightest)$", "", rest)
     found = re.fullmatch(r"(.+?)(?: \(±([\d.]+) %\))?", rest)
     assert found is not None, text
     dev = found.group(2)
@@ -155,6 +157,14 @@ def test_frontier_panel_rows_match_the_api_and_the_report(
         else:
             assert _number(gap) == pytest.approx(100 * point["gap"], abs=0.005)
         assert ("balanced" in marks) == (point["label"] == table["balanced"]), balance
+        if point["label"] == "tightest" and point["objective"] is not None:
+            floor = point["balance_floor"]
+            proof = (
+                "not proved the tightest"
+                if floor is None
+                else f"none below ±{100 * floor:.2f} % (proved)"
+            )
+            assert proof in balance, balance
         assert ("plan" in marks) == (point["label"] == table["chosen"]), balance
 
     chosen = next(p for p in points if p["label"] == table["chosen"])

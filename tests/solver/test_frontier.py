@@ -73,6 +73,10 @@ def test_table_names_the_balanced_point_and_rule(real_frontier: frontier.Frontie
     assert table["balanced"] == real_frontier.points[real_frontier.balanced or 0].label
     assert "2 %" in str(table["rule"])
     assert table["chosen"] == "tightest"  # auto requested: the tightest point is the answer
+    tightest = table["points"][0]  # type: ignore[index]
+    # an exact balance (every CO the same load) is proved the tightest: nothing is below ±0 %
+    assert tightest["max_deviation"] == pytest.approx(0.0, abs=1e-9)
+    assert tightest["balance_floor"] == 0.0
 
 
 @pytest.mark.parametrize(

@@ -113,6 +113,7 @@ def test_auto_proves_the_pocket_floor_tight() -> None:
     sol = solve(p, SolveParams(tolerance=None, time_limit=30))
     assert sol.status is Status.OPTIMAL
     assert sol.tightest_tolerance == pytest.approx(0.22)
+    assert sol.balance_floor == pytest.approx(0.22)  # the proof, as a field and not only in words
     assert any(
         "no plan exists below ±22.00 % (proved): wards w0, w1 reach the other wards only through "
         "ward w2" in w

@@ -99,6 +99,14 @@ def test_auto_tolerance_finds_the_tightest_contiguous_balance() -> None:
     assert sol.tightest_tolerance == pytest.approx(0.5)
     assert sol.tolerance == pytest.approx(0.5)
     assert verify.check_plan(p, sol.assignment or (), 0.5) == []
+    # the floor it claims is proved: no plan at all is tighter (every assignment tried)
+    assert sol.balance_floor == pytest.approx(0.5)
+    tighter = [
+        a
+        for a in itertools.product(range(2), repeat=3)
+        if not verify.check_plan(p, a, sol.balance_floor - 1e-6)
+    ]
+    assert tighter == []
 
 
 def test_zones_keep_each_area_inside_one_zone() -> None:
