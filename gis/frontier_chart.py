@@ -158,7 +158,7 @@ def add_frontier_chart(fmap: folium.Map, table: Table | None) -> None:
 
 def frontier_line(table: Table | None) -> str:
     """The frontier in one line for the printed sheets ("" without one): each point's largest
-    deviation and objective (household-km), the balanced one marked."""
+    deviation and objective (household-km), the balanced one marked, the tightest one's proof."""
     parts = []
     for p in (table or {}).get("points", []):
         if p.get("objective") is None:
@@ -167,5 +167,7 @@ def frontier_line(table: Table | None) -> str:
         mark = " (balanced)" if p["label"] == (table or {}).get("balanced") else ""
         gap = p.get("gap")
         proved = "" if gap is None else f", gap {100 * gap:.1f} %"
+        proof = tightest_proof(p)
+        mark += f" [{proof.removeprefix(', ')}]" if proof else ""
         parts.append(f"±{100 * dev:.1f} %: {float(p['objective']):,.0f}{proved}{mark}")
     return " · ".join(parts) + (" household-km" if parts else "")

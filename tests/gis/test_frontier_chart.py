@@ -39,3 +39,12 @@ def test_a_tightest_point_without_a_plan_claims_nothing() -> None:
     table = _table(None)
     table["points"][0] = {**table["points"][0], "objective": None, "status": "no_solution"}
     assert frontier_chart.rows(table)[0][0] == "tightest (±0.32 %) (plan)"
+
+
+def test_the_printed_line_carries_the_proof_of_the_tightest_balance() -> None:
+    line = frontier_chart.frontier_line(_table(None))
+    assert line == (
+        "±0.3 %: 120, gap 0.0 % [not proved the tightest] · ±4.1 %: 100, gap 1.0 % (balanced)"
+        " household-km"
+    )
+    assert "[none below ±0.31 % (proved)]" in frontier_chart.frontier_line(_table(0.0031))
