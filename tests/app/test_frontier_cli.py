@@ -172,7 +172,7 @@ def test_sheet_parameters_list_the_frontier() -> None:
     table = {
         "points": [
             {"label": "tightest", "tolerance": 0.02, "max_deviation": 0.019, "objective": 500.0,
-             "gap": 0.0},
+             "gap": 0.0, "balance_floor": 0.015},
             {"label": "±5 %", "tolerance": 0.05, "max_deviation": 0.048, "objective": 420.0,
              "gap": 0.004},
         ],
@@ -190,5 +190,6 @@ def test_sheet_parameters_list_the_frontier() -> None:
     )
     assert lines["balance asked"].startswith("balanced")
     assert lines["balance vs distance"] == (
-        "±1.9 %: 500, gap 0.0 % · ±4.8 %: 420, gap 0.4 % (balanced) household-km"
+        "±1.9 %: 500, gap 0.0 % [none below ±1.50 % (proved)] · ±4.8 %: 420, gap 0.4 % (balanced)"
+        " household-km"
     )
