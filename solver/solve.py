@@ -156,6 +156,7 @@ def solve(
 #: A largest deviation this small is an exact balance: no plan can be tighter.
 EXACT_BALANCE = 1e-9
 
+
 @dataclass
 class _Run:
     """One call of :func:`solve`: its context, the stage timings and warnings, the answer."""
