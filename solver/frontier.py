@@ -29,7 +29,7 @@ from solver import verify
 from solver.backends import Backend, make_backend
 from solver.params import SolveParams
 from solver.problem import Problem, Progress, Solution, Status, relative_gap
-from solver.solve import solve
+from solver.solve import precheck, solve
 
 #: The loose points of a frontier, after the tightest: ±5 %, ±10 %, ±15 %.
 DEFAULT_TOLERANCES: tuple[float, ...] = (0.05, 0.10, 0.15)
@@ -152,6 +152,26 @@ class _Points:
     labels: list[str] = field(default_factory=list)
     solutions: list[Solution] = field(default_factory=list)
 
+    def add(self, label: str, sol: Solution) -> None:
+        self.tolerances.append(sol.tolerance if sol.tolerance is not None else math.inf)
+        self.labels.append(label)
+        self.solutions.append(sol)
+
+
+def _ruled_out(tolerance: float, why: str, backend: Backend) -> Solution:
+    """The answer at a tolerance :func:`solver.solve.precheck` rules out, as a solve gives it."""
+    return Solution(
+        status=Status.INFEASIBLE,
+        assignment=None,
+        objective=None,
+        bound=None,
+        tolerance=tolerance,
+        solver=backend.name,
+        solver_version=backend.version,
+        seconds=0.0,
+        explanation=why,
+    )
+
 
 def compute(
     problem: Problem,
@@ -165,7 +185,9 @@ def compute(
 ) -> Frontier:
     """The frontier within ``params.time_limit`` (``params.tolerance``: the requested one, added as
     a point when it is not ``None`` and not among the request's tolerances). The tightest point
-    gets :data:`TIGHTEST_WEIGHT` shares of the time, each loose point one share of what is left."""
+    gets :data:`TIGHTEST_WEIGHT` shares of the time, each loose point one share of what is left;
+    a loose point that :func:`~solver.solve.precheck` rules out (below a pocket's balance floor, a
+    ward heavier than a share) is answered infeasible at once and takes no share."""
     t0 = clock()
     backend = backend or make_backend("highs", threads=params.threads, seed=params.seed)
     loose = sorted(set(request.tolerances) | _requested(params))
@@ -176,14 +198,19 @@ def compute(
     def run(label: str, tolerance: float | None, share: float, start: list[int] | None) -> None:
         budget = max(0.5, (deadline - clock()) * share)
         sub = replace(params, tolerance=tolerance, time_limit=budget)
-        sol = solve_fn(problem, sub, backend, _tagged(on_progress, label), start=start)
-        raw.tolerances.append(sol.tolerance if sol.tolerance is not None else math.inf)
-        raw.labels.append(label)
-        raw.solutions.append(sol)
+        raw.add(label, solve_fn(problem, sub, backend, _tagged(on_progress, label), start=start))
 
-    run("tightest", None, TIGHTEST_WEIGHT / (TIGHTEST_WEIGHT + len(loose)), None)
-    for n, t in enumerate(loose):  # one below the tightest found is proved infeasible or solved
-        run(label_of(t), t, 1.0 / (len(loose) - n), _best_plan(raw.solutions, t))
+    # Points that no plan can reach (a ward too heavy, a pocket's floor, zones) are answered
+    # without a solve and take no share of the time.
+    ruled_out = {t: why for t in loose if (why := precheck(problem, t, params.respect_zones))}
+    to_solve = len(loose) - len(ruled_out)
+    run("tightest", None, TIGHTEST_WEIGHT / (TIGHTEST_WEIGHT + to_solve), None)
+    for t in loose:  # one below the tightest found is proved infeasible or solved
+        if t in ruled_out:
+            raw.add(label_of(t), _ruled_out(t, ruled_out[t], backend))
+            continue
+        run(label_of(t), t, 1.0 / to_solve, _best_plan(raw.solutions, t))
+        to_solve -= 1
     points = _reuse(problem, params, raw)
     first = next((p for p in points if p.objective is not None), None)
     if first is not None and first.label != "tightest":

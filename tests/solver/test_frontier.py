@@ -15,6 +15,7 @@ from solver.deadline import MIN_SOLVER_SECONDS, MIN_SOLVER_SHARE, Deadline, Rese
 from solver.frontier import FrontierRequest, balanced_index, compute
 from solver.params import SolveParams
 from solver.problem import Problem, Solution, Status, relative_gap
+from solver.solve import solve
 from tests.solver.grids import grid
 
 TOLERANCES = (0.05, 0.10, 0.15)
@@ -284,3 +285,42 @@ def test_a_point_tighter_than_the_tightest_is_solved_and_may_be_infeasible() -> 
     assert five.solution.bound is None  # no bound is carried to a proved-infeasible point
     assert front.points[1].solution.bound == 430.0
     assert front.balanced == 3  # 440 is the loosest; 450 is more than 2 % above it
+
+
+def pocketed() -> Problem:
+    """A path a–b–c–d of loads 2, 20, 9, 9 and two COs: ward a reaches the rest only through b, so
+    every plan has an area 10 % above the mean (pockets prove it without a solve)."""
+    return Problem.from_lists(
+        ["a", "b", "c", "d"],
+        [2.0, 20.0, 9.0, 9.0],
+        [(0, 1), (1, 2), (2, 3)],
+        ["X", "Y"],
+        [[0.0, 3.0], [1.0, 2.0], [2.0, 1.0], [3.0, 0.0]],
+    )
+
+
+def test_points_below_a_proved_floor_take_no_time() -> None:
+    clock = FakeClock()
+    fake = FakeSolve({None: (50.0, 40.0), 0.15: (45.0, 40.0)}, clock)
+    fake.tightest = 0.10
+    params = SolveParams(tolerance=None, time_limit=60)
+    request = FrontierRequest((0.05, 0.08, 0.15))
+    front = compute(pocketed(), params, request, solve_fn=fake, clock=clock)
+    # Only the tightest and ±15 % are solved: 2 shares of 3, then all that is left.
+    assert [c[0] for c in fake.calls] == [None, 0.15]
+    assert [c[1] for c in fake.calls] == pytest.approx([40, 20])
+    by = {p.label: p for p in front.points}
+    for label in ("±5 %", "±8 %"):
+        assert by[label].solution.status is Status.INFEASIBLE
+        assert "only through ward b" in by[label].solution.explanation
+        assert by[label].solution.seconds == 0.0
+
+
+def test_ruled_out_points_match_what_a_solve_answers() -> None:
+    front = compute(
+        pocketed(), SolveParams(tolerance=None, time_limit=10), FrontierRequest((0.05,))
+    )
+    ruled = next(p for p in front.points if p.label == "±5 %").solution
+    solved = solve(pocketed(), SolveParams(tolerance=0.05, time_limit=10))
+    assert (ruled.status, ruled.explanation) == (solved.status, solved.explanation)
+    assert (ruled.solver, ruled.solver_version) == (solved.solver, solved.solver_version)
