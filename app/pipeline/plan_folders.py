@@ -212,6 +212,8 @@ def write_plan_folder(
         "parent_version": parent.version,
         "approval": FOLDER_APPROVAL,
         "parameters": parent.report.get("parameters", {}),
+        # the data's credit (a licence term) goes down every step, as the map's attribution does
+        "credits": parent.report.get("credits", ""),
         "wards": problem.n_units,
         "organisers": problem.n_organisers,
         **report,

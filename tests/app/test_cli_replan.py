@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from gis import hindi
+from gis.credits import DATAMEET_LICENCE, DATAMEET_SOURCE
 from tests.app import movedcheck
 from tests.conftest import REPO
 from tests.gis.pdfglyphs import pdf_text
@@ -38,7 +40,8 @@ def plan(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     assert code == 0, text
     out = tmp / "plan"
     args = ["allocate", wards, "--organisers", orgs, "--out", out, "--tolerance", "0.3"]
-    code, text = run(*args, "--time-limit", "10")
+    credit = ["--source", DATAMEET_SOURCE, "--licence", DATAMEET_LICENCE]
+    code, text = run(*args, *credit, "--time-limit", "10")
     assert code == 0, text
     return out, orgs
 
@@ -82,6 +85,13 @@ def test_adjust_refuses_a_split_writes_a_draft_and_accepts_a_valid_move(
     code, text = run("adjust", tmp_path / "ok", "--move", f"14={back}", "--out", tmp_path / "ok2")
     assert code == 0, text
     assert version_of(tmp_path / "ok2") == (3, "edited from version 2", {"3"})
+    # the data's credit reaches a folder two steps down, in its report and on its map
+    credit = json.loads((parent / "report.json").read_text(encoding="utf-8"))["credits"]
+    assert "DataMeet" in credit
+    for step in ("ok", "ok2"):
+        report = json.loads((tmp_path / step / "report.json").read_text(encoding="utf-8"))
+        assert report["credits"] == credit, step
+        assert html.escape(credit) in (tmp_path / step / "map.html").read_text(encoding="utf-8")
     assert run("adjust", parent, "--move", "14=CO-03", "--out", parent)[0] == 2
     assert digest(parent) == before  # the original plan is never changed
 
