@@ -1,6 +1,7 @@
 """What a re-plan or a hand edit changed, on its own map page: a layer "Moved from parent" over
 each ward whose CO differs from the parent plan's (dashed dark outline, light shade), its tooltip
-"ward W: CO-A → CO-B", and a legend line with the count of wards and poor households moved.
+"Ward W Name: CO-A → CO-B" (it covers the ward's own tooltip, so it names the ward as that one
+does), and a legend line with the count of wards and poor households moved.
 
 The layer sits over the wards; a click on one of its wards is passed on to the ward below (its
 details, the edit mode's choice) by ``static/wardplan/map.js``. Nothing is fetched: it works in
@@ -63,9 +64,10 @@ def moved_layer(wards: gpd.GeoDataFrame, moved: Moved) -> folium.GeoJson:
     """The moved wards of ``wards`` (in the map's CRS), each with its move as its tooltip."""
     frame = wards[[str(w) in moved.moves for w in wards["ward_id"]]].reset_index(drop=True)
     props = []
-    for w in frame["ward_id"]:
+    for _, row in frame.iterrows():
+        w = row["ward_id"]
         before, now = moved.moves[str(w)]
-        tip = f"{LABELS['ward']} {escape(str(w))}: {escape(before)} → {escape(now)}"
+        tip = f"{LABELS['ward']} {escape(str(w))}{_names(row)}: {escape(before)} → {escape(now)}"
         props.append({"wp_id": str(w), "wp_from": before, "wp_to": now, "tip": tip})
     features = [
         {"type": "Feature", "properties": p, "geometry": g.__geo_interface__}
@@ -74,6 +76,14 @@ def moved_layer(wards: gpd.GeoDataFrame, moved: Moved) -> folium.GeoJson:
     ]
     collection = {"type": "FeatureCollection", "features": features}
     return folium.GeoJson(collection, name=MOVED_NAME, style_function=_moved_style)
+
+
+def _names(row: Any) -> str:
+    """ " Name नाम" of a ward row (its English and Hindi names, those it has): the move's tooltip
+    covers the ward's own, so it names the ward as that one does."""
+    names = [row.get(c) for c in ("ward_name", "ward_name_hi")]
+    shown = [escape(n.strip()) for n in names if isinstance(n, str) and n.strip()]
+    return "".join(f" {n}" for n in shown)
 
 
 def _moved_style(_feature: dict[str, Any]) -> dict[str, Any]:

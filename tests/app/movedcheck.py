@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+from gis.maplabels import escape
+
 #: The layer's name, as the page's layer control shows it.
 MOVED_NAME = "Moved from parent / पिछली योजना से बदले"
 
@@ -21,14 +23,22 @@ def geojson_layers(page: str) -> list[dict[str, Any]]:
 
 def moved_on_page(page: str) -> dict[str, tuple[str, str]]:
     """``{ward: (parent's CO, this plan's CO)}`` drawn by the page's moved layer; each feature's
-    tooltip must say that move."""
-    moves = {}
-    for layer in geojson_layers(page):
-        for f in layer["features"]:
-            p = f["properties"]
-            if "wp_from" in p:
-                assert p["tip"] == f"Ward / वार्ड {p['wp_id']}: {p['wp_from']} → {p['wp_to']}"
-                moves[str(p["wp_id"])] = (str(p["wp_from"]), str(p["wp_to"]))
+    tooltip must say that move and name the ward as the ward layer's own tooltip does."""
+    moves, names = {}, {}
+    layers = geojson_layers(page)
+    for f in (f for layer in layers for f in layer["features"]):
+        p = f["properties"]
+        if "wp_name" in p:  # the ward layer: the names its own tooltip shows
+            names[str(p["wp_id"])] = "".join(
+                f" {escape(n.strip())}" for n in (p["wp_name"], p["wp_name_hi"]) if n.strip()
+            )
+    for f in (f for layer in layers for f in layer["features"]):
+        p = f["properties"]
+        if "wp_from" in p:
+            ward = str(p["wp_id"])
+            named = f"Ward / वार्ड {ward}{names[ward]}"
+            assert p["tip"] == f"{named}: {p['wp_from']} → {p['wp_to']}"
+            moves[ward] = (str(p["wp_from"]), str(p["wp_to"]))
     return moves
 
 

@@ -120,7 +120,15 @@ def _assert_hover_shows_the_move(
         page.mouse.move(x, y)
         tip = page.locator(".leaflet-tooltip")
         tip.wait_for(state="visible")
-        assert tip.inner_text() == f"Ward / वार्ड {ward}: {move[0]} → {move[1]}"
+        names = page.evaluate(
+            """(id) => { const p = wardplan.layers.wards.getLayers()
+                .find((l) => l.feature.properties.wp_id === id).feature.properties;
+                return [p.wp_name, p.wp_name_hi].filter((n) => n.trim()).map((n) => " " + n.trim())
+                .join(""); }""",
+            ward,
+        )
+        # the move's tooltip covers the ward's own, so it names the ward as that one does
+        assert tip.inner_text() == f"Ward / वार्ड {ward}{names}: {move[0]} → {move[1]}"
     finally:
         page.context.close()
     return log
