@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.dashboard_page import page
@@ -19,6 +19,7 @@ from app.api.deps import (
     get_session_factory,
     require,
 )
+from app.api.media import PDF, XLSX, CSVResponse
 from app.api.places import StateCode
 from app.api.schemas import PROBLEM_RESPONSES, StateLinkOut
 from app.core.errors import Unauthorized
@@ -32,7 +33,6 @@ router = APIRouter(tags=["dashboard"], responses=PROBLEM_RESPONSES)
 Rate = Annotated[
     float, Query(gt=0, le=1, description="the chosen poverty rate (0.25–0.30 in the letter)")
 ]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _state_viewer(
@@ -88,20 +88,23 @@ def state_figures(
     return _figures(rows, _rollups(rows))
 
 
-@router.get("/states/{state}/figures.csv", response_class=PlainTextResponse)
+@router.get("/states/{state}/figures.csv", response_class=CSVResponse)
 def state_figures_csv(
     state: StateCode, session: SessionDep, _caller: StateViewer, rate: Rate = DEFAULT_RATE
 ) -> Response:
     code = cities.get_state(session, state).code
     rows = dashboard.state_rows(session, code, EstimateParams(rate))
-    return Response(
+    return CSVResponse(
         dashboard.rows_csv(rows),
-        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{code}-cities.csv"'},
     )
 
 
-@router.get("/states/{state}/figures.xlsx", response_class=Response)
+@router.get(
+    "/states/{state}/figures.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "the figures as XLSX"}},
+)
 def state_figures_xlsx(
     state: StateCode, session: SessionDep, _caller: StateViewer, rate: Rate = DEFAULT_RATE
 ) -> Response:
@@ -114,7 +117,11 @@ def state_figures_xlsx(
     )
 
 
-@router.get("/states/{state}/summary.pdf", response_class=Response)
+@router.get(
+    "/states/{state}/summary.pdf",
+    response_class=Response,
+    responses={200: {"content": {PDF: {}}, "description": "the summary as PDF"}},
+)
 def state_summary_pdf(
     state: StateCode, session: SessionDep, _caller: StateViewer, rate: Rate = DEFAULT_RATE
 ) -> Response:
@@ -122,7 +129,7 @@ def state_summary_pdf(
     code = cities.get_state(session, state).code
     return Response(
         dashboard.state_summary(session, code, EstimateParams(rate)),
-        media_type="application/pdf",
+        media_type=PDF,
         headers={"Content-Disposition": f'attachment; filename="{code}-summary.pdf"'},
     )
 
@@ -182,3 +189,16 @@ def national_figures(
     states = dashboard.rollup(rows, "state", "state")
     nation = dashboard.rollup(rows, "nation", "")
     return {"states": [asdict(r) for r in states], "nation": [asdict(r) for r in nation]}
+
+
+@router.get("/national/figures.csv", response_class=CSVResponse)
+def national_figures_csv(
+    session: SessionDep, _caller: Admin, rate: Rate = DEFAULT_RATE
+) -> Response:
+    """The same sums as a table: a row per state, then the nation's row."""
+    rows = dashboard.state_rows(session, None, EstimateParams(rate))
+    rollups = [*dashboard.rollup(rows, "state", "state"), *dashboard.rollup(rows, "nation", "")]
+    return CSVResponse(
+        dashboard.rollups_csv(rollups),
+        headers={"Content-Disposition": 'attachment; filename="national-figures.csv"'},
+    )

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import SessionDep, require
+from app.api.media import GEOJSON, GeoJSONResponse
 from app.api.schemas import PROBLEM_RESPONSES, FeatureCollection
 from app.services import features as service
 from app.services.layers import parse_bbox
@@ -28,14 +29,6 @@ router = APIRouter(
     responses=PROBLEM_RESPONSES,
     dependencies=[Depends(require(anonymous=True))],
 )
-
-GEOJSON: Final = "application/geo+json"
-
-
-class GeoJSONResponse(JSONResponse):
-    """JSON sent (and documented in the OpenAPI schema) as ``application/geo+json``."""
-
-    media_type = GEOJSON
 
 
 JSON: Final = "application/json"

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import CityCode, Cmmu, Reader, SessionDep, SettingsDep
 from app.api.jobs import job_out, job_url
+from app.api.media import PDF, XLSX
 from app.api.plans import plan_out
 from app.api.schemas import PROBLEM_RESPONSES, JobOut
 from app.api.schemas.plan_edits import (
@@ -208,10 +209,6 @@ def withdraw_approval(
     stored = plans.get_plan(session, city, plan_id)
     plan_versions.withdraw(session, stored.city, stored.plan, actor=caller.name, reason=body.reason)
     return version_out(plan_versions.lineage(session, stored.city, plan_id)[0])
-
-
-PDF = "application/pdf"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get(

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from app.api.deps import CityCode, Cmmu, MaybeReader, Reader, SessionDep, SettingsDep
 from app.api.jobs import job_out, job_url
+from app.api.media import GEOJSON, CSVResponse, GeoJSONResponse
 from app.api.schemas import (
     PROBLEM_RESPONSES,
     AreaSummary,
@@ -29,8 +30,6 @@ from app.services.requirement import city_requirement
 from solver.poverty import DEFAULT_HOUSEHOLD_SIZE, DEFAULT_RATE, EstimateParams
 
 router = APIRouter(tags=["plans"], responses=PROBLEM_RESPONSES)
-
-GEOJSON = "application/geo+json"
 
 
 def plan_out(stored: service.StoredPlan) -> PlanOut:
@@ -119,18 +118,6 @@ def create_plan(
 @router.get("/cities/{city}/plans/{plan_id}", response_model=PlanOut)
 def get_plan(city: CityCode, plan_id: int, session: SessionDep, _caller: Reader) -> PlanOut:
     return plan_out(service.get_plan(session, city, plan_id))
-
-
-class GeoJSONResponse(JSONResponse):
-    """JSON sent (and documented in the OpenAPI schema) as ``application/geo+json``."""
-
-    media_type = GEOJSON
-
-
-class CSVResponse(PlainTextResponse):
-    """Text sent (and documented) as ``text/csv``."""
-
-    media_type = "text/csv"
 
 
 @router.get(

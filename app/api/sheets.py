@@ -6,12 +6,12 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.api.deps import CityCode, HomeReader, SessionDep
+from app.api.media import PDF
 from app.api.schemas import PROBLEM_RESPONSES
 from app.services import sheets as service
 
 router = APIRouter(tags=["sheets"], responses=PROBLEM_RESPONSES)
 
-PDF = "application/pdf"
 _PDF_RESPONSE = {200: {"content": {PDF: {}}, "description": "the sheet as PDF"}}
 
 

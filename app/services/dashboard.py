@@ -234,6 +234,22 @@ def rows_csv(rows: list[CityRow]) -> str:
     return out.getvalue()
 
 
+#: The columns of a table of sums (the XLSX's "rollup" sheet, the national CSV).
+ROLLUP_COLUMNS = ("level", "name", "cities", "approved", "drafts", *SUMMED)
+
+
+def _rollup_row(r: Rollup) -> list[object]:
+    return [r.level, r.name, r.cities, r.approved, r.drafts, *(r.sums[c] for c in SUMMED)]
+
+
+def rollups_csv(rollups: list[Rollup]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ROLLUP_COLUMNS)
+    writer.writerows(_rollup_row(r) for r in rollups)
+    return out.getvalue()
+
+
 def rows_xlsx(rows: list[CityRow], rollups: list[Rollup]) -> bytes:
     """Sheet "cities": the rows (numbers as numbers); sheet "rollup": the sums by level."""
     from openpyxl import Workbook
@@ -246,11 +262,9 @@ def rows_xlsx(rows: list[CityRow], rollups: list[Rollup]) -> bytes:
     for row in rows:
         sheet.append(list(asdict(row).values()))
     summary = book.create_sheet("rollup")
-    summary.append(["level", "name", "cities", "approved", "drafts", *SUMMED])
+    summary.append(list(ROLLUP_COLUMNS))
     for r in rollups:
-        summary.append(
-            [r.level, r.name, r.cities, r.approved, r.drafts, *(r.sums[c] for c in SUMMED)]
-        )
+        summary.append(_rollup_row(r))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -243,6 +244,7 @@ ROUTES: list[tuple[str, str, str, set[int]]] = [
     ("GET", f"/states/{STATE}/dashboard", STATE_VIEW, {200}),
     ("POST", f"/states/{STATE}/dashboard-link", STATE_VIEW, {200}),
     ("GET", "/national/figures", ADMIN, {200}),
+    ("GET", "/national/figures.csv", ADMIN, {200}),
     ("POST", f"{C}/camps", HOME, {422}),  # the GIS cell and the CMMU request camp plans
     ("GET", f"{C}/camps", READ, {200}),
     ("GET", f"{C}/camps/999999", READ, {404}),
@@ -340,6 +342,49 @@ def test_role_table(world: World, role: str) -> None:
         if response.status_code == 403:
             assert expect_problem(response, 403).type == "/problems/forbidden"
     assert wrong == [], f"{role}: {wrong}"
+
+
+#: The pages the OpenAPI schema leaves out: the schema itself and its viewers.
+UNDOCUMENTED = {"/openapi.json", "/docs"}
+
+
+def _template(schema: dict[str, Any], path: str) -> str | None:
+    """The OpenAPI path template ``path`` (a concrete path, without its query) is an instance of:
+    the one with the fewest parameters when several match (``/plans/latest`` over ``/{id}``);
+    ``None`` for a page outside the schema."""
+    found = []
+    for template in schema["paths"]:
+        pattern = re.sub(r"\\\{[^}:]+:path\\\}", ".+", re.escape(template))
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
+        if re.fullmatch(pattern, path):
+            found.append((template.count("{"), template))
+    return min(found)[1] if found else None
+
+
+def test_every_answer_is_sent_as_the_schema_documents_it(world: World) -> None:
+    """Every route of the table, called by the admin: each answer's media type is one the OpenAPI
+    schema documents for that route and status, so a client generated from the schema reads what
+    is sent (CSV as text/csv, GeoJSON as application/geo+json, problems as problem+json)."""
+    schema = world.client.get("/openapi.json").json()
+    wrong, checked, outside = [], 0, set()
+    for method, path, _kind, _passed in ROUTES:
+        response = _call(world, method, path, "admin")
+        sent = response.headers.get("content-type", "").split(";")[0].strip()
+        if response.status_code in (204, 304) or not sent:
+            continue
+        template = _template(schema, _path(world, path).split("?")[0])
+        if template is None:
+            outside.add(path)
+            continue
+        responses = schema["paths"][template][method.lower()]["responses"]
+        answer = responses.get(str(response.status_code)) or responses.get("default") or {}
+        documented = set(answer.get("content", {}))
+        if sent not in documented:
+            wrong.append((method, template, response.status_code, sent, sorted(documented)))
+        checked += 1
+    assert outside == UNDOCUMENTED
+    assert checked > 60
+    assert wrong == [], "\n".join(map(str, wrong))
 
 
 # --- city scope ----------------------------------------------------------------------------------

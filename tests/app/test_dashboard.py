@@ -152,6 +152,18 @@ def test_a_state_key_sees_its_state_only_and_the_admin_the_nation(dash: Dash) ->
     assert nation["cities"] == sum(s["cities"] for s in national["states"])
     assert nation["sums"]["population"] == sum(s["sums"]["population"] for s in national["states"])
     assert states["TS"]["sums"]["population"] == 2 * dash.population
+    # the same sums as a table, for the state mission's spreadsheets: a row per state, the nation
+    expect_problem(dash.admin.get("/national/figures.csv", headers=dash.ts), 403)
+    table = dash.admin.get("/national/figures.csv")
+    assert table.headers["content-type"].startswith("text/csv")
+    read = list(csv.DictReader(io.StringIO(table.text)))
+    assert [(r["level"], r["name"]) for r in read] == [
+        *(("state", s["name"]) for s in national["states"]),
+        ("nation", ""),
+    ]
+    for r, s in zip(read, [*national["states"], nation], strict=True):
+        assert int(r["cities"]) == s["cities"]
+        assert {k: int(r[k]) for k in s["sums"]} == s["sums"]
 
 
 def test_a_signed_link_opens_the_dashboard_its_downloads_and_plan_maps_without_a_key(
