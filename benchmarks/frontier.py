@@ -1,7 +1,7 @@
 """The balance–distance frontier benchmark (issue 18): Lucknow and Bangalore at n/10 and n/5 COs,
 one frontier (tightest, ±5 %, ±10 %, ±15 %) per instance in one call with one time limit.
 
-    uv run python -m benchmarks.frontier --time-limit 120
+    uv run python -m benchmarks.frontier --time-limit 120 [--beside "what else ran on the machine"]
 
 writes ``results/frontier.json`` and ``results/frontier.md`` (included in BENCHMARKS.md by
 ``benchmarks.report``). The target: every point proved within 1 %, the whole frontier in ≤ 120 s.
@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.instances import InstanceSpec, build, ward_count
+from benchmarks.run import machine
+from benchmarks.targets18 import frontier_verdict, within_gap
 from solver import frontier
 from solver.params import SolveParams
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CITIES = ("lucknow", "bangalore")
 FRACTIONS = (("n/10", 10), ("n/5", 5))
-TARGET_GAP = 0.01
 
 
 def run_one(city: str, label: str, div: int, time_limit: float) -> dict[str, Any]:
@@ -37,7 +38,6 @@ def run_one(city: str, label: str, div: int, time_limit: float) -> dict[str, Any
     table = front.table()
     points = table["points"]
     assert isinstance(points, list)
-    gaps = [p["gap"] for p in points]
     return {
         "instance": f"{city}-k{k}",
         "city": city,
@@ -46,7 +46,7 @@ def run_one(city: str, label: str, div: int, time_limit: float) -> dict[str, Any
         "wards": built.problem.n_units,
         "time_limit_s": time_limit,
         "wall_s": round(wall, 2),
-        "all_within_1pct": all(g is not None and g <= TARGET_GAP for g in gaps),
+        "all_within_1pct": within_gap(points),
         "frontier": table,
     }
 
@@ -70,21 +70,27 @@ def render(data: dict[str, Any]) -> str:
         "tightest balance, then ±5 %, ±10 %, ±15 %, plans carried to looser points and bounds to "
         "tighter ones. Target: every point proved within 1 %, the whole frontier in ≤ 120 s.",
         "",
-        f"Machine: {m['cpus']} CPUs, Python {m['python']}, {m['date']}; load average at start "
-        f"{m['load']} — shared with other developers' work during the run.",
+        f"Machine: {m.get('cpu', 'CPU not recorded')}, {m['cpus']} CPUs, Python {m['python']}, "
+        f"{m['date']}; load average at start {m['load']}, at the end "
+        f"{m.get('load_end', 'not recorded')}; beside it: {m.get('beside') or 'not recorded'}.",
         "",
-        "What limits it: the frontier splits one limit among its points (the tightest gets two "
-        "shares, each loose point one share of what is left), so each point has a fraction of the "
-        "time a single solve has in the table above, and each point's gap is the solve method's "
-        "(the cut loop restarts its tree every round; issue 18 items 1–2 replace it). Reuse helps "
-        "where it can: bounds proved at a looser tolerance tighten the tighter points' gaps (the "
-        "`bound from` column), plans found at a tighter tolerance start the looser solves. A "
-        "point below the tightest balance is proved infeasible at once when a balance floor "
-        "(a pocket of wards) rules it out.",
+        "What limits it: the tightest point first. Where it is a pocket's proved floor (Lucknow, "
+        "22 COs: ±22.39 %), the points below it are answered infeasible at once and take no share "
+        "of the time, and the frontier meets the target. Elsewhere the tightest balance found is "
+        "within about ±1.5 % (±8 % on Bangalore with 40 COs), and at so narrow a window the "
+        "distance solve finds no plan of its own: the cut loop alone ran 120 s on Lucknow, 11 COs "
+        "at ±0.75 %, without one (2026-12-05, by hand). So that point keeps the balance search's "
+        "plan, 12–15 % above its bound. Then the time split: the tightest gets two shares and each "
+        "loose point one share of what is left, about 24 s, where a single solve needs about 60 s "
+        "for a gap near 1 % (the table above); the loose points end at 0.75–2.1 %. On Bangalore "
+        "with 40 COs, ±5 % lies below the tightest balance the search found in its share, and "
+        "24 s of set partitioning found no plan there (60 s alone: 0.75 %). Reuse helps where it "
+        "can: bounds proved at a looser tolerance tighten the tighter points' gaps (the `bound "
+        "from` column), plans found at a tighter tolerance start the looser solves.",
         "",
     ]
     for rec in data["runs"]:
-        verdict = "met" if rec["all_within_1pct"] and rec["wall_s"] <= 120 else "missed"
+        verdict, _got = frontier_verdict(rec)
         table = rec["frontier"]
         lines += [
             f"### {rec['instance']} ({rec['co_label']}): {rec['wall_s']:.1f} s wall, "
@@ -111,6 +117,7 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--only", help="run only instances whose city contains this")
     ap.add_argument("--render", action="store_true", help="only re-render frontier.md")
+    ap.add_argument("--beside", default="", help="what else ran on the machine (for the report)")
     args = ap.parse_args()
     if args.render:
         data = json.loads((RESULTS / "frontier.json").read_text(encoding="utf-8"))
@@ -132,6 +139,9 @@ def main() -> None:
             "python": platform.python_version(),
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
             "load": load,
+            "load_end": ", ".join(f"{x:.1f}" for x in os.getloadavg()),
+            "cpu": machine()["cpu"],
+            "beside": args.beside,
         },
         "runs": runs,
     }

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import targets18
 from benchmarks.replan_report import section as replan_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -469,7 +470,8 @@ def render(data: Rec) -> str:
         "",
     ]
     lines += _table(["target", "verdict", "result"], targets(data))
-    lines += ["", "## Headline", ""]
+    lines += ["", *targets18.section(data, targets)]
+    lines += ["## Headline", ""]
     lines += headline(data)
     lines += [
         "",
@@ -576,7 +578,7 @@ def _branch_and_cut() -> list[str]:
 
 #: The frontier, wall-time, model-build and n/5 runs' sections (``benchmarks.frontier``, ``benchmarks.timelimit``,
 #: ``benchmarks.n5``, ``benchmarks.solver_cg``).
-ISSUE18 = ("frontier.md", "timelimit.md", "build.md", "n5.md", "cg.md")
+ISSUE18 = ("frontier.md", "timelimit.md", "timelimit-loaded.md", "build.md", "n5.md", "cg.md")
 
 
 def _issue18_sections() -> list[str]:
