@@ -179,8 +179,9 @@ def test_time_shares_fit_the_limit() -> None:
     params = SolveParams(tolerance=None, time_limit=50)
     front = compute(uneven(), params, FrontierRequest(TOLERANCES), solve_fn=fake, clock=clock)
     limits = [c[1] for c in fake.calls]
-    # The tightest gets 2 shares of 5, each loose point a third, a half, all of what is left.
-    assert limits == pytest.approx([20, 10, 10, 10])
+    # The tightest gets 1 share of 4, each loose point a third, a half, all of what is left.
+    assert frontier.TIGHTEST_WEIGHT == 1.0
+    assert limits == pytest.approx([12.5, 12.5, 12.5, 12.5])
     assert front.seconds == pytest.approx(50)
 
 
@@ -306,9 +307,9 @@ def test_points_below_a_proved_floor_take_no_time() -> None:
     params = SolveParams(tolerance=None, time_limit=60)
     request = FrontierRequest((0.05, 0.08, 0.15))
     front = compute(pocketed(), params, request, solve_fn=fake, clock=clock)
-    # Only the tightest and ±15 % are solved: 2 shares of 3, then all that is left.
+    # Only the tightest and ±15 % are solved: one share of 2, then all that is left.
     assert [c[0] for c in fake.calls] == [None, 0.15]
-    assert [c[1] for c in fake.calls] == pytest.approx([40, 20])
+    assert [c[1] for c in fake.calls] == pytest.approx([30, 30])
     by = {p.label: p for p in front.points}
     for label in ("±5 %", "±8 %"):
         assert by[label].solution.status is Status.INFEASIBLE
