@@ -74,19 +74,20 @@ def render(data: dict[str, Any]) -> str:
         f"{m['date']}; load average at start {m['load']}, at the end "
         f"{m.get('load_end', 'not recorded')}; beside it: {m.get('beside') or 'not recorded'}.",
         "",
-        "What limits it: the tightest point first. Where it is a pocket's proved floor (Lucknow, "
-        "22 COs: ±22.39 %), the points below it are answered infeasible at once and take no share "
-        "of the time, and the frontier meets the target. Elsewhere the tightest balance found is "
-        "within about ±1.5 % (±8 % on Bangalore with 40 COs), and at so narrow a window the "
-        "distance solve finds no plan of its own: the cut loop alone ran 120 s on Lucknow, 11 COs "
-        "at ±0.75 %, without one (2026-12-05, by hand). So that point keeps the balance search's "
-        "plan, 12–15 % above its bound. Then the time split: the tightest gets two shares and each "
-        "loose point one share of what is left, about 24 s, where a single solve needs about 60 s "
-        "for a gap near 1 % (the table above); the loose points end at 0.75–2.1 %. On Bangalore "
-        "with 40 COs, ±5 % lies below the tightest balance the search found in its share, and "
-        "24 s of set partitioning found no plan there (60 s alone: 0.75 %). Reuse helps where it "
-        "can: bounds proved at a looser tolerance tighten the tighter points' gaps (the `bound "
-        "from` column), plans found at a tighter tolerance start the looser solves.",
+        "What limits it: the tightest point. Where it is a pocket's proved floor (Lucknow, 22 "
+        "COs: ±22.39 %), the points below it are answered infeasible at once and take no share of "
+        "the time, and the frontier meets the target. Elsewhere the tightest balance found is "
+        "within about ±1.5 % at n/10, and at so narrow a window the distance solve finds no plan "
+        "of its own: the cut loop alone ran 120 s on Lucknow, 11 COs at ±0.75 %, without one "
+        "(2026-12-05, by hand). So that point keeps the balance search's plan, 12.5–14.9 % above "
+        "its bound. Each point, the tightest first, gets an equal share of the time left, about "
+        "30 s, where a single solve needs about 60 s for a gap near 1 % (the table above); 6 of "
+        "the 9 loose points end within 1 %, the rest at 1.45–2.06 %. Until 2026-12-05 the "
+        "tightest point had two shares: its distance solve gained little from them, and the "
+        "loose points, with about 24 s each, ended within 1 % at 2 of the 9 (Bangalore's ±5 % at "
+        "40 COs without a plan). Reuse helps where it can: bounds proved at a looser tolerance "
+        "tighten the tighter points' gaps (the `bound from` column), plans found at a tighter "
+        "tolerance start the looser solves.",
         "",
     ]
     for rec in data["runs"]:

@@ -38,10 +38,10 @@ BALANCED_SAVING = 0.02
 #: The tightest point's share of the time, in units of one loose point's share (its bisection
 #: probes for the balance, then solves the distance as the others do). One share: at the narrow
 #: windows the search finds, the distance solve rarely improves the search's plan, while the loose
-#: points gain from the time (2026-12-05, 120 s frontiers at n/10 and n/5, against 2 shares:
-#: 6 of 12 loose points within 1 % against 2, and Bangalore's ±5 % at 40 COs solved; the
-#: tightest point's gap 14.2 % against 12.4 % on Lucknow, 12.8 % against 15.2 % and 2.4 % against
-#: 13.3 % on Bangalore; BENCHMARKS.md).
+#: points gain from the time (2026-12-05, the 120 s frontiers of BENCHMARKS.md, idle, against
+#: 2 shares: 6 of the 9 loose points within 1 % against 2, Bangalore's ±5 % at 40 COs solved
+#: where 2 shares found no plan; the tightest point's gap 12.5 % against 12.4 % on Lucknow with
+#: 11 COs, 14.9 % against 15.2 % and 2.4 % against 13.3 % on Bangalore with 20 and 40 COs).
 TIGHTEST_WEIGHT = 1.0
 
 Choice = Literal["requested", "balanced"]
