@@ -19,8 +19,11 @@ mkdir -p "$out"
 #    illustrative, drawn with a fixed seed in proportion to ward population.
 run uv run wardplan example-organisers "${wards[@]}" --count 20 --seed 2017 --out "$out/organisers_illustrative.csv"
 run uv run wardplan requirement "${wards[@]}" --organisers-in-post 20
+# The data's credit on the map, the sheets and report.json, as the service's demo upload states it
+# (gis/credits.py: DATAMEET_SOURCE, DATAMEET_LICENCE).
+credit=(--source "DataMeet Municipal_Spatial_Data; population: Census of India 2011" --licence "CC BY-SA 2.5 India")
 run uv run wardplan allocate "${wards[@]}" --organisers "$out/organisers_illustrative.csv" \
-  --tolerance auto --time-limit "$limit" --out "$out" --sheets --city Lucknow
+  --tolerance auto --time-limit "$limit" --out "$out" --sheets --city Lucknow "${credit[@]}"
 run uv run wardplan check "$out"
 
 # 2. The service: PostGIS (started here, installed when missing), migrations, Lucknow stored and
