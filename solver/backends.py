@@ -12,6 +12,7 @@ import contextlib
 import math
 import os
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -326,9 +327,11 @@ class CbcBackend:
         return MipResult(Status.NO_SOLUTION, None, bound, {}, seconds)
 
     def _run(self, model: pulp.LpProblem, time_limit: float, gap: float, warm: bool) -> str:
-        """Solve with the CBC command; its log."""
-        fd, log_path = tempfile.mkstemp(prefix="wardplan-cbc-", suffix=".log")
-        os.close(fd)
+        """Solve with the CBC command; its log. PuLP's model, start and solution files and the
+        log are written in a folder of this run's own, removed however the run ends (PuLP leaves
+        its files behind when CBC fails)."""
+        folder = tempfile.mkdtemp(prefix="wardplan-cbc-")
+        log_path = os.path.join(folder, "cbc.log")
         try:
             solver = pulp.COIN_CMD(
                 path=_cbc_path(),
@@ -340,11 +343,12 @@ class CbcBackend:
                 logPath=log_path,
                 options=[f"randomCbcSeed {self.seed + 1}"],
             )
+            solver.tmpDir = folder
             model.solve(solver)
             with open(log_path, encoding="utf-8", errors="replace") as fh:
                 return fh.read()
         finally:
-            os.unlink(log_path)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def make_backend(name: str, *, threads: int | None = None, seed: int = 0) -> Backend:
