@@ -19,9 +19,11 @@ mkdir -p "$out"
 #    illustrative, drawn with a fixed seed in proportion to ward population.
 run uv run wardplan example-organisers "${wards[@]}" --count 20 --seed 2017 --out "$out/organisers_illustrative.csv"
 run uv run wardplan requirement "${wards[@]}" --organisers-in-post 20
-# The data's credit on the map, the sheets and report.json, as the service's demo upload states it
-# (gis/credits.py: DATAMEET_SOURCE, DATAMEET_LICENCE).
-credit=(--source "DataMeet Municipal_Spatial_Data; population: Census of India 2011" --licence "CC BY-SA 2.5 India")
+# The data's credit on the map, the sheets and report.json: the one the service's demo upload states
+# (gis/credits.py), read from there.
+source=$(uv run python -c 'from gis.credits import DATAMEET_SOURCE; print(DATAMEET_SOURCE)')
+licence=$(uv run python -c 'from gis.credits import DATAMEET_LICENCE; print(DATAMEET_LICENCE)')
+credit=(--source "$source" --licence "$licence")
 run uv run wardplan allocate "${wards[@]}" --organisers "$out/organisers_illustrative.csv" \
   --tolerance auto --time-limit "$limit" --out "$out" --sheets --city Lucknow "${credit[@]}"
 run uv run wardplan check "$out"
